@@ -11,6 +11,11 @@ import numpy as np
 from scipy.special import expit, softmax
 
 
+def _one_or_all(z, one):
+    """The logits ``z`` (n, k): their one column as a 1D array where ``one``, else all."""
+    return z[:, 0] if one else z
+
+
 class _ClassifierOutputs:
     """Decision values, probabilities and classes from the logits of a fitted classifier
     (one logit for two classes, one per class otherwise)."""
@@ -26,8 +31,7 @@ class _ClassifierOutputs:
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        z = self._decision(X)
-        return z[:, 0] if self.n_outputs_ == 1 else z
+        return _one_or_all(self._decision(X), self.n_outputs_ == 1)
 
     def predict_proba(self, X):
         """Class probabilities (sigmoid or softmax of the logits).
@@ -80,15 +84,15 @@ class _RegressorOutputs:
     """Predictions of a fitted regressor, 1D when it was fitted on a 1D target."""
 
     def predict(self, X):
-        """Model outputs.
+        """Model outputs, one column per target (1D for a 1D target at ``fit``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict, with the features seen in ``fit``.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
-        z = self._decision(X)
-        return z[:, 0] if self._y_1d else z
+        return _one_or_all(self._decision(X), self._y_1d)
