@@ -43,7 +43,8 @@ def path_of_uri(uri, *, flavour=os.path):
     ------
     NotALocalPath
         If the URI names a host other than ``localhost`` and the paths are not
-        Windows' (whose ``\\\\host\\share`` opens it).
+        Windows' (whose ``\\\\host\\share`` opens it), or, on Windows, bytes that are
+        not UTF-8.
     """
     parts = urlsplit(uri)
     host = parts.netloc
@@ -57,7 +58,13 @@ def path_of_uri(uri, *, flavour=os.path):
             )
         return os.fsdecode(raw) if flavour is os.path else raw.decode("utf-8", "surrogateescape")
     # Windows: its file names are text, which as_uri wrote as UTF-8 (surrogates passed)
-    path = raw.decode("utf-8", "surrogatepass")
+    try:
+        path = raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:  # (a POSIX name's bytes, caf%E9.csv: no Windows name)
+        raise NotALocalPath(
+            f"{uri} names a file by bytes that are not UTF-8, which no Windows file name "
+            "is (a path of another system)"
+        ) from None
     if not local:  # a share: \\host\share\...
         return "\\\\" + host + path.replace("/", "\\")
     drive = _DRIVE.match(path)

@@ -53,6 +53,12 @@ def test_other_spellings_of_windows_paths(uri, path):
     assert path_of_uri(uri, flavour=ntpath) == path
 
 
+def test_a_name_that_is_not_utf8_is_no_windows_path():
+    # a POSIX latin-1 name traced on Windows: said so, not a UnicodeDecodeError
+    with pytest.raises(NotALocalPath, match="not UTF-8"):
+        path_of_uri("file:///data/caf%E9.csv", flavour=ntpath)
+
+
 def test_a_uri_naming_another_host_names_no_local_path(tmp_path):
     # file://server/share/a.csv once named /share/a.csv here: a local file of that
     # path was hashed and said "unchanged" (or "changed") of another machine's file
