@@ -29,6 +29,7 @@ from ._lineage._capture import resolve_row_ids
 from ._lineage._current import check_unchanged
 from ._lineage._fit_params import fit_params_notes, fit_params_record
 from ._lineage._fit_routes import fit_param_routes
+from ._lineage._ids import codes_held
 from ._lineage._paired import check_aligned
 from ._lineage._record import add_input_notes, changes, fit_inputs, recording
 from ._lineage._stats import (
@@ -270,7 +271,8 @@ class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, Source
                     # Counted before the fit: a step with copy=False (SimpleImputer,
                     # scalers) may write into the caller's data, and the record is of
                     # the data given.
-                    stats = source_stats(X, y, ids, classes=_target_kind(self))
+                    with codes_held(ids):  # (its steps' distinct_codes: one pass)
+                        stats = source_stats(X, y, ids, classes=_target_kind(self))
                 fit_record = fit_params_record(params, routes)
                 # which upstream ops the rows went through: found once, before the fit
                 with fit_inputs(X, ids):

@@ -6,7 +6,7 @@ import pandas as pd
 from ..exceptions import LineageError, LineageLostError
 from ..utils._sklearn_compat import num_samples as _num_samples
 from ._anonymous import anonymous_source, content_name
-from ._ids import ROW_INDEX_NAME, codes_of, distinct_codes, lines_of, pack
+from ._ids import ROW_INDEX_NAME, codes_of, lines_of, pack
 from ._lost_ids import _check_polars_ids, _lost
 from ._resembles_loaded import _warn_if_bare_output, _warn_if_resembles
 from ._rows import index_ids
@@ -59,9 +59,11 @@ def validate_ids(ids, registry):
     ids = ids.astype(np.int64, copy=False)
     if ids.size == 0:
         return ids
-    if distinct_codes(ids).size == 1:
+    # The code is in the high bits: the smallest and largest id have the smallest and
+    # largest code, so equal codes mean one source (no pass for distinct_codes).
+    top, low = ids.max(), ids.min()
+    if codes_of(top) == codes_of(low):
         # One source: the largest id holds the largest line, the smallest the smallest.
-        top, low = ids.max(), ids.min()
         max_line = {int(codes_of(top)): int(lines_of(top))}
         first = int(lines_of(low))
     else:

@@ -9,6 +9,7 @@ import contextvars
 
 import pandas as pd
 
+from ._ids import codes_held
 from ._source_tables import source_table, upstream_ops
 from ._upstream_outputs import identify
 from ._witness_view import taken_once
@@ -36,6 +37,8 @@ class fit_inputs:
     def __enter__(self):
         self.views = taken_once()
         self.views.__enter__()
+        self.codes = codes_held(self.ids)
+        self.codes.__enter__()
         try:
             found = None
             if isinstance(self.X, pd.DataFrame):
@@ -43,12 +46,14 @@ class fit_inputs:
                 found = identify(self.X, self.ids, sources, upstream_ops(sources))
             self.token = _FOUND.set((self.X, self.ids, found))
         except BaseException:
+            self.codes.__exit__(None, None, None)
             self.views.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc):
         _FOUND.reset(self.token)
+        self.codes.__exit__(None, None, None)
         self.views.__exit__(None, None, None)
         return False
 
