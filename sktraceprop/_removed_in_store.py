@@ -17,7 +17,10 @@ as removed (as this process's record does), read through the merge parents its r
 stored (the run loaded, once, only where a removed row is a merged one; for an
 erasure, through a run it erased from), so a later fit on a parent file line is found.
 An unlearner that stored no run (an estimator that is not traced) names its rows'
-sources, and the rows behind its merged rows, in its event itself.
+sources, and the rows behind its merged rows, in its event itself; one such event
+recorded before it did cannot be read in any process, and a fit on rows of the sources
+it counts its rows under is told so (a :class:`~sktraceprop.exceptions.LineageWarning`
+naming the event), never checked against this process's reading of its ids.
 """
 
 import json
@@ -104,7 +107,7 @@ class _Runless(_Run):
     """The sources of an unlearning event with no run, read from the event itself
     (``row_sources``, ``rows_behind``: see
     :func:`sktraceprop.unlearning._record.runless_rows`); an event of an earlier release
-    has neither, and no process can read its ids."""
+    has neither, and no process can read its ids (:func:`_unreadable_runless` says so)."""
 
     def __init__(self, payload):
         self.behind = np.asarray(payload.get("rows_behind") or [], dtype=np.int64)
@@ -159,12 +162,68 @@ def _unlearned(store, event, keys, runs, stacklevel):
     if not ids.size:
         return {}
     if run_id is None:  # an unlearner that stored no run: the event names its sources
+        if "row_sources" not in payload:  # recorded before it did: said, never guessed
+            _unreadable_runless(store, event, payload, keys, stacklevel + 1)
+            return {}
         run = _Runless(payload)
         return run.lines_by_key(run.with_rows_behind(ids), keys)
     run = _read(store, runs, run_id, event, stacklevel + 1)
     if run is None:
         return {}
     return run.lines_by_key(_behind(store, runs, run, ids, event, stacklevel + 1), keys)
+
+
+def _named_sources(payload):
+    """``{label: (source_id, sha256 or None)}`` of the sources an unlearning event counts
+    its removed rows under (``sources``; ``source_contents`` where a label is not the
+    source_id alone), or None where it names none."""
+    counted = payload.get("sources")
+    if not isinstance(counted, dict) or not counted:
+        return None
+    contents = payload.get("source_contents") or {}
+    out = {}
+    for label in counted:
+        entry = contents.get(label) if isinstance(contents, dict) else None
+        if isinstance(entry, dict) and "source_id" in entry:
+            out[label] = (str(entry["source_id"]), entry.get("sha256"))
+        else:
+            out[label] = (str(label), None)  # (a label is the source_id where unique)
+    return out
+
+
+def _unreadable_runless(store, event, payload, keys, stacklevel):
+    """Say that the rows of a run-less unlearning event recorded before events named
+    their sources (``row_sources``) cannot be checked: its row ids are packed with the
+    codes of the process that made it, which no run records, so reading them here would
+    name this process's rows (another source, or another line). Silent only where the
+    event names its sources and none is among the fit's (rows of sources ``keys``)."""
+    named = _named_sources(payload)
+    if named is not None:
+        hit = sorted(
+            label
+            for label, (sid, sha) in named.items()
+            if any(k[0] == sid and (sha is None or k[1] == sha) for k in keys)
+        )
+        if not hit:
+            return
+        spans = payload.get("lines") if isinstance(payload.get("lines"), dict) else {}
+        which = ", ".join(
+            f"{label}" + (f" lines {spans[label][0]}-{spans[label][1]}" if label in spans else "")
+            for label in hit
+        )
+    else:
+        which = "sources it does not name"
+    warnings.warn(
+        f"the rows of unlearning event {event['seq']} in {store!r} (at "
+        f"{event['created_at']}) were not checked against this fit: an unlearner that "
+        "stored no run recorded it before such events named their sources (row_sources), "
+        "and its row ids are packed with the codes of the process that made it, which "
+        f"nothing here can read. It removed {payload.get('n_removed', 'some')} row(s) of "
+        f"{which}: rows of the fit among them may be rows that event removed from a "
+        "model, and are not said to be",
+        LineageWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _erased(store, event, keys, runs, stacklevel):

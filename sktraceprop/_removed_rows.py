@@ -125,11 +125,15 @@ def _line_of(row_id):
     return f"{getattr(source, 'source_id', 'an unknown source')} line {int(lines_of(one)[0])}"
 
 
-def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=None, now=False):
+def warn_refit_on_removed(
+    row_ids, fitter, stacklevel=2, store=None, excluded=None, now=False, given_fitted=False
+):
     """Warn if ``row_ids`` (a fit's training rows), less ``excluded`` (rows the fit
     removes again: an unlearner's ``forget=``), are or were merged from rows a removal
     recorded here, or that ``store`` (the store the fit writes to, if any) records as
-    removed. ``now``: check even inside :func:`deferring` (the unlearner's own check)."""
+    removed. ``now``: check even inside :func:`deferring` (the unlearner's own check).
+    ``given_fitted``: the fit trains nothing (an explainer given a fitted model takes
+    the rows as that model's training rows): said so, not "trains on"."""
     if _deferred() and not now:
         return
     with _LOCK:
@@ -173,13 +177,22 @@ def warn_refit_on_removed(row_ids, fitter, stacklevel=2, store=None, excluded=No
     hit = np.union1d(direct, through)
     shown = [_said_of(int(i), ids, rows, at, found_by) for i in hit[:5]]
     via = np.setdiff1d(through, direct).size > 0
-    warnings.warn(
-        f"{MESSAGE_PREFIX}{fitter} trains on {hit.size} row(s) removed from a model"
-        f"{' or merged from such rows' if via else ''} "
-        f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}"
-        f"{' ...' if hit.size > 5 else ''}. A refit learns them again (clone and "
-        "GridSearchCV carry no removal): drop them from the data (or pass them to an "
-        "unlearner's forget=), unless this refit is deliberate",
-        RefitOnRemovedWarning,
-        stacklevel=stacklevel + 1,
+    rows = (
+        f"{hit.size} row(s) removed from a model{' or merged from such rows' if via else ''} "
+        f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}{' ...' if hit.size > 5 else ''}"
     )
+    if given_fitted:
+        said = (
+            f"{MESSAGE_PREFIX}{fitter} takes as training rows of the model it was given "
+            f"fitted (not refitted here), and credits, {rows}. That model holds them "
+            "(it was fitted on them, or before their removal): explain a model without "
+            "them (the unlearner that removed them, on the rows it retains, or a model "
+            "fitted without them), unless this is deliberate"
+        )
+    else:
+        said = (
+            f"{MESSAGE_PREFIX}{fitter} trains on {rows}. A refit learns them again (clone "
+            "and GridSearchCV carry no removal): drop them from the data (or pass them to "
+            "an unlearner's forget=), unless this refit is deliberate"
+        )
+    warnings.warn(said, RefitOnRemovedWarning, stacklevel=stacklevel + 1)

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._digest import params_digest, rows_digest
-from ._jax_base import _JaxEstimator
+from ._jax_base import _JaxEstimator, row_ids_given, warn_if_removed
 from ._jax_outputs import _ClassifierOutputs, _RegressorOutputs
 from ._jax_train import (  # noqa: F401 (importable from here, as before)
     _is_weighted,
@@ -275,9 +275,11 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
             values, is zero everywhere, or leaves rows of fewer than 2 classes.
         """
         self._validate_params()
+        ids = row_ids_given(X)
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         keep, W = _row_weights(sample_weight, X.shape[0])
+        warn_if_removed(self, ids, keep)
         weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, y = X[keep], y[keep]
@@ -375,11 +377,13 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
             values, or is zero everywhere.
         """
         self._validate_params()
+        ids = row_ids_given(X)
         X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
         y = np.asarray(y, dtype=np.float32)
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
         keep, W = _row_weights(sample_weight, X.shape[0])
+        warn_if_removed(self, ids, keep)
         weighted = _is_weighted(keep, W, X.shape[0])
         if keep is not None:
             X, Y = X[keep], Y[keep]

@@ -6,6 +6,13 @@ and the model's outputs on new rows, in blocks.
 
 The model itself, a default network when none is given, is named by the estimators
 (:mod:`._jax`), which keep the classes that pickles and fingerprints name.
+
+A fit on traced rows (a traced frame's index, a ``sktraceprop.array``) that a removal
+took out of a model says so, as a traced fit does
+(:class:`~sktraceprop.exceptions.RefitOnRemovedWarning`): the estimator used alone
+trains on them again. Rows given as a bare array carry no ids, and cannot be checked;
+inside a traced fit (a traced pipeline, an explainer's or an unlearner's fit) that fit
+checks them, once.
 """
 
 from numbers import Integral, Real
@@ -18,6 +25,31 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._jax_params import check_frozen, check_params, frozen_leaves
 from ._jax_train import _predict_blocks, _trainer, check_apply_fn
+
+
+def row_ids_given(X):
+    """The row ids ``X`` carries (read before ``validate_data`` drops them), or None
+    where it carries none or a traced fit around this one checks its rows."""
+    from .._lineage._capture import carried_ids
+    from .._lineage._fit_context import _RECORDING
+
+    if _RECORDING.get():  # a traced fit's own check covers these rows
+        return None
+    return carried_ids(X, validate=False)
+
+
+def warn_if_removed(estimator, ids, keep):
+    """Say rows of ``ids`` (:func:`row_ids_given`), less those of weight zero (not
+    ``keep``), that a removal took out of a model (the estimator trains on them again)."""
+    if ids is None:
+        return
+    from .._removed_rows import warn_refit_on_removed
+    from ..utils._stack import user_stacklevel
+
+    ids = np.asarray(ids, dtype=np.int64)
+    warn_refit_on_removed(
+        ids if keep is None else ids[keep], type(estimator).__name__, user_stacklevel()
+    )
 
 
 class _JaxEstimator(BaseEstimator):

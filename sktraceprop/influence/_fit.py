@@ -20,6 +20,18 @@ from ._neural_model import is_neural_model
 from ._targets import check_one_output, one_target
 
 
+def model_store(estimator):
+    """The store ``estimator`` (a traced model, an unlearner, frozen or not) writes
+    removals and runs to, or None (an attribute ``store`` of another kind too)."""
+    from ..stores._base import BaseStore
+
+    estimator = unfrozen(estimator)
+    store = getattr(estimator, "store", None)
+    if store is None and hasattr(estimator, "unlearning_log_"):  # an unlearner's model
+        store = getattr(getattr(estimator, "estimator_", None), "store", None)
+    return store if isinstance(store, BaseStore) else None
+
+
 class ExplainerFitMixin:
     """``fit`` of :class:`~sktraceprop.InfluenceExplainer`."""
 
@@ -75,10 +87,15 @@ class ExplainerFitMixin:
             self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
             # the explainer keeps its training rows' features and credits them: rows
             # removed from a model (or merged from such rows) are said, whether its
-            # model was fitted here (the store it wrote to checked too) or given fitted
-            store = None if as_is else getattr(unfrozen(self.estimator_), "store", None)
+            # model was fitted here or given fitted (the store it writes to, or wrote
+            # to, checked too: removals of other processes are recorded there)
             warn_refit_on_removed(
-                self.train_row_ids_, type(self).__name__, user_stacklevel(), store, now=True
+                self.train_row_ids_,
+                type(self).__name__,
+                user_stacklevel(),
+                model_store(self.estimator_),
+                now=True,
+                given_fitted=as_is,
             )
             hold(self)  # a removal of any of these rows names this explainer
             self.n_train_ = self.Xt_.shape[0]

@@ -6,8 +6,8 @@ import numpy as np
 
 from .._lineage._depends_on import depends_on
 from .._lineage._ids import codes_of, lines_of, pack
-from .._lineage._merged_parents import expand, levels
-from ..exceptions import StoreError, UnknownSourceError
+from .._lineage._merged_parents import expand, levels, rows_behind
+from ..exceptions import LineageError, StoreError, UnknownSourceError
 
 
 def keyed_rows(ids, stored_sources, registry=None):
@@ -52,6 +52,44 @@ def removed_in(run, source_ids=None, rows=None):
         return np.zeros(0, np.int64), codes
     parts = [pack(codes_by_key[k], lines) for k, lines in rows.items() if k in codes_by_key]
     return (np.concatenate(parts) if parts else np.zeros(0, np.int64)), []
+
+
+def rows_merged_into(runs, source_ids=None, rows=None):
+    """``{source key: lines}`` of the rows the merged rows a request names were built
+    from, at every level of the merges (the merged rows of an inner merge and the file
+    lines alike): read through the stored ``runs`` that hold those merges' sources.
+
+    A merged row holds the values of the rows it was built from: erasing it erases
+    them, from every run given them (as a later fit on them is said, see
+    :mod:`sktraceprop._removed_in_store`, and as this process's kept values of them are
+    dropped). A request by ``source_ids`` names every row of a merge source it names.
+    """
+    out = {}
+    for run in runs:
+        named = []
+        for code, source in run.sources.items():
+            if source.kind != "merge":
+                continue
+            if source_ids is not None and source.source_id in source_ids:
+                named.append(pack(code, np.arange(1, source.n_rows + 1, dtype=np.int64)))
+            elif rows is not None and source.key in rows:
+                named.append(pack(code, rows[source.key]))
+        if not named:
+            continue
+        try:
+            behind, _ = rows_behind(np.concatenate(named), run.sources.__getitem__)
+        except (KeyError, LineageError) as exc:
+            raise StoreError(
+                f"the rows merged rows of the request were built from cannot be read "
+                f"through stored run {run.run_id} ({exc!r}): they would be left in the "
+                "runs given them directly. Nothing was changed."
+            ) from exc
+        codes = codes_of(behind)
+        for code in np.unique(codes).tolist():
+            key = run.sources[code].key
+            lines = lines_of(behind[codes == code])
+            out[key] = np.union1d(out.get(key, lines[:0]), lines)
+    return out
 
 
 def _run_rows(run):

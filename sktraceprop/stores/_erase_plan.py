@@ -10,14 +10,23 @@ from .._lineage._ids import pack
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here
-from ._erase_match import _covered, _run_rows, keyed_rows, removed_in, run_values
+from ._erase_match import (
+    _covered,
+    _run_rows,
+    keyed_rows,
+    removed_in,
+    rows_merged_into,
+    run_values,
+)
 from ._sealed import REDACTED_NAME
 
 
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
     """``([(run_id, {"features", "sources", "fit_params"})], (removed, asked), rows,
     kept)``:
-    what each stored run given the rows holds of them (only what it still holds),
+    what each stored run given the rows (or the rows merged rows named were built
+    from, see :func:`~._erase_match.rows_merged_into`) holds of them (only what it
+    still holds),
     checked before anything changes; what objects of this process (``registry``) may
     hold of them, in its codes (see :mod:`._erase_holders`): the rows given to those
     runs that joined an aggregate over erased rows (``removed``), and the erased rows
@@ -49,9 +58,14 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         _warn_if_several_files(runs, source_ids)
     else:
         rows = keyed_rows(sample_id, stored_sources, registry)
+    # the rows merged rows named were built from go too, from the runs given them
+    # directly: the merged row held their values
+    behind = rows_merged_into(runs, source_ids, rows)
     wanted, unsealed, given, here, kept, asked = [], [], {}, [], {}, set(features)
     for run in runs:
         removed_ids, removed_codes = removed_in(run, source_ids, rows)
+        if behind:
+            removed_ids = np.union1d(removed_ids, removed_in(run, rows=behind)[0])
         values = run_values(run, removed_ids, removed_codes, features)
         if rows is not None and removed_ids.size:
             for key, lines in rows.items():

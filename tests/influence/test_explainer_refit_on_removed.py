@@ -58,7 +58,15 @@ def test_explainer_fit_on_removed_rows_is_said_once_with_their_lines(tmp_path, k
         explainer = stp.InfluenceExplainer(estimator).fit(X, y)
     (said,) = _said(record)  # one: a traced refit inside leaves it to the explainer
     message = str(said.message)
-    assert message.startswith("this fit of InfluenceExplainer trains on 3 row(s) removed")
+    # a model given fitted is not trained here: the explainer takes the rows as its
+    # training rows (and credits them), said so
+    how = (
+        "takes as training rows of the model it was given fitted (not refitted here), "
+        "and credits, "
+        if kind == "prefit"
+        else "trains on "
+    )
+    assert message.startswith(f"this fit of InfluenceExplainer {how}3 row(s) removed")
     assert "GradientCorrectionUnlearner.unlearn of run" in message
     named = sorted(int(n) for n in re.findall(r"hospital_b line (\d+)", message))
     assert named == sorted(lines)
