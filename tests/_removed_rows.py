@@ -41,3 +41,17 @@ def removed_by_unlearner(tmp_path):
         warnings.simplefilter("ignore")
         unl.unlearn(mask=mask)
     return frame, X, y, mask, unl
+
+
+def raw_lines(tmp_path, frame):
+    """The hospital_b line of each removed row, checked in the raw bytes: that line
+    holds the row's own values."""
+    raw = (tmp_path / "hospital_b.csv").read_bytes().decode().split("\n")
+    found = []
+    for i in REMOVED:
+        row = frame.iloc[i]
+        n = int(row["key"])
+        bp = "" if np.isnan(row["bp"]) else f"{row['bp']:.1f}"
+        assert raw[n - 1].startswith(f"{n},{int(row['age'])},{row['sex']},{bp},"), raw[n - 1]
+        found.append(n)
+    return found

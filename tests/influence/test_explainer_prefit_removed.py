@@ -21,8 +21,9 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop import _removed_rows
 from sktraceprop.exceptions import RefitOnRemovedWarning
-from tests.influence.test_explainer_refit_on_removed import REMOVED, _raw_lines
-from tests.unlearning.test_refit_on_removed import _frame
+from tests._removed_rows import REMOVED
+from tests._removed_rows import hospital_frame as _frame
+from tests._removed_rows import raw_lines as _raw_lines
 
 
 def _said(fit):

@@ -20,22 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import RefitOnRemovedWarning
-from tests._removed_rows import REMOVED
+from tests._removed_rows import raw_lines as _raw_lines
 from tests._removed_rows import removed_by_unlearner as _removed
-
-
-def _raw_lines(tmp_path, frame):
-    """The hospital_b line of each removed row, checked in the raw bytes: that line
-    holds the row's own values."""
-    raw = (tmp_path / "hospital_b.csv").read_bytes().decode().split("\n")
-    found = []
-    for i in REMOVED:
-        row = frame.iloc[i]
-        n = int(row["key"])
-        bp = "" if np.isnan(row["bp"]) else f"{row['bp']:.1f}"
-        assert raw[n - 1].startswith(f"{n},{int(row['age'])},{row['sex']},{bp},"), raw[n - 1]
-        found.append(n)
-    return found
 
 
 def _said(record):
