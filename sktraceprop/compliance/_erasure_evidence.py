@@ -24,7 +24,13 @@ from ..utils._stack import user_stacklevel
 from ._article import _plural
 from ._evidence import parse_time, six_months_before
 
-__all__ = ["erasure_section", "erasure_words", "erasures_problems", "inexact_erasure_problems"]
+__all__ = [
+    "erasure_section",
+    "erasure_words",
+    "erasures_problems",
+    "inexact_erasure_problems",
+    "lost_erasure_problems",
+]
 
 #: The figures a later erasure leaves checkable only as upper bounds.
 BOUNDED = ("n_calls_erased", "n_rows_erased", "n_explanations_erased", "n_calls_erased_in_window")
@@ -241,3 +247,25 @@ def erasures_problems(report, rebuilt, later):
         stacklevel=user_stacklevel(),
     )
     return problems, merged
+
+
+def lost_erasure_problems(report, by_seq):
+    """The erasures a report records that its store (``by_seq``: its events by seq) no
+    longer holds, as a problem: a copy of the store taken before them and put back holds
+    the erased calls' salts again with no erasure event, so those calls read as never
+    erased there and ``store.verify()`` passes; only a record kept outside the store (this
+    report, a checkpoint) shows it."""
+    kept = report["record_keeping"].get("prediction_erasures")
+    if not isinstance(kept, dict):
+        return []
+    gone = [e for e in kept.get("erasures") or [] if e.get("seq") not in by_seq]
+    if not gone:
+        return []
+    seqs = ", ".join(str(e.get("seq")) for e in gone[:10])
+    return [
+        f"the report records {len(gone)} erasure(s) at request (event(s) {seqs}, the "
+        f"first of {gone[0].get('created_at')}) that the store no longer holds: where it is "
+        "a copy taken before them and put back (a backup restored), it holds the salts of "
+        "the calls they erased again, so those calls read as never erased there; make the "
+        "erasure requests again on this store"
+    ]

@@ -155,7 +155,38 @@ def retention_section(
             (report_time - latest).total_seconds() / 86400, 6
         )
         out.update(longest_unlogged([parse_time(e["created_at"]) for e in events]))
+        # the figures above are of every event in the store: a store shared with another
+        # model (or refitted) shows no gap for this one while the other logs, so they
+        # are also measured over this model's own calls (its prediction events)
+        out.update(logged_use(mine, report_time))
     return out
+
+
+def logged_use(calls, report_time):
+    """This model's logged calls (``calls``: its prediction events) in time:
+    ``earliest_logged_use`` and ``latest_logged_use`` (the earliest and latest times a
+    call is stamped; ``first_logged_use`` is that of the first written),
+    ``days_unlogged_use_before_report`` (from the latest to ``report_time``) and the
+    longest interval between consecutive stamped times of its calls
+    (``longest_unlogged_use_from``, ``_to``, ``_days``, as :func:`longest_unlogged`);
+    None where no call (or fewer than two) is logged.
+
+    Only prediction events count: a fit, an explanation or another model's call is no
+    use of this model.
+    """
+    times = [parse_time(e["created_at"]) for e in calls]
+    first, last = (min(times), max(times)) if times else (None, None)
+    gap = longest_unlogged(times)
+    return {
+        "earliest_logged_use": None if first is None else first.isoformat(timespec="microseconds"),
+        "latest_logged_use": None if last is None else last.isoformat(timespec="microseconds"),
+        "days_unlogged_use_before_report": None
+        if last is None
+        else round((report_time - last).total_seconds() / 86400, 6),
+        "longest_unlogged_use_from": gap["longest_unlogged_from"],
+        "longest_unlogged_use_to": gap["longest_unlogged_to"],
+        "longest_unlogged_use_days": gap["longest_unlogged_days"],
+    }
 
 
 def longest_unlogged(times):

@@ -262,6 +262,33 @@ def _gap_row(r):
     ]
 
 
+def _use_rows(r):
+    """This model's own logged calls in time (none in reports made before they were
+    kept): the rows above count every event of the store, other models' included."""
+    if "latest_logged_use" not in r:
+        return []
+    if r["latest_logged_use"] is None:
+        return [["Calls of this model logged", "none"]]
+    gap = r["longest_unlogged_use_days"]
+    return [
+        [
+            "Calls of this model stamped (UTC)",
+            _e(f"{r['earliest_logged_use']} to {r['latest_logged_use']}"),
+        ],
+        [
+            "Days before this report with no call of this model logged",
+            f"{r['days_unlogged_use_before_report']:.1f}",
+        ],
+        [
+            "Longest interval with no call of this model logged",
+            "fewer than two calls logged"
+            if gap is None
+            else f"{gap:.1f} days, from {_e(r['longest_unlogged_use_from'])} "
+            f"to {_e(r['longest_unlogged_use_to'])}",
+        ],
+    ]
+
+
 def _section_retention(report):
     r = report["retention"]
     reached = r["six_months_reached_on"] or (
@@ -312,6 +339,7 @@ def _section_retention(report):
                 *times,
                 *_unlogged_row(r),
                 *_gap_row(r),
+                *_use_rows(r),
                 ["Six months before this report", _e(r["six_months_before_report"])],
                 ["Stored logs cover six months", covers],
                 ["Six months reached on", _e(reached)],

@@ -57,6 +57,17 @@ _RETENTION_GAP_KEYS_16 = (
     "longest_unlogged_to",
     "longest_unlogged_days",
 )
+#: What format 16 added to retention last of all: the same figures over this model's
+#: own logged calls (the ones above are over every event of the store, which a store
+#: shared with another model fills while this one logs nothing).
+_RETENTION_USE_KEYS_16 = (
+    "earliest_logged_use",
+    "latest_logged_use",
+    "days_unlogged_use_before_report",
+    "longest_unlogged_use_from",
+    "longest_unlogged_use_to",
+    "longest_unlogged_use_days",
+)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -113,7 +124,11 @@ _ADDED_IN = {
     "of the store put back loses the logs after it with its chain intact); and the longest "
     "interval between consecutive logged times with no event stamped (longest_unlogged_from, "
     "longest_unlogged_to, longest_unlogged_days), without which a stretch of weeks with no "
-    "log showed only as a low monthly count",
+    "log showed only as a low monthly count; and the same over this model's own logged "
+    "calls (earliest_logged_use, latest_logged_use, days_unlogged_use_before_report, "
+    "longest_unlogged_use_from, longest_unlogged_use_to, longest_unlogged_use_days), "
+    "without which a store shared "
+    "with another model showed no gap for a model that logged no call for months",
 }
 
 

@@ -12,7 +12,7 @@ from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT
 from ..stores._sealed import REDACTION_EVENT
 from ._after_removal import after_removal_problems, removal_features
 from ._digest_schemes import SOURCE_KEYS_9
-from ._erasure_evidence import erasures_problems
+from ._erasure_evidence import erasures_problems, lost_erasure_problems
 from ._evidence import all_events, included, retention_section, sources_section
 from ._feature_evidence import features_section
 from ._log_evidence import checkpoint_note, prediction_digest, record_keeping
@@ -33,6 +33,7 @@ from ._report_formats import (
     _RETENTION_GAP_KEYS_16,
     _RETENTION_KEYS_16,
     _RETENTION_SPAN_KEYS_16,
+    _RETENTION_USE_KEYS_16,
     _RUN_KEYS_3,
     _SOURCE_KEYS_7,
     _as_written,
@@ -85,6 +86,7 @@ def _store_problems(report, store):
             f"store has hash {stored_head['hash'][:16]}..., the report recorded "
             f"{head['hash'][:16]}... (the log was rewritten, or this is another store)"
         )
+    problems += lost_erasure_problems(report, by_seq)
     for event in report["events"]:
         stored = by_seq.get(event["seq"])
         if stored is None:
@@ -351,7 +353,7 @@ def _record_keeping_problems(report, store, run, upto, later=()):
             chain_order=report["report"]["format_version"] >= 16,
         )
     )
-    for key in (*_RETENTION_END_KEYS_16, *_RETENTION_GAP_KEYS_16):
+    for key in (*_RETENTION_END_KEYS_16, *_RETENTION_GAP_KEYS_16, *_RETENTION_USE_KEYS_16):
         if key in retention and key not in report["retention"]:
             del retention[key]  # a report of format 16 made before it was said
     erased += _set_back_problems(report["retention"], retention)

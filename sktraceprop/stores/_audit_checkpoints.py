@@ -68,6 +68,20 @@ def _where_removed(store, labelled, heads, last_seq, key, fingerprint):
     )
 
 
+def _how_many(seq, last_seq):
+    """What a checkpoint of event ``seq`` proves of how many events a log ending at
+    ``last_seq`` lost: a lower bound, and why no more can be said. It signed a log of
+    ``seq`` events; the log holds ``last_seq``. Events written after the one it signs
+    are under no checkpoint of it, and events removed, then replaced by as many appended
+    later (the chain re-computed), leave the count unchanged."""
+    return (
+        f"the checkpoint shows the log held {seq} event(s) when it was signed and it "
+        f"holds {last_seq} now, so at least {seq - last_seq} event(s) were removed; how "
+        f"many more (events written after event {seq}, which it does not sign, or events "
+        "replaced by others appended with the chain re-computed) no checkpoint shows"
+    )
+
+
 def _check_checkpoints(
     store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
 ):
@@ -94,7 +108,7 @@ def _check_checkpoints(
             where = _where_removed(store, labelled, heads, last_seq, key, fingerprint)
             problem(
                 f"signs event {seq}, but the log ends at event {last_seq}: "
-                f"{seq - last_seq} or more event(s) were removed; {where}"
+                f"{_how_many(seq, last_seq)}; {where}"
             )
         elif heads.get(seq) != cp["chain_head"]:
             held = heads.get(seq)

@@ -113,6 +113,12 @@ def before_format_16(data):
         "longest_unlogged_from",
         "longest_unlogged_to",
         "longest_unlogged_days",
+        "earliest_logged_use",
+        "latest_logged_use",
+        "days_unlogged_use_before_report",
+        "longest_unlogged_use_from",
+        "longest_unlogged_use_to",
+        "longest_unlogged_use_days",
     ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)

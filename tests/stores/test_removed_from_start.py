@@ -77,6 +77,27 @@ def test_events_cut_from_the_end_are_said_removed_after_the_last_intact_checkpoi
     with pytest.raises(CorruptStoreError) as info:
         store.verify(key.public_key(), checkpoint=kept)  # ...that was longer
     (message,) = _messages(info)
-    assert "signs event 8, but the log ends at event 4: 4 or more" in message
+    assert "signs event 8, but the log ends at event 4: the checkpoint shows" in message
+    assert "held 8 event(s) when it was signed and it holds 4 now" in message
+    assert "so at least 4 event(s) were removed; how many more" in message
     assert "through event 4 matches a checkpoint" in message
     assert "removed after event 4: from its end" in message
+
+
+def test_the_count_removed_is_said_a_lower_bound(backend, store, key, tmp_path):
+    """The oldest three of eight events deleted, the chain re-computed, two appended: the
+    log ends at event 7, one short of the checkpoint of event 8, though three are gone.
+    The check says what the checkpoint proves (at least one), never that one was."""
+    _, kept = _logged(store, key, tmp_path)
+    backend.replace_events(store, rechained(backend.events(store)[3:]))
+    backend.delete_checkpoints(store)
+    store = backend.reopen(store)
+    for k in range(2):
+        store.append_event("review", {"k": 8 + k})
+    with pytest.raises(CorruptStoreError) as info:
+        store.verify(key.public_key(), checkpoint=kept)
+    (message,) = _messages(info)
+    assert "signs event 8, but the log ends at event 7" in message
+    assert "so at least 1 event(s) were removed" in message  # 3 were, by construction
+    assert "how many more" in message and "no checkpoint shows" in message
+    assert "1 or more" not in message
