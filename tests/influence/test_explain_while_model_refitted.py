@@ -14,6 +14,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -127,3 +128,32 @@ def test_a_removal_from_the_explained_model_during_explain_waits_for_it():
     np.testing.assert_allclose(out["explanation"].margins, truth.margins, rtol=1e-12)
     assert not unlearner.retained_mask_[:5].any()
     assert "removed" in explainer.forgotten_
+
+
+def test_a_traced_model_refitted_during_the_explainers_fit_waits_for_it():
+    # the fit reads a model given fitted (its rows checked against its run, its steps'
+    # features, its fingerprint): before, a refit in between had it describe the new
+    # model while crediting the rows of the old one's run
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    pipe = stp.make_traced_pipeline(Gate(), StandardScaler(), LogisticRegression())
+    pipe.fit(X1, y1)
+    truth = stp.InfluenceExplainer(pipe).fit(X1, y1)
+    ENTERED.clear()
+    RELEASE.clear()
+    explainer = stp.InfluenceExplainer(pipe)
+    fitting = threading.Thread(target=lambda: explainer.fit(X1, y1), name="explainer")
+    refitting = threading.Thread(target=lambda: pipe.fit(X2, y2))
+    fitting.start()
+    assert ENTERED.wait(60)
+    refitting.start()
+    time.sleep(0.3)
+    waited = refitting.is_alive()
+    RELEASE.set()
+    fitting.join(60)
+    refitting.join(60)
+    assert waited
+    assert explainer.model_fingerprint_ == truth.model_fingerprint_
+    # fitted on the model before the refit: it refuses to explain the new one
+    with pytest.raises(ValueError, match="explained model changed"):
+        explainer.explain(X1[:3])
