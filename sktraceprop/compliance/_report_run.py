@@ -5,6 +5,7 @@ the one fitted; or a stored run named by its id."""
 from .._lineage._current import old_note, step_matches
 from .._lineage._fingerprint import SCHEME
 from .._lineage._search_features import unrefitted_search
+from .._model_lock import shared
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ._after_removal import fitted_after_removal, removal_features
@@ -48,6 +49,13 @@ def _resolve(estimator, store, run_id):
     estimator = _searched_model(estimator)
     if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
         estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
+    # its run read and its steps matched to it with no refit or correction in between
+    # (in another thread: the run read before it, the steps after, see _model_lock)
+    with shared(estimator):
+        return _resolve_fitted(estimator, store, run_id)
+
+
+def _resolve_fitted(estimator, store, run_id):
     run = getattr(estimator, "lineage_", None)
     if run is None:
         raise ComplianceError(

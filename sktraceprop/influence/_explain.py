@@ -17,6 +17,7 @@ from ._blocks import (
     influence_sums_block,
 )
 from ._messages import explanation_notes
+from ._model_held import model_held
 
 
 class ExplainMixin:
@@ -40,7 +41,8 @@ class ExplainMixin:
         -------
         sums : ndarray of shape (n_test, n_subsets)
         """
-        with shared(self):  # never during a fit of this explainer (see fit)
+        # never during a fit of this explainer (see fit), nor a refit of its model
+        with shared(self), model_held(self):
             check_is_fitted(self)
             self._refuse_if_forgotten()
             self._check_model_unchanged()
@@ -86,7 +88,8 @@ class ExplainMixin:
         -------
         explanation : Explanation
         """
-        with shared(self):  # never during a fit of this explainer (see fit)
+        # never during a fit of this explainer (see fit), nor a refit of its model
+        with shared(self), model_held(self):
             check_is_fitted(self)
             self._refuse_if_forgotten()
             input_sha256 = salt = None
@@ -106,6 +109,8 @@ class ExplainMixin:
             if keep_scores == "auto":
                 keep_scores = n_test * n_train <= 2**24
             explanation = self._explanation(X, y, k, bool(keep_scores))
+            # a model without a lock refitted meanwhile: refused before it is logged
+            self._check_model_unchanged()
             if log:
                 log_explanation(self, X, explanation, input_sha256, salt)
             return explanation
@@ -131,7 +136,8 @@ class ExplainMixin:
         -------
         score : float
         """
-        with shared(self):  # never during a fit of this explainer (see fit)
+        # never during a fit of this explainer (see fit), nor a refit of its model
+        with shared(self), model_held(self):
             from ..metrics import linear_datamodeling_score
 
             check_is_fitted(self)

@@ -16,6 +16,7 @@ from ..utils._prefit import unfrozen
 from ..utils._stack import user_stacklevel
 from ._fit_view import FitToken
 from ._fitted import learning_steps, refuse_untraced_samplers, trained_row_ids, unwrap
+from ._model_held import given_model_held
 from ._neural_model import is_neural_model
 from ._targets import check_one_output, one_target
 
@@ -54,7 +55,8 @@ class ExplainerFitMixin:
         """
         # refitted alone: an explain under way in another thread would read half the
         # old fit and half the new (scores of one model traced to the other's rows)
-        with exclusive(self, "an explainer's fit"):
+        # a fitted model given is read with no refit of it in between (see _model_held)
+        with exclusive(self, "an explainer's fit"), given_model_held(self):
             self._validate_params()
             # explanations of the fit this one replaces refuse to trace from here on,
             # also where this fit fails halfway (see _fit_view)

@@ -124,15 +124,7 @@ def _record_in_process(unl, positions, leaves, event):
 
 def _retained_after(unl, positions):
     """The retained mask after removing ``positions``, or raise (nothing changed)."""
-    if fingerprint(unl.estimator_) != unl._fingerprint_now:
-        # The removal method holds the data and curvature of the model it fitted or
-        # last corrected: it would describe the old one, and the event claim it.
-        raise UnlearningError(
-            "estimator_ changed since the unlearner last fitted or corrected it "
-            "(refitted, trained further or modified in place): the removal would start "
-            "from a model the unlearner did not prepare, and its event would name run "
-            f"{unl.run_id_}. Fit the unlearner again. Nothing was changed."
-        )
+    _refuse_changed(unl, "start")
     if positions.size == 0:
         raise UnlearningError("the request names no retained training row; nothing to do.")
     retained = unl.retained_mask_.copy()
@@ -278,11 +270,36 @@ def counts_note(training, behind):
     )
 
 
+def _refuse_changed(unl, when):
+    """Raise where ``unl.estimator_`` is not the model the unlearner last fitted or
+    corrected (``when``: "start", or "end" of a removal computed meanwhile)."""
+    if fingerprint(unl.estimator_) != unl._fingerprint_now:
+        # The removal method holds the data and curvature of the model it fitted or
+        # last corrected: it would describe the old one, and the event claim it.
+        during = "" if when == "start" else ", while the removal was computed"
+        raise UnlearningError(
+            "estimator_ changed since the unlearner last fitted or corrected it "
+            f"(refitted, trained further or modified in place{during}): the removal "
+            "would start from a model the unlearner did not prepare, and its event "
+            f"would name run {unl.run_id_}. Fit the unlearner again. Nothing was changed."
+        )
+
+
 def commit(unl, event, removal, retained, erasing=None):
     """Store the event, then swap the corrected model into the unlearner ``unl`` and drop
     the removed rows' data (nothing before touched the unlearner). ``erasing``: the
     stored runs' values to erase (:func:`~._erase.erasure_plan`) and the reason, erased
     in the event's transaction."""
+    # The removal was computed without holding estimator_ (logged calls of it go on
+    # meanwhile): a refit of it in another thread since the check at the start would
+    # be undone by the swap, and its run name the corrected model. From here to the
+    # swap, estimator_ is held alone, and checked once more.
+    with exclusive(unl.estimator_, "an unlearner's correction"):
+        _refuse_changed(unl, "end")
+        _commit(unl, event, removal, retained, erasing)
+
+
+def _commit(unl, event, removal, retained, erasing):
     # The corrected model's fingerprint, in the event: prediction events and reports
     # of the corrected model are matched to the removal that made it.
     after = corrected_fingerprint(unl.estimator_, removal)

@@ -1,0 +1,159 @@
+"""An explainer given a fitted model, queried in one thread while the model is refitted
+(or corrected by an unlearner) in another: a service explaining predictions of the model
+it serves and retrains.
+
+The explainer transforms the rows it explains with the model's fitted steps. Before,
+a refit between its fingerprint check and those transforms gave an explanation of rows
+transformed by the new steps, scored with the old model (margins 6.3 where the model
+explained gives 0.44), logged under the old run. The truth is the same explanation
+made with no refit in between; a gate in the steps (released by the test) makes the
+interleaving certain rather than likely.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.stores import MemoryStore
+
+ENTERED = threading.Event()
+RELEASE = threading.Event()
+
+
+class Gate(TransformerMixin, BaseEstimator):
+    """Passes rows through; in the thread named "explainer" it waits to be released."""
+
+    def fit(self, X, y=None):
+        self.n_seen_ = len(X)
+        return self
+
+    def transform(self, X):
+        if threading.current_thread().name == "explainer":
+            ENTERED.set()
+            RELEASE.wait(60)
+        return X
+
+
+def _data(seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    X = shift + (1 + shift) * rng.normal(size=(120, 3))
+    return stp.from_numpy(X, f"refit_{seed}"), X[:, seed % 3] > shift
+
+
+def _explain_while(refit, explainer, Xq, **kw):
+    """``explainer.explain(Xq)`` in a thread held inside the model's steps while
+    ``refit()`` starts in another; what the explain gave (or raised) and whether the
+    refit waited for it."""
+    ENTERED.clear()
+    RELEASE.clear()
+    out = {}
+
+    def explain():
+        try:
+            out["explanation"] = explainer.explain(Xq, top_k=3, **kw)
+        except Exception as e:
+            out["error"] = e
+
+    explaining = threading.Thread(target=explain, name="explainer")
+    refitting = threading.Thread(target=refit, name="refitter")
+    explaining.start()
+    assert ENTERED.wait(60)
+    refitting.start()
+    time.sleep(0.3)
+    out["refit_waited"] = refitting.is_alive()
+    RELEASE.set()
+    explaining.join(60)
+    refitting.join(60)
+    return out
+
+
+def test_a_traced_model_refitted_during_explain_waits_for_it():
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(Gate(), StandardScaler(), LogisticRegression(), store=store)
+    pipe.fit(X1, y1)
+    first = pipe.lineage_.run_id
+    explainer = stp.InfluenceExplainer(pipe).fit(X1, y1)
+    Xq = X1[:6]
+    truth = explainer.explain(Xq, top_k=3)
+    # independent of the explainer: the model's own margins before the refit
+    margin = pipe.decision_function(Xq) * np.where(pipe.predict(Xq), 1, -1)
+    np.testing.assert_allclose(truth.margins, margin, rtol=1e-10)
+    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, Xq, log=True)
+    assert "error" not in out, out.get("error")
+    assert out["refit_waited"]
+    got = out["explanation"]
+    np.testing.assert_allclose(got.margins, truth.margins, rtol=1e-12)
+    np.testing.assert_array_equal(got.top_indices, truth.top_indices)
+    (event,) = store.events(kind="explanation")
+    assert event["run_id"] == first
+    assert pipe.lineage_.run_id != first  # the refit took place, after the explanation
+
+
+def test_an_untraced_model_refitted_during_explain_is_refused():
+    # a plain scikit-learn pipeline has no lock to wait on: the change is found after
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    pipe = make_pipeline(Gate(), StandardScaler(), LogisticRegression()).fit(X1, y1)
+    explainer = stp.InfluenceExplainer(pipe).fit(X1, y1)
+    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, X1[:6])
+    assert not out["refit_waited"]
+    assert "explanation" not in out
+    assert "explained model changed" in str(out["error"])
+
+
+def test_a_removal_from_the_explained_model_during_explain_waits_for_it():
+    # the unlearner's removal drops the explainer's fit (it holds removed rows): it
+    # waits for the explain under way, which is of the model before the removal
+    from sktraceprop.unlearning import GradientCorrectionUnlearner
+
+    X1, y1 = _data(0)
+    pipe = stp.make_traced_pipeline(Gate(), StandardScaler(), LogisticRegression())
+    unlearner = GradientCorrectionUnlearner(pipe).fit(X1, y1)
+    explainer = stp.InfluenceExplainer(unlearner).fit(X1, y1)
+    Xq = X1[:6]
+    truth = explainer.explain(Xq, top_k=3)
+    gone = unlearner.train_row_ids_[:5]
+    out = _explain_while(lambda: unlearner.unlearn(sample_id=gone), explainer, Xq)
+    assert "error" not in out, out.get("error")
+    assert out["refit_waited"]
+    np.testing.assert_allclose(out["explanation"].margins, truth.margins, rtol=1e-12)
+    assert not unlearner.retained_mask_[:5].any()
+    assert "removed" in explainer.forgotten_
+
+
+def test_a_traced_model_refitted_during_the_explainers_fit_waits_for_it():
+    # the fit reads a model given fitted (its rows checked against its run, its steps'
+    # features, its fingerprint): before, a refit in between had it describe the new
+    # model while crediting the rows of the old one's run
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    pipe = stp.make_traced_pipeline(Gate(), StandardScaler(), LogisticRegression())
+    pipe.fit(X1, y1)
+    truth = stp.InfluenceExplainer(pipe).fit(X1, y1)
+    ENTERED.clear()
+    RELEASE.clear()
+    explainer = stp.InfluenceExplainer(pipe)
+    fitting = threading.Thread(target=lambda: explainer.fit(X1, y1), name="explainer")
+    refitting = threading.Thread(target=lambda: pipe.fit(X2, y2))
+    fitting.start()
+    assert ENTERED.wait(60)
+    refitting.start()
+    time.sleep(0.3)
+    waited = refitting.is_alive()
+    RELEASE.set()
+    fitting.join(60)
+    refitting.join(60)
+    assert waited
+    assert explainer.model_fingerprint_ == truth.model_fingerprint_
+    # fitted on the model before the refit: it refuses to explain the new one
+    with pytest.raises(ValueError, match="explained model changed"):
+        explainer.explain(X1[:3])
