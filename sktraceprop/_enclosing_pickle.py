@@ -33,7 +33,9 @@ def _holder_fit(obj, frame):
                     "sktraceprop"
                 ):
                     return None
-                if any(value is obj for value in vars(owner).values()):
+                # a list first: another thread's fit may set attributes of its
+                # estimator meanwhile (iterating the live dict would raise)
+                if any(value is obj for value in list(vars(owner).values())):
                     cls = type(owner)
                     return cls.__name__, cls.__module__, frame.f_code.co_name
                 return None  # the nearest fit is of an estimator not holding it
