@@ -209,6 +209,9 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
         Built-in Adam (beta 0.9, 0.999) or plain SGD, or an optax-style factory
         ``optimizer(learning_rate)`` returning an object with ``init(params)`` and
         ``update(grads, state, params) -> (updates, state)`` (e.g. ``optax.adamw``).
+        A decay it applies outside the loss (``optax.adamw``'s ``weight_decay``) is
+        no part of the objective ``alpha`` gives: influence warns and leaves it out,
+        the neural removal refuses it.
 
     Attributes
     ----------

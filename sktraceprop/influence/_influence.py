@@ -83,7 +83,9 @@ class InfluenceExplainer(
         training rows; ``damping_selection_`` says what was chosen and why. The
         model's own L2 penalty (a ``JaxClassifier``'s ``alpha``, the ``weight_decay``
         of a skorch net's torch optimizer unless decoupled as in ``AdamW``) is the
-        damping's floor: the absolute damping is at least ``n * alpha``.
+        damping's floor: the absolute damping is at least ``n * alpha``. A decoupled
+        decay (``AdamW``, ``optax.adamw``) is no term of the objective: left out,
+        with a warning naming the optimizer.
     block_size : int, default=2048
         Rows of training and test data processed together: at most
         ``block_size ** 2`` scores are held at once unless the full matrix is kept.

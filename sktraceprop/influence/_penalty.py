@@ -9,19 +9,42 @@ plus ``weight_decay / 2 ||theta||^2``. The Gauss-Newton matrix ``G`` of
 instead, it changed the LDS of ``damping="auto"`` only within noise, and lowered it on
 four of four skorch nets; as a floor it leaves the choice of ``"auto"`` as it was, and
 lifts a given damping below it; commit fe7367c gives the LDS it measured once, which no
-script here repeats.) A
-decoupled decay (``AdamW``, ``Adam(decoupled_weight_decay=True)``) shrinks the weights
-outside the loss: it is no term of the objective, and is left out, as are parameter
-groups with different decays (said in the explanation's notes).
+script here repeats.)
+
+A decoupled decay (``AdamW``, ``Adam(decoupled_weight_decay=True)``, an optax-style
+optimizer such as ``optax.adamw`` given to a ``JaxClassifier``) shrinks the weights
+outside the loss: it is no term of any objective
+(:mod:`sktraceprop.gradients._weight_decay` gives the stationary point it leads to, and
+a net on which it was measured), so the curvature leaves it out, ``fit`` warns naming
+the optimizer, and the explanation's notes say so; the neural removal refuses such a
+net, since it certifies an objective. Parameter groups with different decays are left
+out too (said in the notes).
 """
+
+import warnings
+
+from ..gradients._weight_decay import unmodelled_decay
+from ..utils._stack import user_stacklevel
 
 __all__ = ["l2_penalty"]
 
 
-def _decoupled(optimizer, group):
-    if group.get("decoupled_weight_decay"):
-        return True
-    return any(klass.__name__ == "AdamW" for klass in type(optimizer).__mro__)
+def _decoupled(model):
+    """The note on a decay outside the objective, with a warning; None if there is none."""
+    found = unmodelled_decay(model)
+    if found is None:
+        return None
+    text = (
+        f"not the weight decay of {found}, which shrinks the weights outside the loss "
+        "(no term of the objective the curvature is of: left out)"
+    )
+    warnings.warn(
+        f"InfluenceExplainer: the curvature leaves out the weight decay of {found}; the "
+        "scores are those of the objective without it (see the explanation's notes).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return text
 
 
 def l2_penalty(model):
@@ -37,13 +60,15 @@ def l2_penalty(model):
     """
     from ..adapters import JaxClassifier
 
+    decoupled = _decoupled(model)
     if isinstance(model, JaxClassifier):
         coef = float(model.alpha)
-        return coef, (
+        text = (
             f"the model's own L2 penalty (alpha={coef:g}: damping at least n * alpha)"
             if coef
             else "no L2"
         )
+        return coef, text if decoupled is None else f"{text}; {decoupled}"
     optimizer = getattr(model, "optimizer_", None)
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
@@ -52,11 +77,8 @@ def l2_penalty(model):
     if decays == {0.0}:
         return 0.0, "no L2 (the optimizer has no weight_decay)"
     name = type(optimizer).__name__
-    if any(_decoupled(optimizer, g) for g in groups):
-        return 0.0, (
-            f"not the weight decay of {name}, which is decoupled (it shrinks the weights "
-            "outside the loss, no term of the objective the curvature is of)"
-        )
+    if decoupled is not None:
+        return 0.0, decoupled
     if len(decays) > 1:
         return 0.0, (
             f"not the weight decays of {name}, which differ between its parameter groups "

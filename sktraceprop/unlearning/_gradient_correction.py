@@ -102,7 +102,9 @@ class GradientCorrectionUnlearner(
         step of a ``Pipeline`` or :class:`~sktraceprop.TracedPipeline` (see
         ``preprocessing``). A skorch net with an internal validation split can only
         forget the rows it trained on; inside a ``TracedPipeline`` those are
-        ``lineage_.row_ids``.
+        ``lineage_.row_ids``. A neural classifier whose optimizer decays the weights
+        outside the loss (torch's ``AdamW``, ``optax.adamw``) is refused before it is
+        fitted: the removal's objective would not be the one it was trained on.
     forget : str, int or list of str and int, default=None
         Rows removed at the end of ``fit``: source ids (every training row derived from the
         source, merges included) and/or packed int64 row ids. Only the rows present in the

@@ -7,7 +7,9 @@ is imported here.
 The model minimises ``J(theta) = mean_i loss_i + wd / 2 ||theta||^2``, ``theta`` every
 parameter, biases included, as both frameworks train (``JaxClassifier``'s ``alpha``
 penalises every leaf; a torch optimizer's ``weight_decay`` every parameter of its
-groups, which must share one decay). Removing the rows
+groups, which must share one decay and be coupled: a decoupled decay, as in ``AdamW``
+or ``optax.adamw``, is no term of ``J`` and is refused,
+:mod:`sktraceprop.gradients._weight_decay`). Removing the rows
 ``K`` (``R`` retained) is done in two steps:
 
 1. an influence (one Gauss-Newton) step on the **last layer** (its inputs, the

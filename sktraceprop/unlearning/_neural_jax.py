@@ -8,6 +8,8 @@ that leaves the biases out (``tests/unlearning/test_neural_jax_penalty.py`` chec
 step and the certificate against a float64 retrain of a linear model). skorch nets are
 treated alike: a torch optimizer's ``weight_decay`` applies to every parameter of its
 groups, and groups of different decays are refused (``_neural_torch.weight_decay``).
+A decay outside the objective (``optax.adamw``, torch's ``AdamW``) is refused in both
+(:mod:`sktraceprop.gradients._weight_decay`).
 """
 
 import functools
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..adapters._digest import params_digest, rows_digest
 from ..adapters._jax import MLPApply, _logits, _per_sample_loss
+from ..gradients._weight_decay import decay_refusal
 from ._neural_backend import minibatches
 
 _ACT = {
@@ -40,6 +43,7 @@ def prepare(model, Z, y):
             "the neural correction of a JaxClassifier needs the network of "
             f"sktraceprop.adapters.mlp(); got apply_fn={model.apply_fn_!r}."
         )
+    weight_decay(model)  # no decay outside the objective, checked at fit
     Z = np.ascontiguousarray(Z, dtype=np.float32)
     y = np.asarray(y).ravel()
     classes = model.classes_
@@ -100,6 +104,11 @@ def record_held_rows(model, Z, Y):
 
 
 def weight_decay(model):
+    """The model's ``alpha``; a decay its optax-style optimizer applies besides (as
+    ``optax.adamw`` does) is refused (:mod:`sktraceprop.gradients._weight_decay`)."""
+    refusal = decay_refusal(model, "the neural correction")
+    if refusal is not None:
+        raise refusal
     return float(model.alpha)
 
 

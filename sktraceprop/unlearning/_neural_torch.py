@@ -5,6 +5,7 @@ import torch
 
 from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
+from ..gradients._weight_decay import decay_refusal
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -162,11 +163,15 @@ def record_held_rows(net, Z, Y):
 def weight_decay(net):
     """The weight decay the net's optimizer applies, read from its parameter groups.
 
-    Not from ``optimizer__weight_decay`` alone: an optimizer's own default
-    (``torch.optim.AdamW``: 0.01) is not a parameter of the net. Groups with different
-    weight decays (``optimizer__param_groups``) make an objective the removal does not
-    model: refused.
+    Not from ``optimizer__weight_decay`` alone: an optimizer's own default is not a
+    parameter of the net. Groups with different weight decays
+    (``optimizer__param_groups``) make an objective the removal does not model, and a
+    decoupled decay (``AdamW``, :mod:`sktraceprop.gradients._weight_decay`) is no L2
+    term of any objective: both refused.
     """
+    refusal = decay_refusal(net, "the neural correction")
+    if refusal is not None:
+        raise refusal
     groups = getattr(getattr(net, "optimizer_", None), "param_groups", None)
     if not groups:
         return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)

@@ -18,6 +18,7 @@ from .._lineage._record import unsourced_columns, unsourced_run_columns
 from .._lineage._skorch import is_skorch_net
 from ..exceptions import UnlearningError
 from ..gradients._torch_objective import check_torch_objective
+from ..gradients._weight_decay import decay_refusal
 from ..influence._fit_features import features_trained_on, fit_transform_may_differ
 from ..utils._module_input import check_module_input
 from ..utils._private_copy import private_copy
@@ -78,6 +79,11 @@ def check_neural_fit(est, backend, X, sample_weight, params):
     if is_skorch_net(final):
         # the criterion the clone will train with, refused before it is fitted
         check_torch_objective(final, "the neural correction")
+    if backend is not None:
+        # a decoupled weight decay (AdamW, optax.adamw): the optimizer alone tells
+        refusal = decay_refusal(final, "the neural correction")
+        if refusal is not None:
+            raise refusal
     if backend is not None and sample_weight is not None:
         raise unsupported(final, " with sample_weight")
     if backend is not None and params["calibration"] in ("auto", "crossfit"):

@@ -1007,13 +1007,15 @@ def test_jax_removal_keeps_float64_parameters(influence):
 
 
 def test_weight_decay_is_the_optimizers_own():
-    # optimizer=AdamW without optimizer__weight_decay decays by AdamW's default 0.01;
-    # the removal fine-tuned and certified the objective without it (weight_decay 0)
+    # an optimizer whose own default decays (here a factory of SGD with weight_decay,
+    # not optimizer__weight_decay): read from the parameter groups, not taken as 0
+    import functools
+
     X, y, _, _ = _data(n=100, n_test=0)
     net = skorch.NeuralNetClassifier(
         MLP,
         criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
+        optimizer=functools.partial(torch.optim.SGD, weight_decay=0.01),
         lr=0.01,
         max_epochs=2,
         train_split=None,
