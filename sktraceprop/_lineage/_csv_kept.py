@@ -43,6 +43,21 @@ class _Kept:
         sampled = {*range(min(max(self.n_keep - first, 0), k))}
         sampled.update(range((-first) % self.stride, k, self.stride))
         last = {*range(max(k - self.last_kept, 0), k)}
+        if self.every or self.wanted:  # (neither for a whole file read at once)
+            self._add_bounds(first, k, spans)
+        picks = np.array(sorted(sampled | last), dtype=np.int64)
+        starts, ends = spans(picks)
+        for q, j in enumerate(picks.tolist()):
+            text = text_of(int(starts[q]), int(ends[q]))
+            if j in sampled:
+                self.samples[first + j] = text
+            if j in last:
+                self.recent[first + j] = text
+        for old in [r for r in self.recent if r < first + k - self.last_kept]:
+            del self.recent[old]
+
+    def _add_bounds(self, first, k, spans):
+        """Keep the spans of the batch's records that start or end a chunk, or are wanted."""
         bounds = []
         if self.every:
             # data records start at n_keep - 1: chunk c holds data records
@@ -58,16 +73,6 @@ class _Kept:
         bounds = np.unique(np.concatenate(bounds).astype(np.int64))
         if bounds.size:
             self.bounds.add(first + bounds, *spans(bounds))
-        picks = np.array(sorted(sampled | last), dtype=np.int64)
-        starts, ends = spans(picks)
-        for q, j in enumerate(picks.tolist()):
-            text = text_of(int(starts[q]), int(ends[q]))
-            if j in sampled:
-                self.samples[first + j] = text
-            if j in last:
-                self.recent[first + j] = text
-        for old in [r for r in self.recent if r < first + k - self.last_kept]:
-            del self.recent[old]
 
 
 class Spans:

@@ -9,6 +9,9 @@ from ._stats_index import _per_source_sum
 #: Classes listed one by one up to this many; above, the record says how many there are.
 MAX_CLASSES = 1000
 
+#: Integer labels spanning fewer values than this (one source) are counted by comparisons.
+FEW_LABELS = 4
+
 #: ``classes`` for a semi-supervised classifier: its target -1 marks an unlabelled row.
 SEMI_SUPERVISED = "semi-supervised"
 
@@ -19,6 +22,19 @@ def _class_counts(y, index, n_sources):
     if y.dtype.kind in "iub" and not (y.dtype == np.uint64 and y.size and int(y.max()) >= 2**63):
         y64 = y.astype(np.int64, copy=False)
         lo, hi = int(y64.min()), int(y64.max())
+        if index is None and hi - lo < FEW_LABELS:
+            # a few labels, one source (binary ones): a comparison per label but the last
+            # (counted as the rest) is several times cheaper than bincount's scattered adds
+            span = np.arange(lo, hi + 1, dtype=np.int64)
+            counts = np.empty((1, span.size), dtype=np.int64)
+            for j, v in enumerate(span[:-1].tolist()):
+                counts[0, j] = np.count_nonzero(y64 == v)
+            counts[0, -1] = y64.size - counts[0, :-1].sum()
+            present = np.flatnonzero(counts[0])
+            labels = span[present]
+            if y.dtype.kind == "b":
+                labels = labels.astype(bool)
+            return labels, counts[:, present], np.zeros(n_sources, dtype=np.int64)
         if hi - lo < 65536:
             # small integer range: bincount beats a hash or sort on large arrays
             lo = min(lo, 0) if hi < 65536 else lo  # labels 0..k need no shifted copy

@@ -10,6 +10,13 @@ from .._frame_columns import column_arrays
 from ._stats_index import _per_source_sum
 
 
+def _has_nan(values):
+    """Whether a float array holds a NaN, in one pass without a mask: NumPy's minimum
+    propagates NaN (documented), and its SIMD loop takes about two thirds of a sum's
+    time (1M x 10 floats: 6 ms against 9.5 ms); infinities are not NaN."""
+    return values.size > 0 and bool(np.isnan(np.minimum.reduce(values, axis=None)))
+
+
 def _missing_counts(X, index, n_sources):
     """``(column names, counts (n_sources, n_columns))`` of missing values, or a reason."""
     if isinstance(X, pd.DataFrame):
@@ -30,8 +37,8 @@ def _missing_counts(X, index, n_sources):
                 continue  # numpy integers and booleans cannot be missing
             if kind == "f":
                 values = col.to_numpy()
-                if np.isfinite(values.sum()):
-                    continue  # no NaN (a NaN makes the sum NaN); one pass, no mask
+                if not _has_nan(values):
+                    continue  # one pass, no mask
                 mask = np.isnan(values)
             else:
                 mask = col.isna().to_numpy(dtype=bool)
@@ -53,7 +60,7 @@ def _missing_counts(X, index, n_sources):
         if X.dtype.kind in "iub":
             return names, counts
         if X.dtype.kind == "f":
-            if np.isfinite(np.add.reduce(X.ravel(order="K"))):
+            if not _has_nan(X.ravel(order="K")):
                 return names, counts  # no NaN anywhere: one contiguous pass
             columns = np.flatnonzero(np.isnan(X).any(axis=0))
         else:
