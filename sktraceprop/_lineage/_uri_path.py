@@ -29,11 +29,6 @@ class NotALocalPath(OSError):
     """A ``file:`` URI whose host is another machine: no path here opens it."""
 
 
-def _path_bytes(uri):
-    """The bytes of the URI's path, its percent-escapes decoded."""
-    return unquote_to_bytes(urlsplit(uri).path)
-
-
 def path_of_uri(uri, *, flavour=os.path):
     """The local path a ``file:`` URI names, to open (the file system's own bytes).
 
@@ -74,11 +69,28 @@ def path_of_uri(uri, *, flavour=os.path):
     return path.replace("/", "\\")
 
 
-def shown_path_of_uri(uri):
-    """The URI's path as text to show or to name a dataset by.
+def shown_path_of_uri(uri, *, host=True):
+    """The URI's file as text to show or to name a dataset by, one text per file.
+
+    A drive is shown as Windows names it, with forward slashes
+    (``file:///C:/data/a.csv``: ``C:/data/a.csv``, not ``/C:/data/a.csv``, which is no
+    Windows path); a host other than ``localhost`` is kept before the path
+    (``file://server/share/a.csv``: ``//server/share/a.csv``, as Windows writes its
+    share ``\\\\server\\share\\a.csv`` with forward slashes), so two hosts' files of one
+    path stay two texts, apart from the local file of that path too. Both are
+    :func:`path_of_uri`'s Windows path with forward slashes. ``host=False`` gives the
+    path on the URI's host alone, for a name whose namespace holds the host
+    (OpenLineage's ``file://server``).
 
     UTF-8 as it is; other bytes as ``\\xe9`` escapes, so two names that differ in such
     bytes stay apart, and the text holds no lone surrogate (``os.fsdecode`` gives one,
     which a JSON reader or a figure's text may refuse).
     """
-    return _path_bytes(uri).decode("utf-8", "backslashreplace")
+    parts = urlsplit(uri)
+    path = unquote_to_bytes(parts.path).decode("utf-8", "backslashreplace")
+    if parts.netloc.lower() not in ("", "localhost"):
+        return "//" + parts.netloc + path if host else path
+    drive = _DRIVE.match(path)
+    if drive:  # (a POSIX folder named "C:" at the root reads so too: its URI is the same)
+        return drive.group(1) + ":" + (path[drive.end() :] or "/")
+    return path

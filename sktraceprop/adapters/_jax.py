@@ -31,6 +31,40 @@ __all__ = ["JaxClassifier", "JaxRegressor", "MLPApply", "MLPInit", "mlp"]
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 
 
+#: The fit docstring both estimators share (numpydoc reads ``fit.__doc__``, set below each).
+_FIT_DOC = """Train the model on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : {y}
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights of the rows; None weighs every row 1. The data term of
+            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
+            (in mini-batch training, the weighted mean over each batch). Rows of weight
+            zero are left out before training, exactly as if they were removed{removed};
+            with full-batch training an integer weight ``k`` is the same objective as
+            ``k`` copies of the row. Equal weights train exactly as None.
+
+        Returns
+        -------
+        self : {cls}
+            The fitted {what}.
+
+        Raises
+        ------
+        ValueError
+            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
+            values, {zero}.
+        """
+
+
+def _fit_doc(cls, what, *, y, removed, zero):
+    """``fit``'s docstring for the estimator ``cls`` (a ``what``)."""
+    return _FIT_DOC.format(cls=cls, what=what, y=y, removed=removed, zero=zero)
+
+
 class MLPInit:
     """Initialise the parameters of a fully connected network.
 
@@ -250,33 +284,6 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
     """
 
     def fit(self, X, y, sample_weight=None):
-        """Train the model on ``X``, ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Non-negative weights of the rows; None weighs every row 1. The data term of
-            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
-            (in mini-batch training, the weighted mean over each batch). Rows of weight
-            zero are left out before training, exactly as if they were removed (also from
-            ``classes_``); with full-batch training an integer weight ``k`` is the same
-            objective as ``k`` copies of the row. Equal weights train exactly as None.
-
-        Returns
-        -------
-        self : JaxClassifier
-            The fitted classifier.
-
-        Raises
-        ------
-        ValueError
-            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
-            values, is zero everywhere, or leaves rows of fewer than 2 classes.
-        """
         self._validate_params()
         ids = row_ids_given(X)
         X, y = validate_data(self, X, y, dtype=np.float32)
@@ -302,6 +309,14 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
         # train on is refused, not scored
         self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
         return self
+
+    fit.__doc__ = _fit_doc(
+        "JaxClassifier",
+        "classifier",
+        y="array-like of shape (n_samples,)\n            Class labels.",
+        removed=" (also from ``classes_``)",
+        zero="is zero everywhere, or leaves rows of fewer than 2 classes",
+    )
 
 
 class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
@@ -352,33 +367,6 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
     """
 
     def fit(self, X, y, sample_weight=None):
-        """Train the model on ``X``, ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Non-negative weights of the rows; None weighs every row 1. The data term of
-            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
-            (in mini-batch training, the weighted mean over each batch). Rows of weight
-            zero are left out before training, exactly as if they were removed; with
-            full-batch training an integer weight ``k`` is the same objective as ``k``
-            copies of the row. Equal weights train exactly as None.
-
-        Returns
-        -------
-        self : JaxRegressor
-            The fitted regressor.
-
-        Raises
-        ------
-        ValueError
-            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
-            values, or is zero everywhere.
-        """
         self._validate_params()
         ids = row_ids_given(X)
         X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True)
@@ -391,6 +379,14 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
         if keep is not None:
             X, Y = X[keep], Y[keep]
         return self._fit(X, Y, "squared", Y.shape[1], W, weighted)
+
+    fit.__doc__ = _fit_doc(
+        "JaxRegressor",
+        "regressor",
+        y="array-like of shape (n_samples,) or (n_samples, n_targets)\n            Targets.",
+        removed="",
+        zero="or is zero everywhere",
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

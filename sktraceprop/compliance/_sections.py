@@ -10,13 +10,15 @@ and ends in one of three statuses:
   that no record of data and models can show; the report holds what the deployer stated.
 
 The statements are built per group of articles: :mod:`._section_use` (26(1), 26(2)),
-:mod:`._section_input_data` (26(4)), :mod:`._section_logs` (26(5), 26(6) and 19, 12) and
-:mod:`._section_governance` (10); :mod:`._article` holds the statuses.
+:mod:`._section_input_data` (26(4)), :mod:`._section_monitoring` (26(5)),
+:mod:`._section_logs` (26(6) and 19, 12) and :mod:`._section_governance` (10);
+:mod:`._article` holds the statuses.
 """
 
 from ._section_governance import _data_governance
 from ._section_input_data import _input_data
-from ._section_logs import _monitoring, _record_keeping, _retention
+from ._section_logs import _record_keeping, _retention
+from ._section_monitoring import _monitoring
 from ._section_use import _intended_purpose, _oversight
 
 __all__ = ["articles"]

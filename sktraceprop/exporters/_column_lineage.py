@@ -31,16 +31,19 @@ def dataset_name(source, namespace):
     """OpenLineage ``(namespace, name)`` of a source.
 
     Files follow OpenLineage's naming for file systems (namespace ``file``, the path as
-    name); a URI with a host (``s3://bucket/key``) gives ``scheme://host`` and the path;
-    frames and arrays without such a URI are named by their ``source_id`` in
-    ``namespace``.
+    name, a drive's as Windows names it with forward slashes: ``C:/data/a.csv``; a file
+    on another host: namespace ``file://host``, the path on it as name); a URI with a
+    host (``s3://bucket/key``) gives ``scheme://host`` and the path; frames and arrays
+    without such a URI are named by their ``source_id`` in ``namespace``.
     """
     parts = urlsplit(source.uri)
     if parts.scheme == "file":
-        host, path = parts.netloc, shown_path_of_uri(source.uri)
-        return ("file" if host in ("", "localhost") else f"file://{host}"), path
+        # the host is the namespace, the path on it the name (a drive as Windows names
+        # it, C:/data/a.csv: its URI's path /C:/data/a.csv is no Windows path)
+        host, path = parts.netloc, shown_path_of_uri(source.uri, host=False)
+        return ("file" if host.lower() in ("", "localhost") else f"file://{host}"), path
     if parts.scheme and parts.netloc:
-        name = shown_path_of_uri(source.uri).lstrip("/")
+        name = shown_path_of_uri(source.uri, host=False).lstrip("/")
         return f"{parts.scheme}://{parts.netloc}", name or source.source_id
     return namespace, source.source_id
 

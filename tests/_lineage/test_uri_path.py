@@ -1,18 +1,21 @@
-"""The path a source URI names: Windows drives and shares, hosts, and non-UTF-8 bytes."""
+"""The path a source URI names, and its shown text: Windows drives and shares, hosts,
+and non-UTF-8 bytes."""
 
 import hashlib
 import ntpath
 import os
 import posixpath
+import re
 from nturl2path import url2pathname
 from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sktraceprop._lineage._file_state import file_now
-from sktraceprop._lineage._uri_path import NotALocalPath, path_of_uri
+from sktraceprop._lineage._uri_path import NotALocalPath, path_of_uri, shown_path_of_uri
 
 # a Windows file name: no control character, none of <>:"/\|?*, no lone surrogate
 _NAME = st.text(
@@ -82,3 +85,58 @@ def test_a_posix_name_is_its_bytes(name):
     # Truth: the bytes as_uri percent-encoded, whatever their encoding
     path = PurePosixPath("/d", os.fsdecode(name))
     assert os.fsencode(path_of_uri(path.as_uri(), flavour=posixpath)) == b"/d/" + name
+
+
+_HOSTS = st.sampled_from(["server", "fs.example.org", "other"])
+
+
+@given(
+    drive=st.sampled_from("CDcz"),
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    host=st.none() | _HOSTS,
+)
+def test_a_windows_path_is_shown_as_windows_names_it(drive, names, host):
+    # Truth: the path as_uri was given, with forward slashes. Before, C:\data\a.csv was
+    # shown /C:/data/a.csv and the share \\server\share\a.csv /share/a.csv (its host lost)
+    path = PureWindowsPath(f"\\\\{host}\\share\\" if host else f"{drive}:\\", *names)
+    uri = path.as_uri()
+    assert shown_path_of_uri(uri) == path.as_posix()
+    # the form path_of_uri opens on Windows, with forward slashes
+    assert shown_path_of_uri(uri) == PureWindowsPath(path_of_uri(uri, flavour=ntpath)).as_posix()
+
+
+@given(
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    hosts=st.lists(_HOSTS, min_size=2, max_size=2, unique=True),
+)
+def test_two_hosts_files_of_one_path_are_shown_apart(names, hosts):
+    # one path on two hosts, and on this machine: three files, three texts (before, one)
+    path = "/" + "/".join(quote(name) for name in names)
+    uris = [f"file://{host}{path}" for host in hosts] + [f"file://{path}"]
+    shown = [shown_path_of_uri(uri) for uri in uris]
+    assert len(set(shown)) == 3
+    # the path on its host alone, for a name whose namespace holds the host
+    assert [shown_path_of_uri(uri, host=False) for uri in uris] == [shown[-1]] * 3
+
+
+@pytest.mark.parametrize(
+    "uri, shown",
+    [
+        ("file:///C|/data/a.csv", "C:/data/a.csv"),
+        ("file://localhost/C:/data/a%20b.csv", "C:/data/a b.csv"),
+        ("file:///C:", "C:/"),
+        ("file://LOCALHOST/data/a.csv", "/data/a.csv"),
+        ("file:////server/share/a.csv", "//server/share/a.csv"),  # the share, on Windows
+        ("file:///data/caf%E9.csv", "/data/caf\\xe9.csv"),
+    ],
+)
+def test_other_spellings_are_shown_as_the_file_they_open(uri, shown):
+    assert shown_path_of_uri(uri) == shown
+
+
+@given(st.lists(_NAME, min_size=1, max_size=3))
+def test_a_posix_path_is_shown_as_it_is(names):
+    # a root folder named like a drive ("C:") reads as one: its URI is a Windows one's
+    assume(not re.fullmatch(r"[A-Za-z][:|]", names[0]))
+    path = PurePosixPath("/", *names)
+    assert shown_path_of_uri(path.as_uri()) == str(path)
