@@ -203,8 +203,9 @@ class OpeningMixin:
         try:
             _sqlite_journal.roll_back(self.path, self.timeout)
         except _SQLITE_ERRORS as exc:
-            if _sqlite_journal.hot_journal(self.path) is None:
-                raise self._translate(exc, opening=True) from None
+            error = self._translate(exc, opening=True)
+            if isinstance(error, StoreBusyError) or _sqlite_journal.hot_journal(self.path) is None:
+                raise error from None
             return False  # (the read-only connection then names the journal)
         return _sqlite_journal.hot_journal(self.path) is None
 
@@ -231,6 +232,9 @@ class OpeningMixin:
             journal = _sqlite_journal.hot_journal(self.path)
             if journal is not None:
                 # never read as immutable past it: that reads uncommitted pages
+                error = self._translate(exc, opening=True)
+                if isinstance(error, StoreBusyError):  # its writer is still at work
+                    raise error from None
                 if self.mode == "rw" and self._roll_back_journal():
                     return self._open_readonly()
                 raise _sqlite_journal.unreadable(self.path, journal, self.mode) from None

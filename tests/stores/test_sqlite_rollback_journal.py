@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import sktraceprop as stp
-from sktraceprop.exceptions import StorePermissionError
+from sktraceprop.exceptions import StoreBusyError, StorePermissionError
 from tests.stores._store_helpers import fit_run
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -128,3 +128,25 @@ def test_read_only_media_never_read_the_uncommitted_pages(killed, monkeypatch):
             stp.stores.SQLiteStore(path, mode=mode)
     monkeypatch.undo()
     assert stp.stores.SQLiteStore(path).events(include_store_events=True) == before
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_a_journal_of_a_writer_still_at_work_is_busy(killed, mode):
+    # A live writer whose page cache spilled holds the file exclusively, its journal
+    # looking like a killed one's: opening must wait for it (StoreBusyError), not be
+    # refused as an interrupted write, nor roll it back.
+    path, before = killed
+    stp.stores.SQLiteStore(path).close()  # the killed write rolled back
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA cache_size=1")
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO stp_meta VALUES ('bulk', randomblob(400000))")
+        assert Path(f"{path}-journal").stat().st_size > 0
+        with pytest.raises(StoreBusyError, match="locked"):
+            stp.stores.SQLiteStore(path, mode=mode, timeout=0.2)
+        assert Path(f"{path}-journal").stat().st_size > 0  # the writer's, left alone
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert stp.stores.SQLiteStore(path, mode=mode).events(include_store_events=True) == before
