@@ -12,6 +12,7 @@ from ._chain import (
     event_row_problem,
     stored_event_hash,
 )
+from ._not_damage import NOT_DAMAGE
 from ._prediction_erasures import State
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT
 from ._sealed import REDACTION_EVENT
@@ -87,6 +88,8 @@ def _check_chain(store, wanted, problems, report, salts=None):
             if seq in wanted:
                 heads[seq] = stored
             prev_hash, prev_seq = stored, seq
+    except NOT_DAMAGE:
+        raise
     except StoreError as exc:
         where = "from the start" if not prev_seq else f"after event {prev_seq}"
         problems.append({"check": "hash_chain", "message": f"events unreadable {where}: {exc}"})

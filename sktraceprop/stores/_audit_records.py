@@ -5,6 +5,7 @@ points at that event, and none is missing, inserted or reordered."""
 from ..exceptions import StoreError
 from ._chain import loads_stored
 from ._load_run import decode_source, read_run
+from ._not_damage import NOT_DAMAGE
 from ._sealed import is_sealed
 
 
@@ -16,6 +17,8 @@ def _check_sources(store, source_events, problems, report):
 
     try:
         rows = list(store._raw_sources())
+    except NOT_DAMAGE:
+        raise
     except StoreError as exc:
         problems.append({"check": "sources", "message": f"sources unreadable: {exc}"})
         rows = []
@@ -24,6 +27,8 @@ def _check_sources(store, source_events, problems, report):
         name = f"(sha256 {str(sha256)[:12]}...)"
         try:
             decoded = decode_source(store, source_id, sha256, *row)
+        except NOT_DAMAGE:
+            raise
         except StoreError as exc:
             problem(source_id, f"{name} cannot be loaded: {exc}")
             source_events.pop((source_id, sha256), None)
@@ -59,6 +64,8 @@ def _check_runs(store, run_events, cache, problems, report, redactions):
 
     try:
         listed = store._raw_run_list()
+    except NOT_DAMAGE:
+        raise
     except StoreError as exc:
         problems.append({"check": "runs", "message": f"runs unreadable: {exc}"})
         listed = []
@@ -68,6 +75,8 @@ def _check_runs(store, run_events, cache, problems, report, redactions):
         event = run_events.pop(run_id, None)
         try:
             lineage, digest, event_seq, _ = read_run(store, run_id, cache=cache)
+        except NOT_DAMAGE:
+            raise
         except StoreError as exc:  # CorruptStoreError, or UnknownRunError (bad index)
             problem(run_id, f"cannot be loaded: {exc}")
             continue

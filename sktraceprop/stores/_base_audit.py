@@ -125,6 +125,10 @@ class AuditMethods:
             again after its erasure) or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
+        StoreBusyError, StoreConnectionError, StorePermissionError, StoreNotFoundError
+            If a read was kept from finishing (another client's lock past ``timeout``, a
+            lost connection, a missing privilege, the store gone): nothing was checked
+            past it and nothing is held against the store; verify again.
 
         Warns
         -----

@@ -226,6 +226,15 @@ class ConnectionMixin:
     def _snapshot(self):
         psycopg, _, _ = _psycopg()
         if getattr(self._local, "depth", 0):
+            if self._connection().info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                # The snapshot's connection was lost and replaced (a read in it failed and
+                # its caller read on): a read now would not be in the snapshot, and _query
+                # would re-enter this one for ever (RecursionError).
+                raise StoreConnectionError(
+                    f"{self!r}: the connection was lost in the middle of a read that must "
+                    "see one state of the store; nothing more is read from it. Nothing "
+                    "was written; retry."
+                )
             self._local.depth += 1
             try:
                 yield

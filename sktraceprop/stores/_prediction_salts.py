@@ -35,6 +35,7 @@ import os
 import warnings
 
 from ..utils._stack import user_stacklevel
+from ._not_damage import NOT_DAMAGE
 
 #: The audit event that erases logged calls' salts (the store's own kind).
 PREDICTION_ERASURE_EVENT = "store.prediction_erasure"
@@ -139,6 +140,8 @@ def check_salts(store, state, problems):
 
     try:
         held = store._raw_prediction_salts()
+    except NOT_DAMAGE:
+        raise
     except Exception as exc:  # noqa: BLE001 (any read error is a finding, named)
         problems.append({"check": "prediction_salts", "message": f"unreadable: {exc}"})
         return

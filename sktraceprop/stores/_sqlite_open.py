@@ -17,7 +17,7 @@ from ..exceptions import (
     StorePermissionError,
 )
 from ..utils._stack import user_stacklevel
-from . import _sqlite_scrub
+from . import _sqlite_journal, _sqlite_scrub
 from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
 from ._sqlite_files import Immutable
 from ._sqlite_files import stamp as file_stamp
@@ -48,6 +48,8 @@ class OpeningMixin:
             )
         elif not path.exists() or path.stat().st_size == 0:
             self._create()
+        else:
+            self._roll_back_journal()
         # The file is read through SQLite only (a read-only connection, which refuses a
         # file that is not a SQLite database): a descriptor of it opened and closed here
         # would drop the locks every connection of this process holds on it, and one kept
@@ -192,6 +194,21 @@ class OpeningMixin:
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None
 
+    def _roll_back_journal(self):
+        """A writable handle: roll back a transaction a killed writer left in a rollback
+        journal (see :mod:`._sqlite_journal`), as SQLite's next writable read would. True
+        if there was one and it is gone."""
+        if _sqlite_journal.hot_journal(self.path) is None:
+            return False
+        try:
+            _sqlite_journal.roll_back(self.path, self.timeout)
+        except _SQLITE_ERRORS as exc:
+            error = self._translate(exc, opening=True)
+            if isinstance(error, StoreBusyError) or _sqlite_journal.hot_journal(self.path) is None:
+                raise error from None
+            return False  # (the read-only connection then names the journal)
+        return _sqlite_journal.hot_journal(self.path) is None
+
     def _readonly_uri(self, immutable=False):
         uri = Path(self.path).resolve().as_uri() + "?mode=ro"
         return uri + "&immutable=1" if immutable else uri
@@ -212,6 +229,15 @@ class OpeningMixin:
         except _SQLITE_ERRORS as exc:
             if con is not None:
                 con.close()
+            journal = _sqlite_journal.hot_journal(self.path)
+            if journal is not None:
+                # never read as immutable past it: that reads uncommitted pages
+                error = self._translate(exc, opening=True)
+                if isinstance(error, StoreBusyError):  # its writer is still at work
+                    raise error from None
+                if self.mode == "rw" and self._roll_back_journal():
+                    return self._open_readonly()
+                raise _sqlite_journal.unreadable(self.path, journal, self.mode) from None
             if not self._readonly_media():
                 raise self._translate(exc, opening=True) from None
         # SQLite cannot create the -shm file next to a WAL database on read-only media;
