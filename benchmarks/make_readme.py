@@ -30,6 +30,7 @@ ORDER = [
     "unlearning",
     "unlearn_woodbury",
     "unlearning_neural",
+    "study_decoupled_decay",
     "examples",
     "make_test",
 ]
