@@ -19,7 +19,8 @@ SEMI_SUPERVISED = "semi-supervised"
 def _class_counts(y, index, n_sources):
     """``(labels, counts (n_sources, n_labels), missing per source)`` of class labels."""
     # (uint64 labels above the int64 range would wrap in the cast: counted as values)
-    if y.dtype.kind in "iub" and not (y.dtype == np.uint64 and y.size and int(y.max()) >= 2**63):
+    # (no rows: every one unlabelled for a semi-supervised fit; counted by factorize)
+    if y.dtype.kind in "iub" and y.size and not (y.dtype == np.uint64 and int(y.max()) >= 2**63):
         y64 = y.astype(np.int64, copy=False)
         lo, hi = int(y64.min()), int(y64.max())
         if index is None and hi - lo < FEW_LABELS:

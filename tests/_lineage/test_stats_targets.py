@@ -60,6 +60,33 @@ def test_unlabelled_rows_of_a_semi_supervised_fit_are_not_a_class(
             assert f"unlabelled: {(part == -1).sum()}" in _labels(stats[source])
 
 
+@pytest.mark.parametrize("self_training", [True, False])
+def test_a_semi_supervised_fit_with_no_label_gets_scikit_learns_own_answer(self_training):
+    # every row unlabelled: the label balance failed first, before the fit, with numpy's
+    # "zero-size array to reduction operation minimum"; the traced fit now does what
+    # scikit-learn's own does (an error of its own, or a fit)
+    X, _ = _two_sources(10, 10, 0)
+    y = -np.ones(20, dtype=np.int64)
+
+    def model():
+        return SelfTrainingClassifier(LogisticRegression()) if self_training else LabelSpreading()
+
+    try:
+        model().fit(X.to_numpy(), y)
+        plain = None
+    except ValueError as exc:
+        plain = str(exc)
+    if plain is None:
+        stats = _by_source(stp.make_traced_pipeline(model()).fit(X, y))
+        for source in ("sa", "sb"):
+            assert stats[source]["counts"] == {}
+            assert stats[source]["unlabelled"] == 10
+    else:
+        with pytest.raises(ValueError) as traced:
+            stp.make_traced_pipeline(model()).fit(X, y)
+        assert str(traced.value) == plain
+
+
 def test_minus_one_stays_a_class_for_a_classifier_that_is_not_semi_supervised():
     X, rng = _two_sources(10, 10, 0)
     y = np.tile([-1, 0, 1, 0], 5)
