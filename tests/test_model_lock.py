@@ -11,30 +11,13 @@ import traceback
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop._model_lock import exclusive, shared
 from sktraceprop.stores import MemoryStore
-
-ENTERED = threading.Event()
-RELEASE = threading.Event()
-
-
-class Gate(TransformerMixin, BaseEstimator):
-    """Passes rows through; in the thread named "predictor" it waits to be released."""
-
-    def fit(self, X, y=None):
-        self.n_seen_ = len(X)
-        return self
-
-    def transform(self, X):
-        if threading.current_thread().name == "predictor":
-            ENTERED.set()
-            RELEASE.wait(60)
-        return X
+from tests._gate import ENTERED, RELEASE, Gate
 
 
 def _data(seed, n=120):
@@ -120,7 +103,7 @@ def test_a_call_after_a_wrapper_refit_is_logged_with_the_new_models_classes(monk
     monkeypatch.setattr(stp.TracedEstimator, "_traced_fit", fit_then_serve)
     est.fit(X2, y2)
     caller = next(c for c in calls if isinstance(c, threading.Thread))
-    caller.join(10)
+    caller.join(60)
     (event,) = est.store.events(kind="prediction")
     assert event["payload"]["outputs"]["classes"] == ["no", "yes"]
     assert list(est.classes_) == ["no", "yes"]
@@ -162,7 +145,7 @@ def test_calls_in_threads_while_the_model_is_refitted_name_the_model_that_answer
         models[pipe.lineage_.run_id] = pipe.lineage_.model_fingerprint
     stop.set()
     for t in threads:
-        t.join(10)
+        t.join(60)
     assert errors == []
     events = store.events(kind="prediction")
     assert len(events) > 0

@@ -9,6 +9,29 @@ import sktraceprop as stp
 
 from ._browser import chromium
 
+#: The retention keys of this model's own logged calls (format 16, added last).
+USE_KEYS = (
+    "earliest_logged_use",
+    "latest_logged_use",
+    "days_unlogged_use_before_report",
+    "longest_unlogged_use_from",
+    "longest_unlogged_use_to",
+    "longest_unlogged_use_days",
+)
+
+
+def longest_interval_truth(given):
+    """The longest interval between given times that no given time falls inside, by
+    brute force over every pair (None where fewer than two)."""
+    best = None
+    for a in given:
+        for b in given:
+            if b > a and not any(a < t < b for t in given):
+                if best is None or b - a > best[1] - best[0]:
+                    best = (a, b)
+    return best
+
+
 DEPLOYER = {
     "system_name": "CreditScorer",
     "system_version": "1.0.0",
@@ -113,12 +136,7 @@ def before_format_16(data):
         "longest_unlogged_from",
         "longest_unlogged_to",
         "longest_unlogged_days",
-        "earliest_logged_use",
-        "latest_logged_use",
-        "days_unlogged_use_before_report",
-        "longest_unlogged_use_from",
-        "longest_unlogged_use_to",
-        "longest_unlogged_use_days",
+        *USE_KEYS,
     ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)

@@ -24,7 +24,7 @@ from sktraceprop.exceptions import ClockWarning, ReportVerificationError
 from sktraceprop.stores._base import make_event
 from tests.compliance._forged import forged
 
-from .conftest import DEPLOYER, logged_pipeline, traced_frames
+from .conftest import DEPLOYER, logged_pipeline, longest_interval_truth, traced_frames
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 RETENTION = "26(6), 19(1)"
@@ -61,18 +61,6 @@ def _build(hospitals, tmp_path, monkeypatch, skip=None, back_at=None):
     return store, store.list_runs()["run_id"].iloc[0], given
 
 
-def _truth(given):
-    """The longest interval between consecutive given times, by brute force over every
-    pair of times: the longest interval no given time falls inside."""
-    best = None
-    for a in given:
-        for b in given:
-            if b > a and not any(a < t < b for t in given):
-                if best is None or b - a > best[1] - best[0]:
-                    best = (a, b)
-    return best
-
-
 def _report(store, run_id, path, when):
     with pytest.MonkeyPatch.context() as m:
         m.setattr(report_clock, "utc_now", lambda: _stamp(when))
@@ -96,7 +84,7 @@ def test_the_longest_stretch_without_a_logged_event_is_reported(
     hospitals, tmp_path, monkeypatch, skip, back_at, said
 ):
     store, run_id, given = _build(hospitals, tmp_path, monkeypatch, skip, back_at)
-    start, end = _truth(given)
+    start, end = longest_interval_truth(given)
     report = _report(store, run_id, tmp_path / "r.json", max(given) + timedelta(days=2))
     r = report.to_dict()["retention"]
     days = round((end - start).total_seconds() / 86400, 6)

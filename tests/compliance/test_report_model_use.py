@@ -30,34 +30,14 @@ from sktraceprop.stores._base import make_event
 from tests.compliance._forged import forged
 
 from ._browser import load_page
-from .conftest import DEPLOYER, logged_pipeline, traced_frames
+from .conftest import DEPLOYER, USE_KEYS, logged_pipeline, longest_interval_truth, traced_frames
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 RETENTION, RECORDS = "26(6), 19(1)", "12"
-USE_KEYS = (
-    "earliest_logged_use",
-    "latest_logged_use",
-    "days_unlogged_use_before_report",
-    "longest_unlogged_use_from",
-    "longest_unlogged_use_to",
-    "longest_unlogged_use_days",
-)
 
 
 def _stamp(moment):
     return moment.isoformat(timespec="microseconds")
-
-
-def _truth(given):
-    """The longest interval between given times no given time falls inside, by brute
-    force over every pair (None where fewer than two)."""
-    best = None
-    for a in given:
-        for b in given:
-            if b > a and not any(a < t < b for t in given):
-                if best is None or b - a > best[1] - best[0]:
-                    best = (a, b)
-    return best
 
 
 def _shared(hospitals, tmp_path, monkeypatch, quiet=(21, 51), first_call=0):
@@ -106,7 +86,7 @@ def test_a_model_silent_for_a_month_in_a_shared_store_shows_its_own_gap(
     # the store-wide figures: b filled the month a logged nothing
     assert r["longest_unlogged_days"] <= 3
     # this model's own: from its call of day 18 to that of day 51
-    start, end = _truth(given["a"])
+    start, end = longest_interval_truth(given["a"])
     one = timedelta(hours=1, minutes=1)  # a's calls, a minute after b's
     assert (start, end) == (START + timedelta(days=18) + one, START + timedelta(days=51) + one)
     days = round((end - start).total_seconds() / 86400, 6)
@@ -136,7 +116,7 @@ def test_a_model_silent_for_a_month_in_a_shared_store_shows_its_own_gap(
     # b, called every 3 days to the end, has no gap said of its own
     report_b = _report(store, runs["b"], tmp_path / "b.json", when)
     rb = report_b.to_dict()["retention"]
-    b_start, b_end = _truth(given["b"])
+    b_start, b_end = longest_interval_truth(given["b"])
     assert rb["longest_unlogged_use_days"] == (b_end - b_start).total_seconds() / 86400 == 3.0
     assert "no call of this model is logged (" not in _article(report_b, RETENTION)["why"]
     assert "No call of this model is logged in the" not in _article(report_b, RETENTION)["why"]
@@ -244,7 +224,7 @@ def test_the_use_rows_render_in_a_browser(browser, hospitals, tmp_path, monkeypa
     text, _, problems, _ = load_page(page)
     assert problems == []
     flat = re.sub(r"\s+", " ", text)
-    start, end = _truth(given["a"])
+    start, end = longest_interval_truth(given["a"])
     assert (
         f"Longest interval with no call of this model logged 33.0 days, from {_stamp(start)} "
         f"to {_stamp(end)}"

@@ -15,30 +15,13 @@ import time
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.stores import MemoryStore
-
-ENTERED = threading.Event()
-RELEASE = threading.Event()
-
-
-class Gate(TransformerMixin, BaseEstimator):
-    """Passes rows through; in the thread named "explainer" it waits to be released."""
-
-    def fit(self, X, y=None):
-        self.n_seen_ = len(X)
-        return self
-
-    def transform(self, X):
-        if threading.current_thread().name == "explainer":
-            ENTERED.set()
-            RELEASE.wait(60)
-        return X
+from tests._gate import ENTERED, RELEASE, Gate
 
 
 def _data(seed, shift=0.0):

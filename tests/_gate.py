@@ -1,0 +1,27 @@
+"""A transformer that holds a thread at a known point: the set-up of the tests of a call
+and a refit of one model in two threads (tests/test_model_lock.py,
+tests/influence/test_explain_while_model_refitted.py)."""
+
+import threading
+
+from sklearn.base import BaseEstimator, TransformerMixin
+
+ENTERED = threading.Event()
+RELEASE = threading.Event()
+#: The names of the threads a Gate holds.
+GATED = ("predictor", "explainer")
+
+
+class Gate(TransformerMixin, BaseEstimator):
+    """Passes rows through; in a thread named in :data:`GATED` it sets ``ENTERED`` and
+    waits to be released (``RELEASE``)."""
+
+    def fit(self, X, y=None):
+        self.n_seen_ = len(X)
+        return self
+
+    def transform(self, X):
+        if threading.current_thread().name in GATED:
+            ENTERED.set()
+            RELEASE.wait(60)
+        return X
