@@ -92,10 +92,7 @@ def _gap(r):
         "record does not show whether the system went unused then or the logs written "
         "then are missing."
     )
-    if r.get("times_set_back"):
-        words += " (Times are set back in this log, see Art. 12: a clock set wrong may "
-        words += "also stamp events outside the interval they were written in.)"
-    return words
+    return words + _set_back(r, "events", "written")
 
 
 def _use(r):
@@ -136,10 +133,19 @@ def _use(r):
             "does not show whether the model went unused then or the logs of its calls "
             "are missing."
         )
-        if r.get("times_set_back"):
-            words += " (Times are set back in this log, see Art. 12: a clock set wrong may "
-            words += "also stamp calls outside the interval they were made in.)"
+        words += _set_back(r, "calls", "made")
     return words
+
+
+def _set_back(r, what, done):
+    """What a clock set back means for an interval of ``what`` in the log (empty where
+    no time is set back)."""
+    if not r.get("times_set_back"):
+        return ""
+    return (
+        " (Times are set back in this log, see Art. 12: a clock set wrong may also stamp "
+        f"{what} outside the interval they were {done} in.)"
+    )
 
 
 def _restored(r):
