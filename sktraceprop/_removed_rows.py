@@ -23,7 +23,9 @@ Rows of other processes' removals are seen only through a store the fit writes t
 Through merges both ways: the fit's rows are checked with the rows their merged rows
 were built from (at every level of the merges), so a merged row built from a removed
 file line is said, naming that line and the merged row; a removal records the rows its
-merged rows were built from, so a later fit on those is said too.
+merged rows were built from, so a later fit on those is said too. And through group
+statistics: a training row joined with an aggregate computed over a removed row is said
+(:mod:`._removed_aggregates`).
 """
 
 import threading
@@ -33,6 +35,7 @@ from contextvars import ContextVar
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
+from ._removed_aggregates import warn_aggregated_removed
 from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
@@ -151,6 +154,11 @@ def warn_refit_on_removed(
     # a merged training row holds the values of the rows it was merged from: a removal
     # of one of those (a file line) is as much in it as a removal of the row itself
     rows, at, problem = _with_rows_behind(ids)
+    # and a row joined with a group statistic holds the values it was computed over
+    warn_aggregated_removed(
+        ids, list(removals), store, events, fitter, given_fitted, _source_here,
+        MESSAGE_PREFIX, stacklevel + 1,
+    )  # fmt: skip
     if events:
         found = removed_in_store(store, rows, stacklevel + 1, events=events)
         removals += [(*r, False) for r in found]
