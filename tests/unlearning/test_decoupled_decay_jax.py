@@ -7,7 +7,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from sktraceprop.unlearning import GradientCorrectionUnlearner
-from tests._optax_like import adamw
+from tests._optax_like import adamw, decayed_adam
 
 pytest.importorskip("jax")
 
@@ -70,3 +70,77 @@ def test_an_optax_style_optimizer_without_decay_is_removed_as_before():
     unl = GradientCorrectionUnlearner(model, calibration="none", n_steps=2).fit(X, y)
     unl.unlearn(mask=np.arange(X.shape[0]) < 5)
     assert np.isfinite(unl.certificate_)
+
+
+def _theta(model):
+    (layer,) = model.params_
+    return np.append(layer["weight"][:, 0], layer["bias"][0]).astype(np.float64)
+
+
+def test_a_coupled_optax_decay_is_refused_and_alpha_named_in_its_stead():
+    # add_decayed_weights ahead of adam is an L2 term (its model lies on the minimum of
+    # mean loss + WD / 2 ||theta||^2, as one trained with alpha=WD does), but from
+    # outside the transform it cannot be told from a decoupled one: refused, saying why
+    # and that alpha gives the same term
+    from sktraceprop.adapters import JaxClassifier, mlp
+
+    X, y = _data(n=120)
+    init_fn, apply_fn = mlp(hidden=())
+    exact = minimize(_l2_objective, np.zeros(5), args=(X, y), jac=True, method="L-BFGS-B",
+                     options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}).x  # fmt: skip
+    common = dict(n_epochs=1000, learning_rate=0.02, random_state=0)
+    coupled = JaxClassifier(apply_fn, init_fn, optimizer=decayed_adam(WD), **common).fit(X, y)
+    assert np.linalg.norm(_theta(coupled) - exact) < 1e-3
+    with pytest.raises(NotImplementedError) as info:
+        GradientCorrectionUnlearner(
+            JaxClassifier(apply_fn, init_fn, optimizer=decayed_adam(WD), **common),
+            calibration="none",
+        ).fit(X, y)
+    said = str(info.value)
+    assert "decayed_adam" in said and "does not expose the order" in said
+    assert "alpha instead of a decay in its optimizer" in said
+
+
+def test_a_masked_decay_is_found_before_the_fit():
+    # optax.adamw(mask=...) leaves the biases undecayed; asked on a stand-in tree of
+    # one 1-d leaf it moved nothing and the decay went unseen before the fit
+    from sktraceprop.adapters import JaxClassifier, JaxRegressor, mlp
+    from sktraceprop.gradients._weight_decay import unmodelled_decay
+
+    def ranked(params):
+        import jax
+
+        return jax.tree_util.tree_map(lambda p: p.ndim > 1, params)
+
+    init_fn, apply_fn = mlp(hidden=(4,))
+    for klass in (JaxClassifier, JaxRegressor):
+        model = klass(apply_fn, init_fn, optimizer=adamw(0.1, mask=ranked))
+        assert "moves weights whose loss gradient is zero" in unmodelled_decay(model)
+        model.set_params(optimizer=adamw(0.0, mask=ranked))
+        assert unmodelled_decay(model) is None
+
+
+def test_an_optimizer_that_cannot_be_asked_after_the_fit_is_of_unknown_decay():
+    from sktraceprop.adapters import JaxClassifier, mlp
+    from sktraceprop.gradients._weight_decay import unmodelled_decay
+
+    class Broken:
+        fail = False
+
+        def __init__(self, learning_rate):
+            self.inner = adamw(0.1)(learning_rate)
+
+        def init(self, params):
+            return self.inner.init(params)
+
+        def update(self, grads, state, params):
+            if Broken.fail:
+                raise ValueError("made to fail")
+            return self.inner.update(grads, state, params)
+
+    X, y = _data()
+    init_fn, apply_fn = mlp(hidden=(4,))
+    model = JaxClassifier(apply_fn, init_fn, optimizer=Broken, n_epochs=2).fit(X, y)
+    Broken.fail = True
+    found = unmodelled_decay(model)
+    assert "made to fail" in found and "cannot be told" in found
