@@ -94,6 +94,9 @@ def l2_penalty(model):
 def _decay_words(optimizer, coef):
     """``weight_decay=...``, or ASGD's sum with its ``lambd``."""
     if type(optimizer).__name__ == "ASGD":
-        lambd = float(optimizer.param_groups[0]["lambd"])
-        return f"weight_decay + lambd={coef:g}, lambd={lambd:g}"
+        group = optimizer.param_groups[0]
+        return (
+            f"weight_decay={float(group['weight_decay']):g} + lambd="
+            f"{float(group['lambd']):g} = {coef:g}"
+        )
     return f"weight_decay={coef:g}"

@@ -114,7 +114,7 @@ def test_asgds_decay_term_is_in_the_penalty():
     torch = pytest.importorskip("torch")
     net, _, _ = _net(torch.optim.ASGD, optimizer__lambd=0.05)
     coef, text = l2_penalty(net)
-    assert coef == 0.05 and "lambd=0.05" in text
+    assert coef == 0.05 and "weight_decay=0 + lambd=0.05 = 0.05" in text
     net, _, _ = _net(torch.optim.ASGD, optimizer__lambd=0.05, optimizer__weight_decay=0.2)
     assert l2_penalty(net)[0] == pytest.approx(0.25)
 

@@ -144,3 +144,50 @@ def test_an_optimizer_that_cannot_be_asked_after_the_fit_is_of_unknown_decay():
     Broken.fail = True
     found = unmodelled_decay(model)
     assert "made to fail" in found and "cannot be told" in found
+
+
+def test_the_optax_doubles_step_as_optax_does():
+    # the written-out optimizers of tests/_optax_like.py against optax itself (not a
+    # dependency: skipped without it; passed with optax 0.2.8, to 2.4e-7)
+    optax = pytest.importorskip("optax")
+    import jax
+    import jax.numpy as jnp
+
+    def ranked(tree):
+        return jax.tree_util.tree_map(lambda p: p.ndim > 1, tree)
+
+    params = {"w": jnp.array([[0.5, -1.0], [2.0, 0.3]]), "b": jnp.array([0.1, -0.2])}
+    rng = np.random.default_rng(0)
+    grads = [
+        jax.tree_util.tree_map(lambda p: jnp.asarray(rng.normal(size=p.shape), p.dtype), params)
+        for _ in range(3)
+    ]
+
+    def run(transform):
+        state, tree = transform.init(params), params
+        for g in grads:
+            updates, state = transform.update(g, state, tree)
+            tree = optax.apply_updates(tree, updates)
+        return np.concatenate([np.ravel(tree["w"]), np.ravel(tree["b"])])
+
+    pairs = [
+        (optax.adamw(0.01, weight_decay=0.1), adamw(0.1)(0.01)),
+        (optax.adamw(0.01, weight_decay=0.1, mask=ranked), adamw(0.1, mask=ranked)(0.01)),
+        (
+            optax.chain(optax.add_decayed_weights(0.1), optax.adam(0.01)),
+            decayed_adam(0.1)(0.01),
+        ),
+    ]
+    for real, double in pairs:
+        np.testing.assert_allclose(run(double), run(real), atol=1e-6)
+
+
+def test_a_jax_regressor_is_refused_by_name_whatever_its_optimizer():
+    from sktraceprop.adapters import JaxRegressor, mlp
+
+    X, _ = _data()
+    init_fn, apply_fn = mlp(hidden=(4,))
+    for optimizer in ("adam", adamw(0.1)):
+        model = JaxRegressor(apply_fn, init_fn, optimizer=optimizer, n_epochs=2)
+        with pytest.raises(NotImplementedError, match="cannot unlearn from JaxRegressor"):
+            GradientCorrectionUnlearner(model, calibration="none").fit(X, X[:, 0])
