@@ -1,10 +1,13 @@
-"""An optax-style AdamW (the update of ``optax.adamw``: Adam's step plus a decoupled
-``weight_decay * params``), written out: optax is not a dependency."""
+"""Optax-style optimizers written out (optax is not a dependency): AdamW (the update of
+``optax.adamw``: Adam's step plus a decoupled ``weight_decay * params``, on the leaves
+``mask`` keeps, as ``optax.adamw(mask=...)``), and Adam after a coupled decay (the
+update of ``optax.chain(optax.add_decayed_weights(wd), optax.adam(lr))``)."""
 
 
 class _AdamW:
-    def __init__(self, lr, weight_decay):
+    def __init__(self, lr, weight_decay, mask=None, coupled=False):
         self.lr, self.weight_decay = lr, weight_decay
+        self.mask, self.coupled = mask, coupled
 
     def init(self, params):
         import jax
@@ -20,19 +23,32 @@ class _AdamW:
         tm = jax.tree_util.tree_map
         m, v, t = state
         t = t + 1
+        wd = self.weight_decay
+        if self.coupled:  # add_decayed_weights ahead of adam: part of the gradient
+            grads = tm(lambda g, p: g + wd * p, grads, params)
+            wd = 0.0
+        keep = tm(lambda p: True, params) if self.mask is None else self.mask(params)
         m = tm(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
         v = tm(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
         c1, c2 = 1 - 0.9**t, 1 - 0.999**t
-        wd = self.weight_decay
 
-        def step(m, v, p):
-            return -self.lr * ((m / c1) / (jnp.sqrt(v / c2) + 1e-8) + wd * p)
+        def step(m, v, p, k):
+            return -self.lr * ((m / c1) / (jnp.sqrt(v / c2) + 1e-8) + wd * k * p)
 
-        return tm(step, m, v, params), (m, v, t)
+        return tm(step, m, v, params, keep), (m, v, t)
 
 
-def adamw(weight_decay):
+def adamw(weight_decay, mask=None):
     def adamw(learning_rate):
-        return _AdamW(learning_rate, weight_decay)
+        return _AdamW(learning_rate, weight_decay, mask=mask)
 
     return adamw
+
+
+def decayed_adam(weight_decay):
+    """``optax.chain(optax.add_decayed_weights(weight_decay), optax.adam(lr))``."""
+
+    def decayed_adam(learning_rate):
+        return _AdamW(learning_rate, weight_decay, coupled=True)
+
+    return decayed_adam

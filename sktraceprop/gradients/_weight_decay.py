@@ -18,29 +18,54 @@ rows (parameter distance 5.6 before, 8.5 after;
 net, naming the optimizer, and the influence curvature leaves the decay out and says
 so (:mod:`sktraceprop.influence._penalty`).
 
-An optax-style optimizer is asked directly: its update for a zero gradient is zero
-unless it moves the weights by something other than the gradient (a decay, coupled
-or not), which the library cannot see either way.
+A torch optimizer's decay is read from the table of :mod:`._torch_decay`; one the
+table does not know (a third-party class) is a decay of unknown kind, refused and
+warned of like a decoupled one. An optax-style optimizer is asked directly: its update
+for a zero gradient is zero unless it moves the weights by something other than the
+gradient. Whether such a move is coupled (``optax.chain(optax.add_decayed_weights(wd),
+optax.adam(lr))``, an L2 term) or decoupled (``optax.adamw``) depends on where the
+decay stands in the chain, which optax does not expose: both are refused, and the
+refusal says to give a coupled decay as the model's ``alpha`` (the same L2 term).
 """
 
-__all__ = ["decay_refusal", "unmodelled_decay"]
+from ._torch_decay import group_decay
+
+__all__ = ["coupled_decays", "decay_refusal", "unmodelled_decay"]
 
 
-def _decoupled_group(optimizer, group):
-    if group.get("decoupled_weight_decay"):
-        return True
-    return any(klass.__name__ == "AdamW" for klass in type(optimizer).__mro__)
-
-
-def _torch_decoupled(optimizer):
-    """The decoupled decay of a torch optimizer, in words, or None."""
+def _torch_unmodelled(optimizer):
+    """The decay of a torch optimizer that is no L2 term, in words, or None
+    (:mod:`._torch_decay` gives each class's rule)."""
     name = type(optimizer).__name__
     for group in getattr(optimizer, "param_groups", None) or ():
-        decay = float(group.get("weight_decay", 0.0) or 0.0)
-        if decay and _decoupled_group(optimizer, group):
-            flag = ", decoupled_weight_decay=True" if name != "AdamW" else ""
+        kind, decay = group_decay(optimizer, group)
+        if kind == "decoupled" and decay:
+            flag = ", decoupled_weight_decay=True" if group.get("decoupled_weight_decay") else ""
+            flag = "" if name == "AdamW" else flag
             return f"{name}(weight_decay={decay:g}{flag}), a decoupled weight decay"
+        if kind == "unknown":
+            if group.get("maximize"):
+                return f"{name}(maximize=True), which climbs the loss"
+            seen = (
+                f"it has weight_decay={decay:g}"
+                if decay
+                else "one step of it with a zero gradient moved the weights (or could not be run)"
+            )
+            return (
+                f"{name}, a weight decay of unknown kind: "
+                f"{type(optimizer).__module__}.{type(optimizer).__qualname__} is no "
+                f"optimizer of torch.optim whose decay sktraceprop knows, {seen}, and "
+                "whether that decay is an L2 term of the loss or shrinks the weights "
+                "outside it (decoupled, as AdamW's) cannot be told"
+            )
     return None
+
+
+def coupled_decays(optimizer):
+    """The L2 coefficients of ``optimizer``'s coupled decays, one per distinct value over
+    its parameter groups, sorted (``[]`` for an optimizer with no parameter groups)."""
+    groups = getattr(optimizer, "param_groups", None) or ()
+    return sorted({group_decay(optimizer, group)[1] for group in groups})
 
 
 def _unfitted_torch_optimizer(net):
@@ -61,48 +86,83 @@ def _unfitted_torch_optimizer(net):
         return None
 
 
+def _jax_tree(model):
+    """The parameter tree the optimizer of a JAX model is asked on: the fitted one, or
+    before the fit the tree of the model's own ``init_fn`` (on 2 features and 2
+    outputs: a mask such as optax's ``mask=`` reads the tree's names and ranks, which a
+    stand-in tree would not have), or None when ``init_fn`` cannot build one."""
+    import jax
+    import jax.numpy as jnp
+
+    params = getattr(model, "params_", None)
+    if params is None:
+        try:
+            params = model._model()[0](jax.random.PRNGKey(0), 2, 2)
+        except Exception:  # noqa: BLE001 - an init_fn made for other shapes
+            return None
+    # as trained: jax arrays, not the numpy arrays params_ keeps
+    return jax.tree_util.tree_map(jnp.asarray, params)
+
+
 def _jax_decay(model):
-    """Whether an optax-style optimizer of a JaxClassifier moves weights that have a zero
-    gradient, in words, or None (the built-in "adam" and "sgd" never do)."""
+    """Whether an optax-style optimizer of a JAX model moves weights that have a zero
+    gradient, in words, or None (the built-in "adam" and "sgd" never do).
+
+    Asked on the model's parameter tree (:func:`_jax_tree`). Before the fit, an
+    ``init_fn`` or optimizer that cannot be asked so leaves the question to the fitted
+    model (the neural removal asks again after its fit); on the fitted parameters, an
+    optimizer that cannot be asked is a decay of unknown kind, never taken for none."""
     if not callable(model.optimizer):
         return None
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    params = getattr(model, "params_", None)
-    try:
-        if params is None:  # before the fit: a stand-in tree
-            params = {"w": jnp.ones(3, jnp.float32)}
-        transform = model.optimizer(model.learning_rate)
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-        updates, _ = transform.update(zeros, transform.init(params), params)
-        leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(updates)]
-    except Exception:  # noqa: BLE001 - a tree the optimizer's mask does not fit
+    name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
+    fitted = getattr(model, "params_", None) is not None
+    tree = _jax_tree(model)
+    if tree is None:
         return None
+    try:
+        transform = model.optimizer(model.learning_rate)
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, tree)
+        updates, _ = transform.update(zeros, transform.init(tree), tree)
+        leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(updates)]
+    except Exception as exc:  # noqa: BLE001 - any failure: the decay is not known
+        if not fitted:
+            return None  # asked again on the fitted parameters
+        return (
+            f"{name}, an optax-style optimizer whose update at a zero gradient failed on "
+            f"the model's parameters ({type(exc).__name__}: {exc}), so whether it decays "
+            "the weights cannot be told"
+        )
     if all(np.all(leaf == 0) for leaf in leaves):
         return None
-    name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
     return (
         f"{name}, an optax-style optimizer that moves weights whose loss gradient is "
         "zero (a weight decay such as optax.adamw's, default 1e-4, or "
-        "add_decayed_weights)"
+        "add_decayed_weights). Whether that decay is an L2 term cannot be told from "
+        "outside the transform: add_decayed_weights before the optimizer (chained "
+        "ahead of optax.sgd or optax.adam) adds it to the gradient, an L2 term, but "
+        "after a scaling (as in optax.adamw) it is decoupled, and an optax chain does "
+        "not expose the order of its parts"
     )
 
 
 def unmodelled_decay(model):
     """The weight decay ``model``'s optimizer applies outside its objective, in words,
-    or None. Works on fitted and unfitted skorch nets and JaxClassifiers."""
+    or None. Works on fitted and unfitted skorch nets, JaxClassifiers and
+    JaxRegressors."""
     from .._lineage._skorch import is_skorch_net
-    from ..adapters import JaxClassifier
+    from ..adapters import JaxClassifier, JaxRegressor
 
-    if isinstance(model, JaxClassifier):
+    if isinstance(model, (JaxClassifier, JaxRegressor)):
         return _jax_decay(model)
     if is_skorch_net(model):
         optimizer = getattr(model, "optimizer_", None)
         if optimizer is None:
             optimizer = _unfitted_torch_optimizer(model)
-        return None if optimizer is None else _torch_decoupled(optimizer)
+        return None if optimizer is None else _torch_unmodelled(optimizer)
     return None
 
 
@@ -113,11 +173,12 @@ def decay_refusal(model, what):
     if found is None:
         return None
     return NotImplementedError(
-        f"{what} cannot work on a {type(model).__name__} whose optimizer is {found}: it "
-        "shrinks "
-        "the weights outside the loss, so the trained parameters are no stationary point "
-        "of the mean loss plus weight_decay / 2 ||theta||^2, and a certificate of that "
-        "objective would be of one the net was never trained on. Train with a coupled "
-        "weight decay (torch.optim.SGD or Adam with weight_decay=..., a JaxClassifier's "
-        "alpha) or none (weight_decay=0)."
+        f"{what} cannot work on a {type(model).__name__} whose optimizer is {found}. "
+        "The correction and its certificate are of the mean loss plus an L2 term "
+        "weight_decay / 2 ||theta||^2, and the trained parameters are a stationary "
+        "point of that objective only if the decay is added to the gradient (coupled); "
+        "a certificate of it would otherwise be of an objective the net was never "
+        "trained on. Train with a coupled weight decay (torch.optim.SGD or Adam with "
+        "weight_decay=..., a JaxClassifier's alpha instead of a decay in its "
+        "optimizer) or none (weight_decay=0)."
     )

@@ -23,7 +23,7 @@ out too (said in the notes).
 
 import warnings
 
-from ..gradients._weight_decay import unmodelled_decay
+from ..gradients._weight_decay import coupled_decays, unmodelled_decay
 from ..utils._stack import user_stacklevel
 
 __all__ = ["l2_penalty"]
@@ -35,8 +35,8 @@ def _decoupled(model):
     if found is None:
         return None
     text = (
-        f"not the weight decay of {found}, which shrinks the weights outside the loss "
-        "(no term of the objective the curvature is of: left out)"
+        f"not the weight decay of {found} (no L2 term of the objective the curvature "
+        "is of: left out)"
     )
     warnings.warn(
         f"InfluenceExplainer: the curvature leaves out the weight decay of {found}; the "
@@ -58,10 +58,10 @@ def l2_penalty(model):
     text : str
         What the curvature includes of the model's own penalty, in words.
     """
-    from ..adapters import JaxClassifier
+    from ..adapters import JaxClassifier, JaxRegressor
 
     decoupled = _decoupled(model)
-    if isinstance(model, JaxClassifier):
+    if isinstance(model, (JaxClassifier, JaxRegressor)):
         coef = float(model.alpha)
         text = (
             f"the model's own L2 penalty (alpha={coef:g}: damping at least n * alpha)"
@@ -73,19 +73,30 @@ def l2_penalty(model):
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
         return 0.0, "no L2 penalty (none found)"
-    decays = {float(g.get("weight_decay", 0.0) or 0.0) for g in groups}
-    if decays == {0.0}:
-        return 0.0, "no L2 (the optimizer has no weight_decay)"
-    name = type(optimizer).__name__
     if decoupled is not None:
         return 0.0, decoupled
+    decays = coupled_decays(optimizer)
+    if decays == [0.0]:
+        return 0.0, "no L2 (the optimizer has no weight_decay)"
+    name = type(optimizer).__name__
     if len(decays) > 1:
         return 0.0, (
             f"not the weight decays of {name}, which differ between its parameter groups "
-            f"({sorted(decays)}): the scores are those of an unpenalised objective"
+            f"({decays}): the scores are those of an unpenalised objective"
         )
-    coef = decays.pop()
+    coef = decays[0]
     return coef, (
-        f"the model's own L2 penalty ({name} weight_decay={coef:g}: damping at least "
-        "n * weight_decay)"
+        f"the model's own L2 penalty ({name} {_decay_words(optimizer, coef)}: damping at "
+        "least n * weight_decay)"
     )
+
+
+def _decay_words(optimizer, coef):
+    """``weight_decay=...``, or ASGD's sum with its ``lambd``."""
+    if type(optimizer).__name__ == "ASGD":
+        group = optimizer.param_groups[0]
+        return (
+            f"weight_decay={float(group['weight_decay']):g} + lambd="
+            f"{float(group['lambd']):g} = {coef:g}"
+        )
+    return f"weight_decay={coef:g}"

@@ -5,7 +5,7 @@ import torch
 
 from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
-from ..gradients._weight_decay import decay_refusal
+from ..gradients._weight_decay import coupled_decays, decay_refusal
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -175,7 +175,7 @@ def weight_decay(net):
     groups = getattr(getattr(net, "optimizer_", None), "param_groups", None)
     if not groups:
         return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
-    values = sorted({float(g.get("weight_decay", 0.0) or 0.0) for g in groups})
+    values = coupled_decays(net.optimizer_)
     if len(values) > 1:
         raise NotImplementedError(
             f"the optimizer of {type(net).__name__} has parameter groups with different "

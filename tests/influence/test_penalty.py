@@ -106,3 +106,23 @@ def test_an_optax_style_decay_of_a_jax_classifier_is_said():
         l2_penalty(model)[1]
         == "the model's own L2 penalty (alpha=0.01: damping at least n * alpha)"
     )
+
+
+def test_asgds_decay_term_is_in_the_penalty():
+    # ASGD shrinks the weights by lambd besides its weight_decay, an L2 term of
+    # weight_decay + lambd (tests/gradients/test_torch_decay_table.py steps it)
+    torch = pytest.importorskip("torch")
+    net, _, _ = _net(torch.optim.ASGD, optimizer__lambd=0.05)
+    coef, text = l2_penalty(net)
+    assert coef == 0.05 and "weight_decay=0 + lambd=0.05 = 0.05" in text
+    net, _, _ = _net(torch.optim.ASGD, optimizer__lambd=0.05, optimizer__weight_decay=0.2)
+    assert l2_penalty(net)[0] == pytest.approx(0.25)
+
+
+def test_a_third_party_decay_is_left_out_and_said():
+    torch = pytest.importorskip("torch")
+    klass = type("MySGD", (torch.optim.SGD,), {})  # may have changed SGD's step
+    net, _, _ = _net(klass, optimizer__weight_decay=0.5)
+    with pytest.warns(UserWarning, match="MySGD, a weight decay of unknown kind"):
+        coef, text = l2_penalty(net)
+    assert coef == 0.0 and "MySGD" in text

@@ -84,3 +84,79 @@ def test_adamw_without_decay_and_coupled_decay_are_removed_as_before():
         unl = GradientCorrectionUnlearner(net, calibration="none", n_steps=2).fit(X, y)
         unl.unlearn(mask=np.arange(X.shape[0]) < 5)
         assert unl.unlearning_log_[-1]["weight_decay"] == decay
+
+
+class DecoupledSGD(torch.optim.Optimizer):
+    """A third-party optimizer (not derived from AdamW) whose weight decay is decoupled:
+    momentum SGD, then theta *= 1 - lr * decay, the decay named ``KEY``."""
+
+    KEY = "weight_decay"
+
+    def __init__(self, params, lr=0.01, momentum=0.9, **decay):
+        super().__init__(params, {"lr": lr, "momentum": momentum, self.KEY: 0.0, **decay})
+
+    def step(self, closure=None):
+        loss = None if closure is None else torch.enable_grad()(closure)()
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    buf = self.state[p].setdefault("buf", torch.zeros_like(p))
+                    buf.mul_(group["momentum"]).add_(p.grad)
+                    p.add_(buf, alpha=-group["lr"])
+                    p.mul_(1 - group["lr"] * group[self.KEY])
+        return loss
+
+
+class Shrinking(DecoupledSGD):
+    """The same decay under another name than weight_decay."""
+
+    KEY = "shrink"
+
+
+def test_a_third_party_decay_of_unknown_kind_is_refused_before_the_fit():
+    # DecoupledSGD's decay is no L2 term of coefficient weight_decay: run to its fixed
+    # point, it stops where the gradient of the mean loss plus c / 2 ||theta||^2
+    # vanishes, c = (1 - momentum) * wd / (1 - lr * wd). The library cannot know that
+    # from its class, so a third-party weight_decay is refused, never taken for a
+    # coupled L2 term as before
+    X, y = _data()
+    torch.manual_seed(0)
+    w = torch.zeros(4, requires_grad=True)
+    opt = DecoupledSGD([w], lr=0.1, weight_decay=0.5)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y, dtype=torch.float32)
+    for _ in range(300):
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w, yt)
+        loss.backward()
+        opt.step()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(Xt @ w, yt)
+    grad, w = torch.autograd.grad(loss, w)[0], w.detach()
+    c = 0.1 * 0.5 / (1 - 0.1 * 0.5)
+    assert float((grad + 0.5 * w).norm()) > 1000 * float((grad + c * w).norm())
+    cases = [
+        (DecoupledSGD, {"optimizer__weight_decay": 0.5}, r"DecoupledSGD, .*weight_decay=0.5"),
+        (Shrinking, {"optimizer__shrink": 0.1}, r"Shrinking, .* moved the weights"),
+        (
+            type("MyAdamW", (torch.optim.AdamW,), {}),
+            {},
+            r"MyAdamW, a weight decay of unknown kind: .* weight_decay=0.01",
+        ),
+        (torch.optim.SGD, {"optimizer__maximize": True}, r"SGD\(maximize=True\)"),
+    ]
+    for optimizer, kwargs, named in cases:
+        Counted.calls = 0
+        with pytest.raises(NotImplementedError, match=named):
+            GradientCorrectionUnlearner(_torch_net(optimizer, **kwargs), calibration="none").fit(
+                X, y
+            )
+        assert Counted.calls == 0
+
+
+def test_a_third_party_optimizer_without_decay_is_removed_as_before():
+    X, y = _data(seed=3)
+    net = _torch_net(DecoupledSGD)  # weight_decay=0: a zero gradient moves nothing
+    unl = GradientCorrectionUnlearner(net, calibration="none", n_steps=2).fit(X, y)
+    unl.unlearn(mask=np.arange(X.shape[0]) < 5)
+    assert unl.unlearning_log_[-1]["weight_decay"] == 0.0
