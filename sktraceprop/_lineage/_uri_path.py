@@ -14,7 +14,7 @@ that host: on Windows the share, elsewhere no local path (its path alone, ``/sha
 is another file, which was hashed and said changed).
 
 RFC 8089 (appendix E.3.2) also writes that share with an empty authority,
-``file:////server/share/a.csv``: the same file, so read as ``file://server/...``
+``file:////server/share/a.csv`` (and ``file://///server/...``): the same file, so read as ``file://server/...``
 (elsewhere than Windows its path ``//server/share/a.csv`` opened ``/server/share/a.csv``
 here, another file; a record made here names a resolved path, which never starts with
 ``//``). Host names are case-insensitive (RFC 3986, 3.2.2): ``file://Server/`` and
@@ -33,8 +33,9 @@ __all__ = ["NotALocalPath", "host_and_path", "path_of_uri", "shown_path_of_uri"]
 _DRIVE = re.compile(r"/?([A-Za-z])[:|](?=/|$)")
 
 
-#: RFC 8089's share with an empty authority: ``file:////server/share/a.csv``.
-_SHARE = re.compile(rb"//([^/]+)(/.*)?", re.DOTALL)
+#: RFC 8089's share with an empty authority: ``file:////server/share/a.csv`` (or, with
+#: one more slash, ``file://///server/share/a.csv``).
+_SHARE = re.compile(rb"///?([^/]+)(/.*)?", re.DOTALL)
 
 
 class NotALocalPath(OSError):

@@ -167,6 +167,7 @@ def test_one_share_in_every_spelling_is_one_file(names, host, flips):
     spellings = [
         uri,
         uri.replace("file://", "file:////", 1),  # the empty authority of RFC 8089
+        uri.replace("file://", "file://///", 1),  # (and its form with one more slash)
         uri.replace(host, _cased(host, flips), 1),
         uri.replace("file://", "file:////", 1).replace(host, _cased(host, flips), 1),
     ]
