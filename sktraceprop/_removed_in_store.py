@@ -206,23 +206,40 @@ def _unreadable_runless(store, event, payload, keys, stacklevel):
         )
         if not hit:
             return
-        spans = payload.get("lines") if isinstance(payload.get("lines"), dict) else {}
-        which = ", ".join(
-            f"{label}" + (f" lines {spans[label][0]}-{spans[label][1]}" if label in spans else "")
-            for label in hit
-        )
+        which = "; ".join(_runless_rows(payload, label) for label in hit)
     else:
-        which = "sources it does not name"
+        which = f"{payload.get('n_removed', 'some')} row(s) of sources it does not name"
     warnings.warn(
         f"the rows of unlearning event {event['seq']} in {store!r} (at "
         f"{event['created_at']}) were not checked against this fit: an unlearner that "
         "stored no run recorded it before such events named their sources (row_sources), "
         "and its row ids are packed with the codes of the process that made it, which "
-        f"nothing here can read. It removed {payload.get('n_removed', 'some')} row(s) of "
-        f"{which}: rows of the fit among them may be rows that event removed from a "
-        "model, and are not said to be",
+        f"nothing here can read. It removed {which}: rows of the fit among them may be "
+        "rows that event removed from a model, and are not said to be",
         LineageWarning,
         stacklevel=stacklevel + 1,
+    )
+
+
+def _runless_rows(payload, label):
+    """The rows of source ``label`` an old run-less event says it removed, no more
+    precisely than it recorded them: the count under it and the first and last line,
+    never a range read as every line in it (2 rows at lines 5 and 13 were "lines
+    5-13", nine lines to a reader)."""
+    counts = payload.get("sources")
+    count = counts.get(label) if isinstance(counts, dict) else None
+    if not isinstance(count, int):
+        count = "some"
+    spans = payload.get("lines") if isinstance(payload.get("lines"), dict) else {}
+    span = spans.get(label)
+    if not (isinstance(span, list | tuple) and len(span) == 2):
+        return f"{count} row(s) of {label} (which lines is not recorded)"
+    first, last = span
+    if first == last:
+        return f"{count} row(s) of {label} at line {first}"
+    return (
+        f"{count} row(s) of {label}, the first at line {first} and the last at line "
+        f"{last} (which lines between them is not recorded)"
     )
 
 

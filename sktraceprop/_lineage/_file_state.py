@@ -21,8 +21,10 @@ now (``file_state``):
     number of data held in memory): there is no file to check. A merged row has no
     line of its own; its parents' lines are traced, each with its file's state.
 
-Every file is hashed again at each call, once per distinct path. A size
-and mtime record taken at load would spare unchanged files the hash, but can say
+Every file is hashed again at each call, once per distinct path (an
+:class:`~sktraceprop.Explanation` keeps each digest while the file's status, its
+status-change time included, stays the one it was read with: see ``_file_digests``). A
+size and mtime record taken at load would spare unchanged files the hash, but can say
 "unchanged" wrongly: ``touch -d``/``os.utime`` (and ``cp -p``, ``rsync -a``) set the
 mtime back, an edit in the same timestamp tick as the load (coarse clocks: 1 to 10
 ms, 2 s on FAT) leaves it equal, and NFS clients serve cached attributes for up to a
@@ -47,7 +49,7 @@ STATES = ("unchanged", "changed", "missing", "unreadable", "unknown", "not a fil
 _CHUNK = 1 << 20
 
 
-def file_now(uri, sha256, keep=False):
+def file_now(uri, sha256, keep=False, digests=None):
     """What a ``file://`` URI holds now, against the recorded ``sha256``.
 
     Returns
@@ -62,6 +64,9 @@ def file_now(uri, sha256, keep=False):
     data : bytes or None
         The bytes read, with ``keep`` (hashed in chunks otherwise: a large file is not
         held in memory to be hashed).
+
+    ``digests`` (a :class:`~sktraceprop._lineage._file_digests.FileDigests`) spares the
+    hash of a file whose status is the one its kept digest was read with.
     """
     parsed = urlparse(uri)
     if parsed.scheme != "file":
@@ -69,10 +74,15 @@ def file_now(uri, sha256, keep=False):
     digest, kept = hashlib.sha256(), [] if keep else None
     try:  # (a URI naming another host is no path here: NotALocalPath, an OSError)
         with open(Path(path_of_uri(uri)), "rb") as fh:
+            known, status = (None, None) if digests is None else digests.kept(uri, fh)
+            if known is not None and not keep:
+                return ("unchanged" if known == sha256 else "changed"), known, None, None
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
                 if keep:
                     kept.append(chunk)
+            if digests is not None:
+                digests.keep(uri, fh, status, digest.hexdigest())
     except FileNotFoundError as exc:
         return "missing", None, exc.strerror or str(exc), None
     except OSError as exc:
@@ -82,7 +92,7 @@ def file_now(uri, sha256, keep=False):
     return ("unchanged" if now == sha256 else "changed"), now, None, data
 
 
-def with_file_states(frame, sources, what):
+def with_file_states(frame, sources, what, digests=None):
     """``frame`` (a lineage frame: ``row_id``, ``uri``, ``uris`` where several paths)
     with a column ``file_state`` saying whether each row's file still holds the bytes
     read; a :class:`~sktraceprop.exceptions.ChangedSourceWarning` names every file that does
@@ -92,7 +102,8 @@ def with_file_states(frame, sources, what):
     from it (a file read before and after an edit is two sources of one path); a row
     whose source was read from several paths (``uri`` empty, ``uris`` listing them) is
     ``"unchanged"`` only where every path is (each should hold the same bytes), else
-    the first other state."""
+    the first other state. ``digests`` keeps the digests between calls (see
+    :func:`file_now`)."""
     ids = frame["row_id"].to_numpy(np.int64)
     uri = pd.Categorical(frame["uri"])
     n_uri = len(uri.categories) + 1
@@ -113,7 +124,7 @@ def with_file_states(frame, sources, what):
         found = []
         for path in paths:
             if path not in hashed:  # (once per path: two contents read there share it)
-                hashed[path] = file_now(path, source.sha256)[:3]
+                hashed[path] = file_now(path, source.sha256, digests=digests)[:3]
             state, now, detail = hashed[path]
             if state in ("unchanged", "changed"):
                 state = "unchanged" if now == source.sha256 else "changed"

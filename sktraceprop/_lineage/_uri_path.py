@@ -12,6 +12,14 @@ share ``\\\\server\\share\\a.csv`` as ``file://server/share/a.csv``: the URI's p
 host is part of the name. A URI with a host other than ``localhost`` names a file on
 that host: on Windows the share, elsewhere no local path (its path alone, ``/share/a.csv``,
 is another file, which was hashed and said changed).
+
+RFC 8089 (appendix E.3.2) also writes that share with an empty authority,
+``file:////server/share/a.csv`` (and ``file://///server/...``): the same file, so read as ``file://server/...``
+(elsewhere than Windows its path ``//server/share/a.csv`` opened ``/server/share/a.csv``
+here, another file; a record made here names a resolved path, which never starts with
+``//``). Host names are case-insensitive (RFC 3986, 3.2.2): ``file://Server/`` and
+``file://server/`` name one host and are shown alike. A drive letter is kept as
+written: ``/c:/a.csv`` may be a POSIX folder named ``c:``, another file than ``/C:/a.csv``.
 """
 
 import ntpath
@@ -19,10 +27,15 @@ import os
 import re
 from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["NotALocalPath", "path_of_uri", "shown_path_of_uri"]
+__all__ = ["NotALocalPath", "host_and_path", "path_of_uri", "shown_path_of_uri"]
 
 #: A drive letter opening a URI's path: ``/C:/``, ``/C|/`` (an older spelling), ``C:``.
 _DRIVE = re.compile(r"/?([A-Za-z])[:|](?=/|$)")
+
+
+#: RFC 8089's share with an empty authority: ``file:////server/share/a.csv`` (or, with
+#: one more slash, ``file://///server/share/a.csv``).
+_SHARE = re.compile(rb"///?([^/]+)(/.*)?", re.DOTALL)
 
 
 class NotALocalPath(OSError):
@@ -41,10 +54,8 @@ def path_of_uri(uri, *, flavour=os.path):
         Windows' (whose ``\\\\host\\share`` opens it), or, on Windows, bytes that are
         not UTF-8.
     """
-    parts = urlsplit(uri)
-    host = parts.netloc
-    raw = unquote_to_bytes(parts.path)
-    local = host.lower() in ("", "localhost")
+    host, raw = _host_and_bytes(uri)
+    local = host is None
     if flavour is not ntpath:
         if not local:
             raise NotALocalPath(
@@ -65,8 +76,28 @@ def path_of_uri(uri, *, flavour=os.path):
     drive = _DRIVE.match(path)
     if drive:
         return drive.group(1) + ":" + (path[drive.end() :] or "/").replace("/", "\\")
-    # no drive: a share written file:////host/share, or a path of the current drive
+    # no drive: a path of the current drive
     return path.replace("/", "\\")
+
+
+def _host_and_bytes(uri):
+    """The host a ``file:`` URI names (None for this machine; ``server`` of both
+    ``file://server/share`` and ``file:////server/share``) and its path's bytes there."""
+    parts = urlsplit(uri)
+    raw = unquote_to_bytes(parts.path)
+    if not parts.netloc:
+        share = _SHARE.fullmatch(raw)
+        if share:
+            return share.group(1).decode("utf-8", "backslashreplace"), share.group(2) or b"/"
+        return None, raw
+    return (None if parts.netloc.lower() == "localhost" else parts.netloc), raw
+
+
+def host_and_path(uri):
+    """The host a ``file:`` URI names, lower case (None for this machine), and the path
+    on it as :func:`shown_path_of_uri` shows it (OpenLineage's namespace and name)."""
+    host, _ = _host_and_bytes(uri)
+    return (None if host is None else host.lower()), shown_path_of_uri(uri, host=False)
 
 
 def shown_path_of_uri(uri, *, host=True):
@@ -86,10 +117,10 @@ def shown_path_of_uri(uri, *, host=True):
     bytes stay apart, and the text holds no lone surrogate (``os.fsdecode`` gives one,
     which a JSON reader or a figure's text may refuse).
     """
-    parts = urlsplit(uri)
-    path = unquote_to_bytes(parts.path).decode("utf-8", "backslashreplace")
-    if parts.netloc.lower() not in ("", "localhost"):
-        return "//" + parts.netloc + path if host else path
+    on, raw = _host_and_bytes(uri)
+    path = raw.decode("utf-8", "backslashreplace")
+    if on is not None:
+        return "//" + on.lower() + path if host else path
     drive = _DRIVE.match(path)
     if drive:  # (a POSIX folder named "C:" at the root reads so too: its URI is the same)
         return drive.group(1) + ":" + (path[drive.end() :] or "/")

@@ -13,7 +13,7 @@ remains is listed per feature as ``unresolvedColumns``, each with why in
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .._lineage._uri_path import shown_path_of_uri
+from .._lineage._uri_path import host_and_path, shown_path_of_uri
 from ._feature_columns import feature_inputs
 
 __all__ = ["attached_inputs", "column_lineage", "dataset_name"]
@@ -40,8 +40,10 @@ def dataset_name(source, namespace):
     if parts.scheme == "file":
         # the host is the namespace, the path on it the name (a drive as Windows names
         # it, C:/data/a.csv: its URI's path /C:/data/a.csv is no Windows path)
-        host, path = parts.netloc, shown_path_of_uri(source.uri, host=False)
-        return ("file" if host.lower() in ("", "localhost") else f"file://{host}"), path
+        # (a share written file:////server/share is on host server too; hosts in
+        # lower case: Server and server are one)
+        host, path = host_and_path(source.uri)
+        return ("file" if host is None else f"file://{host}"), path
     if parts.scheme and parts.netloc:
         name = shown_path_of_uri(source.uri, host=False).lstrip("/")
         return f"{parts.scheme}://{parts.netloc}", name or source.source_id

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from .._lineage._file_digests import FileDigests
 from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
@@ -88,6 +89,8 @@ class Explanation:
         self._explainer = explainer
         self.model_fingerprint = model_fingerprint
         self.notes = list(notes)
+        # (a file's digest, kept while its status is the one it was read with)
+        self._digests = FileDigests()
 
     @property
     def train_rows(self):
@@ -96,9 +99,10 @@ class Explanation:
         Columns ``train_index`` (position of the training row), ``row_id``,
         ``source_id``, ``uri``, ``line`` and ``file_state`` (whether the file still
         holds the bytes read, see :func:`sktraceprop.row_lineage`: each file is hashed
-        again at each access, and a
+        at the first access and again whenever its status (inode, size, modification
+        or status-change time) differs from the one it was hashed with, and a
         :class:`~sktraceprop.exceptions.ChangedSourceWarning` names every file that no
-        longer holds them), sorted by ``train_index``. A row built by
+        longer holds them, at each access), sorted by ``train_index``. A row built by
         :func:`sktraceprop.merge` appears once per parent, with the merge in column
         ``via`` (present only when some row was merged), as in
         :func:`sktraceprop.row_lineage`.
@@ -177,7 +181,10 @@ class Explanation:
         kept = getattr(self._explainer, "_train_sources", None)
         known = {s.code: s for s in (kept[1] if kept else ())}
         return with_file_states(
-            rows, lambda code: known.get(int(code)) or REGISTRY.by_code(code), what
+            rows,
+            lambda code: known.get(int(code)) or REGISTRY.by_code(code),
+            what,
+            digests=getattr(self, "_digests", None),
         )
 
     def by_source(self, test_index=None):

@@ -8,14 +8,19 @@ import posixpath
 import re
 from nturl2path import url2pathname
 from pathlib import PurePosixPath, PureWindowsPath
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sktraceprop._lineage._file_state import file_now
-from sktraceprop._lineage._uri_path import NotALocalPath, path_of_uri, shown_path_of_uri
+from sktraceprop._lineage._uri_path import (
+    NotALocalPath,
+    host_and_path,
+    path_of_uri,
+    shown_path_of_uri,
+)
 
 # a Windows file name: no control character, none of <>:"/\|?*, no lone surrogate
 _NAME = st.text(
@@ -140,3 +145,66 @@ def test_a_posix_path_is_shown_as_it_is(names):
     assume(not re.fullmatch(r"[A-Za-z][:|]", names[0]))
     path = PurePosixPath("/", *names)
     assert shown_path_of_uri(path.as_uri()) == str(path)
+
+
+def _cased(text, flips):
+    return "".join(c.swapcase() if f else c for c, f in zip(text, flips))
+
+
+@given(
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    host=_HOSTS,
+    flips=st.lists(st.booleans(), min_size=14, max_size=14),
+)
+def test_one_share_in_every_spelling_is_one_file(names, host, flips):
+    # Truth: RFC 8089 E.3.2 (file:////server/share is the share \\server\share) and
+    # RFC 3986 3.2.2 (a host's case does not matter). Before, file:////server/share/a.csv
+    # was no host's file: its path opened /server/share/a.csv here (another file), its
+    # OpenLineage name was the local //server/share/a.csv; file://SERVER/ was shown
+    # apart from file://server/.
+    share = PureWindowsPath(f"\\\\{host}\\share\\", *names)
+    uri = share.as_uri()
+    spellings = [
+        uri,
+        uri.replace("file://", "file:////", 1),  # the empty authority of RFC 8089
+        uri.replace("file://", "file://///", 1),  # (and its form with one more slash)
+        uri.replace(host, _cased(host, flips), 1),
+        uri.replace("file://", "file:////", 1).replace(host, _cased(host, flips), 1),
+    ]
+    assert {shown_path_of_uri(u) for u in spellings} == {share.as_posix()}
+    assert {host_and_path(u) for u in spellings} == {(host, shown_path_of_uri(uri, host=False))}
+    for u in spellings:
+        assert PureWindowsPath(path_of_uri(u, flavour=ntpath)) == share
+        with pytest.raises(NotALocalPath, match="names a file on the host"):
+            path_of_uri(u, flavour=posixpath)
+
+
+def test_a_share_with_an_empty_authority_is_not_this_machines_file(tmp_path):
+    # file:////tmp/x/a.csv is the share x on host tmp: the local /tmp/x/a.csv, which
+    # its path opened, was hashed and said "unchanged" of it
+    data = b"a,y\n1,0\n"
+    (tmp_path / "a.csv").write_bytes(data)
+    local = (tmp_path / "a.csv").resolve().as_uri()
+    share = local.replace("file://", "file:///", 1)
+    assert urlsplit(share).path.startswith("//")
+    if os.name != "nt":
+        state, now, detail, _ = file_now(share, hashlib.sha256(data).hexdigest())
+        assert (state, now) == ("unreadable", None) and "host" in detail
+    assert file_now(local, hashlib.sha256(data).hexdigest())[0] == "unchanged"
+
+
+@given(
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    flips=st.lists(st.booleans(), min_size=1, max_size=30),
+    drive=st.sampled_from("Cc"),
+)
+def test_posix_paths_that_differ_in_case_stay_apart(names, flips, drive):
+    # POSIX names are case-sensitive, a root folder "c:" and "C:" included: a drive's
+    # case is not folded (two files would share one text and one dataset name)
+    for first in ([], [f"{drive}:"]):
+        path = "/".join([*first, *names])
+        other = _cased(path, flips)
+        assume(other != path)
+        uris = [PurePosixPath("/", *p.split("/")).as_uri() for p in (path, other)]
+        assert shown_path_of_uri(uris[0]) != shown_path_of_uri(uris[1])
+        assert host_and_path(uris[0]) != host_and_path(uris[1])

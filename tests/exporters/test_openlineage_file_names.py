@@ -63,3 +63,22 @@ def test_windows_drives_and_hosts_name_their_files(tmp_path):
         ("file://other", "/share/a.csv"),
         ("file://server", "/share/a.csv"),
     ]
+
+
+def test_one_share_spelt_three_ways_is_one_dataset(tmp_path):
+    # Truth: RFC 8089 E.3.2 (file:////server/share is the share \\server\share) and
+    # RFC 3986 3.2.2 (host names are case-insensitive): one file, one dataset. Before,
+    # file:////server/... was the local file //server/share/a.csv (namespace file) and
+    # file://SERVER/ another namespace than file://server/.
+    frames = []
+    for k in range(3):
+        (tmp_path / f"{k}.csv").write_text(f"a,b,y\n{k},1,0\n2,{k},1\n3,3,{k % 2}\n")
+        frames.append(stp.read_csv(tmp_path / f"{k}.csv"))
+    train = pd.concat(frames)
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(train[["a", "b"]], train["y"].to_numpy())
+    share = PureWindowsPath("\\\\server\\share\\a.csv").as_uri()
+    uris = [share, share.replace("file://", "file:////"), share.replace("server", "SeRvEr")]
+    event = json.loads(json.dumps(to_openlineage(_with_uris(pipe.lineage_, uris))))
+    named = {(d["namespace"], d["name"]) for d in event["inputs"]}
+    assert named == {("file://server", "/share/a.csv")}
