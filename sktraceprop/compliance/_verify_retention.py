@@ -5,6 +5,7 @@ from ._report_formats import (
     _RETENTION_END_KEYS_16,
     _RETENTION_GAP_KEYS_16,
     _RETENTION_KEYS_16,
+    _RETENTION_MODEL_KEYS_16,
     _RETENTION_SPAN_KEYS_16,
     _RETENTION_USE_KEYS_16,
 )
@@ -12,9 +13,15 @@ from ._report_formats import (
 #: Keys a report of format 16 must hold where its store is given: a report without them
 #: says more than its store shows (without days_unlogged_before_report, Art. 26(6) says
 #: no log of the last six months was removed; without the *_logged_use keys it leaves out
-#: that a restored backup hides erasures), and with them removed and the report re-hashed
-#: nothing but the store shows they were there.
-REQUIRED_16 = (*_RETENTION_END_KEYS_16, *_RETENTION_GAP_KEYS_16, *_RETENTION_USE_KEYS_16)
+#: that a restored backup hides erasures; without the model_* keys it may claim six
+#: months of retention for a model fitted days before), and with them removed and the
+#: report re-hashed nothing but the store shows they were there.
+REQUIRED_16 = (
+    *_RETENTION_END_KEYS_16,
+    *_RETENTION_GAP_KEYS_16,
+    *_RETENTION_USE_KEYS_16,
+    *_RETENTION_MODEL_KEYS_16,
+)
 
 
 def missing_retention_keys(report):
