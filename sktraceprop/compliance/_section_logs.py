@@ -261,7 +261,9 @@ def _retention(report):
     if model:
         status = PARTLY
         why += model
-        cannot.append("that this model's logs are kept six months (they span less)")
+        cannot.append(
+            "that this model's logs are kept six months (they are not shown to span them)"
+        )
     why += _use(r)
     erased = report["record_keeping"].get("prediction_erasures")
     words, short = retention_words(erased, r["six_months_before_report"])

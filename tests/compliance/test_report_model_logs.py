@@ -92,7 +92,8 @@ def test_a_model_fitted_weeks_ago_in_an_older_store_is_not_said_to_keep_six_mont
         "only from 2026-03-19T10:00:00.000000+00:00." in article["why"]
     )
     assert (
-        "that this model's logs are kept six months (they span less)" in (article["cannot_show"])
+        "that this model's logs are kept six months (they are not shown to span them)"
+        in (article["cannot_show"])
     )
     assert verify(tmp_path / "b.json", store=store) is True
     report_b.to_html(tmp_path / "b.html")
