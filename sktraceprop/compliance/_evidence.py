@@ -159,7 +159,33 @@ def retention_section(
         # model (or refitted) shows no gap for this one while the other logs, so they
         # are also measured over this model's own calls (its prediction events)
         out.update(logged_use(mine, report_time))
+        out.update(model_logs(events, run.run_id, limit))
     return out
+
+
+def model_logs(events, run_id, limit):
+    """Six months counted over this model's own logs, the events of its run (its fit,
+    calls, explanations, removals): ``model_logs_from`` (the earliest of their times the
+    chain's order does not contradict; None where there is none),
+    ``model_logs_cover_six_months`` (from ``limit`` or earlier) and
+    ``model_six_months_reached_on``.
+
+    Art. 26(6) is about the logs of this system: a store shared with another model, or
+    holding an earlier fit's, spans six months while this model's logs span days, and
+    its older events show how long the store keeps logs, not this model's kept.
+    """
+    from ._log_times import uncontradicted_events
+
+    found = [e for e in uncontradicted_events(events) if e["run_id"] == run_id]
+    start = min((parse_time(e["created_at"]) for e in found), default=None)
+    covers = start is not None and start <= limit
+    return {
+        "model_logs_from": None if start is None else start.isoformat(timespec="microseconds"),
+        "model_logs_cover_six_months": covers,
+        "model_six_months_reached_on": None
+        if covers or start is None
+        else six_months_after(start).isoformat(timespec="microseconds"),
+    }
 
 
 def logged_use(calls, report_time):

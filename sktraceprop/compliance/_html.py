@@ -13,7 +13,8 @@ the lineage and the model; the others are built beside it: the pieces and the st
 from .._lineage._attached import evidence_said
 from ._html_charts import _svg_graph
 from ._html_parts import _CSP, _STYLE, _e, _iso, _kv, _status, _table
-from ._html_records import _section_integrity, _section_records, _section_retention
+from ._html_records import _section_integrity, _section_records
+from ._html_retention import _section_retention
 from ._html_sources import _section_sources
 
 

@@ -66,6 +66,11 @@ def latest_uncontradicted(events):
 
 def uncontradicted(events):
     """The times of the events no other event's time contradicts, in seq order."""
+    return [parse_time(e["created_at"]) for e in uncontradicted_events(events)]
+
+
+def uncontradicted_events(events):
+    """The events whose time no other event's time contradicts, in seq order."""
     times = [parse_time(e["created_at"]) for e in events]
     after = [None] * len(times)  # the earliest time after each event
     low = None
@@ -75,7 +80,7 @@ def uncontradicted(events):
     found, high = [], None
     for i, moment in enumerate(times):
         if (high is None or high <= moment) and (after[i] is None or moment <= after[i]):
-            found.append(moment)
+            found.append(events[i])
         high = moment if high is None else max(high, moment)
     return found
 

@@ -68,6 +68,14 @@ _RETENTION_USE_KEYS_16 = (
     "longest_unlogged_use_to",
     "longest_unlogged_use_days",
 )
+#: What format 16 added to retention at the end: six months counted over this model's
+#: own logs (the events of its run), which a store shared with another model, or
+#: holding an earlier fit's, does not show by its older events.
+_RETENTION_MODEL_KEYS_16 = (
+    "model_logs_from",
+    "model_logs_cover_six_months",
+    "model_six_months_reached_on",
+)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -128,7 +136,11 @@ _ADDED_IN = {
     "calls (earliest_logged_use, latest_logged_use, days_unlogged_use_before_report, "
     "longest_unlogged_use_from, longest_unlogged_use_to, longest_unlogged_use_days), "
     "without which a store shared "
-    "with another model showed no gap for a model that logged no call for months",
+    "with another model showed no gap for a model that logged no call for months; and six "
+    "months counted over this model's own logs, the events of its run (model_logs_from, "
+    "model_logs_cover_six_months, model_six_months_reached_on), without which a model "
+    "fitted days before the report, in a store holding another model's (or an earlier "
+    "fit's) logs of six months, had six months of retention evidenced",
 }
 
 

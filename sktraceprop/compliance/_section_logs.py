@@ -4,6 +4,7 @@ its end); monitoring of operation (26(5)) is :mod:`._section_monitoring`."""
 
 from ._article import EVIDENCED, PARTLY, _article, _plural
 from ._erasure_evidence import erasure_words, retention_words, said
+from ._evidence import parse_time
 from ._log_times import set_back_words
 
 
@@ -148,6 +149,42 @@ def _set_back(r, what, done):
     )
 
 
+def _model_logs(r):
+    """Six months over this model's own logs (the events of its run), in words, where
+    they are not shown: the store's older events are of other runs (another model's,
+    an earlier fit's). Empty where they are shown, where they begin within a day of the
+    store's first event (a fit's own source records), and in reports made before it was
+    said."""
+    if "model_logs_from" not in r or r["model_logs_cover_six_months"]:
+        return ""
+    if r["model_logs_from"] is None:
+        return (
+            " No event of this model's run (its fit, calls, explanations, removals) has a "
+            "time the chain's order does not contradict: the record does not show when "
+            "this model's logs began, nor that they span six months."
+        )
+    start, first = r["model_logs_from"], r.get("coverage_from", r["earliest_logged"])
+    if not r["stored_logs_cover_six_months"] and first and _days(first, start) < 1:
+        return ""
+    return (
+        f" This model's own logs (the events of its run: its fit, calls, explanations, "
+        f"removals) begin at {start}: the store's earlier events are another model's, an "
+        "earlier fit's or the store's own, which show how long the store keeps logs, not "
+        "that this model's are kept six months; that can be shown only from "
+        f"{r['model_six_months_reached_on']}."
+    )
+
+
+def _days(start, end):
+    return (parse_time(end) - parse_time(start)).total_seconds() / 86400
+
+
+def _reached_on(r):
+    """When six months of logs can be shown: of this model's own where said (later than
+    the store's, whose first events may be another run's)."""
+    return r.get("model_six_months_reached_on") or r["six_months_reached_on"]
+
+
 def _restored(r):
     """What an older copy of the store put back hides (said in reports since this
     model's own calls were measured): erasures made after the copy was taken."""
@@ -191,7 +228,7 @@ def _retention(report):
         else:
             why += (
                 f"{r['coverage_from']}: the logs are not shown to span six months, which "
-                f"can be shown only from {r['six_months_reached_on']}."
+                f"can be shown only from {_reached_on(r)}."
             )
         if "latest_uncontradicted" in r:  # (reports of format 16 made before: none)
             why += _shown_span(r)
@@ -218,7 +255,14 @@ def _retention(report):
             + _intact(r, "nothing logged has been removed;")
             + (" But" if "days_unlogged_before_report" in r else " but")
             + " the logs do not yet span six months, so six months of retention can only be "
-            f"shown from {r['six_months_reached_on']}." + _gap(r)
+            f"shown from {_reached_on(r)}." + _gap(r)
+        )
+    model = _model_logs(r)
+    if model:
+        status = PARTLY
+        why += model
+        cannot.append(
+            "that this model's logs are kept six months (they are not shown to span them)"
         )
     why += _use(r)
     erased = report["record_keeping"].get("prediction_erasures")

@@ -23,6 +23,7 @@ from ._report_time import time_problems
 from ._schema import schema_problems
 from ._sections import articles
 from ._verify_events import _event_problems
+from ._verify_retention import missing_retention_keys
 from ._verify_store import _differences, _store_problems
 
 _MAX_LISTED = 25  # problems named in the message (all are in .problems)
@@ -99,6 +100,13 @@ def verify_report(source, *, store=None, public_key=None):
     gave (``system``, ``human_oversight``, where the articles do not quote it) or what
     was seen when the report was made (its time and generator, the store's location,
     whether checkpoint signatures were checked, ``fitted_object_matches_run``).
+
+    The days before the report and the longest interval with no event stamped, and the
+    same over this model's own calls (``retention``'s ``days_unlogged_before_report``,
+    ``longest_unlogged_*``, ``*_logged_use``), are computed from the store: only a check
+    against it shows them right, or removed. With ``store``, a report of format 16 that
+    lacks one is refused, naming it and what the store makes it; without, a
+    ``UserWarning`` names the ones it lacks, which cannot be checked.
 
     A report of an older format version is checked as that version was written, so
     it shows none of what later versions added; its signature not checked, a newer
@@ -216,6 +224,9 @@ def checked_report(source, *, store=None, public_key=None, unkeyed_notes=True):
         _warn_content_only()
     if version < FORMAT_VERSION and public_key is None:
         _warn_older_format(version)
+    missing = missing_retention_keys(report)
+    if store is None and missing:
+        _warn_missing_retention(missing)
     if store is not None and version < 9:
         _warn_inexact_digests(report, store)
     return True
@@ -228,6 +239,20 @@ def _warn_content_only():
         "(integrity.sha256 recomputed) passes these checks; sign reports "
         "(compliance_report(..., private_key=)) and check them with public_key=, or "
         "check the report against its store (store=)",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _warn_missing_retention(keys):
+    """Say that a report of format 16 lacking retention keys it holds since they were
+    kept cannot be told, without its store, from one they were removed from."""
+    warnings.warn(
+        "the report lacks /retention/" + ", /retention/".join(keys) + ", which reports of "
+        "format 16 hold (development snapshots of sktraceprop made before they were kept "
+        "left them out): whether they were removed after it was made, and what they say "
+        "(days before the report and intervals with no event stamped, this model's own "
+        "calls), can be checked only against its store (store=)",
         UserWarning,
         stacklevel=user_stacklevel(),
     )

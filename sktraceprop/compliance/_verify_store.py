@@ -29,11 +29,6 @@ from ._report_formats import (
     _PREDICTION_KEYS_15,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
-    _RETENTION_END_KEYS_16,
-    _RETENTION_GAP_KEYS_16,
-    _RETENTION_KEYS_16,
-    _RETENTION_SPAN_KEYS_16,
-    _RETENTION_USE_KEYS_16,
     _RUN_KEYS_3,
     _SOURCE_KEYS_7,
     _as_written,
@@ -41,6 +36,7 @@ from ._report_formats import (
 )
 from ._report_time import store_time_problems
 from ._source_evidence import as_format_13, as_format_15
+from ._verify_retention import required_problems, set_back_problems
 
 
 def _differences(a, b, pointer=""):
@@ -276,39 +272,6 @@ def _checkpoint_problems(kept, store, written, head_seq):
     return problems + signed
 
 
-def _set_back_problems(kept, rebuilt):
-    """A report of format 16 made before it said what the chain's order shows of its
-    times holds none of it: right where the store shows no time set back up to its head
-    (else its missing account is named). ``rebuilt`` loses those keys where ``kept``
-    lacks them, so that the rest is compared as written."""
-    if "times_set_back" not in rebuilt:
-        return []
-    if "times_set_back" in kept:
-        # made before the span of uncontradicted times was said: right where no time is
-        # set back (the stamped span is then the span shown)
-        missing = [k for k in _RETENTION_SPAN_KEYS_16 if k not in kept]
-        for key in missing:
-            del rebuilt[key]
-        if not missing or not rebuilt["times_set_back"]:
-            return []
-        return [
-            f"/retention/{missing[0]} is missing, and the store's chain holds events stamped "
-            "earlier than an event before them up to the report's chain head: the report "
-            "states the span of stamped times only, which the chain's order contradicts"
-        ]
-    missing = [k for k in _RETENTION_KEYS_16 + _RETENTION_SPAN_KEYS_16 if k not in kept]
-    set_back = rebuilt["times_set_back"]
-    for key in missing:
-        del rebuilt[key]
-    if not set_back:
-        return []
-    return [
-        f"/retention/times_set_back is missing, and the store's chain holds events stamped "
-        f"earlier than an event before them up to the report's chain head ({len(set_back)}, "
-        f"the first event {set_back[0]['seq']}): the report does not account for them"
-    ]
-
-
 def _record_keeping_problems(report, store, run, upto, later=()):
     """What the report says of the store's log, against the log up to its chain head
     (``later``: the prediction erasure events past it)."""
@@ -353,10 +316,8 @@ def _record_keeping_problems(report, store, run, upto, later=()):
             chain_order=report["report"]["format_version"] >= 16,
         )
     )
-    for key in (*_RETENTION_END_KEYS_16, *_RETENTION_GAP_KEYS_16, *_RETENTION_USE_KEYS_16):
-        if key in retention and key not in report["retention"]:
-            del retention[key]  # a report of format 16 made before it was said
-    erased += _set_back_problems(report["retention"], retention)
+    erased += required_problems(report["retention"], retention)
+    erased += set_back_problems(report["retention"], retention)
     problems = erased + [
         f"{pointer} differs from the store's log up to the chain head"
         for pointer in _differences(report["retention"], retention, "/retention")

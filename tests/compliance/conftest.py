@@ -137,6 +137,9 @@ def before_format_16(data):
         "longest_unlogged_to",
         "longest_unlogged_days",
         *USE_KEYS,
+        "model_logs_from",
+        "model_logs_cover_six_months",
+        "model_six_months_reached_on",
     ):
         retention.pop(key, None)
     limit = months_before(parse_time(retention["report_time"]), 6)

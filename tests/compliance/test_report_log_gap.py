@@ -122,14 +122,61 @@ def test_an_edited_or_dropped_gap_is_found_against_the_store(hospitals, tmp_path
     )
     with pytest.raises(ReportVerificationError, match="longest_unlogged_days"):
         verify(edited, store=store)
-    # a report of format 16 made before they were kept holds none: it still verifies
+    # removed and re-sealed (Art. 26(6) then names no gap): refused, naming each key
     d = json.loads(path.read_text())
-    for key in KEYS:
-        del d["retention"][key]
+    values = {key: d["retention"].pop(key) for key in KEYS}
     d["articles"] = statements(d)
     assert (
         "no event is stamped (" not in ({a["article"]: a for a in d["articles"]}[RETENTION]["why"])
     )
     d["integrity"] = seal(body_of(d))
     path.write_text(json.dumps(d))
-    assert verify(path, store=store) is True
+    with pytest.raises(ReportVerificationError) as info:
+        verify(path, store=store)
+    assert [p.split(": a report")[0] for p in info.value.problems] == [
+        f"/retention/{key} is missing; by the store's log up to the chain head it is {v!r}"
+        for key, v in values.items()
+    ]
+    assert values["longest_unlogged_days"] == 24.0
+    with pytest.warns(UserWarning, match="lacks /retention/" + ", /retention/".join(KEYS)):
+        assert verify(path) is True
+
+
+def test_a_clock_set_back_is_said_after_each_longest_interval(hospitals, tmp_path, monkeypatch):
+    """Times set back 10 days after a three-week stretch without a call: Art. 26(6)
+    says, after the store's longest interval and after this model's, that a clock set
+    wrong may stamp events (calls) outside it; the same store without the set-back
+    says neither."""
+    for back_at, said in ((75, True), (None, False)):
+        folder = tmp_path / str(back_at)
+        folder.mkdir()
+        with pytest.MonkeyPatch.context() as m:
+            store, run_id, given = _build(hospitals, folder, m, (30, 51), back_at)
+        shift = timedelta(days=10)
+        calls = [  # the schedule of _build's calls, as the clock stamped them
+            START + timedelta(days=day, hours=1) - (shift if said and day >= 75 else timedelta())
+            for day in range(0, 90, 3)
+            if not 30 <= day < 51
+        ]
+        report = _report(store, run_id, folder / "r.json", max(given) + timedelta(days=2))
+        why = _why(report)
+        events = longest_interval_truth(given)
+        mine = longest_interval_truth(calls)
+        assert mine == events == (calls[9], calls[10])  # days 27 and 51
+        for (start, end), what, done in (
+            (events, "event is stamped", "events"),
+            (mine, "call of this model is logged", "calls"),
+        ):
+            days = (end - start).total_seconds() / 86400
+            assert days == 24.0
+            gap = f"Between {_stamp(start)} and {_stamp(end)} no {what} ({days:.1f} days, "
+            assert gap in why
+            after = why[why.index(gap) :]
+            sentence = (
+                " (Times are set back in this log, see Art. 12: a clock set wrong may also "
+                f"stamp {done} outside the interval they were "
+                f"{'written' if done == 'events' else 'made'} in.)"
+            )
+            end_of_gap = after.index("are missing.") + len("are missing.")
+            assert after[end_of_gap:].startswith(sentence) == said
+        assert ("Times are set back in this log" in why) == said

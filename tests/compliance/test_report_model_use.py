@@ -160,17 +160,24 @@ def test_an_edited_or_dropped_use_gap_is_found_against_the_store(hospitals, tmp_
         edited = forged(path, lambda d, k=key, v=value: d["retention"].update({k: v}), tmp_path)
         with pytest.raises(ReportVerificationError, match=key):
             verify(edited, store=store)
-    # a report of format 16 made before they were kept holds none, nor their words
+    # all removed and re-sealed (their words gone, and the restored backup from what
+    # Art. 12 cannot show): refused, naming each with the store's value
     d = json.loads(path.read_text())
-    for key in USE_KEYS:
-        del d["retention"][key]
+    values = {key: d["retention"].pop(key) for key in USE_KEYS}
     d["articles"] = statements(d)
     said = {a["article"]: a for a in d["articles"]}
     assert "call of this model" not in said[RETENTION]["why"]
     assert not any("older copy of the store put back" in c for c in said[RECORDS]["cannot_show"])
     d["integrity"] = seal(body_of(d))
     path.write_text(json.dumps(d))
-    assert verify(path, store=store) is True
+    with pytest.raises(ReportVerificationError) as info:
+        verify(path, store=store)
+    assert [p.split(": a report")[0] for p in info.value.problems] == [
+        f"/retention/{key} is missing; by the store's log up to the chain head it is {v!r}"
+        for key, v in values.items()
+    ]
+    with pytest.warns(UserWarning, match="lacks /retention/" + ", /retention/".join(USE_KEYS)):
+        assert verify(path) is True
 
 
 def test_a_backup_put_back_after_an_erasure_is_named_and_an_outside_checkpoint_finds_it(

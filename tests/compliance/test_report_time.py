@@ -15,7 +15,7 @@ import pytest
 
 from sktraceprop.compliance import _report_time as report_time
 from sktraceprop.compliance import compliance_report, verify
-from sktraceprop.compliance._evidence import months_before, parse_time
+from sktraceprop.compliance._evidence import months_before, parse_time, six_months_after
 from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._sections import articles
 from sktraceprop.exceptions import ReportVerificationError
@@ -40,6 +40,13 @@ def _moved(path, when, tmp_path, name="moved.json"):
         six_months_reached_on=None
         if earliest <= limit
         else months_before(earliest, -6).isoformat(timespec="microseconds"),
+    )
+    mine = parse_time(kept["model_logs_from"])  # (this model's own logs, counted alike)
+    kept.update(
+        model_logs_cover_six_months=mine <= limit,
+        model_six_months_reached_on=None
+        if mine <= limit
+        else six_months_after(mine).isoformat(timespec="microseconds"),
     )
     data["articles"] = articles(body_of(data))
     data["integrity"] = seal(body_of(data))
