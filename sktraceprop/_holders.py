@@ -21,6 +21,7 @@ import weakref
 
 import numpy as np
 
+from ._earlier_pickle import warn_missing_params
 from ._reachable import reached
 
 _LOCK = threading.Lock()
@@ -38,6 +39,8 @@ class HolderMixin:
     its ``fit`` registers a fitted one; ``_held_row_ids()`` names the rows."""
 
     def __setstate__(self, state):
+        if isinstance(state, dict):
+            warn_missing_params(self, state)
         super().__setstate__(state)
         try:
             held = self._held_row_ids()

@@ -4,7 +4,7 @@ Runs, prediction events, removal records and reports written before fingerprint 
 hold scheme-5 fingerprints, those written before scheme 5 scheme-4 fingerprints, those
 written before scheme 4 scheme-3 fingerprints, those written before scheme 3 scheme-2
 fingerprints, and those written before scheme 2 scheme-1 fingerprints
-(``_fingerprint_v1``). A model compared with such a record is
+(``_fingerprint_v1``, in either of its two forms). A model compared with such a record is
 hashed each way, newest first: the record matches when a scheme gives its value, and a
 match by an earlier scheme only is said to be one. Scheme 1 fed values as their
 ``repr`` with no type or length (``[1, 23]`` and ``[12, 3]`` in a parameter had one
@@ -34,7 +34,7 @@ from ._fingerprint import (
     fingerprint_v4,
     fingerprint_v5,
 )
-from ._fingerprint_v1 import fingerprint_v1
+from ._fingerprint_v1 import fingerprint_v1, fingerprint_v1_early, fingerprint_v1_original
 
 __all__ = ["OLD_SCHEME_NOTE", "OLD_SCHEME_NOTES", "matching_scheme", "old_scheme_note"]
 
@@ -94,6 +94,8 @@ EARLIER = (
     (3, fingerprint_v3),
     (2, fingerprint_v2),
     (1, fingerprint_v1),
+    (1, fingerprint_v1_early),  # (scheme 1 before c4997b1: public fitted state only)
+    (1, fingerprint_v1_original),  # (and before 9e45841: values by repr, classes by name)
 )
 
 

@@ -6,8 +6,22 @@ length, so some different values fed the same bytes (``[1, 23]`` and ``[12, 3]``
 ``"1"`` and ``1``, ml_dtypes arrays of one ``dtype.str``, anything nested deeper than
 20 levels): a stored scheme-1 fingerprint that matches a model says less than a
 scheme-2 one. Never used to make new records; see ``_fingerprint_match``.
+
+Scheme 1 changed once without a new number (c4997b1, 1 December 2026): before it, an
+estimator's fitted state was its public attributes only (scikit-learn's private ones,
+a OneHotEncoder's ``_infrequent_enabled``, not fed), and a set or an object with
+neither a ``__dict__`` nor a value type (a fitted tree's nodes) was fed as its
+``repr``. :func:`fingerprint_v1_early` makes those: records written before that change
+with such a model (a one-hot encoder, say) hold them. Before 9e45841 (30 November 2026)
+it fed every value that was not an array, estimator or container by its ``repr``, and a
+class (a ``dtype=np.float64`` parameter) by its name: :func:`fingerprint_v1_original`
+makes those (any record of a model with such a parameter, a one-hot encoder's default
+``dtype``, written by sktraceprop of then). Neither form saw what a fitted tree, a KNN
+model or a histogram boosting model learnt (a refit on other rows kept the
+fingerprint): for those they raise, so no record is matched by them.
 """
 
+import contextvars
 import functools
 import hashlib
 import numbers
@@ -25,6 +39,8 @@ _LEAVES = (str, bytes, numbers.Number, type(None))
 #: The common leaves, told apart by their exact type (no ABC check).
 _EXACT_LEAVES = frozenset({str, bytes, int, float, bool, type(None)})
 _FIRST = operator.itemgetter(0)
+#: True while fingerprint_v1_early feeds (scheme 1 as it was before c4997b1).
+_EARLY = contextvars.ContextVar("fingerprint_v1_early", default=False)
 
 
 def _from_torch(obj):
@@ -74,6 +90,9 @@ def _feed_object(h, obj, depth, memo):
     elif hasattr(obj, "__dict__") and not isinstance(obj, type):
         h.update(_class_bytes(obj))
         _feed(h, vars(obj), depth + 1, memo)
+    elif _EARLY.get():
+        _refuse_unseen_object(obj)
+        h.update(_ADDRESS.sub("", repr(obj)).encode())
     elif isinstance(obj, set | frozenset):
         h.update(_class_bytes(obj))
         _feed(h, sorted(obj, key=repr), depth + 1, memo)
@@ -182,7 +201,8 @@ def _feed_value(h, obj, depth, memo):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(type(obj).__qualname__.encode())
-        _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
+        state = _public_state(obj, refuse_unseen=True) if _EARLY.get() else fitted_state(obj)
+        _feed(h, {"params": own_params(obj), "state": state}, depth + 1, memo)
     elif isinstance(obj, np.random.RandomState):
         _feed(h, obj.get_state(legacy=False), depth + 1, memo)
     elif isinstance(obj, dict):
@@ -197,4 +217,91 @@ def fingerprint_v1(estimator):
     """Scheme 1: SHA-256 of an estimator's class, parameters and fitted state."""
     h = hashlib.sha256(type(estimator).__module__.encode())
     _feed(h, estimator)
+    return h.hexdigest()
+
+
+def _leafy(value):
+    return isinstance(value, _LEAVES) or (
+        isinstance(value, list | tuple) and all(isinstance(v, _LEAVES) for v in value)
+    )
+
+
+def _public_state(estimator, refuse_unseen=False):
+    """Fitted state as scheme 1 fed it before c4997b1: public names ending in ``_``.
+
+    With ``refuse_unseen``, raises ``ValueError`` for a scikit-learn estimator whose
+    private fitted state holds more than plain values (a KNN model's ``_fit_X``, a
+    histogram boosting model's ``_predictors``): what it learnt was not fed, so a match
+    by that form would say nothing of it (the caller then looks no further)."""
+    public = {
+        k: v
+        for k, v in vars(estimator).items()
+        if k.endswith("_") and not k.startswith("_") and k != "lineage_"
+    }
+    if refuse_unseen:
+        unseen = set(fitted_state(estimator)) - set(public)
+        if any(not _leafy(vars(estimator)[k]) for k in unseen):
+            raise ValueError(f"{type(estimator).__name__}: private fitted state not fed")
+    return public
+
+
+def _refuse_unseen_object(obj):
+    """Raise for a scikit-learn extension object (a fitted tree's nodes) that the
+    earlier forms fed as its repr, which shows none of its state."""
+    if type(obj).__module__.startswith("sklearn") and _reduced(obj) is not None:
+        raise ValueError(f"{type(obj).__name__}: fed as its repr, its state unseen")
+
+
+def fingerprint_v1_early(estimator):
+    """Scheme 1 as it was before c4997b1 (see the module's docstring)."""
+    token = _EARLY.set(True)
+    try:
+        return fingerprint_v1(estimator)
+    finally:
+        _EARLY.reset(token)
+
+
+def _feed_original(h, obj, depth=0):
+    """Scheme 1 as sktraceprop first wrote it (before 9e45841), unchanged."""
+    if depth > 20:
+        h.update(b"<deep>")
+    elif isinstance(obj, np.ndarray):
+        h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
+        if obj.dtype == object:
+            for item in obj.ravel():
+                _feed_original(h, item, depth + 1)
+        else:
+            h.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+    elif sp.issparse(obj):
+        csr = obj.tocsr()
+        for part in (csr.data, csr.indices, csr.indptr):
+            _feed_original(h, part, depth + 1)
+    elif isinstance(obj, BaseEstimator):
+        h.update(type(obj).__qualname__.encode())
+        state = {"params": obj.get_params(deep=False), "state": _public_state(obj, True)}
+        _feed_original(h, state, depth + 1)
+    elif isinstance(obj, np.random.RandomState):
+        _feed_original(h, obj.get_state(legacy=False), depth + 1)
+    elif callable(obj) and hasattr(obj, "__qualname__"):
+        h.update(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}".encode())
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for key in sorted(obj, key=repr):
+            h.update(repr(key).encode())
+            _feed_original(h, obj[key], depth + 1)
+        h.update(b"}")
+    elif isinstance(obj, list | tuple):
+        h.update(b"[")
+        for item in obj:
+            _feed_original(h, item, depth + 1)
+        h.update(b"]")
+    else:
+        _refuse_unseen_object(obj)
+        h.update(repr(obj).encode())
+
+
+def fingerprint_v1_original(estimator):
+    """Scheme 1 as it was before 9e45841 (see the module's docstring)."""
+    h = hashlib.sha256(type(estimator).__module__.encode())
+    _feed_original(h, estimator)
     return h.hexdigest()

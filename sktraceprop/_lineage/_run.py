@@ -1,6 +1,6 @@
 """The record of one traced fit: sources, ops, feature lineage and training rows."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -72,7 +72,10 @@ class Op:
         self.source_keys = [list(k) for k in keys]
 
     def to_dict(self):
-        out = dict(vars(self))
+        # every field, read as an attribute: an op pickled by an sktraceprop before a
+        # field was added lacks it in its __dict__ and reads the field's default (None:
+        # not recorded), as the same op read from a store does
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.source_keys is None:  # absent from ops of every row (and older runs)
             del out["source_keys"]
         if self.rows is None:  # absent where every row of its sources went through

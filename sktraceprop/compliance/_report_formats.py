@@ -84,7 +84,10 @@ _ADDED_IN = {
     5: "a hash over RFC 8785 (JCS), kept by any JSON tool's re-save",
     6: "each removal's source_contents",
     7: "whether each source's values given to fit were compared with what was loaded "
-    "(changes_after_loading) and its repeated rows",
+    "(changes_after_loading) and its repeated rows; and how many of each source's "
+    "training rows went through each op (op_training_rows, also in format-6 reports made "
+    "after it was added): earlier reports list a step fitted on some rows only among the "
+    "ops of every source it was fitted on",
     8: "each removal's source rows behind its training rows (source_rows, counts_note)",
     9: "what each source's sha256 names (digest_scheme, digest_note): a frame registered "
     "by an earlier sktraceprop holds a digest that names some different frames alike; "

@@ -44,8 +44,12 @@ def _ops_of(code, ops, through, op_rows):
     return {"ops": [ops[k].name for k in listed], "op_training_rows": counts}
 
 
-def sources_section(run):
-    """One record per source of the run: identity, columns, statistics at fit, ops."""
+def sources_section(run, *, op_counts=True):
+    """One record per source of the run: identity, columns, statistics at fit, ops.
+
+    With ``op_counts=False``, as a report of format 6 made before sources counted their
+    rows through each op wrote it: no ``op_training_rows``, and ``ops`` lists every op
+    fitted on the source's rows, a step limited to some rows included."""
     stats = run.source_stats or {}
     by_code = {r["code"]: r for r in stats.get("sources", [])}
     by_merge = {r["code"]: r for r in stats.get("through_merges", [])}
@@ -55,7 +59,8 @@ def sources_section(run):
     shared = _shared_names(run)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
-    op_rows = source_training_rows(run)  # (None: not countable in this process)
+    # (None: not countable in this process)
+    op_rows = source_training_rows(run) if op_counts else None
     out = []
     for code in sorted(run.sources):
         source = run.sources[code]
@@ -110,6 +115,8 @@ def sources_section(run):
             "parents": [run.sources[c].source_id for c in source.parent_codes if c in run.sources],
             **_ops_of(code, run.ops, through, op_rows),
         }
+        if not op_counts:
+            del entry["op_training_rows"]
         if code in shared:
             entry.update(shared[code])
         if "changes_after_loading" in facts:

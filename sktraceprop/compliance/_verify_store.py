@@ -154,7 +154,7 @@ def _store_problems(report, store):
         # written by an sktraceprop that described this scheme in other words (scheme
         # 2's note before scheme 3 said what it cannot tell apart): the report as made
         model["fingerprint_scheme_note"] = report["model"]["fingerprint_scheme_note"]
-    sources = sources_section(run)
+    sources = sources_section(run, op_counts=_counts_ops(report))
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     if report["report"]["format_version"] < 9:
@@ -193,6 +193,15 @@ def _store_problems(report, store):
             "altered"
         )
     return problems + differ
+
+
+def _counts_ops(report):
+    """Whether the report's sources count their rows through each op
+    (``op_training_rows``): format 6 gained them without a version bump, so a format-6
+    (or earlier) report made before lists its ops by the sources each was fitted on."""
+    if report["report"]["format_version"] > 6 or not isinstance(report["sources"], list):
+        return True
+    return any(isinstance(s, dict) and "op_training_rows" in s for s in report["sources"])
 
 
 def _signed_problems(kept, store, head_seq):

@@ -10,6 +10,8 @@ fit: an explanation holds no training data the explainer does not (an erasure re
 names the explainer, and refitting or discarding it lets the data go).
 """
 
+import threading
+
 from .._model_lock import shared
 
 
@@ -20,6 +22,25 @@ class FitToken:
     forgotten = None
 
 
+#: id(bare token) -> (the bare token, its FitToken); the bare token is kept so that its
+#: id names no other object while the entry lives
+_EARLIER = {}
+_EARLIER_LOCK = threading.Lock()
+
+
+def as_fit_token(token):
+    """``token`` as a :class:`FitToken`: an explainer (and its explanations) pickled by
+    an sktraceprop that named each fit by a bare ``object()`` (before 6d8791c) holds
+    one, which a removal could not mark (``AttributeError`` out of every removal and
+    erasure while it was loaded). Each bare token gets one FitToken, the same for every
+    object unpickled with it (an explainer and its explanations in one pickle), so the
+    explanations still read their explainer's fit and refuse once a removal drops it."""
+    if token is None or isinstance(token, FitToken):
+        return token
+    with _EARLIER_LOCK:
+        return _EARLIER.setdefault(id(token), (token, FitToken()))[1]
+
+
 class FitView:
     """One fit of an explainer, as an explanation reads it."""
 
@@ -27,6 +48,10 @@ class FitView:
         self._explainer = explainer
         self._token = explainer._fit_token
         self.n_train_ = explainer.n_train_
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._token = as_fit_token(self._token)
 
     def _read(self, name, *args):
         explainer = self._explainer

@@ -15,10 +15,16 @@ in use) is the user's and stays; a removal names it if it holds removed rows.
 import numpy as np
 
 from .._model_lock import exclusive
+from ._fit_view import as_fit_token
 
 
 class ForgetRowsMixin:
     """``_forget_rows`` for :class:`~sktraceprop.InfluenceExplainer`."""
+
+    def __setstate__(self, state):
+        if "_fit_token" in state:  # (pickled by an earlier sktraceprop: a bare object)
+            state = {**state, "_fit_token": as_fit_token(state["_fit_token"])}
+        super().__setstate__(state)
 
     def _forget_rows(self, removed_ids, by=None):
         """Drop every fitted attribute (all but the constructor's parameters) where the
