@@ -1,0 +1,114 @@
+"""The user guide's figures quoted from benchmark results are those results
+(``benchmarks/check_doc_numbers.py`` computes each from its ``results/*.json`` and
+rounds it as the page does), and ``benchmarks/README.md`` is what
+``benchmarks/make_readme.py`` assembles from the results files, not edited by hand."""
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def checker():
+    return _load("check_doc_numbers")
+
+
+def _results(name):
+    return json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text())
+
+
+def test_quoted_figures_are_the_latest_measured(checker):
+    found = checker.figures()
+    assert [f for f in found if f["status"] != "ok"] == []
+    # every quoting paragraph contributes, from its own results file
+    assert {name for _, _, name, _ in checker.CLAIMS} == {
+        f["results"].split("/")[-1][: -len(".json")] for f in found
+    }
+
+
+def test_a_rerun_that_changes_a_figure_is_found(checker):
+    result = _results("row_lineage_check")
+    rerun = copy.deepcopy(result)
+    for row in rerun["rows"]:
+        if row["case"] == "100,000 rows" and row["variant"] == "check alone":
+            row["fastest_s"] = 0.0046  # rounds to 5 ms
+    found = checker.figures(results={"row_lineage_check": rerun})
+    stale = [f for f in found if f["status"] == "stale"]
+    assert [(f["page"], f["phrase"]) for f in stale] == [
+        ("doc/lineage.rst", "about 5 ms for 100,000 rows")
+    ]
+    text = (ROOT / "doc" / "lineage.rst").read_text()
+    # the line reported is the one that starts the quoting paragraph's sentence
+    assert "*witness* rows" in text.split("\n")[stale[0]["line"] - 1]
+
+
+def test_a_page_left_stale_is_found(checker):
+    lineage = (ROOT / "doc" / "lineage.rst").read_text()
+    # the figures this check was written for: written before their benchmark's rerun
+    before = lineage.replace("line: about 3 ms", "line: about 4 ms").replace(
+        "took 41-46 ms", "took 42-46 ms"
+    )
+    assert before != lineage
+    stale = [
+        f["phrase"]
+        for f in checker.figures(pages={"doc/lineage.rst": before})
+        if f["status"] != "ok"
+    ]
+    assert stale == [
+        "about 3 ms for 100,000 rows",
+        "took 41-46 ms with one or three files loaded",
+    ]
+    neural = (ROOT / "doc" / "influence.rst").read_text().replace("0.780 / 0.672", "0.78 / 0.67")
+    stale = [
+        f for f in checker.figures(pages={"doc/influence.rst": neural}) if f["status"] != "ok"
+    ]
+    assert [f["results"] for f in stale] == ["benchmarks/results/neural.json"]
+
+
+def test_an_anchor_must_name_one_paragraph(checker):
+    page = (ROOT / "doc" / "lineage.rst").read_text()
+    twice = page + "\n\n1. Ids first: again\n"
+    with pytest.raises(ValueError, match="exactly once"):
+        checker.figures(pages={"doc/lineage.rst": twice})
+
+
+def test_unchecked_numbers_are_listed_and_covered_ones_are_not(checker):
+    found = checker.figures()
+    rest = checker.unchecked(found)
+    numbers = {(where.split(":")[0], number) for where, number in rest}
+    # a figure no results file holds (the script's earlier run, in its prose)
+    assert ("doc/unlearning.rst", "2.45 s") in numbers
+    # a covered figure, and a shape that is not a ratio
+    assert ("doc/influence.rst", "280.1 s") not in numbers
+    assert ("doc/lineage.rst", "569 x") not in numbers  # breast cancer, 569 x 30
+
+
+def test_benchmarks_readme_is_assembled_from_the_results_files():
+    make_readme = _load("make_readme")
+    assert (ROOT / "benchmarks" / "README.md").read_text() == make_readme.render()
+
+
+def test_a_benchmarks_readme_edited_by_hand_is_found(tmp_path, monkeypatch):
+    make_readme = _load("make_readme")
+    rendered = make_readme.render()
+    (tmp_path / "results").mkdir()
+    for path in (ROOT / "benchmarks" / "results").glob("*.md"):
+        (tmp_path / "results" / path.name).write_text(path.read_text())
+    monkeypatch.setattr(make_readme, "HERE", tmp_path)
+    assert make_readme.render() == rendered
+    # a figure changed in a results table changes the page
+    frame = tmp_path / "results" / "frame_digest.md"
+    frame.write_text(frame.read_text().replace("| 52 |", "| 53 |"))
+    assert make_readme.render() != rendered
