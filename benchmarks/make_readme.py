@@ -53,11 +53,17 @@ Run everything: `make bench` (or one script: `python benchmarks/bench_<name>.py`
 """
 
 
-def main():
-    parts = [HEADER]
+def sections():
+    """The results files the page is assembled from, in order."""
     names = [n for n in ORDER if (HERE / "results" / f"{n}.md").exists()]
     names += sorted(p.stem for p in (HERE / "results").glob("*.md") if p.stem not in ORDER)
-    for name in names:
+    return names
+
+
+def render():
+    """The text of ``benchmarks/README.md``, from the results files as they are now."""
+    parts = [HEADER]
+    for name in sections():
         text = (HERE / "results" / f"{name}.md").read_text().strip()
         if not text.startswith("#"):
             text = f"## {name}\n\n{text}"
@@ -66,7 +72,12 @@ def main():
         if lines[0].startswith("# "):
             lines[0] = "#" + lines[0]
         parts.append("\n".join(lines))
-    (HERE / "README.md").write_text("\n\n".join(parts) + "\n")
+    return "\n\n".join(parts) + "\n"
+
+
+def main():
+    names = sections()
+    (HERE / "README.md").write_text(render())
     print(f"wrote {HERE / 'README.md'} from {len(names)} results files: {', '.join(names)}")
 
 
