@@ -19,6 +19,7 @@ ORDER = [
     "attached_columns",
     "untraced_fit",
     "frame_digest",
+    "explanation_digests",
     "prediction_log",
     "influence",
     "woodbury",
