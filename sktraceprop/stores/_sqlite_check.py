@@ -6,6 +6,7 @@ import sqlite3
 
 from ..exceptions import CorruptStoreError, StoreError
 from ._integrity import check_with, raise_problems
+from ._sqlite_errors import SQLITE_ERRORS
 from ._sqlite_files import file_id
 from ._sqlite_pages import page_problems
 from ._sqlite_schema import trigger_problem
@@ -29,7 +30,10 @@ def check_file(store, full, *, triggers, audit_here, where, public_key, checkpoi
         changed = store._schema_changed(con)
         if changed is not None:
             raise changed
-        problems = page_problems(con, full)
+        try:
+            problems = page_problems(con, full)
+        except SQLITE_ERRORS as exc:  # (a lock: not damage)
+            raise store._translate(exc) from None
         if triggers:
             problems += _trigger_problems(store, con)
         con.isolation_level = None

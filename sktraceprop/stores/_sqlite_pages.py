@@ -14,12 +14,21 @@ import sqlite3
 _PAGE = re.compile(r"\b[Pp]age (\d+)")
 
 
+def _locked(exc):
+    """Whether ``exc`` is another connection's lock, which says nothing of the pages."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc).lower()
+
+
 def _run(con, pragma):
     """The pragma's messages (``["ok"]`` when it found nothing), and whether it stopped
-    on the damage (SQLite raised rather than list it)."""
+    on the damage (SQLite raised rather than list it). A lock that kept it from reading
+    is raised as it came: listed, it would call a sound file damaged."""
     try:
         return [r[0] for r in con.execute(f"PRAGMA {pragma}")], False
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        if _locked(exc):
+            raise
         return [str(exc)], True
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 import sktraceprop as stp
-from sktraceprop.exceptions import CorruptStoreError
+from sktraceprop.exceptions import CorruptStoreError, StoreBusyError
 
 N_EVENTS = 2000
 
@@ -120,3 +120,43 @@ def test_verify_of_a_sound_store_runs_integrity_check(clean, tmp_path, monkeypat
     assert ran == ["integrity_check", "integrity_check"]
     assert store.check(full=False)["sqlite_check"] == "quick_check"
     assert ran[-1] == "quick_check" and len(ran) == 3  # check() runs one pragma, not two
+
+
+def test_a_lock_during_the_page_check_is_not_damage(clean, tmp_path, monkeypatch):
+    # another connection takes an exclusive lock just as SQLite's check starts: it
+    # cannot read the pages, which says nothing of them ("database is locked" was
+    # listed as damage: verify() called a sound store corrupt, and it refused writes)
+    path = tmp_path / "s.db"
+    path.write_bytes(clean[0].read_bytes())
+    con = sqlite3.connect(path, isolation_level=None)
+    assert con.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    con.close()
+    store = stp.stores.SQLiteStore(path, timeout=0.2)
+    holder = sqlite3.connect(path, isolation_level=None)
+
+    class LockedAtTheCheck(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA integrity_check") and not holder.in_transaction:
+                holder.execute("BEGIN EXCLUSIVE")
+            return super().execute(sql, *args)
+
+    opened = store._open_readonly
+
+    def open_readonly():
+        con = opened()
+        locked = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, timeout=0.2, factory=LockedAtTheCheck
+        )
+        con.close()
+        return locked
+
+    monkeypatch.setattr(store, "_open_readonly", open_readonly)
+    try:
+        with pytest.raises(StoreBusyError, match="busy"):
+            store.verify()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    monkeypatch.undo()
+    assert store.verify() is True
+    assert store.append_event("review", {})["seq"] == N_EVENTS + 1
