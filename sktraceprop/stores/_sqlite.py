@@ -47,6 +47,16 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
 
     Notes
     -----
+    :meth:`verify` (and :meth:`check_integrity`, and :meth:`checkpoint` before it
+    signs) first runs SQLite's ``PRAGMA integrity_check`` on a read-only connection:
+    the audit reads the tables only, so a damaged index page, or an index entry that
+    points at another row, would pass it while reads through that index (the events
+    of one run, a run by its id) return wrong rows. Its first problem names the
+    damaged tables and indexes (``damaged``) where SQLite's ``dbstat`` can tell. A
+    write commits with ``synchronous=NORMAL`` in WAL mode (the last writes can roll
+    back on a power loss, the file stays sound) and ``FULL`` where the file was
+    switched to a rollback journal, read from the file before each write.
+
     Several processes may write to one file at once: each run is one ``BEGIN IMMEDIATE``
     transaction, and SQLite serialises them. Triggers make every table append-only; a
     store whose triggers were dropped opens for reading but refuses writes.
@@ -305,16 +315,19 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     check_integrity.__doc__ = BaseStore.check_integrity.__doc__
 
     def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
-        """Check the whole file, read-only: SQLite's pages, then everything :meth:`verify` does.
+        """Check the whole file, read-only: SQLite's pages, the triggers, then what
+        :meth:`verify` checks.
 
         1. SQLite's ``PRAGMA integrity_check`` (``full=True``: every page, b-tree, index
-           and constraint) or ``PRAGMA quick_check`` (``full=False``: the same without
-           matching indexes to their tables; much faster on large files).
-        2. What :meth:`verify` checks: the hash chain, every run and source against its
+           and constraint, as :meth:`verify` runs it) or ``PRAGMA quick_check``
+           (``full=False``: the same without matching indexes to their tables; an
+           index entry that points at another row passes it).
+        2. The append-only triggers, as they are now.
+        3. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain (each run decoded, within the size it declares), the
            checkpoints (their signatures with ``public_key``).
 
-        Both run on a separate read-only connection: the file is never modified,
+        All run on a separate read-only connection: the file is never modified,
         whatever they find.
 
         Parameters
@@ -350,7 +363,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
 
         See Also
         --------
-        verify : The same without SQLite's own check, on any store.
+        verify : SQLite's ``integrity_check`` and the audit, without the triggers.
 
         Examples
         --------
