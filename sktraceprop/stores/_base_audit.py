@@ -97,6 +97,12 @@ class AuditMethods:
         lets through are what the checks above find. :meth:`check` checks the guards as
         they are now, as opening a store and :meth:`checkpoint` do.
 
+        :class:`~sktraceprop.stores.SQLiteStore` first runs SQLite's
+        ``integrity_check`` on the file (every page, and every index matched to its
+        table: the checks above read tables only).
+        :class:`~sktraceprop.stores.PostgresStore` checks what the server returns, not
+        the server's storage (see its notes).
+
         Parameters
         ----------
         public_key : Ed25519PublicKey or path, default=None
@@ -120,9 +126,11 @@ class AuditMethods:
         ------
         CorruptStoreError
             If anything does not check out; ``problems`` lists each problem (``check``
-            is ``"hash_chain"``, ``"runs"``, ``"sources"``, ``"prediction_salts"`` (a
-            salt of a logged call replaced, deleted without an erasure, added, or held
-            again after its erasure) or ``"checkpoints"``; those
+            is ``"integrity_check"`` (SQLite's check of the file's pages; ``damaged``
+            names the tables and indexes where it can be told), ``"hash_chain"``,
+            ``"runs"``, ``"sources"``, ``"prediction_salts"`` (a salt of a logged call
+            replaced, deleted without an erasure, added, or held again after its
+            erasure) or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
         StoreBusyError, StoreConnectionError, StorePermissionError, StoreNotFoundError

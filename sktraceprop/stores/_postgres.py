@@ -57,6 +57,17 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
     :class:`~sktraceprop.exceptions.StoreConnectionError` saying whether anything may
     have been written.
 
+    :meth:`verify` and :meth:`check` check what the server returns for their queries;
+    neither checks the server's own storage. A table page the server cannot read fails
+    them with an error (a damaged page is detected where the cluster has
+    ``data_checksums`` on), but an index that no longer matches its table is not
+    found: the server may read the events through their primary-key index, and rows
+    an index scan misses at the end of the log read as a log cut there (only a
+    checkpoint kept elsewhere shows that). PostgreSQL's ``amcheck`` extension checks
+    indexes against their tables (``bt_index_check``, ``bt_index_parent_check``); it
+    needs a superuser to install, and sktraceprop does not run it: run it on the
+    store's schema as part of the database's own maintenance.
+
     Examples
     --------
     >>> store = PostgresStore("postgresql://lineage@db.example.org/lineage")  # doctest: +SKIP

@@ -73,8 +73,8 @@ class ConnectionMixin:
             | errors.SerializationFailure,
         ):
             return StoreBusyError(
-                f"{self!r}: another writer held the store longer than {self.timeout} s "
-                f"({text}). Nothing was written. Retry, or raise timeout=."
+                f"{self!r}: {_busy(errors, exc, self.timeout)} ({text}). Nothing was "
+                "written. Retry, or raise timeout=."
             )
         if isinstance(exc, errors.InsufficientPrivilege | errors.ReadOnlySqlTransaction):
             return StorePermissionError(
@@ -279,3 +279,20 @@ class ConnectionMixin:
             return con.execute(query, args, binary=True).fetchall()
         except psycopg.Error as exc:
             raise self._translate(exc) from None
+
+
+def _busy(errors, exc, timeout):
+    """What a lock error says happened, without naming a holder the server did not name
+    (a writer, a reader's ``LOCK TABLE``, a transaction left open)."""
+    if isinstance(exc, errors.DeadlockDetected | errors.SerializationFailure):
+        return (
+            "the server ended this transaction to resolve a conflict with another "
+            "session's (a deadlock or a serialization failure), without waiting for timeout="
+        )
+    if isinstance(exc, errors.QueryCanceled):
+        # the store sets lock_timeout only: a statement_timeout or a cancel request
+        return "the server cancelled the statement (a statement_timeout, or a cancel request)"
+    return (
+        "another session held a lock on the store's tables (a writer, or a reader or "
+        f"transaction holding a lock) past timeout={timeout} s"
+    )

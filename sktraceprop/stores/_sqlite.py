@@ -2,18 +2,17 @@
 
 import contextlib
 import os
-import sqlite3
 import threading
 
 from ..exceptions import StoreError, UnknownRunError
 from . import _legacy, _sqlite_scrub
 from ._base import BaseStore, check_timeout
-from ._integrity import check_with, describe, raise_problems
+from ._integrity import describe, raise_problems
+from ._sqlite_check import check_file
 from ._sqlite_connection import ConnectionMixin
 from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
-from ._sqlite_files import file_id
 from ._sqlite_open import OpeningMixin
-from ._sqlite_schema import trigger_problem
+from ._sqlite_transaction import set_sync
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
@@ -48,6 +47,16 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
 
     Notes
     -----
+    :meth:`verify` (and :meth:`check_integrity`, and :meth:`checkpoint` before it
+    signs) first runs SQLite's ``PRAGMA integrity_check`` on a read-only connection:
+    the audit reads the tables only, so a damaged index page, or an index entry that
+    points at another row, would pass it while reads through that index (the events
+    of one run, a run by its id) return wrong rows. Its first problem names the
+    damaged tables and indexes (``damaged``) where SQLite's ``dbstat`` can tell. A
+    write commits with ``synchronous=NORMAL`` in WAL mode (the last writes can roll
+    back on a power loss, the file stays sound) and ``FULL`` where the file was
+    switched to a rollback journal, read from the file before each write.
+
     Several processes may write to one file at once: each run is one ``BEGIN IMMEDIATE``
     transaction, and SQLite serialises them. Triggers make every table append-only; a
     store whose triggers were dropped opens for reading but refuses writes.
@@ -257,23 +266,36 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         if self.mode != "rw":
             return super().checkpoint(private_key, path=path)  # (refused)
         con = self._connection()
-        # Writes are committed with synchronous=NORMAL: the last ones can roll back on a
-        # power loss or system crash. A checkpoint (and its copy written to ``path``)
-        # must never cover events that could then be lost, or verify() would later
-        # report them cut from the log: its transaction syncs the log to disk, and with
-        # it every write before it.
-        con.execute("PRAGMA synchronous=FULL")
+        # Writes in WAL mode are committed with synchronous=NORMAL: the last ones can
+        # roll back on a power loss or system crash. A checkpoint (and its copy written
+        # to ``path``) must never cover events that could then be lost, or verify()
+        # would later report them cut from the log: its transaction syncs the log to
+        # disk, and with it every write before it.
+        self._local.full_sync = True
         try:
             return super().checkpoint(private_key, path=path)
         finally:
+            self._local.full_sync = False
             # (left at FULL, writes are only slower: this must not hide an error)
             with contextlib.suppress(*_SQLITE_ERRORS):
-                con.execute("PRAGMA synchronous=NORMAL")
+                set_sync(con)
 
     checkpoint.__doc__ = BaseStore.checkpoint.__doc__
 
     # -- checks -------------------------------------------------------------------------------
     def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
+        if not getattr(self._local, "pages_checked", False):
+            # SQLite's pages first: the audit reads no index, so damage there passes it
+            return check_file(
+                self,
+                True,
+                triggers=False,
+                audit_here=False,
+                where=repr(self),
+                public_key=public_key,
+                checkpoint=checkpoint,
+                tail=allow_unsigned_tail,
+            )
         if self._legacy:
             with self._snapshot():
                 problems, counts = _legacy.audit(self)
@@ -293,16 +315,19 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     check_integrity.__doc__ = BaseStore.check_integrity.__doc__
 
     def check(self, full=True, *, public_key=None, checkpoint=None, allow_unsigned_tail=False):
-        """Check the whole file, read-only: SQLite's pages, then everything :meth:`verify` does.
+        """Check the whole file, read-only: SQLite's pages, the triggers, then what
+        :meth:`verify` checks.
 
         1. SQLite's ``PRAGMA integrity_check`` (``full=True``: every page, b-tree, index
-           and constraint) or ``PRAGMA quick_check`` (``full=False``: the same without
-           matching indexes to their tables; much faster on large files).
-        2. What :meth:`verify` checks: the hash chain, every run and source against its
+           and constraint, as :meth:`verify` runs it) or ``PRAGMA quick_check``
+           (``full=False``: the same without matching indexes to their tables; an
+           index entry that points at another row passes it).
+        2. The append-only triggers, as they are now.
+        3. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain (each run decoded, within the size it declares), the
            checkpoints (their signatures with ``public_key``).
 
-        Both run on a separate read-only connection: the file is never modified,
+        All run on a separate read-only connection: the file is never modified,
         whatever they find.
 
         Parameters
@@ -338,7 +363,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
 
         See Also
         --------
-        verify : The same without SQLite's own check, on any store.
+        verify : SQLite's ``integrity_check`` and the audit, without the triggers.
 
         Examples
         --------
@@ -348,45 +373,15 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         >>> store.check(full=False)["sqlite_check"]
         'quick_check'
         """
-        opened = getattr(self._local, "file", None)
-        if file_id(self.path) is None or (opened is not None and file_id(self.path) != opened):
-            raise self._not_the_file_opened()
+        report = check_file(
+            self,
+            full,
+            triggers=True,
+            audit_here=True,
+            where=self.path,
+            public_key=public_key,
+            checkpoint=checkpoint,
+            tail=allow_unsigned_tail,
+        )
         pragma = "integrity_check" if full else "quick_check"
-        con = self._open_readonly()
-        problems = []
-        try:
-            # the file at the path must hold this handle's store: another one's checks
-            # would be reported under this handle's name (and its store_id)
-            changed = self._schema_changed(con)
-            if changed is not None:
-                raise changed
-            try:
-                messages = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
-            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-                # too damaged for the pragma to finish
-                messages = [str(exc)]
-            if messages != ["ok"]:
-                problems += [{"check": pragma, "message": m} for m in messages]
-            try:
-                names = self._schema_names(con)
-            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-                names = []
-                problems.append({"check": "schema", "message": f"unreadable: {exc}"})
-            if not self._legacy and names:
-                wrong = trigger_problem(
-                    {n: sql for n, kind, sql in names if kind == "trigger"}, self.schema_version
-                )
-                if wrong:
-                    problems.append({"check": "schema", "message": wrong})
-            con.isolation_level = None
-            self._local.override = con
-            try:
-                report = check_with(
-                    self, problems, self.path, public_key, checkpoint, allow_unsigned_tail
-                )
-            finally:
-                self._local.override = None
-            self._check_read(con)
-        finally:
-            con.close()
         return {"path": self.path, "sqlite_check": pragma, **report}

@@ -14,6 +14,7 @@ from ._sqlite_errors import translate
 from ._sqlite_files import file_id
 from ._sqlite_files import stamp as file_stamp
 from ._sqlite_schema import SCHEMA_VERSION
+from ._sqlite_transaction import set_sync
 from ._sqlite_writer import Writer
 
 
@@ -42,7 +43,7 @@ class ConnectionMixin:
             else:
                 try:
                     con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-                    con.execute("PRAGMA synchronous=NORMAL")
+                    set_sync(con)
                     # an erased value's bytes are overwritten, not left in a free page
                     con.execute("PRAGMA secure_delete=ON")
                 except _SQLITE_ERRORS as exc:
@@ -198,6 +199,8 @@ class ConnectionMixin:
     def _writer(self):
         con = self._connection()
         try:
+            # the file's journal mode can change between two writes (set at each)
+            set_sync(con, full=getattr(self._local, "full_sync", False))
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None

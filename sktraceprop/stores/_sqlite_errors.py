@@ -31,9 +31,15 @@ def translate(path, timeout, exc):
     text = str(exc)
     lower = text.lower()
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lower:
+        # SQLite does not say who holds the lock: a writer, a reader or a transaction
+        # left open, in this process or another; nor whether it waited (it gives up at
+        # once where waiting cannot help, as on a stale WAL snapshot)
         return StoreBusyError(
-            f"{path} is locked by another writer; waited {timeout} s ({text}). "
-            "Nothing was written. Retry, or open the store with a longer timeout=."
+            f"{path} is busy: another connection to it (a writer, or a reader or "
+            "transaction holding a lock, in this process or another) kept this call from "
+            f"its lock; SQLite gave up after waiting up to timeout={timeout} s ({text}; "
+            f"{name or 'SQLITE_BUSY'}). Nothing was written. Retry, or open the store "
+            "with a longer timeout=."
         )
     if name.startswith("SQLITE_READONLY") or "readonly" in lower or "read-only" in lower:
         return StorePermissionError(
