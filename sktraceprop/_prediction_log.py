@@ -157,14 +157,15 @@ def _commit_input(payload, input_sha256, salt):
     return salt if isinstance(salt, str) else salt.text
 
 
-def log_call(estimator, method, X, outputs, input_sha256=None, salt=None):
+def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=None):
     """Append the ``"prediction"`` event of one call; return it.
 
     ``input_sha256`` is :func:`hash_rows` of ``X`` when already known (or a callable
     returning it, from :func:`start_hash_rows`); ``salt``, :func:`start_salt`'s (else
-    drawn, with the rows' digests, now).
+    drawn, with the rows' digests, now); ``store``, the one ``salt`` was drawn for
+    (else the estimator's now).
     """
-    store = event_store(estimator)
+    store = event_store(estimator) if store is None else store
     run = getattr(estimator, "lineage_", None)
     if run is None:
         raise ValueError(
@@ -237,12 +238,17 @@ class PredictionLogMixin:
         logged = getattr(self, "log_predictions", False)
         if not logged:
             return self._answer(method, X, params)
-        # the input rows as given, hashed while the model predicts
-        input_sha256, salt = start_call_hashes(event_store(self), X)
         # answered and logged by one model: no fit of it in another thread in between
         with shared(self):
+            # The store read once, here: read before the lock, a set_params(store=...)
+            # while the call waited had the event appended to the new store with the
+            # old one's salting (a plain SHA-256 of the rows, never erasable, in a
+            # store that salts).
+            store = event_store(self)
+            # the input rows as given, hashed while the model predicts
+            input_sha256, salt = start_call_hashes(store, X)
             outputs = self._answer(method, X, params)
-            log_call(self, method, X, outputs, input_sha256, salt)
+            log_call(self, method, X, outputs, input_sha256, salt, store=store)
         return outputs
 
     def _answer(self, method, X, params):
@@ -273,18 +279,19 @@ class PredictionLogMixin:
         return self._logged("decision_function", X, params)
 
 
-def log_explanation(explainer, X, explanation, input_sha256=None, salt=None):
+def log_explanation(explainer, X, explanation, input_sha256=None, salt=None, store=None):
     """Append the ``"explanation"`` event of one ``explain(..., log=True)`` call.
 
     ``input_sha256``: :func:`start_hash_rows` of ``X`` taken before it was explained
     (the rows as given), else ``X`` is hashed now; ``salt``: :func:`start_salt`'s, taken
-    then too, else drawn now.
+    then too, else drawn now; ``store``: the one ``salt`` was drawn for (else the
+    explained estimator's now).
     """
     if input_sha256 is None:
         input_sha256 = hash_rows(X)
     elif callable(input_sha256):
         input_sha256 = input_sha256()
-    store = explanation_store(explainer)
+    store = explanation_store(explainer) if store is None else store
     lineage = getattr(explainer, "_lineage", None)
     ids = explainer.train_row_ids_
     top = np.where(explanation.top_indices >= 0, ids[explanation.top_indices], -1)

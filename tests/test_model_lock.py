@@ -5,9 +5,11 @@ model answered. Without a lock, a fit in another thread between the two logged t
 under the new run (and a call could be answered by steps of two fits).
 """
 
+import shutil
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +170,38 @@ def test_the_lock_is_reentrant_for_its_writer_and_refuses_a_reader_turning_write
                     pass
     with exclusive(est):  # released cleanly after all of the above
         pass
+
+
+def test_a_store_set_while_a_logged_call_waits_gets_the_whole_event(monkeypatch, tmp_path):
+    # set_params(store=...) in another thread between the call's read of its store and
+    # its lock (run here, deterministically, as the call asks for the lock). Before: the
+    # call drew its salt for the old store and appended to the new one, a store of
+    # schema version 2 (which keeps no salts): the call failed with the store's "no
+    # such table: prediction_salts" after the model had answered. Now the call is
+    # logged as the new store logs: unsalted, its rows' SHA-256 (the truth: hash_rows of
+    # the rows) in the event, with that store's warning.
+    from sktraceprop import _prediction_log
+    from sktraceprop.compliance import hash_rows
+
+    X, y = _data(3)
+    old = MemoryStore()
+    pipe = stp.make_traced_pipeline(LogisticRegression(), store=old, log_predictions=True)
+    pipe.fit(X, y)
+    path = tmp_path / "v2.db"
+    shutil.copy(Path(__file__).parent / "stores" / "data" / "schema2.db", path)
+    new = stp.stores.SQLiteStore(path)
+    new.save_run(pipe.lineage_)  # (it holds the run: a store the model may log to)
+    locked = _prediction_log.shared
+
+    def store_set_then_locked(estimator):
+        estimator.set_params(store=new)  # another thread's, as this call waits
+        return locked(estimator)
+
+    monkeypatch.setattr(_prediction_log, "shared", store_set_then_locked)
+    with pytest.warns(UserWarning, match="has schema version 2"):
+        pipe.predict(X[:5])
+    (event,) = new.events(kind="prediction")
+    assert event["payload"]["input_sha256"] == hash_rows(X[:5])
+    assert "input_commitment" not in event["payload"]
+    assert old.events(kind="prediction") == []  # (set before the call took the lock)
+    assert new.verify()

@@ -92,7 +92,7 @@ class ExplainMixin:
         with shared(self), model_held(self):
             check_is_fitted(self)
             self._refuse_if_forgotten()
-            input_sha256 = salt = None
+            input_sha256 = salt = store = None
             if log:
                 store = explanation_store(self)  # a missing store is refused before any work
                 # the rows as given: a step with copy=False (SimpleImputer) may write into
@@ -112,7 +112,8 @@ class ExplainMixin:
             # a model without a lock refitted meanwhile: refused before it is logged
             self._check_model_unchanged()
             if log:
-                log_explanation(self, X, explanation, input_sha256, salt)
+                # to the store the salt was drawn for (a set_params(store=...) meanwhile)
+                log_explanation(self, X, explanation, input_sha256, salt, store=store)
             return explanation
 
     def _notes(self):
@@ -142,6 +143,7 @@ class ExplainMixin:
 
             check_is_fitted(self)
             self._refuse_if_forgotten()
+            self._check_model_unchanged()  # (before the retrains, not only after them)
             self._check_explained(X, y)
             return linear_datamodeling_score(
                 self,

@@ -13,6 +13,7 @@ from .._removed_rows import warn_refit_on_removed
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
 from ..utils._prefit import unfrozen
+from ..utils._read_unchanged import ReadSnapshot
 from ..utils._stack import user_stacklevel
 from ._fit_view import FitToken
 from ._fitted import learning_steps, refuse_untraced_samplers, trained_row_ids, unwrap
@@ -62,6 +63,8 @@ class ExplainerFitMixin:
             # also where this fit fails halfway (see _fit_view)
             self.__dict__.pop("_fit_token", None)
             self.__dict__.pop("forgotten_", None)
+            # no query runs on a fit that did not complete (see _check_model_unchanged)
+            self.__dict__.pop("_fingerprint_now", None)
             if y is None:
                 raise ValueError(
                     "InfluenceExplainer requires y to be passed, but the target y is None"
@@ -71,46 +74,58 @@ class ExplainerFitMixin:
             check_paired(X, y, sample_weight)
             target = one_target(y, self.estimator)  # refused before anything is fitted
             as_is, seen, fed = self._resolve_model(X, y, sample_weight)
-            model, transformer, lineage = unwrap(self.estimator_)
-            trained, held = trained_row_ids(self.estimator_)
-            if lineage is None and trained is None:
-                refuse_untraced_samplers(self.estimator_)
-            if as_is:
-                self._check_given_rows(X, model, lineage, trained)
-            self.model_ = model
-            self.transformer_ = transformer
-            self.fixed_steps_ = learning_steps(transformer)
-            neural = is_neural_model(model)
-            if as_is and is_skorch_net(model):
-                check_torch_objective(model)  # (a net fitted here was checked at its fit)
-            self.objective_ = None if neural else linear_model_objective(model)
-            check_one_output(self.objective_, model)
-            Xt = self._take_features(X, fed, neural, sample_weight)
-            self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
-            # the explainer keeps its training rows' features and credits them: rows
-            # removed from a model (or merged from such rows) are said, whether its
-            # model was fitted here or given fitted (the store it writes to, or wrote
-            # to, checked too: removals of other processes are recorded there)
-            warn_refit_on_removed(
-                self.train_row_ids_,
-                type(self).__name__,
-                user_stacklevel(),
-                model_store(self.estimator_),
-                now=True,
-                given_fitted=as_is,
-            )
-            hold(self)  # a removal of any of these rows names this explainer
-            self.n_train_ = self.Xt_.shape[0]
-            if hasattr(self.estimator_, "n_features_in_"):
-                self.n_features_in_ = self.estimator_.n_features_in_
-            if hasattr(self.estimator_, "feature_names_in_"):
-                self.feature_names_in_ = self.estimator_.feature_names_in_
-            if neural:
-                self._fit_neural(as_is and lineage is None and trained is None)
-            else:
-                self._fit_linear(as_is and lineage is None and trained is None)
-            self._locate_train_rows(X)
-            self._record_fingerprint()
+            try:
+                self._fit_read(X, y, sample_weight, target, as_is, seen, fed)
+            finally:
+                self.__dict__.pop("_read_from", None)  # (it holds the model's attributes)
             # names this fit for the explanations it scores (see _fit_view)
             self._fit_token = FitToken()
             return self
+
+    def _fit_read(self, X, y, sample_weight, target, as_is, seen, fed):
+        """The fit's reads of ``estimator_`` (resolved): a model given fitted is checked
+        unchanged by them at the end (and before a stationarity warning)."""
+        if as_is:
+            # a plain model has no lock to hold (nor has a traced one's step refitted
+            # by itself): a change while it is read is found after the reads
+            self._read_from = ReadSnapshot(self.estimator_)
+        model, transformer, lineage = unwrap(self.estimator_)
+        trained, held = trained_row_ids(self.estimator_)
+        if lineage is None and trained is None:
+            refuse_untraced_samplers(self.estimator_)
+        if as_is:
+            self._check_given_rows(X, model, lineage, trained)
+        self.model_ = model
+        self.transformer_ = transformer
+        self.fixed_steps_ = learning_steps(transformer)
+        neural = is_neural_model(model)
+        if as_is and is_skorch_net(model):
+            check_torch_objective(model)  # (a net fitted here was checked at its fit)
+        self.objective_ = None if neural else linear_model_objective(model)
+        check_one_output(self.objective_, model)
+        Xt = self._take_features(X, fed, neural, sample_weight)
+        self._select_rows(X, target, sample_weight, Xt, (lineage, trained, held, seen), neural)
+        # the explainer keeps its training rows' features and credits them: rows
+        # removed from a model (or merged from such rows) are said, whether its
+        # model was fitted here or given fitted (the store it writes to, or wrote
+        # to, checked too: removals of other processes are recorded there)
+        warn_refit_on_removed(
+            self.train_row_ids_,
+            type(self).__name__,
+            user_stacklevel(),
+            model_store(self.estimator_),
+            now=True,
+            given_fitted=as_is,
+        )
+        hold(self)  # a removal of any of these rows names this explainer
+        self.n_train_ = self.Xt_.shape[0]
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        if neural:
+            self._fit_neural(as_is and lineage is None and trained is None)
+        else:
+            self._fit_linear(as_is and lineage is None and trained is None)
+        self._locate_train_rows(X)
+        self._record_fingerprint()

@@ -148,6 +148,9 @@ class FitPartsMixin:
         )
         found = stationarity_warning(self)
         if found is not None:
+            # a refit in another thread since the fit began moves the model off the
+            # minimum too: said as such, not as a solver that stopped early
+            self._check_read_unchanged()
             warnings.warn(*found, stacklevel=user_stacklevel())
 
     def _prepare_removal(self):
@@ -175,7 +178,9 @@ class FitPartsMixin:
         return G
 
     def _record_fingerprint(self):
-        self._fingerprint_now = fingerprint(unfrozen(self.estimator_))
+        now = fingerprint(unfrozen(self.estimator_))
+        self._check_read_unchanged(now)  # (a fit that read two models is never recorded)
+        self._fingerprint_now = now
         # The model that answers and logs predictions: inside an unlearner (or a frozen
         # wrapper), the traced model whose run and prediction events name it.
         holder = run_holder(self.estimator_)
@@ -183,14 +188,36 @@ class FitPartsMixin:
             self._fingerprint_now if holder is None else fingerprint(unfrozen(holder))
         )
 
+    def _check_read_unchanged(self, now=None):
+        """Refuse the fit where the model given fitted changed while it read it (a refit
+        in another thread): its features, gradients and Hessian would be of two fits.
+        ``now``: the model's fingerprint, where computed already."""
+        snapshot = self.__dict__.get("_read_from")
+        change = None if snapshot is None else snapshot.change(self.estimator_, now)
+        if change is not None:
+            raise ValueError(
+                f"The explained model ({type(unfrozen(self.estimator_)).__name__}) changed "
+                f"while InfluenceExplainer.fit read it ({change}): refitted or modified "
+                "in another thread, so the training rows' features, gradients and Hessian "
+                "taken would mix two fits. Nothing of this fit is used; fit the explainer "
+                "again once the model is not being refitted (a TracedPipeline's fits wait "
+                "for the explainer's)."
+            )
+
     def _check_model_unchanged(self):
         if getattr(self, "trak_", None) is not None:
             self.trak_.check_store()
+        fitted = self.__dict__.get("_fingerprint_now")
+        if fitted is None:
+            raise ValueError(
+                f"this {type(self).__name__}'s last fit did not complete (it raised): "
+                "it holds no model to explain. Fit it again."
+            )
         now = fingerprint(unfrozen(self.estimator_))
-        if now != self._fingerprint_now:
+        if now != fitted:
             raise ValueError(
                 "The explained model changed after InfluenceExplainer.fit (fingerprint "
-                f"{str(self._fingerprint_now)[:12]} at fit, {now[:12]} now): it was refitted "
+                f"{str(fitted)[:12]} at fit, {now[:12]} now): it was refitted "
                 "or modified in place, so the stored gradients and Hessian no longer "
                 "describe it. Fit the explainer again."
             )

@@ -28,6 +28,7 @@ from ._distances import _DOT_METRICS, _fit_stats, _shift, _squared_norms
 from ._fit_features import fitted_transformer_features, sampler_steps
 from ._groups import fitted_ops
 from ._magnitude import magnitude_scale, scaled
+from ._transformer_read import record_transformer, start_fit_read
 from ._validation import check_distances, check_no_missing_labels, labels, targets
 
 # task="auto" with more whole-number labels than this may be a quantity, not classes.
@@ -40,6 +41,7 @@ def fit_rows(valuer, X, y, sample_id):
     valuer._validate_params()
     # values of the previous training rows must not be read as those of the new ones
     valuer.__dict__.pop("values_", None)
+    read = start_fit_read(valuer)  # (a fitted transformer has no lock: checked after)
     if y is None:
         raise ValueError(
             f"{type(valuer).__name__} requires y to be passed, but the target y is None"
@@ -154,6 +156,7 @@ def fit_rows(valuer, X, y, sample_id):
     # (a file read from several paths, copies: those the given rows were read from)
     valuer._sources = narrowed_table(given_rows, source_table(row_ids))
     valuer.ops_ = fitted_ops(valuer._sources, given_rows, row_ids, valuer.transformer_)
+    record_transformer(valuer, read)
     return valuer
 
 

@@ -17,13 +17,16 @@ from ..utils._sklearn_compat import Interval, StrOptions
 from ._fit_rows import fit_rows, forget_rows
 from ._groups import op_values, source_values, unknown_ops_warning
 from ._ties import score_tie_warning, tie_warning
+from ._transformer_read import TransformerCarryMixin
 from ._validation import validation_rows
 from ._value_blocks import value_blocks
 
 __all__ = ["KNNShapleyValuer"]
 
 
-class KNNShapleyValuer(HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator):
+class KNNShapleyValuer(
+    TransformerCarryMixin, HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator
+):
     """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
     For classification, the utility of a training subset ``S`` for a validation point

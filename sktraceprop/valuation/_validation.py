@@ -9,6 +9,7 @@ from .._lineage._paired import check_paired
 from ..utils._labels import check_label_kinds
 from ._distances import _DOT_METRICS
 from ._magnitude import check_magnitude, scaled
+from ._transformer_read import check_transformer
 
 
 def check_no_missing_labels(y, role):
@@ -102,7 +103,9 @@ def validation_rows(valuer, X, y):
         X = validate_data(valuer, X, accept_sparse="csr", dtype=np.float64, order="C", reset=False)
     else:
         validate_data(valuer, X, skip_check_array=True, reset=False)
-        X = transformed(valuer.transformer_, X)
+        # by the transformer as fitted, unchanged while it transforms them
+        rows = X
+        X = check_transformer(valuer, lambda: transformed(valuer.transformer_, rows))
     if valuer.metric == "precomputed":
         check_distances(X, "the validation rows' precomputed distances")
     if valuer.metric in _DOT_METRICS:

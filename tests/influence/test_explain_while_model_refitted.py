@@ -12,6 +12,7 @@ interleaving certain rather than likely.
 
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._fingerprint import fingerprint
 from sktraceprop.stores import MemoryStore
 from tests._gate import ENTERED, RELEASE, Gate
 
@@ -140,3 +142,94 @@ def test_a_traced_model_refitted_during_the_explainers_fit_waits_for_it():
     # fitted on the model before the refit: it refuses to explain the new one
     with pytest.raises(ValueError, match="explained model changed"):
         explainer.explain(X1[:3])
+
+
+def _fit_while_refitted(explainer, X, y, refit):
+    """``explainer.fit(X, y)`` in a thread held inside the model's steps while
+    ``refit()`` runs in this one; what the fit raised and the warnings it gave."""
+    ENTERED.clear()
+    RELEASE.clear()
+    out = {}
+
+    def fit():
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            try:
+                explainer.fit(X, y)
+            except ValueError as e:
+                out["error"] = e
+        out["said"] = [str(w.message) for w in said]
+
+    fitting = threading.Thread(target=fit, name="explainer")
+    fitting.start()
+    assert ENTERED.wait(60)
+    refit()  # a plain pipeline: nothing to wait for, it is refitted under the fit
+    RELEASE.set()
+    fitting.join(60)
+    return out
+
+
+def test_an_untraced_model_refitted_during_the_explainers_fit_is_refused():
+    # Before: the fit took the training rows through the refitted scaler and the
+    # refitted model's parameters, recorded the new model's fingerprint and warned the
+    # model was "not at the minimum" (145%: blaming the solver); explain then scored
+    # X1's rows for a model trained on X2, without an error.
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    pipe = make_pipeline(Gate(), StandardScaler(), LogisticRegression()).fit(X1, y1)
+    explainer = stp.InfluenceExplainer(pipe).fit(X1, y1)  # an earlier fit, complete
+    out = _fit_while_refitted(explainer, X1, y1, lambda: pipe.fit(X2, y2))
+    assert "changed while InfluenceExplainer.fit read it" in str(out.get("error"))
+    assert not [m for m in out["said"] if "not at the minimum" in m], out["said"]
+    # neither the refused fit nor the one before it answers a query
+    with pytest.raises(ValueError, match="last fit did not complete"):
+        explainer.explain(X1[:3])
+    with pytest.raises(ValueError, match="last fit did not complete"):
+        explainer.influence_sums(X1[:3], None, np.ones((1, 120), dtype=bool))
+
+
+def _refit_at_leverages(monkeypatch, refits):
+    """Refit the model (``refits()``) when the explainer's fit has its Hessian and is
+    about to take the rows' leverages: the step a thread refitting it may reach."""
+    from sktraceprop.influence import _fit_parts
+
+    leverages = _fit_parts.leverages
+
+    def refitted_then(*args, **kwargs):
+        refits()
+        return leverages(*args, **kwargs)
+
+    monkeypatch.setattr(_fit_parts, "leverages", refitted_then)
+
+
+def test_a_bare_model_refitted_after_the_hessian_is_refused(monkeypatch):
+    # Before: no warning at all; the Hessian was the first fit's and the gradients
+    # (read from coef_ at explain) the second's: scores 0.17 where an explainer fitted
+    # on the model as it ended gives 6.2, and the recorded fingerprint the new model's.
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    X1, X2 = X1.to_numpy(), X2.to_numpy()
+    model = LogisticRegression().fit(X1, y1)
+    _refit_at_leverages(monkeypatch, lambda: model.fit(X2, y2))
+    explainer = stp.InfluenceExplainer(model)
+    with pytest.raises(ValueError, match=r"changed while InfluenceExplainer.fit read it \(fing"):
+        explainer.fit(X1, y1)
+    with pytest.raises(ValueError, match="last fit did not complete"):
+        explainer.explain(X1[:3])
+
+
+def test_a_model_refitted_twice_back_to_its_state_during_the_fit_is_refused(monkeypatch):
+    # two refits (to X2, then to X1 again) while the fit reads: the fingerprint at the
+    # end is the one at the start, but the reads in between saw the X2 model
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    X1, X2 = X1.to_numpy(), X2.to_numpy()
+    model = LogisticRegression().fit(X1, y1)
+    before = fingerprint(model)
+    _refit_at_leverages(monkeypatch, lambda: model.fit(X2, y2).fit(X1, y1))
+    with pytest.raises(ValueError, match="coef_.* replaced"):
+        stp.InfluenceExplainer(model).fit(X1, y1)
+    assert fingerprint(model) == before  # (what a fingerprint alone cannot tell)
+    monkeypatch.undo()
+    explainer = stp.InfluenceExplainer(model).fit(X1, y1)  # unchanged: fitted as before
+    assert explainer.model_fingerprint_ == before
