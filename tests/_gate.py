@@ -8,6 +8,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 ENTERED = threading.Event()
 RELEASE = threading.Event()
+#: How long a test waits for a thread (a first call may compile or load kernels for
+#: minutes on a loaded 2-core machine; a wait that succeeds returns at once).
+WAIT_S = 300
 #: The names of the threads a Gate holds.
 GATED = ("predictor", "explainer")
 
@@ -23,5 +26,5 @@ class Gate(TransformerMixin, BaseEstimator):
     def transform(self, X):
         if threading.current_thread().name in GATED:
             ENTERED.set()
-            RELEASE.wait(60)
+            RELEASE.wait(WAIT_S)
         return X

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._model_lock import exclusive, shared
 from sktraceprop.stores import MemoryStore
-from tests._gate import ENTERED, RELEASE, Gate
+from tests._gate import ENTERED, RELEASE, WAIT_S, Gate
 
 
 def _data(seed, n=120):
@@ -43,13 +43,13 @@ def test_a_fit_waits_for_a_logged_call_under_way_and_the_call_names_its_model():
     )
     fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
     predictor.start()
-    assert ENTERED.wait(60)
+    assert ENTERED.wait(WAIT_S)
     fitter.start()
     time.sleep(0.3)
     waited = fitter.is_alive()  # the fit waits for the call under way
     RELEASE.set()
-    predictor.join(60)
-    fitter.join(60)
+    predictor.join(WAIT_S)
+    fitter.join(WAIT_S)
     assert waited
     (event,) = store.events(kind="prediction")
     assert event["run_id"] == first  # the model that answered, not the one fitted after
@@ -71,13 +71,13 @@ def test_a_fit_waiting_for_a_logged_call_leaves_the_fitted_steps_alone():
     predictor = threading.Thread(target=lambda: pipe.predict(X1), name="predictor")
     fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
     predictor.start()
-    assert ENTERED.wait(60)
+    assert ENTERED.wait(WAIT_S)
     fitter.start()
     time.sleep(0.3)
     during = dict(vars(final))
     RELEASE.set()
-    predictor.join(60)
-    fitter.join(60)
+    predictor.join(WAIT_S)
+    fitter.join(WAIT_S)
     assert during.keys() == before.keys()
     assert all(during[k] is v for k, v in before.items())
 
@@ -105,7 +105,7 @@ def test_a_call_after_a_wrapper_refit_is_logged_with_the_new_models_classes(monk
     monkeypatch.setattr(stp.TracedEstimator, "_traced_fit", fit_then_serve)
     est.fit(X2, y2)
     caller = next(c for c in calls if isinstance(c, threading.Thread))
-    caller.join(60)
+    caller.join(WAIT_S)
     (event,) = est.store.events(kind="prediction")
     assert event["payload"]["outputs"]["classes"] == ["no", "yes"]
     assert list(est.classes_) == ["no", "yes"]
@@ -147,7 +147,7 @@ def test_calls_in_threads_while_the_model_is_refitted_name_the_model_that_answer
         models[pipe.lineage_.run_id] = pipe.lineage_.model_fingerprint
     stop.set()
     for t in threads:
-        t.join(60)
+        t.join(WAIT_S)
     assert errors == []
     events = store.events(kind="prediction")
     assert len(events) > 0

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._fingerprint import fingerprint
 from sktraceprop.stores import MemoryStore
-from tests._gate import ENTERED, RELEASE, Gate
+from tests._gate import ENTERED, RELEASE, WAIT_S, Gate
 
 
 def _data(seed, shift=0.0):
@@ -49,13 +49,13 @@ def _explain_while(refit, explainer, Xq, **kw):
     explaining = threading.Thread(target=explain, name="explainer")
     refitting = threading.Thread(target=refit, name="refitter")
     explaining.start()
-    assert ENTERED.wait(60)
+    assert ENTERED.wait(WAIT_S)
     refitting.start()
     time.sleep(0.3)
     out["refit_waited"] = refitting.is_alive()
     RELEASE.set()
-    explaining.join(60)
-    refitting.join(60)
+    explaining.join(WAIT_S)
+    refitting.join(WAIT_S)
     return out
 
 
@@ -130,13 +130,13 @@ def test_a_traced_model_refitted_during_the_explainers_fit_waits_for_it():
     fitting = threading.Thread(target=lambda: explainer.fit(X1, y1), name="explainer")
     refitting = threading.Thread(target=lambda: pipe.fit(X2, y2))
     fitting.start()
-    assert ENTERED.wait(60)
+    assert ENTERED.wait(WAIT_S)
     refitting.start()
     time.sleep(0.3)
     waited = refitting.is_alive()
     RELEASE.set()
-    fitting.join(60)
-    refitting.join(60)
+    fitting.join(WAIT_S)
+    refitting.join(WAIT_S)
     assert waited
     assert explainer.model_fingerprint_ == truth.model_fingerprint_
     # fitted on the model before the refit: it refuses to explain the new one
@@ -162,10 +162,10 @@ def _fit_while_refitted(explainer, X, y, refit):
 
     fitting = threading.Thread(target=fit, name="explainer")
     fitting.start()
-    assert ENTERED.wait(60)
+    assert ENTERED.wait(WAIT_S)
     refit()  # a plain pipeline: nothing to wait for, it is refitted under the fit
     RELEASE.set()
-    fitting.join(60)
+    fitting.join(WAIT_S)
     return out
 
 
