@@ -32,6 +32,7 @@ ORDER = [
     "unlearn_woodbury",
     "unlearning_neural",
     "study_decoupled_decay",
+    "user_scale",
     "examples",
     "make_test",
 ]

@@ -166,7 +166,7 @@ def add_input_notes(run, X, changed):
             run.changed_columns = changed_record(changed)
             run.rows_compared = compared_record(changed)
         if changed:
-            run.notes.append(changed_note(changed))
+            run.notes.append(changed_note(changed, len(X)))
         if getattr(changed, "replaced", None):
             message = replaced_message(changed.replaced, sum(changed.rows_compared.values()))
             run.notes.append(message)

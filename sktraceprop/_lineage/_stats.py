@@ -168,7 +168,9 @@ def empty_columns(stats, n_rows):
 
 def empty_columns_message(columns):
     """The warning of a traced fit whose data has columns missing in every row."""
-    listed = ", ".join(repr(c) for c in columns[:5]) + (" ..." if len(columns) > 5 else "")
+    listed = ", ".join(repr(c) for c in columns[:5])
+    if len(columns) > 5:  # (five named, all counted: a list cut short says so)
+        listed += f" and {len(columns) - 5} more ({len(columns)} in all)"
     return (
         f"column(s) {listed} of the data given to fit are missing (NaN) in every row. If "
         "they were taken from another traced frame by index alignment (df[col] = "

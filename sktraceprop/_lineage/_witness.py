@@ -278,8 +278,20 @@ def describe(changed):
     return ", ".join(out)
 
 
-def changed_note(changed):
-    """The run's note naming ``changed`` (from :func:`changed_columns`)."""
+def sample_words(n_rows=None):
+    """The sentence saying that the rows checked are a sample: a note or warning
+    counting "k of n rows checked" must not read as a check of every row."""
+    of = f" of the {n_rows:,} rows given" if n_rows else ""
+    return (
+        f"The rows checked are witness rows{of}, a sample of each load's rows (every row "
+        "of a load of fewer than 512): a column changed only on other rows is not "
+        "noticed, and the rows that differ are counted among the rows checked only."
+    )
+
+
+def changed_note(changed, n_rows=None):
+    """The run's note naming ``changed`` (from :func:`changed_columns`), of a fit given
+    ``n_rows`` rows."""
     return (
         f"input column(s) {describe(changed)} hold values that differ from what was "
         "loaded for the same rows, or for the rows they were merged or aggregated from "
@@ -291,5 +303,5 @@ def changed_note(changed):
         "column replaced under the same name) carry data of other rows that the lineage "
         "does not name, and that unlearning those rows does not remove. Do such steps in "
         "the pipeline, or with sktraceprop.merge / sktraceprop.aggregate / a "
-        "TracedEstimator."
+        "TracedEstimator. " + sample_words(n_rows)
     )

@@ -238,6 +238,8 @@ def erasures_problems(report, rebuilt, later):
         return [], rebuilt
     problems, merged = inexact_erasure_problems(kept, rebuilt, where)
     seqs = ", ".join(str(e["seq"]) for e in later[:10])
+    if len(later) > 10:  # (the first ten named, all counted: never a list cut silently)
+        seqs += f" and {len(later) - 10} more, {len(later)} in all"
     warnings.warn(
         f"calls were erased from the store after this report was made (erasure event(s) "
         f"{seqs}): which of them were already erased when it was made can no longer be "
@@ -261,7 +263,7 @@ def lost_erasure_problems(report, by_seq):
     gone = [e for e in kept.get("erasures") or [] if e.get("seq") not in by_seq]
     if not gone:
         return []
-    seqs = ", ".join(str(e.get("seq")) for e in gone[:10])
+    seqs = ", ".join(str(e.get("seq")) for e in gone[:10]) + (" ..." if len(gone) > 10 else "")
     return [
         f"the report records {len(gone)} erasure(s) at request (event(s) {seqs}, the "
         f"first of {gone[0].get('created_at')}) that the store no longer holds: where it is "

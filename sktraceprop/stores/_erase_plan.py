@@ -21,6 +21,13 @@ from ._erase_match import (
 from ._sealed import REDACTED_NAME
 
 
+def _first(names, shown):
+    """``names`` joined, the first ``shown`` of them and how many more (never cut
+    without saying so)."""
+    more = f" and {len(names) - shown} more ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, skip=()):
     """``([(run_id, {"features", "sources", "fit_params"})], (removed, asked), rows,
     kept)``:
@@ -52,7 +59,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         if unknown:
             raise UnknownSourceError(
                 f"{store!r} holds no source {', '.join(map(repr, unknown))}; its sources: "
-                f"{', '.join(sorted(map(repr, known))[:10]) or 'none'}. Nothing was changed."
+                f"{_first(sorted(map(repr, known)), 10) or 'none'}. Nothing was changed."
             )
         rows = None
         _warn_if_several_files(runs, source_ids)
@@ -91,14 +98,18 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
         kept[run.run_id] = sum(n not in asked for n in value_names(run))
     if rows is not None:
         never = [
-            f"{key[0]!r} line {int(line)}"
+            (key, lines[~given.get(key, np.zeros(lines.size, bool))])
             for key, lines in rows.items()
-            for line in lines[~given.get(key, np.zeros(lines.size, bool))][:5]
         ]
-        if never:
+        # every row counted, five named: a list cut at five without its count reads as
+        # the whole of what was refused
+        count = sum(lines.size for _, lines in never)
+        if count:
+            named = [f"{key[0]!r} line {int(line)}" for key, lines in never for line in lines]
+            more = f" and {count - 5} more ({count} rows in all)" if count > 5 else ""
             raise ValueError(
-                f"no run stored in {store!r} was given these rows: {', '.join(never[:5])}"
-                f"{' ...' if len(never) > 5 else ''}. Nothing was changed."
+                f"no run stored in {store!r} was given these rows: {', '.join(named[:5])}"
+                f"{more}. Nothing was changed."
             )
     if unsealed:
         raise StoreError(

@@ -15,7 +15,7 @@ columns changed after loading by pandas code the library could not see
 from collections import Counter
 
 from .._lineage._op_rows import leaf_paths, positions_through
-from .._lineage._witness import describe
+from .._lineage._witness import describe, sample_words
 
 __all__ = [
     "changed_columns_caveat",
@@ -97,7 +97,7 @@ def changed_columns_caveat(changed):
         "same name), retained rows may "
         "still carry the removed rows' values, which no correction of the model removes: "
         "recompute those columns without the removed rows and refit, or compute them in "
-        "the pipeline, where unlearning refits them"
+        "the pipeline, where unlearning refits them. " + sample_words()
     )
 
 

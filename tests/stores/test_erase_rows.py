@@ -448,3 +448,19 @@ def test_a_source_id_naming_two_files_warns_and_erases_for_both(tmp_path):
             sample_id=stp.row_ids(frames[0]), reason="request 8", dry_run=True
         )
     assert [p["run_id"] for p in planned] == [both.lineage_.run_id]
+
+
+def test_a_refused_request_counts_every_row_it_names_not_only_the_first_five(tmp_path):
+    # the message named at most five rows, with no count: eight rows never given to a
+    # run read as five (truth: the rows asked for, none of which the file holds)
+    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    df, _, extra, _ = _frames(tmp_path / "data")
+    _fit(store, df)
+    code = int(codes_of(extra.index.get_level_values(0)[:1])[0])
+    lines = np.arange(99, 107)
+    with pytest.raises(ValueError) as caught:
+        store.erase_rows(sample_id=pack(code, lines), reason="r", dry_run=True)
+    message = str(caught.value)
+    assert "'extra' line 99" in message and "'extra' line 103" in message
+    assert "'extra' line 104" not in message
+    assert f"and {lines.size - 5} more ({lines.size} rows in all)" in message

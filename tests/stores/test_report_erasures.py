@@ -18,6 +18,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -330,3 +332,21 @@ def test_every_figure_of_the_account_edited_is_found(tmp_path):
             verify(_resealed(data, tmp_path / f"{n}.json"), store=store)
         where = "/".join(map(str, pointer))
         assert any(f"prediction_erasures/{where}" in p for p in info.value.problems), where
+
+
+def test_a_later_erasure_warning_counts_every_erasure_not_only_the_first_ten(tmp_path):
+    # the warning named the first ten erasure events with no count: twelve read as ten
+    store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    model = _model(store)
+    people = pd.DataFrame({"age": np.arange(12) + 20.0, "income": np.arange(12) / 4 + 1})
+    for i in range(12):
+        model.predict(people.iloc[[i]])
+    path = tmp_path / "report.json"
+    _report(model, path)
+    for i in range(12):
+        _erase_one = lambda i=i: store.erase_predictions(people.iloc[[i]], reason=f"r {i}")  # noqa: E731
+        _quiet(_erase_one)
+    with pytest.warns(UserWarning, match="erased from the store after") as caught:
+        assert verify(path, store=store) is True
+    said = [str(w.message) for w in caught if "erased from the store after" in str(w.message)]
+    assert len(said) == 1 and "and 2 more, 12 in all" in said[0]
