@@ -129,3 +129,10 @@ def test_a_benchmarks_readme_edited_by_hand_is_found(tmp_path, monkeypatch):
     frame = tmp_path / "results" / "frame_digest.md"
     frame.write_text(frame.read_text().replace("| 52 |", "| 53 |"))
     assert make_readme.render() != rendered
+
+
+def test_every_number_with_a_unit_in_the_docs_is_measured_or_accounted_for(checker):
+    """A figure typed into a page (a timing, a size) that no results file holds and
+    ``ELSEWHERE`` does not account for fails here: measure it in benchmarks/ and quote
+    it through a ``CLAIMS`` entry, or say where it comes from in ``ELSEWHERE``."""
+    assert checker.unchecked(checker.figures()) == []
