@@ -116,8 +116,10 @@ def test_a_format_7_report_without_source_rows_still_verifies(hospitals, tmp_pat
     (why,) = [a["why"] for a in data["articles"] if a["article"] == "26(4)"]
     assert counted_at_fit(1) in why
     before_format_8(data)
-    with pytest.raises(ReportVerificationError, match="removals/0/source_rows"):
+    with pytest.raises(ReportVerificationError) as info:
         verify(_resealed(copy.deepcopy(data), tmp_path / "cut.json"), store=store)
+    # (among every key added after format 7 that it lost: the message shows the first 25)
+    assert any("removals/0/source_rows" in str(p) for p in info.value.problems)
     data["report"]["format_version"] = 7
     data["articles"] = articles(data)
     (why,) = [a["why"] for a in data["articles"] if a["article"] == "26(4)"]
