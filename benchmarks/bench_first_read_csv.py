@@ -8,7 +8,9 @@ call with an empty cache runs the scan after pandas instead of beside it. This m
 what that costs, and that later calls (and a first call with a warm cache) keep the
 overlap: after the first two calls, seven more of ``read_csv`` and ``pandas.read_csv``
 interleaved (their medians). Each figure is the median over ``--repeats`` fresh
-processes.
+processes. "kernels compiled": numba compiles (``"numba:compile"`` events, nested ones
+included) during the first ``read_csv``. The "usecols" case reads two of the numeric
+file's eleven columns, where pandas' parse is short and what the first read adds shows.
 
 Run: python benchmarks/bench_first_read_csv.py [--rows 300000] [--repeats 3]
      [--label after]  (the code measured is the sktraceprop first on PYTHONPATH)
@@ -34,8 +36,17 @@ t0 = time.perf_counter()
 import pandas as pd
 import sktraceprop as stp
 path, options = sys.argv[1], json.loads(sys.argv[2])
-out = {}
-t = time.perf_counter(); stp.read_csv(path, **options); out["first"] = time.perf_counter() - t
+out = {"compiled": 0}
+t = time.perf_counter()
+from numba.core import event  # (timed: the first read_csv imports numba)
+class Count(event.Listener):
+    def on_start(self, ev):
+        out["compiled"] += 1
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Count())
+stp.read_csv(path, **options); out["first"] = time.perf_counter() - t
+compiled = out["compiled"]  # (the first call's; the listener counts on)
 t = time.perf_counter(); stp.read_csv(path, **options); out["second"] = time.perf_counter() - t
 t = time.perf_counter(); pd.read_csv(path, **options); out["pandas"] = time.perf_counter() - t
 later, plain = [], []
@@ -44,15 +55,19 @@ for _ in range(7):
     t = time.perf_counter(); pd.read_csv(path, **options); plain.append(time.perf_counter() - t)
 out["later"], out["later_pandas"] = sorted(later)[3], sorted(plain)[3]
 out["module"] = stp.__file__
+out["compiled"] = compiled
 print(json.dumps(out))
 """
 
 
 def run(path, options, cache):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), SKTRACEPROP_NO_WARMUP="1")
+    # (run elsewhere: ``python -c`` puts the working directory first on sys.path, and
+    # from the repository's root a --label before run measured the checkout's code)
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path), json.dumps(options)],
         env=env,
+        cwd=Path(cache).parent,
         capture_output=True,
         text=True,
         check=True,
@@ -66,20 +81,24 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--label", default="current")
     args = parser.parse_args()
-    cases = {"quoted": {"index_col": 0}, "numeric": {}}
+    cases = {
+        "quoted": ("quoted", {"index_col": 0}),
+        "numeric": ("numeric", {}),
+        "numeric usecols": ("numeric", {"usecols": ["f0", "label"]}),
+    }
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         paths = write_csv_files(tmp, args.rows)
-        for case, options in cases.items():
+        for case, (file, options) in cases.items():
             for state in ("empty cache", "warm cache"):
                 times = []
                 for r in range(args.repeats):
                     cache = tmp / f"numba-{case}-{r}"
                     if state == "warm cache":
-                        run(paths[case], options, cache)  # fills it
-                    times.append(run(paths[case], options, cache))
-                keys = ("first", "second", "pandas", "later", "later_pandas")
+                        run(paths[file], options, cache)  # fills it
+                    times.append(run(paths[file], options, cache))
+                keys = ("first", "second", "pandas", "later", "later_pandas", "compiled")
                 med = {k: float(np.median([t[k] for t in times])) for k in keys}
                 results[f"{case}, {state}"] = {"median_s": med, "runs": times}
     payload = {
@@ -111,7 +130,11 @@ def render(payloads):
         "caller. Each figure: the median over fresh processes, 300,000-row files of",
         '`_csv_files.py`; "later": medians of 7 interleaved `stp.read_csv` /',
         "`pandas.read_csv` after the first two calls. One table per run kept (its label: the",
-        "code it measured, first on `PYTHONPATH`).",
+        'code it measured, first on `PYTHONPATH`). "kernels compiled": numba compiles during',
+        'the first call (nested ones included); "numeric usecols" reads two of its eleven',
+        "columns. The runs labelled before/after (2026-12-05) started their processes in",
+        "the working directory, first on `sys.path` for `python -c`: if run from the repository",
+        "root, both measured its checkout (the usecols60 runs start them elsewhere).",
     ]
     for label, payload in payloads.items():
         m = payload["machine"]
@@ -120,14 +143,17 @@ def render(payloads):
             med = found["median_s"]
             ratio = med["later"] / med["later_pandas"]
             case, state = key.split(", ")
+            compiled = f"{med['compiled']:.0f}" if "compiled" in med else "-"
             rows.append(
-                [case, state, *(f"{med[k]:.3f}" for k in ("first", "second", "pandas"))]
+                [case, state, compiled]
+                + [f"{med[k]:.3f}" for k in ("first", "second", "pandas")]
                 + [f"{med['later']:.3f} / {med['later_pandas']:.3f} = {ratio:.2f}x"]
             )
         table = markdown_table(
             [
                 "file",
                 "numba cache",
+                "kernels compiled",
                 "first read_csv (s)",
                 "second (s)",
                 "pandas (s)",

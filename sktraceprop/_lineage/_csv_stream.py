@@ -57,27 +57,28 @@ def _utf8(stream, encoding, errors):
     """Chunks of the UTF-8 bytes pandas' tokenizer sees (other encodings re-encoded).
 
     A full chunk of a UTF-8 stream is one reused ``bytearray``, overwritten by the next
-    read (fresh 4 MB buffers cost page faults): use it before asking for the next.
+    read (fresh 4 MB buffers cost page faults): use it before asking for the next. Every
+    chunk is a ``bytearray`` (see :func:`_writable`).
     """
     transcode = encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii")
     decoder = codecs.getincrementaldecoder(encoding)(errors) if transcode else None
     if decoder is None:
         buffer = bytearray(CHUNK)
         while n := stream.readinto(buffer):
-            yield buffer if n == len(buffer) else bytes(memoryview(buffer)[:n])
+            yield buffer if n == len(buffer) else buffer[:n]  # (a slice: a bytearray)
         return
     while True:
         chunk = stream.read(CHUNK)
-        out = chunk if decoder is None else decoder.decode(chunk, final=not chunk).encode()
+        out = decoder.decode(chunk, final=not chunk).encode()
         if out:
-            yield out
+            yield bytearray(out)
         if not chunk:
             return
 
 
 def _first_at_least(chunks, n):
     """The same bytes, with a first chunk of at least ``n`` bytes (to see a BOM)."""
-    head = b""
+    head = bytearray()
     for chunk in chunks:
         if head is None:
             yield chunk
@@ -91,6 +92,21 @@ def _first_at_least(chunks, n):
                 head = None
     if head:
         yield head
+
+
+def _writable(chunk):
+    """``chunk`` as a writable uint8 array, for the scan kernels.
+
+    numba compiles a kernel once per combination of argument types, and a read-only
+    array (``np.frombuffer`` of ``bytes``) is a type of its own: a file's last, short
+    chunk given as ``bytes`` made a process's first read of a file longer than a chunk
+    compile every scan kernel twice (about 20 s more of a first read with numba's cache
+    empty, on a loaded 2-core machine), and load both from the cache after. Chunks come
+    as ``bytearray`` (:func:`_utf8`); any other is copied into one here.
+    """
+    if not isinstance(chunk, bytearray):
+        chunk = bytearray(chunk)
+    return np.frombuffer(chunk, dtype=np.uint8)
 
 
 def _byte(value):
@@ -258,7 +274,7 @@ def scan_file(
                 st = K.new_state(start)
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
-            buf = np.frombuffer(chunk, dtype=np.uint8)
+            buf = _writable(chunk)
             skip = skips.mask
             if not skips.complete:  # (grown as far as this chunk's lines, not a value's)
                 skip = skips.upto(int(st[K.S_FILE_LINES]) + K.count_line_ends(buf) + 2)
