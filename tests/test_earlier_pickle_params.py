@@ -15,12 +15,10 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageWarning
+from tests._earlier_pickles import NEEDS_NUMPY_2
 
 DATA = Path(__file__).parent
-pytestmark = pytest.mark.skipif(
-    np.lib.NumpyVersion(np.__version__) < "2.0.0",
-    reason="the fixtures were pickled under NumPy 2, whose arrays NumPy 1 cannot unpickle",
-)
+pytestmark = NEEDS_NUMPY_2
 
 
 def _unpickle(path):

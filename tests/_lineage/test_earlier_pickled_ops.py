@@ -8,21 +8,17 @@ import pickle
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pytest
 from sklearn.base import clone
 
 import sktraceprop as stp
 from sktraceprop._lineage import Lineage
 from sktraceprop.compliance import compliance_report
 from sktraceprop.stores import MemoryStore
+from tests._earlier_pickles import NEEDS_NUMPY_2
 from tests.compliance.conftest import DEPLOYER
 
 HERE = Path(__file__).parent / "data" / "pipeline_29414bb"
-pytestmark = pytest.mark.skipif(
-    np.lib.NumpyVersion(np.__version__) < "2.0.0",
-    reason="the fixture was pickled under NumPy 2, whose arrays NumPy 1 cannot unpickle",
-)
+pytestmark = NEEDS_NUMPY_2
 
 
 def _load():

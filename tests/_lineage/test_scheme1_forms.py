@@ -10,17 +10,14 @@ import pickle
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError, LineageWarning
+from tests._earlier_pickles import NEEDS_NUMPY_2
 
 HERE = Path(__file__).parent / "data" / "scheme1_forms"
-pytestmark = pytest.mark.skipif(
-    np.lib.NumpyVersion(np.__version__) < "2.0.0",
-    reason="the fixtures were pickled under NumPy 2, whose arrays NumPy 1 cannot unpickle",
-)
+pytestmark = NEEDS_NUMPY_2
 
 
 def _load(name):

@@ -14,12 +14,10 @@ from sklearn.base import clone
 
 import sktraceprop as stp
 from sktraceprop import GradientCorrectionUnlearner, InfluenceExplainer
+from tests._earlier_pickles import NEEDS_NUMPY_2
 
 HERE = Path(__file__).parent / "data" / "explainer_c5065de"
-pytestmark = pytest.mark.skipif(
-    np.lib.NumpyVersion(np.__version__) < "2.0.0",
-    reason="the fixture was pickled under NumPy 2, whose arrays NumPy 1 cannot unpickle",
-)
+pytestmark = NEEDS_NUMPY_2
 
 
 def _load():
