@@ -136,3 +136,20 @@ def test_every_number_with_a_unit_in_the_docs_is_measured_or_accounted_for(check
     ``ELSEWHERE`` does not account for fails here: measure it in benchmarks/ and quote
     it through a ``CLAIMS`` entry, or say where it comes from in ``ELSEWHERE``."""
     assert checker.unchecked(checker.figures()) == []
+
+
+def test_table_rerender_keeps_the_platform_it_was_measured_on(tmp_path, monkeypatch):
+    # ``--table`` re-renders a saved results file; the figures stay those of the
+    # machine that measured them, so its platform must not become this one's.
+    common = _load("_common")
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    saved = {"machine": {"cpu": "old cpu"}, "platform": "Measured-OS-1.0", "cases": [1, 2]}
+    (tmp_path / "case.json").write_text(json.dumps(saved))
+
+    def render(cases, info):  # what the scripts' render does: a fresh payload
+        payload = {"machine": info, "platform": "This-OS-2.0", "cases": cases}
+        common.write_results("case", payload, "| table |")
+
+    common.render_saved("case", render)
+    assert json.loads((tmp_path / "case.json").read_text()) == saved
+    assert (tmp_path / "case.md").read_text() == "| table |\n"

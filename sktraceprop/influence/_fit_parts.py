@@ -9,6 +9,8 @@ fingerprint that tells a later call whether the explained model is still the one
 import sys
 import warnings
 
+import numpy as np
+
 from .._lineage._fingerprint import fingerprint
 from ..exceptions import LineageWarning
 from ..utils._prefit import unfrozen
@@ -26,7 +28,7 @@ from ._messages import (
     unseen_features_warning,
 )
 from ._prefit_rows import check_prefit_rows
-from ._stationarity import stationarity
+from ._stationarity import rows_measured, stationarity
 from ._trak import fit_neural
 
 
@@ -146,6 +148,8 @@ class FitPartsMixin:
         self.stationarity_ = stationarity(
             self.objective_, self.Xt_, self.y_, self._row_weights, gradient, self._inv_hessian
         )
+        n_rows = np.shape(self.y_)[0]  # (the measure's sample, said in notes and warnings)
+        self._stationarity_rows = (rows_measured(n_rows, self._inv_hessian), n_rows)
         found = stationarity_warning(self)
         if found is not None:
             # a refit in another thread since the fit began moves the model off the

@@ -233,7 +233,9 @@ class InfluenceExplainer(
         How far the fitted parameters are from the minimum of the objective whose
         derivatives the scores are: the relative change (root mean square, in the norm
         of ``H^-1``) of the training rows' gradients at the Newton step to that
-        minimum. Near 0 for a converged model; above 0.1 (a ``ConvergenceWarning`` at
+        minimum, measured on at most 1,024 evenly spaced training rows (32 on the
+        matrix-free route; the notes and warnings say when it is such an estimate).
+        Near 0 for a converged model; above 0.1 (a ``ConvergenceWarning`` at
         fit) the scores do not say what removing a row does (an unconverged solver,
         ``sample_weight`` used to fit the model but not passed to :meth:`fit`, or an
         objective with no minimum: separable classes and no penalty).

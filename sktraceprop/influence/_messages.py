@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..exceptions import LineageWarning
-from ._stationarity import NOT_STATIONARY, NOTE_STATIONARY
+from ._stationarity import NOT_STATIONARY, NOTE_STATIONARY, sampled_phrase
 
 __all__ = [
     "HIGH_LEVERAGE",
@@ -117,7 +117,8 @@ def explanation_notes(explainer):
         notes.append(
             f"{type(explainer.model_).__name__} is not exactly at the minimum of its "
             f"objective: the scores differ from those at the minimum by about "
-            f"{stationary:.1%} (stationarity_; measured 1 to 1.5 times it against the "
+            f"{stationary:.1%} (stationarity_{_sampled(explainer)}; measured 1 to 1.5 "
+            "times it against the "
             "exact minimiser's scores); lower tol or raise max_iter for exact scores "
             "(sag and saga stop far from the minimum at the default tol)."
         )
@@ -275,7 +276,8 @@ def stationarity_warning(explainer):
             f"{type(explainer.model_).__name__} is not at the minimum of its objective on "
             "the training rows' features as the fitted pipeline's transform gives them: "
             f"the rows' effects at that minimum differ by {explainer.stationarity_:.0%} "
-            f"(stationarity_). {cross_fit_cause(explainer.cross_fitted_)} The scores are "
+            f"(stationarity_{_sampled(explainer)}). {cross_fit_cause(explainer.cross_fitted_)} "
+            "The scores are "
             "taken at transform's features, so they do not say what removing a row "
             f"does. {SEE_THE_FIT}",
             ConvergenceWarning,
@@ -286,7 +288,8 @@ def stationarity_warning(explainer):
         return (
             f"{type(explainer.model_).__name__} is not at the minimum of the objective the "
             "influence scores differentiate: at that minimum (one Newton step away) the "
-            f"training rows' effects differ by {explainer.stationarity_:.0%} (stationarity_), "
+            f"training rows' effects differ by {explainer.stationarity_:.0%} "
+            f"(stationarity_{_sampled(explainer)}), "
             "so the scores do not say what removing a row does. Causes: the solver "
             "stopped early (raise max_iter, lower tol; SGDClassifier: average=True, "
             "tol=None, more iterations), the model was fitted with sample_weight "
@@ -303,3 +306,9 @@ def stationarity_warning(explainer):
             ConvergenceWarning,
         )
     return None
+
+
+def _sampled(explainer):
+    """Says when ``stationarity_`` was measured on a sample of the training rows."""
+    measured, n_rows = getattr(explainer, "_stationarity_rows", (None, 0))
+    return sampled_phrase(measured, n_rows)

@@ -15,7 +15,7 @@ import numpy as np
 from ..gradients._woodbury_kernel import row_quadratics
 from ._woodbury_scores import work_rows
 
-__all__ = ["NOTE_STATIONARY", "NOT_STATIONARY", "stationarity"]
+__all__ = ["NOTE_STATIONARY", "NOT_STATIONARY", "rows_measured", "sampled_phrase", "stationarity"]
 
 #: Above this relative change of the rows' effects the scores are not those of the
 #: objective's minimum: fit warns.
@@ -63,8 +63,7 @@ def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
 
     n = np.shape(y)[0]
     matrix_free = isinstance(inv_hessian, MatrixFreeInverse)
-    most = _MAX_ROWS_MATRIX_FREE if matrix_free else _MAX_ROWS
-    index = np.unique(np.linspace(0, n - 1, min(n, most)).astype(np.int64))
+    index = _rows_index(n, rows_measured(n, inv_hessian))
     theta = objective.params()
     newton = theta - inv_hessian @ gradient
     Xs, ys, ws = X[index], y[index], row_weights[index]
@@ -78,6 +77,26 @@ def stationarity(objective, X, y, row_weights, gradient, inv_hessian):
     if size <= 0.0:
         return 0.0 if change <= 0.0 else float("inf")
     return float(np.sqrt(max(change, 0.0) / size))
+
+
+def rows_measured(n, inv_hessian):
+    """How many of the ``n`` training rows :func:`stationarity` measures on."""
+    from ._matrix_free import MatrixFreeInverse
+
+    most = _MAX_ROWS_MATRIX_FREE if isinstance(inv_hessian, MatrixFreeInverse) else _MAX_ROWS
+    return _rows_index(n, min(n, most)).size
+
+
+def sampled_phrase(measured, n):
+    """``", estimated on 1,024 evenly spaced rows of the 3,000 training rows"`` when
+    the measure saw only some rows (the figure is then an estimate), else ``""``."""
+    if measured is None or measured >= n:
+        return ""
+    return f", estimated on {measured:,} evenly spaced rows of the {n:,} training rows"
+
+
+def _rows_index(n, count):
+    return np.unique(np.linspace(0, n - 1, count).astype(np.int64))
 
 
 def _woodbury_sums(objective, Xs, ys, ws, index, inverse, theta, newton):

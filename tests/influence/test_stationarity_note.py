@@ -47,3 +47,35 @@ def test_a_converged_model_has_no_such_note(rows):
     exp = InfluenceExplainer(LogisticRegression(solver="newton-cg", tol=1e-10)).fit(X[40:], y[40:])
     assert exp.stationarity_ < NOTE_STATIONARY
     assert not [n for n in exp.explain(X[:2], y[:2]).notes if "exactly at the minimum" in n]
+
+
+def test_a_figure_measured_on_a_sample_of_the_rows_says_so():
+    # stationarity_ is measured on at most 1,024 evenly spaced rows: on more rows the
+    # note's figure is an estimate, and it says on how many rows it was taken.
+    from sklearn.datasets import make_classification
+
+    from sktraceprop.influence import _stationarity
+
+    X, y = make_classification(n_samples=3000, n_features=10, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    model = LogisticRegression(solver="sag", max_iter=5, tol=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = InfluenceExplainer(model).fit(X, y)
+        assert NOTE_STATIONARY < exp.stationarity_ <= NOT_STATIONARY
+        notes = exp.explain(X[:2], y[:2]).notes
+    (note,) = [n for n in notes if "not exactly at the minimum" in n]
+    n_measured = np.unique(np.linspace(0, 2999, _stationarity._MAX_ROWS).astype(int)).size
+    assert f"estimated on {n_measured:,} evenly spaced rows of the 3,000 training rows" in note
+    # measured on every row, the note gives the figure alone
+    full = _stationarity._MAX_ROWS
+    try:
+        _stationarity._MAX_ROWS = 10**9
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exp = InfluenceExplainer(model).fit(X, y)
+            notes = exp.explain(X[:2], y[:2]).notes
+    finally:
+        _stationarity._MAX_ROWS = full
+    (note,) = [n for n in notes if "not exactly at the minimum" in n]
+    assert "estimated on" not in note
