@@ -80,12 +80,12 @@ def step_matches(estimator, run=None):
 
 def unchecked_steps(estimator, changed, run=None):
     """The names among ``changed`` (from :func:`step_matches`) that cannot be checked
-    rather than changed: ``run`` records no fingerprint scheme, and scheme 1 as it was
-    before 1 December 2026 did not see what the step learnt (a tree's nodes), so a
-    record of then cannot be reproduced from the model, changed or not
-    (:data:`~._fingerprint_match.UNCHECKED_NOTE`)."""
+    rather than changed: ``run`` records no fingerprint scheme or scheme 1 (whose form
+    changed without a new number), and scheme 1 as it was before 1 December 2026 did not
+    see what the step learnt (a tree's nodes), so a record of then cannot be reproduced
+    from the model, changed or not (:data:`~._fingerprint_match.UNCHECKED_NOTE`)."""
     run = estimator.lineage_ if run is None else run
-    if not changed or run.fingerprint_scheme is not None:
+    if not changed or run.fingerprint_scheme not in (None, 1):
         return []
     steps = dict(fitted_steps(getattr(estimator, "estimator_", estimator)))
     return [name for name in changed if name in steps and unseen_by_early_forms(steps[name])]

@@ -88,8 +88,8 @@ SCHEME_5_NOTE = (
 )
 #: Said of a step whose run may hold a fingerprint of a form that did not see it.
 UNCHECKED_NOTE = (
-    "the run records no fingerprint scheme (stored before runs recorded it), so its "
-    "fingerprints may be of scheme 1 as it was before 1 December 2026 (c4997b1), which "
+    "the run records no fingerprint scheme (stored before runs recorded it) or scheme 1, "
+    "so its fingerprints may be of scheme 1 as it was before 1 December 2026 (c4997b1), which "
     "did not see what a tree, a KNN model or a histogram boosting model learnt (its "
     "nodes, rows or predictors) and gave such a model refitted on other rows the same "
     "fingerprint: no scheme of now gives the recorded one, and whether the step changed "

@@ -1,4 +1,5 @@
-"""A run that records no fingerprint scheme (stored before 4 December 2026) may hold
+"""A run that records no fingerprint scheme (stored before 4 December 2026), or scheme 1
+(sktraceprop 0.1 stores), may hold
 fingerprints of scheme 1 as it was before 1 December (c4997b1), which did not see what a
 tree, a KNN model or a histogram boosting model learnt: no scheme of now reproduces such
 a record, changed or not. Checked, the step 'cannot be checked'; before, it was said to
@@ -43,21 +44,23 @@ def _old_record(final, scheme=None):
 
 
 @pytest.mark.parametrize(
-    "final",
+    "final, scheme",
     [
-        DecisionTreeClassifier(max_depth=2, random_state=0),
-        KNeighborsClassifier(n_neighbors=3),
-        HistGradientBoostingClassifier(max_iter=3),
+        (DecisionTreeClassifier(max_depth=2, random_state=0), None),
+        (KNeighborsClassifier(n_neighbors=3), None),
+        (HistGradientBoostingClassifier(max_iter=3), None),
+        (DecisionTreeClassifier(max_depth=2, random_state=0), 1),  # (sktraceprop 0.1 stores)
     ],
 )
-def test_a_model_the_early_forms_did_not_see_cannot_be_checked(final):
-    pipe, name = _old_record(final)
+def test_a_model_the_early_forms_did_not_see_cannot_be_checked(final, scheme):
+    pipe, name = _old_record(final, scheme)
     with pytest.raises(LineageError) as raised:
         pipe.trace([0])
     said = str(raised.value)
     assert said.startswith(
         f"the fitted TracedPipeline cannot be checked against its run {pipe.lineage_.run_id}: "
-        f"step(s) {name}: the run records no fingerprint scheme"
+        f"step(s) {name}: the run records no fingerprint scheme (stored before runs "
+        "recorded it) or scheme 1"
     )
     assert "whether the step changed since cannot be told" in said
     assert "changed since its run" not in said and "refitted, replaced" not in said
@@ -65,7 +68,12 @@ def test_a_model_the_early_forms_did_not_see_cannot_be_checked(final):
 
 @pytest.mark.parametrize(
     "final, scheme",
-    [(LogisticRegression(), None), (DecisionTreeClassifier(max_depth=2), 6)],
+    [
+        (LogisticRegression(), None),
+        (LogisticRegression(), 1),
+        (DecisionTreeClassifier(max_depth=2), 2),
+        (DecisionTreeClassifier(max_depth=2), 6),
+    ],
 )
 def test_a_step_that_can_be_checked_is_still_changed(final, scheme):
     pipe, name = _old_record(final, scheme)
