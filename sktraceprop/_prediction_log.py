@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ._call_hashes import start_call_hashes, start_salt_hashes
+from ._erased_held import warn_erased_held
 from ._lineage._current import step_matches
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
@@ -245,6 +246,8 @@ class PredictionLogMixin:
             # old one's salting (a plain SHA-256 of the rows, never erasable, in a
             # store that salts).
             store = event_store(self)
+            # a model pickled before an erasure the store records still holds its rows
+            warn_erased_held(self, store, once=True)
             # the input rows as given, hashed while the model predicts
             input_sha256, salt = start_call_hashes(store, X)
             outputs = self._answer(method, X, params)

@@ -55,6 +55,7 @@ from ._selection import (
     selection_of,
     transformed_target_note,
 )
+from ._state_format import StateFormatMixin
 from .exceptions import LineageWarning
 from .utils._delegation import SourcesTravelMixin
 from .utils._sklearn_compat import sample_id_request
@@ -234,7 +235,9 @@ def _label(lineage, selection=None, labels=None, carried=None):
     lineage.parent_run_id = info.get("parent_run_id")
 
 
-class TracedMixin(HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, SourcesTravelMixin):
+class TracedMixin(
+    StateFormatMixin, HolderMixin, SelectionCloneMixin, EnclosingPickleMixin, SourcesTravelMixin
+):
     """Mixin recording a :class:`~sktraceprop.Lineage` run for every fit.
 
     Subclasses implement ``_build_lineage(X, ids, context)`` returning the run, and

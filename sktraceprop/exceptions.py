@@ -1,16 +1,21 @@
 """Exceptions and warnings raised by sktraceprop."""
 
+import pickle
+
 __all__ = [
     "ComplianceError",
     "ChangedSourceWarning",
     "ClockWarning",
     "CorruptStoreError",
+    "EarlierPickleWarning",
+    "ErasedRowsHeldWarning",
     "LineageError",
     "LineageLostError",
     "LineageWarning",
     "RefitOnRemovedWarning",
     "ReportVerificationError",
     "SourceConflictError",
+    "StateFormatError",
     "StoreBusyError",
     "StoreConnectionError",
     "StoreError",
@@ -70,6 +75,42 @@ class ChangedSourceWarning(LineageWarning):
     its lines may now hold other rows. The message names each file, the SHA-256 of the
     bytes read and what is there now; the frame's ``file_state`` column says which
     rows. A subclass of :class:`LineageWarning`: filters on that still apply.
+    """
+
+
+class StateFormatError(pickle.UnpicklingError, ValueError):
+    """A pickled sktraceprop estimator's state is of a format this version cannot read.
+
+    Raised while unpickling, before anything is set on the object: the pickle was made
+    by a newer sktraceprop (a newer state format), by an earlier one in a format this
+    version no longer reads, or by one from before pickles recorded their format whose
+    state the class knows it cannot read (a fitted ``GradientCorrectionUnlearner``). The
+    message names the class, the format found and the one expected. Fit the estimator
+    again with this version, or load it with the version that pickled it.
+    """
+
+
+class EarlierPickleWarning(UserWarning):
+    """A fitted sktraceprop estimator was loaded from a pickle that records no state
+    format: made by an sktraceprop from before pickles recorded one.
+
+    This version reads the forms of then that it knows of, but cannot tell whether the
+    pickle is one of them: what the state lacks fails where it is read. Fit it again
+    with this version to be sure.
+    """
+
+
+class ErasedRowsHeldWarning(LineageWarning):
+    """A fitted traced model's ``lineage_`` holds training rows that a store records as
+    erased since its fit.
+
+    An erasure redacts the store's runs and names the objects of its own process that
+    keep the rows; a model pickled before it (loaded later, or in another process) keeps
+    them: its run's row ids and source statistics, its steps' fitted state. Raised where
+    such a model is used with that store: its logged calls (once per model and store) and
+    a compliance report on it. The message names the sources, the rows' count and the
+    erasure events. Refit the model on the rows kept, or discard it. A subclass of
+    :class:`LineageWarning`: filters on that still apply.
     """
 
 

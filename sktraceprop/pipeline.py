@@ -181,6 +181,10 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     [['hospital_a', 2]]
     """
 
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
+
 
 def _has_sampler(estimators):
     return any(hasattr(e, "fit_resample") for e in estimators)

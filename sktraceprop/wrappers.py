@@ -76,6 +76,10 @@ class TracedEstimator(
         Class labels, for classifiers.
     """
 
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
+
     _inner_tags = (*InnerTagsMixin._inner_tags, "transformer_tags", "non_deterministic")
 
     def __init__(self, estimator, *, store=None, log_predictions=False):

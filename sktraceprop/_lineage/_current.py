@@ -15,7 +15,12 @@ from ..exceptions import LineageError, LineageWarning
 from ..utils._prefit import unfrozen
 from ..utils._stack import user_stacklevel
 from ._fingerprint import SCHEME, fingerprint
-from ._fingerprint_match import matching_scheme, old_scheme_note
+from ._fingerprint_match import (
+    UNCHECKED_NOTE,
+    matching_scheme,
+    old_scheme_note,
+    unseen_by_early_forms,
+)
 from ._record import fitted_steps
 
 __all__ = [
@@ -24,6 +29,7 @@ __all__ = [
     "check_unchanged",
     "old_note",
     "step_matches",
+    "unchecked_steps",
 ]
 
 
@@ -72,6 +78,19 @@ def step_matches(estimator, run=None):
     return changed, old, sorted(schemes)
 
 
+def unchecked_steps(estimator, changed, run=None):
+    """The names among ``changed`` (from :func:`step_matches`) that cannot be checked
+    rather than changed: ``run`` records no fingerprint scheme or scheme 1 (whose form
+    changed without a new number), and scheme 1 as it was before 1 December 2026 did not
+    see what the step learnt (a tree's nodes), so a record of then cannot be reproduced
+    from the model, changed or not (:data:`~._fingerprint_match.UNCHECKED_NOTE`)."""
+    run = estimator.lineage_ if run is None else run
+    if not changed or run.fingerprint_scheme not in (None, 1):
+        return []
+    steps = dict(fitted_steps(getattr(estimator, "estimator_", estimator)))
+    return [name for name in changed if name in steps and unseen_by_early_forms(steps[name])]
+
+
 def old_note(schemes):
     """What matches by the earlier ``schemes`` only are worth (a record from before
     scheme 3 that lists no schemes: scheme 1)."""
@@ -93,14 +112,28 @@ def check_unchanged(estimator, action):
             LineageWarning,
             stacklevel=user_stacklevel(),
         )
+    unchecked = unchecked_steps(estimator, changed, run)
+    changed = [name for name in changed if name not in unchecked]
+    said = []
     if changed:
-        raise LineageError(
+        said.append(
             f"the fitted {type(estimator).__name__} changed since its run {run.run_id}: "
             f"step(s) {', '.join(changed)} were refitted, replaced, given other parameters "
             "or modified in place (partial_fit, warm start, an unlearner's correction) "
             "after the traced fit, so the run's training rows no longer describe this "
-            f"model; refused: {action}. Refit it with fit() to record a new run, or read "
-            "the run as recorded (lineage_.trace(...), store.load_run(run_id))."
+            "model"
+        )
+    if unchecked:
+        said.append(
+            f"the fitted {type(estimator).__name__} cannot be checked against its run "
+            f"{run.run_id}: step(s) {', '.join(unchecked)}: {UNCHECKED_NOTE}, so the "
+            "run's training rows may not describe this model"
+        )
+    if said:
+        raise LineageError(
+            f"{'; and '.join(said)}; refused: {action}. Refit it with fit() to record a "
+            "new run, or read the run as recorded (lineage_.trace(...), "
+            "store.load_run(run_id))."
         )
 
 

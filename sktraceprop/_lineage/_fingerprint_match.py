@@ -36,7 +36,14 @@ from ._fingerprint import (
 )
 from ._fingerprint_v1 import fingerprint_v1, fingerprint_v1_early, fingerprint_v1_original
 
-__all__ = ["OLD_SCHEME_NOTE", "OLD_SCHEME_NOTES", "matching_scheme", "old_scheme_note"]
+__all__ = [
+    "OLD_SCHEME_NOTE",
+    "OLD_SCHEME_NOTES",
+    "UNCHECKED_NOTE",
+    "matching_scheme",
+    "old_scheme_note",
+    "unseen_by_early_forms",
+]
 
 #: Said wherever a model matched a record only by scheme 1.
 OLD_SCHEME_NOTE = (
@@ -78,6 +85,15 @@ SCHEME_5_NOTE = (
     "not the helpers the function calls through it (mymod.helper(X)), and could not tell "
     "apart models that differ only in such a helper (edited and reloaded, or replaced at "
     "run time); the model matches the record as far as that scheme can tell"
+)
+#: Said of a step whose run may hold a fingerprint of a form that did not see it.
+UNCHECKED_NOTE = (
+    "the run records no fingerprint scheme (stored before runs recorded it) or scheme 1, "
+    "so its fingerprints may be of scheme 1 as it was before 1 December 2026 (c4997b1), which "
+    "did not see what a tree, a KNN model or a histogram boosting model learnt (its "
+    "nodes, rows or predictors) and gave such a model refitted on other rows the same "
+    "fingerprint: no scheme of now gives the recorded one, and whether the step changed "
+    "since cannot be told"
 )
 #: What each earlier scheme's match is worth, by scheme.
 OLD_SCHEME_NOTES = {
@@ -124,3 +140,17 @@ def matching_scheme(obj, recorded, now=None):
         if old == recorded:
             return scheme
     return None
+
+
+def unseen_by_early_forms(obj):
+    """Whether scheme 1's forms of before c4997b1 (1 December 2026) did not see what
+    ``obj`` learnt (a tree, a KNN model, a histogram boosting model): they refuse it, so
+    a record of then cannot be compared with it, neither matched nor told apart."""
+    for made in (fingerprint_v1_early, fingerprint_v1_original):
+        try:
+            made(obj)
+        except ValueError:  # (their refusal: state they fed by a repr showing none of it)
+            return True
+        except Exception:  # noqa: BLE001 (a value the form could not walk: not this case)
+            continue
+    return False

@@ -285,6 +285,10 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
     True
     """
 
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
+
     def fit(self, X, y, sample_weight=None):
         self._validate_params()
         ids = row_ids_given(X)
@@ -367,6 +371,10 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
     feature_names_in_ : ndarray of str
         Feature names seen in ``fit`` (only when ``X`` had string column names).
     """
+
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
 
     def fit(self, X, y, sample_weight=None):
         self._validate_params()

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._state_format import StateFormatMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._jax_params import check_frozen, check_params, frozen_leaves
 from ._jax_train import _predict_blocks, _trainer, check_apply_fn
@@ -52,7 +53,7 @@ def warn_if_removed(estimator, ids, keep):
     )
 
 
-class _JaxEstimator(BaseEstimator):
+class _JaxEstimator(StateFormatMixin, BaseEstimator):
     """The parameters, training and outputs the JAX estimators share."""
 
     _parameter_constraints = {

@@ -2,8 +2,10 @@
 unlearner's, a model corrected by a removal) resolved to its run as stored, checked to be
 the one fitted; or a stored run named by its id."""
 
-from .._lineage._current import old_note, step_matches
+from .._erased_held import warn_erased_held
+from .._lineage._current import old_note, step_matches, unchecked_steps
 from .._lineage._fingerprint import SCHEME
+from .._lineage._fingerprint_match import UNCHECKED_NOTE
 from .._lineage._search_features import unrefitted_search
 from .._model_lock import shared
 from .._prediction_log import _replaced_parts
@@ -72,8 +74,12 @@ def _resolve_fitted(estimator, store, run_id):
             f"{type(estimator).__name__} has no store: the report rests on the store's runs "
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
+    # a model pickled before an erasure this store records still holds the erased rows
+    warn_erased_held(estimator, store)
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
     changed, old_scheme, schemes = step_matches(estimator, run)
+    # (steps swapped for others are changed: only those of step_matches may be unchecked)
+    unchecked = unchecked_steps(estimator, changed, run)
     changed = changed or _replaced_parts(estimator)
     if changed:
         after, scheme = fitted_after_removal(estimator, run.run_id, all_events(store))
@@ -85,10 +91,8 @@ def _resolve_fitted(estimator, store, run_id):
                 caveat = f"removal seq {after['seq']}: {old_note([scheme])}"
             return _load(store, run.run_id), store, False, after, caveat
         raise ComplianceError(
-            f"the fitted {type(estimator).__name__} differs from its recorded run "
-            f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
-            "replaced or modified in place), and no removal of that run records its "
-            "fingerprint (a model an unlearner corrected is reported when its last "
+            f"{_mismatch(estimator, run, changed, unchecked)}, and no removal of that run "
+            "records its fingerprint (a model an unlearner corrected is reported when its last "
             "removal event does). Refit it (a new run), or report on the run as recorded "
             "with compliance_report(store=..., run_id=...), which lists its removals."
         )
@@ -102,6 +106,26 @@ def _resolve_fitted(estimator, store, run_id):
     if old_scheme:
         caveat = f"step(s) {', '.join(old_scheme)}: {old_note(schemes)}"
     return stored, store, True, None, caveat
+
+
+def _mismatch(estimator, run, changed, unchecked):
+    """What the fitted ``estimator``'s ``changed`` steps are to its ``run``: changed, or
+    not checkable (``unchecked``: a run of a form that did not see them, see
+    :func:`~sktraceprop._lineage._current.unchecked_steps`)."""
+    changed = [name for name in changed if name not in unchecked]
+    said = []
+    if changed:
+        said.append(
+            f"the fitted {type(estimator).__name__} differs from its recorded run "
+            f"{run.run_id}: step(s) {', '.join(changed)} changed since fit (refitted, "
+            "replaced or modified in place)"
+        )
+    if unchecked:
+        said.append(
+            f"the fitted {type(estimator).__name__} cannot be checked against its "
+            f"recorded run {run.run_id}: step(s) {', '.join(unchecked)}: {UNCHECKED_NOTE}"
+        )
+    return "; and ".join(said)
 
 
 def _inputs_after(store, run, after):

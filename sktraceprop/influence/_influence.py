@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from .._holders import HolderMixin
 from .._lineage._current import FingerprintCarryMixin
 from .._selection import SelectionCloneMixin
+from .._state_format import StateFormatMixin
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -28,6 +29,7 @@ __all__ = ["InfluenceExplainer"]
 
 
 class InfluenceExplainer(
+    StateFormatMixin,
     ExplainerFitMixin,
     ExplainMixin,
     ForgetRowsMixin,
@@ -257,6 +259,10 @@ class InfluenceExplainer(
     >>> exp.top(1)[["test_index", "rank", "line"]].shape
     (2, 3)
     """
+
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
 
     _parameter_constraints = {
         "estimator": [object],

@@ -5,6 +5,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._state_format import StateFormatMixin
 from ..utils._sklearn_compat import StrOptions
 
 __all__ = ["GroupStatistics"]
@@ -12,7 +13,7 @@ __all__ = ["GroupStatistics"]
 _STATISTICS = ("mean", "median", "min", "max", "std", "count", "sum")
 
 
-class GroupStatistics(TransformerMixin, BaseEstimator):
+class GroupStatistics(StateFormatMixin, TransformerMixin, BaseEstimator):
     """Append per-group statistics of the training rows to every row.
 
     A feature such as "the mean blood pressure of the patient's ward" carries information
@@ -54,6 +55,10 @@ class GroupStatistics(TransformerMixin, BaseEstimator):
     >>> GroupStatistics(by=["ward"], columns=["bp"]).fit_transform(X)["bp_mean_by_ward"].tolist()
     [130.0, 130.0, 100.0]
     """
+
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
 
     _parameter_constraints = {
         "by": [list, tuple],

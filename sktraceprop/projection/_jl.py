@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, validate_data
 
+from .._state_format import StateFormatMixin
 from .._thread_compiles import attempt, prepare, result
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._params import check_n_components
@@ -31,7 +32,9 @@ _MAX_ENTRIES = 1 << 22
 _SMALL_WORK = 1_000_000
 
 
-class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class JLProjector(
+    StateFormatMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Sparse Johnson-Lindenstrauss random projection without a stored matrix.
 
     Projects ``X`` onto ``n_components`` dimensions with a random matrix ``R`` of shape
@@ -98,6 +101,10 @@ class JLProjector(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     >>> Z.shape, Z.dtype
     ((5, 256), dtype('float32'))
     """
+
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],

@@ -11,6 +11,7 @@ from sklearn.utils import get_tags
 from .._holders import HolderMixin
 from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
+from .._state_format import StateFormatMixin
 from ..utils._delegation import SourcesTravelMixin
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -25,7 +26,12 @@ __all__ = ["KNNShapleyValuer"]
 
 
 class KNNShapleyValuer(
-    TransformerCarryMixin, HolderMixin, KeepFittedParamsMixin, SourcesTravelMixin, BaseEstimator
+    StateFormatMixin,
+    TransformerCarryMixin,
+    HolderMixin,
+    KeepFittedParamsMixin,
+    SourcesTravelMixin,
+    BaseEstimator,
 ):
     """Exact Shapley values of training rows for a K-nearest-neighbours model.
 
@@ -180,6 +186,10 @@ class KNNShapleyValuer(
     >>> val.score([[0.9], [1.2]], [0, 0])
     0.0
     """
+
+    #: The form of its pickled state (see sktraceprop._state_format): raise it when
+    #: what the class keeps changes so that an earlier pickle cannot be read back.
+    _state_format = 1
 
     _parameter_constraints = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],

@@ -1,0 +1,74 @@
+"""A traced pipeline pickled before an erasure of some of its training rows keeps them
+in its ``lineage_`` (row ids, so files and lines, and source statistics) and its steps;
+loaded and used with the store that records the erasure (logged calls, a compliance
+report), it now says so (``ErasedRowsHeldWarning``, naming the source, the rows and the
+erasure event). Before, it was used with no word."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop.compliance import compliance_report
+from sktraceprop.exceptions import ErasedRowsHeldWarning
+from sktraceprop.stores import SQLiteStore
+from tests.compliance.conftest import DEPLOYER
+
+
+def _fitted(tmp_path, n=24):
+    rng = np.random.default_rng(3)
+    lines = ["a,b,label"] + [
+        f"{a:.6f},{b:.6f},{i % 2}" for i, (a, b) in enumerate(rng.normal(size=(n, 2)))
+    ]
+    (tmp_path / "held.csv").write_text("\n".join(lines) + "\n")
+    df = stp.read_csv(tmp_path / "held.csv", source_id="held_rows")
+    store = SQLiteStore(tmp_path / "audit.db")
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    )
+    pipe.fit(df[["a", "b"]], df["label"])
+    return pipe, store, df
+
+
+def _caught(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [str(w.message) for w in caught if w.category is ErasedRowsHeldWarning]
+
+
+@pytest.mark.parametrize("erased", [[1, 2], [0, 5, 7, 23]])
+def test_a_pipeline_pickled_before_an_erasure_says_it_holds_the_rows(tmp_path, erased):
+    pipe, store, df = _fitted(tmp_path)
+    data = pickle.dumps(pipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (it names the pipeline of this process)
+        store.erase_rows(sample_id=stp.row_ids(df.iloc[erased]), reason="art. 17 request")
+    (event,) = store.events(kind="store.erasure", include_store_events=True)
+    loaded = pickle.loads(data)
+    # the truth: the loaded run holds the rows the request named, by file line
+    held = np.isin(loaded.lineage_.row_ids, stp.row_ids(df.iloc[erased])).sum()
+    assert held == len(erased)
+    X = df[["a", "b"]]
+    _, first = _caught(lambda: loaded.predict(X))
+    _, second = _caught(lambda: loaded.predict(X))
+    assert len(first) == 1 and second == []  # (once per model and store)
+    _, said = _caught(lambda: compliance_report(loaded, store=store, **DEPLOYER))
+    assert said == first
+    (message,) = said
+    assert f"holds {len(erased)} training row(s)" in message
+    assert f"source(s) 'held_rows' ({len(erased)} row(s))" in message
+    assert f"erasure event(s) seq {event['seq']}." in message
+
+
+def test_no_word_without_an_erasure_of_its_rows(tmp_path):
+    pipe, store, df = _fitted(tmp_path)
+    loaded = pickle.loads(pickle.dumps(pipe))
+    _, said = _caught(lambda: loaded.predict(df[["a", "b"]]))
+    assert said == []
+    _, said = _caught(lambda: compliance_report(loaded, store=store, **DEPLOYER))
+    assert said == []

@@ -1,0 +1,177 @@
+"""Each public estimator's pickle records its class's state format and the sktraceprop
+version, and loading checks them before anything is set: a newer format is refused
+('made by a newer sktraceprop'), an earlier one the class cannot read is refused, one
+it can read is upgraded, and a fitted state with no format (pickled before formats were
+recorded) is warned about, or refused where the class cannot read such states (an
+unlearner pickled at commit 29414bb loaded silently and raised ``AttributeError:
+'PipelineRefit' object has no attribute 'weighted'`` in ``unlearn``)."""
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sklearn.base
+from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop._state_format import KEY
+from sktraceprop.exceptions import EarlierPickleWarning, LineageWarning, StateFormatError
+from sktraceprop.utils.discovery import all_estimators
+from tests._earlier_pickles import NEEDS_NUMPY_2
+
+DATA = Path(__file__).parent
+
+
+def _fitted():
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(20, 3)), source_id="state_format_rows")
+    y = np.arange(20) % 2
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    return {
+        "pipeline": pipe,
+        "explainer": stp.InfluenceExplainer(pipe).fit(X, y),
+        "unlearner": stp.GradientCorrectionUnlearner(
+            stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+        ).fit(X, y),
+        "valuer": stp.KNNShapleyValuer(n_neighbors=3).fit(X, y),
+        "projector": stp.JLProjector(n_components=2, random_state=0).fit(X),
+    }
+
+
+@pytest.mark.parametrize("name, cls", all_estimators())
+def test_every_public_estimator_sets_its_own_format(name, cls):
+    assert isinstance(vars(cls).get("_state_format"), int), name
+    assert vars(cls)["_state_format"] >= 1
+
+
+@pytest.mark.parametrize("which", ["pipeline", "explainer", "unlearner", "valuer", "projector"])
+def test_a_pickle_records_its_format_and_loads_silently(which):
+    obj = _fitted()[which]
+    record = obj.__getstate__()[KEY]
+    assert record == {"format": type(obj)._state_format, "sktraceprop": stp.__version__}
+    assert KEY not in vars(obj)  # (a copy of the state: the object itself untouched)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(pickle.dumps(obj))
+    assert KEY not in vars(loaded)
+    assert set(vars(loaded)) <= set(vars(obj)) | {"_fingerprint_now"}
+
+
+def _loaded_from(obj, state):
+    new = type(obj).__new__(type(obj))
+    new.__setstate__(state)
+    return new
+
+
+def test_a_fitted_state_without_a_format_is_warned_about():
+    pipe = _fitted()["pipeline"]
+    state = pipe.__getstate__()
+    del state[KEY]
+    with pytest.warns(EarlierPickleWarning) as caught:
+        loaded = _loaded_from(pipe, state)
+    (said,) = [str(w.message) for w in caught if w.category is EarlierPickleWarning]
+    assert said.startswith("this TracedPipeline records no state format:")
+    assert "(state format 1)" in said and "Fit it again" in said
+    assert loaded.lineage_.run_id == pipe.lineage_.run_id
+
+
+def test_an_unfitted_state_without_a_format_loads_silently():
+    pipe = stp.make_traced_pipeline(LogisticRegression())
+    state = pipe.__getstate__()
+    del state[KEY]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _loaded_from(pipe, state)
+
+
+def test_a_fitted_unlearner_without_a_format_is_refused():
+    unlearner = _fitted()["unlearner"]
+    state = unlearner.__getstate__()
+    del state[KEY]
+    with pytest.raises(StateFormatError, match="this GradientCorrectionUnlearner records no"):
+        _loaded_from(unlearner, state)
+
+
+@pytest.mark.parametrize("which", ["pipeline", "explainer", "valuer"])
+def test_a_newer_format_is_refused(which, monkeypatch):
+    obj = _fitted()[which]
+    cls = type(obj)
+    monkeypatch.setattr(cls, "_state_format", cls._state_format + 1)
+    data = pickle.dumps(obj)
+    monkeypatch.undo()
+    with pytest.raises(StateFormatError) as raised:
+        pickle.loads(data)
+    said = str(raised.value)
+    assert said.startswith(f"this {cls.__name__} was made by a newer sktraceprop")
+    assert f"state format {cls._state_format + 1}" in said
+    assert f"state format {cls._state_format} and earlier only" in said
+    assert isinstance(raised.value, pickle.UnpicklingError)
+
+
+def test_an_earlier_format_is_refused_unless_the_class_reads_it(monkeypatch):
+    projector = _fitted()["projector"]
+    data = pickle.dumps(projector)
+    monkeypatch.setattr(stp.JLProjector, "_state_format", 2)
+    with pytest.raises(StateFormatError, match=r"format 1; .* format\(s\) 2 only \(expected 2\)"):
+        pickle.loads(data)
+    seen = []
+
+    def upgrade(state):
+        seen.append(dict(state))
+        return state
+
+    monkeypatch.setattr(stp.JLProjector, "_state_upgrades", {1: upgrade})
+    loaded = pickle.loads(data)
+    assert len(seen) == 1 and KEY not in seen[0]
+    np.testing.assert_array_equal(loaded.transform(np.eye(3)), projector.transform(np.eye(3)))
+
+
+def test_a_format_that_is_not_a_number_is_refused():
+    valuer = _fitted()["valuer"]
+    state = valuer.__getstate__()
+    state[KEY] = {"format": "1"}
+    with pytest.raises(StateFormatError, match="not a number"):
+        _loaded_from(valuer, state)
+
+
+def test_scikit_learns_version_warning_still_comes(monkeypatch):
+    pipe = _fitted()["pipeline"]
+    monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")
+    data = pickle.dumps(pipe)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="StandardScaler from version 0.0.1"):
+        pickle.loads(data)
+
+
+@NEEDS_NUMPY_2
+def test_the_unlearner_pickled_at_29414bb_is_refused_on_loading():
+    path = DATA / "unlearning" / "data" / "unlearner_29414bb" / "unlearner.pkl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LineageWarning)
+        with pytest.raises(StateFormatError, match="this GradientCorrectionUnlearner records"):
+            pickle.loads(path.read_bytes())
+
+
+@NEEDS_NUMPY_2
+@pytest.mark.parametrize(
+    "path, names",
+    [
+        (
+            "_lineage/data/pipeline_29414bb/pipeline.pkl",
+            {"TracedPipeline", "TracedColumnTransformer"},
+        ),
+        ("influence/data/explainer_c5065de/explainer.pkl", {"InfluenceExplainer"}),
+        ("_lineage/data/scheme1_forms/tree_de48847.pkl", {"TracedPipeline"}),
+    ],
+)
+def test_earlier_fixtures_load_with_a_warning_naming_their_classes(path, names):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads((DATA / path).read_bytes())
+    said = [str(w.message) for w in caught if w.category is EarlierPickleWarning]
+    assert {s.split()[1] for s in said} >= names
+    assert all("records no state format" in s for s in said)
