@@ -18,11 +18,12 @@ def _quoted(name):
 
 
 def _indexes(con):
-    """(index, table) for every index of a table with rowids, in name order."""
+    """(index, table) for every index of a table with rowids, in name order; not a
+    partial index (one added outside sktraceprop), which holds only some rows."""
     rows = con.execute(
-        "SELECT i.name, i.tbl_name FROM sqlite_master AS i JOIN sqlite_master AS t "
-        "ON t.name = i.tbl_name AND t.type = 'table' "
-        "WHERE i.type = 'index' AND t.sql NOT LIKE '%WITHOUT ROWID%' ORDER BY i.name"
+        "SELECT i.name, t.name FROM sqlite_master AS t, pragma_index_list(t.name) AS i "
+        "WHERE t.type = 'table' AND t.sql NOT LIKE '%WITHOUT ROWID%' AND i.partial = 0 "
+        "ORDER BY i.name"
     )
     return rows.fetchall()
 
