@@ -17,7 +17,9 @@ Two measurements per size:
    runs), and ``redact`` of one category.
 
 PostgreSQL runs in a temporary local server (``TemporaryPostgres``, fsync on, as in
-production); SQLite in WAL mode with ``synchronous=NORMAL``, the store's default.
+production); SQLite in WAL mode with ``synchronous=FULL``, the store's default
+(``durability="full"``; results measured before session 61 say ``NORMAL``, the default
+then). The cost of one append at each level: ``bench_store_appends.py``.
 
 Run: python benchmarks/bench_stores.py [--rows 1000000 5000000] [--repeats 5]
 """
@@ -308,7 +310,7 @@ in brackets the same run kept unsealed, as stores of schema version 2 keep runs.
 SQLite then folds its write-ahead log into the file, PostgreSQL rewrites the table of
 values with `VACUUM FULL`). Median of {args.repeats} runs, a new store each time.
 
-SQLite: WAL, `synchronous=NORMAL` (the store's settings). PostgreSQL
+SQLite: WAL, `synchronous=FULL` (the store's default, `durability='full'`). PostgreSQL
 {results["postgresql"]}: a local temporary server (fsync on) reached over TCP on
 127.0.0.1. Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other work),
 Python {m["python"]}, numpy {m["numpy"]}. Command: `{results["command"]}`.

@@ -14,6 +14,7 @@ ORDER = [
     "csv_get_chunk",
     "upstream_steps",
     "stores",
+    "store_appends",
     "array_lineage",
     "source_stats",
     "attached_columns",

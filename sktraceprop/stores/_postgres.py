@@ -15,6 +15,7 @@ from ._postgres_schema import (
     _TABLES_BY_VERSION,
     _psycopg,
 )
+from ._sqlite_transaction import check_durability
 
 _MODES = ("rw", "ro")
 
@@ -47,6 +48,14 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         another writer's lock (at least 1 ms), before raising
         :class:`~sktraceprop.exceptions.StoreConnectionError` or
         :class:`~sktraceprop.exceptions.StoreBusyError`.
+    durability : {"full", "fast"}, default="full"
+        ``"full"``: each write is flushed to the server's disk before the call returns;
+        where the server, database or role sets ``synchronous_commit=off`` (which can
+        lose the last commits on a server crash after they were reported), the store's
+        write transactions set it back to ``on`` for themselves. ``"fast"``: its write
+        transactions set ``synchronous_commit=off`` (the data stays consistent; the last
+        writes before a server crash can be lost after the call said they were
+        recorded), as ``SQLiteStore(durability="fast")``. Shown in ``repr``.
 
     Notes
     -----
@@ -78,7 +87,7 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
     #: PostgreSQL refuses a field over 1 GiB; 1e9 bytes leaves room for its overhead.
     _max_value_bytes = 1_000_000_000
 
-    def __init__(self, dsn, *, schema="sktraceprop", mode="rw", timeout=60.0):
+    def __init__(self, dsn, *, schema="sktraceprop", mode="rw", timeout=60.0, durability="full"):
         if not isinstance(dsn, str) or not dsn:
             raise ValueError(f"dsn must be a non-empty connection string; got {dsn!r}")
         if not isinstance(schema, str) or not schema:
@@ -86,11 +95,13 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
         check_timeout(timeout)
+        check_durability(durability)
         _psycopg()
         self.dsn = dsn
         self.schema = schema
         self.mode = mode
         self.timeout = timeout
+        self.durability = durability
         self._local = threading.local()
         self._meta = {}
         self._open()
@@ -101,16 +112,18 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             "schema": self.schema,
             "mode": self.mode,
             "timeout": self.timeout,
+            "durability": self.durability,
             "_meta": self._meta,
             "_integrity_failure": getattr(self, "_integrity_failure", None),
         }
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        self.__dict__.update({"durability": "full", **state})  # (pickled before it)
         self._local = threading.local()
 
     def __repr__(self):
         extra = ", mode='ro'" if self.mode == "ro" else ""
+        extra += ", durability='fast'" if self.durability == "fast" else ""
         return f"PostgresStore(schema={self.schema!r}{extra})"
 
     @property

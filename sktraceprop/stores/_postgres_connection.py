@@ -18,6 +18,15 @@ from ._identity import store_gone, store_replaced, store_upgraded
 from ._postgres_schema import SCHEMA_VERSION, _psycopg
 from ._postgres_writer import _Writer
 
+# A durable write commits once on the server's disk (synchronous_commit 'on', 'local',
+# 'remote_write' or 'remote_apply', kept as set: the remote ones wait for a standby too);
+# only 'off', which the server, database or role can set, is raised to 'on' for it.
+_SYNC_COMMIT = {
+    "full": "SELECT set_config('synchronous_commit', 'on', true) "
+    "WHERE current_setting('synchronous_commit') = 'off'",
+    "fast": "SELECT set_config('synchronous_commit', 'off', true)",
+}
+
 
 class ConnectionMixin:
     """This thread's connection of a :class:`~sktraceprop.stores.PostgresStore`, and its
@@ -123,6 +132,7 @@ class ConnectionMixin:
         committing = False
         try:
             with con.transaction():
+                con.execute(_SYNC_COMMIT[getattr(self, "durability", "full")])
                 con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
                 self._check_same_store(con)
                 yield _Writer(self, con)

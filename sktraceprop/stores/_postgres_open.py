@@ -19,6 +19,8 @@ from ._postgres_schema import (
     SCHEMA_VERSION,
     _psycopg,
 )
+from ._postgres_writer import _Writer
+from ._upgrade_event import record_upgrade
 from ._version_records import check_version_records
 
 
@@ -43,15 +45,17 @@ class OpeningMixin:
 
     def _upgrade(self, con):
         """Upgrade a store of schema version 3 to 4 (a table of prediction salts, under
-        the guards) in one transaction, unless another client just did; where it cannot
-        (a role that does not own the tables), warn: it stays at version 3, logging
-        unsalted."""
+        the guards) in one transaction with its ``store.upgrade`` event, unless another
+        client just did; where it cannot (a role that does not own the tables), warn: it
+        stays at version 3, logging unsalted."""
         psycopg, _, sql = _psycopg()
         try:
             with con.transaction():
                 con.execute(
                     "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",)
                 )
+                # (the lock every writer takes: the upgrade's event extends the chain)
+                con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
                 (version,) = con.execute(
                     self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
                 ).fetchone()
@@ -82,6 +86,7 @@ class OpeningMixin:
                         self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
                         (SCHEMA_VERSION, utc_now()),
                     )
+                    record_upgrade(self, _Writer(self, con), version, SCHEMA_VERSION)
             self._read_schema(con)
         except psycopg.Error as exc:
             warnings.warn(

@@ -12,7 +12,7 @@ from ._sqlite_check import check_file
 from ._sqlite_connection import ConnectionMixin
 from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
 from ._sqlite_open import OpeningMixin
-from ._sqlite_transaction import set_sync
+from ._sqlite_transaction import check_durability, set_sync
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
@@ -44,6 +44,15 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         :class:`~sktraceprop.exceptions.CorruptStoreError` when the damaged data is read.
         ``"quick"`` and ``"full"`` run :meth:`check` with ``full=False`` or ``full=True``
         first, and raise if it finds anything; the file is not modified either way.
+    durability : {"full", "fast"}, default="full"
+        ``"full"``: each write (a run, a logged prediction, an erasure, an unlearning) is
+        on disk before the call returns (``synchronous=FULL``): what the store said it
+        recorded survives a power loss or an operating-system crash. ``"fast"``: in WAL
+        mode, ``synchronous=NORMAL``; appends are faster and the file stays consistent,
+        but the last writes before a power loss or system crash can be lost after the
+        call said they were recorded (a killed process loses nothing). A checkpoint
+        syncs all before it either way; a rollback journal always gets ``FULL``
+        (``NORMAL`` can corrupt the file there). Shown in ``repr``.
 
     Notes
     -----
@@ -52,10 +61,9 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     the audit reads the tables only, so a damaged index page, or an index entry that
     points at another row, would pass it while reads through that index (the events
     of one run, a run by its id) return wrong rows. Its first problem names the
-    damaged tables and indexes (``damaged``) where SQLite's ``dbstat`` can tell. A
-    write commits with ``synchronous=NORMAL`` in WAL mode (the last writes can roll
-    back on a power loss, the file stays sound) and ``FULL`` where the file was
-    switched to a rollback journal, read from the file before each write.
+    damaged tables and indexes (``damaged``) where SQLite's ``dbstat`` can tell. The
+    sync level of a write (see ``durability``) is chosen from the file's journal mode,
+    read from the file before each write.
 
     Several processes may write to one file at once: each run is one ``BEGIN IMMEDIATE``
     transaction, and SQLite serialises them. Triggers make every table append-only; a
@@ -84,7 +92,9 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     #: SQLite refuses a value over ``SQLITE_MAX_LENGTH`` (1e9 bytes as built by default).
     _max_value_bytes = 1_000_000_000
 
-    def __init__(self, path, *, mode="rw", timeout=60.0, check_on_open="header"):
+    def __init__(
+        self, path, *, mode="rw", timeout=60.0, check_on_open="header", durability="full"
+    ):
         if not isinstance(mode, str) or mode not in _MODES:
             raise ValueError(f"mode must be 'rw' or 'ro'; got {mode!r}")
         if not isinstance(check_on_open, str) or check_on_open not in _CHECK_ON_OPEN:
@@ -93,6 +103,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
                 f"got {check_on_open!r}"
             )
         check_timeout(timeout)
+        check_durability(durability)
         if isinstance(path, bytes):
             path = os.fsdecode(path)
         if not isinstance(path, str | os.PathLike):
@@ -108,6 +119,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         self.mode = mode
         self.timeout = timeout
         self.check_on_open = check_on_open
+        self.durability = durability
         self._local = threading.local()
         self._open()
 
@@ -117,6 +129,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
             "mode": self.mode,
             "timeout": self.timeout,
             "check_on_open": self.check_on_open,
+            "durability": self.durability,
             "_meta": self._meta,
             "_legacy": self._legacy,
             "_immutable": self._immutable,
@@ -124,11 +137,12 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         }
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        self.__dict__.update({"durability": "full", **state})  # (pickled before it)
         self._local = threading.local()
 
     def __repr__(self):
         extra = ", mode='ro'" if self.mode == "ro" else ""
+        extra += ", durability='fast'" if self.durability == "fast" else ""
         return f"SQLiteStore({self.path!r}{extra})"
 
     @property
@@ -266,11 +280,10 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
         if self.mode != "rw":
             return super().checkpoint(private_key, path=path)  # (refused)
         con = self._connection()
-        # Writes in WAL mode are committed with synchronous=NORMAL: the last ones can
-        # roll back on a power loss or system crash. A checkpoint (and its copy written
-        # to ``path``) must never cover events that could then be lost, or verify()
-        # would later report them cut from the log: its transaction syncs the log to
-        # disk, and with it every write before it.
+        # durability="fast" commits with synchronous=NORMAL in WAL mode (the last writes
+        # can roll back on a power loss); a checkpoint (and its copy at ``path``) must
+        # not cover events that could then be lost, or verify() would report them cut:
+        # its transaction syncs the log to disk, and every write before it.
         self._local.full_sync = True
         try:
             return super().checkpoint(private_key, path=path)
@@ -278,7 +291,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
             self._local.full_sync = False
             # (left at FULL, writes are only slower: this must not hide an error)
             with contextlib.suppress(*_SQLITE_ERRORS):
-                set_sync(con)
+                set_sync(con, fast=self._fast_sync())
 
     checkpoint.__doc__ = BaseStore.checkpoint.__doc__
 

@@ -43,7 +43,7 @@ class ConnectionMixin:
             else:
                 try:
                     con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-                    set_sync(con)
+                    set_sync(con, fast=self._fast_sync())
                     # an erased value's bytes are overwritten, not left in a free page
                     con.execute("PRAGMA secure_delete=ON")
                 except _SQLITE_ERRORS as exc:
@@ -172,6 +172,13 @@ class ConnectionMixin:
         self._check_read(con)
 
     # -- transactions -------------------------------------------------------------------------
+    def _fast_sync(self):
+        """Whether this thread's next write may commit without syncing the WAL to disk:
+        only where the user chose ``durability="fast"``, and never for a checkpoint
+        (which must not sign events a power loss could still take back)."""
+        fast = getattr(self, "durability", "full") == "fast"
+        return fast and not getattr(self._local, "full_sync", False)
+
     def _writable_problem(self):
         if self.mode == "ro":
             return StorePermissionError(
@@ -200,7 +207,7 @@ class ConnectionMixin:
         con = self._connection()
         try:
             # the file's journal mode can change between two writes (set at each)
-            set_sync(con, full=getattr(self._local, "full_sync", False))
+            set_sync(con, fast=self._fast_sync())
             con.execute("BEGIN IMMEDIATE")
         except _SQLITE_ERRORS as exc:
             raise self._translate(exc) from None

@@ -23,6 +23,8 @@ from ._sqlite_files import Immutable
 from ._sqlite_files import stamp as file_stamp
 from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, upgrade_statements
 from ._sqlite_transaction import immediate
+from ._sqlite_writer import Writer
+from ._upgrade_event import record_upgrade
 from ._version_records import check_version_records
 
 
@@ -98,9 +100,10 @@ class OpeningMixin:
 
     def _upgrade(self):
         """Upgrade a store of schema version 3 to 4 (a table of prediction salts), in one
-        transaction, unless another process just did. Old events stay as they are (and
-        verify as before); calls logged from now on are salted. Where it cannot (another
-        writer holds the file past the timeout, a read-only file), the store stays at
+        transaction with its ``store.upgrade`` event, unless another process just did.
+        Old events stay as they are (and verify as before); calls logged from now on are
+        salted. Where it cannot (another writer holds the file past the timeout, a
+        read-only file), the store stays at
         version 3, logging unsalted, and a warning says so."""
         try:
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -117,6 +120,7 @@ class OpeningMixin:
                     con.execute(
                         "INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, utc_now())
                     )
+                    record_upgrade(self, Writer(con), version, SCHEMA_VERSION)
         except _SQLITE_ERRORS as exc:
             return self._not_upgraded(exc)
         finally:

@@ -3,22 +3,31 @@ and the sync level that keeps a committed write on disk in the file's journal mo
 
 import contextlib
 
+DURABILITIES = ("full", "fast")
 
-def set_sync(con, full=False):
-    """Set ``con``'s ``synchronous`` for the file's journal mode now, before a write
-    transaction (SQLite refuses to change it inside one); return the level set.
-    ``full``: ``FULL`` in any mode (a checkpoint must be on disk before it is signed).
 
-    In WAL mode ``NORMAL`` keeps the file consistent through a power loss (the last
-    commits can roll back); in a rollback-journal mode (``DELETE``, ``TRUNCATE``,
-    ``PERSIST``...) only ``FULL`` does: with ``NORMAL`` a power loss at the wrong time
-    can corrupt the file, committed events with it. A mode this connection reads stale
-    (another connection switched the file to WAL since) reads as not WAL: ``FULL``,
-    only slower; the other way round cannot happen, as SQLite does not leave WAL while
-    another connection has the file open.
+def check_durability(durability):
+    """Raise ``ValueError`` unless ``durability`` is one of :data:`DURABILITIES`."""
+    if not isinstance(durability, str) or durability not in DURABILITIES:
+        raise ValueError(f"durability must be 'full' or 'fast'; got {durability!r}")
+
+
+def set_sync(con, fast=False):
+    """Set ``con``'s ``synchronous`` now, before a write transaction (SQLite refuses to
+    change it inside one); return the level set: ``FULL`` unless ``fast`` and the file
+    is in WAL mode (``NORMAL``).
+
+    ``FULL`` syncs each commit to disk before the commit returns, so a write the store
+    said was recorded survives a power loss in any journal mode. In WAL mode ``NORMAL``
+    keeps the file consistent through a power loss, but the last commits can roll back
+    (``durability="fast"``, a user's explicit choice); in a rollback-journal mode
+    (``DELETE``, ``TRUNCATE``, ``PERSIST``...) ``NORMAL`` can corrupt the file, so it
+    is never used there. A mode this connection reads stale (another connection switched
+    the file to WAL since) reads as not WAL: ``FULL``, only slower; the other way round
+    cannot happen, as SQLite does not leave WAL while another connection has it open.
     """
     (mode,) = con.execute("PRAGMA journal_mode").fetchone()
-    level = "NORMAL" if str(mode).lower() == "wal" and not full else "FULL"
+    level = "NORMAL" if str(mode).lower() == "wal" and fast else "FULL"
     con.execute(f"PRAGMA synchronous={level}")
     return level
 

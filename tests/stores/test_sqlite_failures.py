@@ -303,12 +303,13 @@ def test_a_store_opened_by_a_relative_path_stays_where_it_was_opened(tmp_path, m
 
 
 def test_a_checkpoint_is_synced_to_disk_before_it_is_signed_out(tmp_path, monkeypatch):
-    # writes commit with synchronous=NORMAL (WAL): the last ones can roll back on a power
-    # loss. A checkpoint committed so, and its copy written to path=, could cover events
-    # the store then lost: verify(checkpoint=...) would report them cut from the log
+    # durability="fast" writes commit with synchronous=NORMAL (WAL): the last ones can
+    # roll back on a power loss. A checkpoint committed so, and its copy written to
+    # path=, could cover events the store then lost: verify(checkpoint=...) would report
+    # them cut from the log (a default, durable store commits everything with FULL)
     from sktraceprop.stores import _sqlite_writer
 
-    store = stp.stores.SQLiteStore(tmp_path / "s.db")
+    store = stp.stores.SQLiteStore(tmp_path / "s.db", durability="fast")
     store.append_event("review", {})
     seen = []
     insert = _sqlite_writer.Writer.insert_checkpoint

@@ -82,16 +82,17 @@ def test_verify_finds_a_zeroed_index_page(clean, tmp_path, which):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+def _repoint(data, pages, page_size):
+    leaves = b"".join(data[(n - 1) * page_size : n * page_size] for n in pages[1:])
+    entry = b"\x05\x03\x00\x02\x03\xe8"  # (NULL, rowid 1000): 5 bytes, NULL, 2-byte int
+    assert leaves.count(entry) == 1 and data.count(entry) == 1
+    data[data.index(entry) + 5] = 0xE9  # now names rowid 1001
+
+
 def test_verify_matches_the_index_to_its_table(clean, tmp_path):
     # one index entry points at another row: every page is well formed, so only
     # matching the index to its table (integrity_check, not quick_check) shows it
-    def repoint(data, pages, page_size):
-        leaves = b"".join(data[(n - 1) * page_size : n * page_size] for n in pages[1:])
-        entry = b"\x05\x03\x00\x02\x03\xe8"  # (NULL, rowid 1000): 5 bytes, NULL, 2-byte int
-        assert leaves.count(entry) == 1 and data.count(entry) == 1
-        data[data.index(entry) + 5] = 0xE9  # now names rowid 1001
-
-    path = _damaged_copy(clean, tmp_path, repoint)
+    path = _damaged_copy(clean, tmp_path, _repoint)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         assert con.execute("PRAGMA quick_check").fetchall() == [("ok",)]
@@ -99,6 +100,49 @@ def test_verify_matches_the_index_to_its_table(clean, tmp_path):
         con.close()
     with pytest.raises(CorruptStoreError, match="row 1000 missing from index events_run_id"):
         stp.stores.SQLiteStore(path).verify()
+
+
+def test_the_quick_check_finds_an_index_entry_pointing_at_another_row(clean, tmp_path):
+    # quick_check alone passes this file (above); the index read in full holds rowid
+    # 1001 twice and 1000 never: 2000 entries whose rowids sum to one more
+    path = _damaged_copy(clean, tmp_path, _repoint)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    for handle in (stp.stores.SQLiteStore(path), stp.stores.SQLiteStore(path, mode="ro")):
+        with pytest.raises(CorruptStoreError, match="index events_run_id does not match") as info:
+            handle.check(full=False)
+        problem = info.value.problems[0]
+        assert problem["check"] == "index_sums" and problem["damaged"] == ["index events_run_id"]
+        total = N_EVENTS * (N_EVENTS + 1) // 2
+        assert (
+            f"{N_EVENTS} rows with rowid sum {total + 1} through the index" in problem["message"]
+        )
+        assert f"{N_EVENTS} rows with rowid sum {total} in the table" in problem["message"]
+    with pytest.raises(CorruptStoreError, match="index events_run_id"):
+        stp.stores.SQLiteStore(path, check_on_open="quick")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_the_quick_check_matches_every_index_of_a_sound_store(clean, tmp_path, monkeypatch):
+    from sktraceprop.stores import _sqlite_index_sums
+
+    matched = []
+    indexes = _sqlite_index_sums._indexes
+
+    def spy(con):
+        found = indexes(con)
+        matched.extend(name for name, _ in found)
+        return found
+
+    monkeypatch.setattr(_sqlite_index_sums, "_indexes", spy)
+    path = tmp_path / "s.db"
+    path.write_bytes(clean[0].read_bytes())
+    assert stp.stores.SQLiteStore(path).check(full=False)["events"] == N_EVENTS
+    con = sqlite3.connect(path)
+    try:
+        every = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")]
+    finally:
+        con.close()
+    assert "events_run_id" in every and sorted(matched) == sorted(every)
 
 
 def test_verify_of_a_sound_store_runs_integrity_check(clean, tmp_path, monkeypatch):
@@ -160,3 +204,17 @@ def test_a_lock_during_the_page_check_is_not_damage(clean, tmp_path, monkeypatch
     monkeypatch.undo()
     assert store.verify() is True
     assert store.append_event("review", {})["seq"] == N_EVENTS + 1
+
+
+def test_the_quick_check_leaves_a_partial_index_alone(clean, tmp_path):
+    # an index over some rows only (added outside sktraceprop) holds fewer rowids than
+    # its table: that is no damage, and is not reported as such
+    path = tmp_path / "s.db"
+    path.write_bytes(clean[0].read_bytes())
+    con = sqlite3.connect(path)
+    try:
+        con.execute("CREATE INDEX some_events ON events (kind) WHERE seq > 10")
+        con.commit()
+    finally:
+        con.close()
+    assert stp.stores.SQLiteStore(path, mode="ro").check(full=False)["events"] == N_EVENTS
