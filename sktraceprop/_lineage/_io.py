@@ -34,6 +34,7 @@ from ._lineage_frame import lineage_frame
 from ._read_paths import mark
 from ._rows import row_ids, row_lineage
 from ._source import REGISTRY, Source
+from ._uri_path import uri_of_path
 
 __all__ = [
     "from_numpy",
@@ -222,8 +223,9 @@ def for_check(df, sniffs):
 
 
 def file_uri(path):
-    """The ``file://`` URI of ``path`` as records name it (resolved, absolute)."""
-    return path.resolve().as_uri()
+    """The ``file://`` URI of ``path`` as records name it (resolved, absolute; a
+    Windows drive letter upper case: see :func:`._uri_path.uri_of_path`)."""
+    return uri_of_path(path.resolve())
 
 
 def recorded_encoding(kwargs):
