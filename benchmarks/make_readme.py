@@ -21,6 +21,7 @@ ORDER = [
     "untraced_fit",
     "frame_digest",
     "explanation_digests",
+    "row_lineage_digests",
     "prediction_log",
     "influence",
     "woodbury",

@@ -27,9 +27,10 @@ import pandas as pd
 
 from ..exceptions import LineageError
 from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
+from ._csv_python_blank import dropped_blank, refuse_blank
 from ._csv_spans import RecordBytes
 from ._csv_stream import check_stable, scan_file
-from ._csv_verify import _check_rows
+from ._csv_verify import check_positions
 from ._csv_warnings import as_user_call
 from ._id_index import _witnessed
 from ._ids import pack
@@ -89,6 +90,9 @@ class TracedChunks:
             every=self._size,
         )
         check_python_engine(path, self._modelled, self._scan)
+        if dropped_blank(path, self._modelled, self._scan) is not None:
+            # (chunks are cut from the scan's records: one pandas drops is not skipped)
+            refuse_blank(path, int(self._scan.lines[self._first]))
         if self._scan.status is not None:
             data_lines(self._scan, 0, self._modelled, path)  # raises, naming the status
         total = max(self._scan.n_records - self._first, 0)
@@ -241,9 +245,6 @@ class TracedChunks:
         first = self._first
         sampled = [g - first - start for g in self._scan.samples if 0 <= g - first - start < n]
         positions = np.unique(np.array([0, n - 1, *sampled], dtype=np.int64))
-        # (each record after one that is not its predecessor in the file; see
-        # _csv_verify)
-        order = np.concatenate([positions[1::2], positions[0::2]])
         frame = for_check(chunk, self._sniffs)
         if not keeps_index(self._kwargs, frame.index, start):
             frame = frame.reset_index(drop=True)
@@ -261,7 +262,7 @@ class TracedChunks:
         # (the bytes read now are the bytes scanned: the file has not changed since)
         check_stable(self._before, os.stat(self._path), self._scan.n_bytes, self._path)
         records = _Records(texts, first, start)
-        _check_rows(frame, _Sampled(records), self._modelled, self._path, first, order)
+        check_positions(frame, _Sampled(records), self._modelled, self._path, first, positions)
 
     def _texts(self, records):
         """Record -> its bytes, for each of ``records`` (sorted): kept by the scan, or

@@ -124,8 +124,23 @@ def check_content(frame, scan, kwargs, where):
     kept = np.array(
         sorted(g - first for g in scan.samples if first <= g < first + len(frame)), np.int64
     )
-    positions = _spread(kept)
-    # (each record after one that is not its predecessor in the file; see the module)
+    check_positions(frame, scan, kwargs, where, first, _spread(kept))
+
+
+def check_positions(frame, scan, kwargs, where, first, positions):
+    """Check rows ``positions`` (sorted) of ``frame`` against their records: parsed in
+    an order where no record follows its predecessor in the file (see the module)."""
+    blank = np.zeros(positions.size, dtype=bool)
+    if kwargs.get("engine") == "python" and not kwargs.get("skip_blank_lines", True):
+        # pandas' python engine drops a blank record parsed first after the header when
+        # the next holds the header's field count (see _csv_python_blank): blank records
+        # are parsed apart, together (one after another, none is dropped)
+        blank = np.array(
+            [not scan.samples[int(p) + first].strip(b"\r") for p in positions], dtype=bool
+        )
+        if blank.any():
+            _check_rows(frame, scan, kwargs, where, first, positions[blank])
+    positions = positions[~blank]
     order = np.concatenate([positions[1::2], positions[0::2]])
     if order.size:
         _check_rows(frame, scan, kwargs, where, first, order)

@@ -18,12 +18,16 @@ so a file written just before or while it was hashed is hashed again next time. 
 is left: a file written twice within one tick, with a hash between, on a file server
 whose clock runs more than :data:`SETTLED_NS` behind this machine's. On Windows, whose
 ``st_ctime`` is the creation time, nothing is kept: every access hashes.
+
+:func:`sktraceprop.row_lineage` and :meth:`Lineage.trace <sktraceprop.Lineage.trace>`
+keep theirs in :data:`PROCESS_DIGESTS`, one for the process: a loop of ``row_lineage``
+calls on rows of one large file hashed all of it at every call.
 """
 
 import os
 import time
 
-__all__ = ["SETTLED_NS", "FileDigests"]
+__all__ = ["PROCESS_DIGESTS", "SETTLED_NS", "FileDigests"]
 
 #: How long a file must have been left alone before its digest is kept (ns).
 SETTLED_NS = 3_000_000_000
@@ -72,3 +76,8 @@ class FileDigests:
 
 def _status(st):
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+#: The digests ``row_lineage`` and ``Lineage.trace`` keep (one per path; its dict's
+#: single lookups and stores need no lock).
+PROCESS_DIGESTS = FileDigests()

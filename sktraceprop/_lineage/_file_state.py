@@ -21,9 +21,10 @@ now (``file_state``):
     number of data held in memory): there is no file to check. A merged row has no
     line of its own; its parents' lines are traced, each with its file's state.
 
-Every file is hashed again at each call, once per distinct path (an
-:class:`~sktraceprop.Explanation` keeps each digest while the file's status, its
-status-change time included, stays the one it was read with: see ``_file_digests``). A
+Every file is hashed again at each call, once per distinct path, unless its digest is
+kept: an :class:`~sktraceprop.Explanation` keeps each digest, and ``row_lineage`` and
+``trace`` one per path for the process, while the file's status, its status-change time
+included, stays the one it was read with (see ``_file_digests``). A
 size and mtime record taken at load would spare unchanged files the hash, but can say
 "unchanged" wrongly: ``touch -d``/``os.utime`` (and ``cp -p``, ``rsync -a``) set the
 mtime back, an edit in the same timestamp tick as the load (coarse clocks: 1 to 10

@@ -15,6 +15,7 @@ from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
+from ._csv_python_blank import dropped_blank
 from ._csv_skiprows import bounded_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
@@ -34,6 +35,7 @@ from ._lineage_frame import lineage_frame
 from ._read_paths import mark
 from ._rows import row_ids, row_lineage
 from ._source import REGISTRY, Source
+from ._uri_path import uri_of_path
 
 __all__ = [
     "from_numpy",
@@ -116,7 +118,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``skipfooter``: blank, comment or skipped lines among or after the footer
         records, which pandas' python engine counts as footer lines; with
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
-        a quoted ``""``, which the C tokenizer reads).
+        a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
+        blank line after the header that it drops, read with ``names``, ``usecols``,
+        ``skiprows``, ``skipfooter``, ``comment``, ``index_col`` or ``chunksize``).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -170,9 +174,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     check_stable(before, os.stat(path), scan.n_bytes, path)
     check_python_engine(path, modelled, scan)
     every = scan
-    if bad:
-        # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines)
-        skipped = dict(modelled, skiprows=skipping(modelled.get("skiprows"), bad))
+    blank = dropped_blank(path, modelled, scan)
+    if bad or blank is not None:
+        # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines),
+        # and the blank line after the header the python engine drops (_csv_python_blank)
+        dropped = [*bad, *([] if blank is None else [blank])]
+        skipped = dict(modelled, skiprows=skipping(modelled.get("skiprows"), dropped))
         scan = scan_file(path, skipped, n_keep=first + 1, last_kept=1)
         check_stable(before, os.stat(path), scan.n_bytes, path)
     lines = data_lines(scan, len(df), modelled, path)
@@ -222,8 +229,9 @@ def for_check(df, sniffs):
 
 
 def file_uri(path):
-    """The ``file://`` URI of ``path`` as records name it (resolved, absolute)."""
-    return path.resolve().as_uri()
+    """The ``file://`` URI of ``path`` as records name it (resolved, absolute; a
+    Windows drive letter upper case: see :func:`._uri_path.uri_of_path`)."""
+    return uri_of_path(path.resolve())
 
 
 def recorded_encoding(kwargs):

@@ -110,7 +110,9 @@ def row_lineage(X):
         two copies), ``uri`` is empty and a ``uris`` column lists every path (each
         holding the same bytes), with a :class:`~sktraceprop.exceptions.LineageWarning`.
         Column ``file_state`` says whether the row's file still holds the bytes read
-        (their SHA-256 is recorded; each file is hashed again, once per call):
+        (their SHA-256 is recorded; each file is hashed again, once per call, unless
+        its status, its status-change time included, is the one a call of this process
+        hashed it with: see ``_file_digests``):
         ``"unchanged"``; ``"changed"`` (edited or replaced: the line may now hold another
         row), ``"missing"`` or ``"unreadable"``, each with a
         :class:`~sktraceprop.exceptions.LineageWarning` naming the file, its recorded
@@ -138,6 +140,7 @@ def row_lineage(X):
         name a line whose record it does not hold.
     """
     from ._capture import carried_ids, validate_ids
+    from ._file_digests import PROCESS_DIGESTS
     from ._file_state import with_file_states
     from ._read_paths import narrowed_sources
     from ._row_check import check_values
@@ -160,4 +163,5 @@ def row_lineage(X):
         )
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
-    return with_file_states(lineage_frame(ids, sources), sources, "row_lineage")
+    frame = lineage_frame(ids, sources)
+    return with_file_states(frame, sources, "row_lineage", digests=PROCESS_DIGESTS)

@@ -14,6 +14,7 @@ import pandas as pd
 from ..exceptions import LineageError, LineageWarning, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
+from ._file_digests import PROCESS_DIGESTS
 from ._file_state import with_file_states
 from ._labels import row_groups, source_labels
 from ._lineage_frame import lineage_frame
@@ -188,7 +189,7 @@ class _LineageRows:
         ]
         frame["train_index"] = indices[frame["train_index"].to_numpy()]
         self._warn_shared_op_sources()
-        return with_file_states(frame, self.source, "trace")
+        return with_file_states(frame, self.source, "trace", digests=PROCESS_DIGESTS)
 
     def _ops_by_leaf(self, ids):
         """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""

@@ -18,19 +18,41 @@ RFC 8089 (appendix E.3.2) also writes that share with an empty authority,
 (elsewhere than Windows its path ``//server/share/a.csv`` opened ``/server/share/a.csv``
 here, another file; a record made here names a resolved path, which never starts with
 ``//``). Host names are case-insensitive (RFC 3986, 3.2.2): ``file://Server/`` and
-``file://server/`` name one host and are shown alike. A drive letter is kept as
-written: ``/c:/a.csv`` may be a POSIX folder named ``c:``, another file than ``/C:/a.csv``.
+``file://server/`` name one host and are shown alike. A POSIX root folder ``c:`` is no
+drive, and another file than ``/C:``: ``as_uri`` writes it ``file:///c%3A/a.csv``, a
+Windows drive ``file:///c:/a.csv``; so only a drive written with its colon (or ``|``)
+in the URI is shown as one, its letter upper case.
+
+The drive's case is also settled where the URI is made (:func:`uri_of_path`), where the
+path's own flavour says whether ``c:`` is a drive: Windows names one drive ``C:`` and
+``c:`` (and one host ``Server`` and ``server``), and ``as_uri`` keeps the letter as
+typed (``file:///c:/data/x.csv``), so one file read as ``c:\\data\\x.csv`` and as
+``C:\\data\\x.csv`` was two URIs: two sources in per-source tables, two OpenLineage
+datasets, two labels in the report. The drive letter is written upper case and the
+host lower case; the rest of the path is kept as written, since a folder can be
+case-sensitive on Windows too (``fsutil file setCaseSensitiveInfo``, WSL's folders).
 """
 
 import ntpath
 import os
 import re
+from pathlib import PureWindowsPath
 from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["NotALocalPath", "host_and_path", "path_of_uri", "shown_path_of_uri"]
+__all__ = [
+    "NotALocalPath",
+    "host_and_path",
+    "path_of_uri",
+    "shown_path_of_uri",
+    "uri_of_path",
+]
 
 #: A drive letter opening a URI's path: ``/C:/``, ``/C|/`` (an older spelling), ``C:``.
 _DRIVE = re.compile(r"/?([A-Za-z])[:|](?=/|$)")
+
+
+#: A Windows path's drive that is a letter (``C:``), not a share (``\\\\server\\share``).
+_DRIVE_OF_PATH = re.compile(r"[A-Za-z]:")
 
 
 #: RFC 8089's share with an empty authority: ``file:////server/share/a.csv`` (or, with
@@ -40,6 +62,29 @@ _SHARE = re.compile(rb"///?([^/]+)(/.*)?", re.DOTALL)
 
 class NotALocalPath(OSError):
     """A ``file:`` URI whose host is another machine: no path here opens it."""
+
+
+def uri_of_path(path):
+    """The ``file:`` URI records name ``path`` by (absolute): ``path.as_uri()`` with a
+    Windows drive letter upper case and a share's host lower case.
+
+    Parameters
+    ----------
+    path : PurePath
+        An absolute path; a ``PureWindowsPath`` (or a ``WindowsPath``) has its drive
+        settled, a POSIX path is its bytes (``/c:`` is a folder there, not a drive).
+    """
+    uri = path.as_uri()
+    if not isinstance(path, PureWindowsPath):
+        return uri
+    drive = _DRIVE_OF_PATH.fullmatch(path.drive)
+    if drive:  # file:///c:/... -> file:///C:/...
+        at = len("file:///")
+        return uri[:at] + uri[at].upper() + uri[at + 1 :]
+    parts = urlsplit(uri)
+    if parts.netloc:  # a share, \\Server\share: file://server/share/...
+        return "file://" + parts.netloc.lower() + uri[len("file://") + len(parts.netloc) :]
+    return uri
 
 
 def path_of_uri(uri, *, flavour=os.path):
@@ -75,7 +120,7 @@ def path_of_uri(uri, *, flavour=os.path):
         return "\\\\" + host + path.replace("/", "\\")
     drive = _DRIVE.match(path)
     if drive:
-        return drive.group(1) + ":" + (path[drive.end() :] or "/").replace("/", "\\")
+        return drive.group(1).upper() + ":" + (path[drive.end() :] or "/").replace("/", "\\")
     # no drive: a path of the current drive
     return path.replace("/", "\\")
 
@@ -105,11 +150,12 @@ def shown_path_of_uri(uri, *, host=True):
 
     A drive is shown as Windows names it, with forward slashes
     (``file:///C:/data/a.csv``: ``C:/data/a.csv``, not ``/C:/data/a.csv``, which is no
-    Windows path); a host other than ``localhost`` is kept before the path
-    (``file://server/share/a.csv``: ``//server/share/a.csv``, as Windows writes its
-    share ``\\\\server\\share\\a.csv`` with forward slashes), so two hosts' files of one
-    path stay two texts, apart from the local file of that path too. Both are
-    :func:`path_of_uri`'s Windows path with forward slashes. ``host=False`` gives the
+    Windows path; ``file:///c:/...`` too, one drive: ``C:/...``); a host other than
+    ``localhost`` is kept before the path (``file://server/share/a.csv``:
+    ``//server/share/a.csv``, as Windows writes its share ``\\\\server\\share\\a.csv``
+    with forward slashes), so two hosts' files of one path stay two texts, apart from
+    the local file of that path too. Both are :func:`path_of_uri`'s Windows path with
+    forward slashes. ``host=False`` gives the
     path on the URI's host alone, for a name whose namespace holds the host
     (OpenLineage's ``file://server``).
 
@@ -121,7 +167,10 @@ def shown_path_of_uri(uri, *, host=True):
     path = raw.decode("utf-8", "backslashreplace")
     if on is not None:
         return "//" + on.lower() + path if host else path
-    drive = _DRIVE.match(path)
-    if drive:  # (a POSIX folder named "C:" at the root reads so too: its URI is the same)
-        return drive.group(1) + ":" + (path[drive.end() :] or "/")
+    # A drive only as written in the URI: as_uri writes a POSIX root folder "c:" as
+    # /c%3A (one of two files /c: and /C:), a Windows drive as /c: (one drive); the
+    # drive's ASCII is as long written as decoded
+    drive = _DRIVE.match(urlsplit(uri).path)
+    if drive:
+        return drive.group(1).upper() + ":" + (path[drive.end() :] or "/")
     return path

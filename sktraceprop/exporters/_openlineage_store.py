@@ -5,6 +5,7 @@ checked to hold that very run (not erased since, not another copy of it).
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._lineage._uri_path import uri_of_path
 from ..exceptions import LineageError, UnknownRunError
 
 
@@ -22,7 +23,7 @@ def _store_pointer(run, store, store_uri):
         raise TypeError(f"store must be a sktraceprop store, got {type(store).__name__}")
     if store_uri is None:
         if isinstance(store, SQLiteStore):
-            store_uri = Path(store.path).resolve().as_uri()
+            store_uri = uri_of_path(Path(store.path).resolve())
         elif isinstance(store, MemoryStore):
             raise ValueError(
                 "a MemoryStore lives in this process only, so an OpenLineage event cannot "

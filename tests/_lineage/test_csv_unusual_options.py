@@ -115,10 +115,7 @@ def test_lines_of_megabytes(tmp_path):
     [
         # records end at "~" within one physical line: rows would share its line
         (b"k,v~a,1~b,2~", {"lineterminator": "~"}, "several rows would start on one"),
-        # pandas' python engine drops a lone blank line after the header, and keeps
-        # one elsewhere: refused, never a line of another row
-        (b"k,v\n\na,1\nb,2\n", {"engine": "python", "skip_blank_lines": False}, "match"),
-        (b"k,v\na,1\n\nb,2\n", {"engine": "python", "skip_blank_lines": False}, "disagree"),
+        # (pandas' python engine's blank lines: test_csv_python_blank_lines)
     ],
 )
 def test_options_whose_lines_cannot_be_told_are_refused(tmp_path, data, kwargs, said):

@@ -5,7 +5,6 @@ import hashlib
 import ntpath
 import os
 import posixpath
-import re
 from nturl2path import url2pathname
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote, urlsplit
@@ -20,6 +19,7 @@ from sktraceprop._lineage._uri_path import (
     host_and_path,
     path_of_uri,
     shown_path_of_uri,
+    uri_of_path,
 )
 
 # a Windows file name: no control character, none of <>:"/\|?*, no lone surrogate
@@ -41,7 +41,7 @@ def test_a_windows_path_is_decoded_from_its_uri_as_windows_names_it(drive, names
     path = PureWindowsPath(f"\\\\{host}\\share\\" if host else f"{drive}:\\", *names)
     uri = path.as_uri()
     got = path_of_uri(uri, flavour=ntpath)
-    assert got == str(path)
+    assert got == (str(path) if host else str(path)[0].upper() + str(path)[1:])
     assert PureWindowsPath(got) == path
     # the standard library's Windows decoder agrees (it writes the drive upper case)
     assert PureWindowsPath(url2pathname(uri.removeprefix("file:"))) == path
@@ -85,7 +85,11 @@ def test_a_uri_naming_another_host_names_no_local_path(tmp_path):
     assert path_of_uri(same, flavour=posixpath) == str((tmp_path / "a.csv").resolve())
 
 
-@given(st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\0" not in b))
+@given(
+    st.binary(min_size=1, max_size=12).filter(
+        lambda b: b"/" not in b and b"\0" not in b and b != b"."  # ("/d/." is "/d")
+    )
+)
 def test_a_posix_name_is_its_bytes(name):
     # Truth: the bytes as_uri percent-encoded, whatever their encoding
     path = PurePosixPath("/d", os.fsdecode(name))
@@ -105,7 +109,9 @@ def test_a_windows_path_is_shown_as_windows_names_it(drive, names, host):
     # shown /C:/data/a.csv and the share \\server\share\a.csv /share/a.csv (its host lost)
     path = PureWindowsPath(f"\\\\{host}\\share\\" if host else f"{drive}:\\", *names)
     uri = path.as_uri()
-    assert shown_path_of_uri(uri) == path.as_posix()
+    # (one drive c: and C:: shown as Windows writes it, upper case)
+    shown = path.as_posix() if host else path.as_posix()[0].upper() + path.as_posix()[1:]
+    assert shown_path_of_uri(uri) == shown
     # the form path_of_uri opens on Windows, with forward slashes
     assert shown_path_of_uri(uri) == PureWindowsPath(path_of_uri(uri, flavour=ntpath)).as_posix()
 
@@ -139,11 +145,11 @@ def test_other_spellings_are_shown_as_the_file_they_open(uri, shown):
     assert shown_path_of_uri(uri) == shown
 
 
-@given(st.lists(_NAME, min_size=1, max_size=3))
-def test_a_posix_path_is_shown_as_it_is(names):
-    # a root folder named like a drive ("C:") reads as one: its URI is a Windows one's
-    assume(not re.fullmatch(r"[A-Za-z][:|]", names[0]))
-    path = PurePosixPath("/", *names)
+@given(st.lists(_NAME, min_size=1, max_size=3), st.sampled_from(["", "c:", "C:", "z|"]))
+def test_a_posix_path_is_shown_as_it_is(names, root):
+    # a root folder named like a drive ("c:") is no drive: as_uri writes it /c%3A, a
+    # drive /c: (before, it was shown "c:/...", a drive, and folded with "C:" below)
+    path = PurePosixPath("/", *([root] if root else []), *names)
     assert shown_path_of_uri(path.as_uri()) == str(path)
 
 
@@ -208,3 +214,56 @@ def test_posix_paths_that_differ_in_case_stay_apart(names, flips, drive):
         uris = [PurePosixPath("/", *p.split("/")).as_uri() for p in (path, other)]
         assert shown_path_of_uri(uris[0]) != shown_path_of_uri(uris[1])
         assert host_and_path(uris[0]) != host_and_path(uris[1])
+
+
+class _Resolved(PureWindowsPath):
+    """A Windows path that resolves to itself (no Windows machine to resolve it on)."""
+
+    def resolve(self):
+        return self
+
+
+@given(
+    drive=st.sampled_from("cCdZ"),
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    flips=st.lists(st.booleans(), min_size=30, max_size=30),
+    host=st.none() | _HOSTS,
+)
+def test_one_windows_drive_in_either_case_is_one_uri_and_one_name(drive, names, flips, host):
+    # Truth: Windows names one drive c: and C: (ntpath.normcase of the drive) and one
+    # host Server and server. Before, as_uri kept the letter as typed: file:///c:/... and
+    # file:///C:/... were two sources, two OpenLineage datasets, two labels.
+    from sktraceprop._lineage._io import file_uri
+    from sktraceprop.exporters._column_lineage import _Named, dataset_name
+
+    root = f"\\\\{host}\\share\\" if host else f"{drive}:\\"
+    other = _cased(root[:-7], flips) + root[-7:] if host else drive.swapcase() + ":\\"
+    assume(other != root)
+    one, two = _Resolved(root, *names), _Resolved(other, *names)
+    assert ntpath.normcase(one.drive) == ntpath.normcase(two.drive)
+    assert file_uri(one) == file_uri(two) == uri_of_path(one)
+    assert PureWindowsPath(path_of_uri(file_uri(one), flavour=ntpath)) == one
+    # records written before (as_uri as typed) show and name one file too
+    raw = [one.as_uri(), two.as_uri()]
+    assert shown_path_of_uri(raw[0]) == shown_path_of_uri(raw[1])
+    assert dataset_name(_Named(raw[0], "x"), "ns") == dataset_name(_Named(raw[1], "x"), "ns")
+    if not host:
+        assert shown_path_of_uri(raw[0]) == drive.upper() + ":/" + "/".join(names)
+
+
+@given(
+    names=st.lists(_NAME, min_size=1, max_size=3),
+    flips=st.lists(st.booleans(), min_size=30, max_size=30),
+)
+def test_the_rest_of_a_windows_path_keeps_its_case(names, flips):
+    # a folder can be case-sensitive on Windows (setCaseSensitiveInfo): only the drive
+    # letter is folded, Data and data stay two files
+    path = "\\".join(names)
+    other = _cased(path, flips)
+    assume(other != path)
+    one, two = PureWindowsPath("C:\\", path), PureWindowsPath("c:\\", other)
+    assert uri_of_path(one) != uri_of_path(two)
+    assert shown_path_of_uri(one.as_uri()) != shown_path_of_uri(two.as_uri())
+    # a POSIX path is its bytes: no drive to fold
+    posix = PurePosixPath("/c:", *names)
+    assert uri_of_path(posix) == posix.as_uri()

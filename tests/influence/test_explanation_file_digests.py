@@ -8,13 +8,11 @@ Truth: the SHA-256 of the file's bytes at each access against the one recorded a
 
 import copy
 import hashlib
-import os
 import pickle
 import sys
 import time
 import warnings
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,44 +22,20 @@ import sktraceprop as stp
 from sktraceprop import InfluenceExplainer
 from sktraceprop._lineage import _file_digests, _file_state
 from sktraceprop.exceptions import ChangedSourceWarning
+from tests._file_edits import EDITS as _EDITS
+from tests._file_edits import Hashed as _Hashed
+from tests._file_edits import truth as _truth
+from tests._file_edits import write as _write
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="nothing is kept on Windows")
 
 _SETTLE_S = 0.05  # (the margin, shortened for the test: edits are waited past it)
 
 
-def _write(path, n=24, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n).round(3)
-    y = (x + rng.normal(scale=0.5, size=n) > 0).astype(int)
-    path.write_text("a,y\n" + "".join(f"{p},{t}\n" for p, t in zip(x, y)))
-    return path
-
-
 def _explanation(path):
     X = stp.read_csv(path, source_id=path.parent.name)  # (one source per folder)
     explainer = InfluenceExplainer(LogisticRegression()).fit(X[["a"]], X["y"])
     return explainer.explain(X[["a"]].iloc[:2], X["y"].iloc[:2], top_k=3)
-
-
-class _Hashed:
-    """Counts the bytes ``file_state`` hashes."""
-
-    def __init__(self):
-        self.n_bytes = 0
-
-    def sha256(self):
-        outer, inner = self, hashlib.sha256()
-
-        class _Counting:
-            def update(self, data):
-                outer.n_bytes += len(data)
-                inner.update(data)
-
-            def hexdigest(self):
-                return inner.hexdigest()
-
-        return _Counting()
 
 
 @pytest.fixture
@@ -77,25 +51,6 @@ def _states(call):
         frame = call()
     said = any(issubclass(w.category, ChangedSourceWarning) for w in record)
     return set(frame["file_state"]), said
-
-
-def _truth(path, recorded):
-    if not path.exists():
-        return "missing"
-    return "unchanged" if hashlib.sha256(path.read_bytes()).hexdigest() == recorded else "changed"
-
-
-def _same_size_rewrite(path):
-    """Two different digits swapped, the access and modification times set back."""
-    before = os.stat(path)
-    data = bytearray(path.read_bytes())
-    start = data.index(b"\n") + 1
-    digits = [k for k in range(start, len(data)) if chr(data[k]).isdigit()]
-    i, j = next((i, j) for i in digits for j in digits if data[i] != data[j])
-    data[i], data[j] = data[j], data[i]
-    with open(path, "r+b") as fh:
-        fh.write(bytes(data))
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def test_a_settled_file_is_hashed_once_per_explanation(tmp_path, hashed, monkeypatch):
@@ -122,21 +77,6 @@ def test_a_file_written_just_before_is_hashed_at_every_access(tmp_path, hashed):
     for k in range(1, 4):
         assert _states(lambda: explanation.train_rows) == ({"unchanged"}, False)
         assert hashed.n_bytes == k * size
-
-
-_EDITS = {
-    # in place, same size, modification time set back: only the ctime says so
-    "rewrite": _same_size_rewrite,
-    "append": lambda p: p.open("ab").write(b"9.0,1\n"),
-    "truncate": lambda p: os.truncate(p, p.stat().st_size - 6),
-    # another file of the same bytes put in its place (another inode)
-    "restore": lambda p: (
-        (p.with_suffix(".new").write_bytes(p.with_suffix(".orig").read_bytes()))
-        and os.replace(p.with_suffix(".new"), p)
-    ),
-    "delete": lambda p: p.unlink(missing_ok=True),
-    "nothing": lambda p: None,
-}
 
 
 @settings(

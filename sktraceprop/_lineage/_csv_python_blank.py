@@ -1,0 +1,126 @@
+"""The blank line after the header that pandas' python engine drops with
+``skip_blank_lines=False``.
+
+With ``skip_blank_lines=False`` both engines read a blank line as a row of missing
+values, but the python engine looks at the two lines after the header for index names
+(``PythonParser._get_index_name``, "column and index names on diff rows", the same in
+pandas 2.2 and 3.1): where the first holds ``k`` fields and the second the header's
+count plus ``k``, the first is taken for the names of ``k`` index columns and is no row.
+A blank line is ``k = 0`` names: pandas drops it whenever the line after it holds as
+many fields as the header, and reads it as a row of missing values otherwise (the C
+tokenizer always does). That happens only where the header is read from the file
+(``header`` not None) and ``index_col`` is not False.
+
+The line finder counts the blank line as a record, as the C tokenizer does: read_csv
+then skips it as ``skiprows`` would (:func:`dropped_blank`). Where the header is not a
+plain header record (``names``, ``usecols``, ``skiprows``, ``skipfooter`` or
+``comment``, which move what the python engine counts or reads first; ``index_col``,
+which pandas then replaces by no index), the blank line is refused
+(:func:`refuse_blank`), never guessed at.
+"""
+
+import csv
+
+from ..exceptions import LineageError
+from ._csv_files import open_text
+from ._csv_lines import header_records
+from ._csv_python import _dialect
+
+__all__ = ["dropped_blank", "refuse_blank"]
+
+#: Options under which the python engine's first lines are not modelled here.
+_UNMODELLED = ("names", "usecols", "skiprows", "skipfooter", "comment")
+
+
+def _applies(kwargs):
+    """Whether the python engine may drop a blank line after the header."""
+    return (
+        kwargs.get("engine") == "python"
+        and not kwargs.get("skip_blank_lines", True)
+        and header_records(kwargs) > 0
+        and kwargs.get("index_col") is not False
+    )
+
+
+def _given(value):
+    """Whether an option is set (``skiprows=0`` and ``skipfooter=0`` are not)."""
+    return value is not None and not (isinstance(value, int) and value == 0)
+
+
+def _first_lines(path, kwargs, scan, first):
+    """The text of the header record and of the two records after it (None where the
+    file has no such record)."""
+    starts = [int(v) for v in scan.lines[first - 1 : first + 3]]
+    end = (scan.n_lines or starts[-1]) + 1
+    bounds = list(zip(starts, [*starts[1:], end]))[:3]
+    texts = [[] for _ in bounds]
+    with open_text(path, kwargs) as text:
+        for number, line in enumerate(text, 1):
+            if number >= bounds[-1][1]:
+                break
+            for k, (a, b) in enumerate(bounds):
+                if a <= number < b:
+                    texts[k].append(line)
+    out = ["".join(t) for t in texts]
+    return out + [None] * (3 - len(out))
+
+
+def _fields(text, dialect):
+    """The fields of a record as the python engine's csv reader gives them."""
+    try:
+        return next(csv.reader(text.splitlines(keepends=True) or [""], dialect), [])
+    except csv.Error:
+        return None
+
+
+def dropped_blank(path, kwargs, scan):
+    """The record index (0-based, as ``skiprows`` counts) of the blank line after the
+    header that pandas' python engine drops, or None.
+
+    Parameters
+    ----------
+    path : Path
+    kwargs : dict
+        The ``read_csv`` options as the line finder models them.
+    scan : Scan
+        The pass over the file (record start lines, header records included).
+
+    Raises
+    ------
+    LineageError
+        Where the line after the header is blank under options this module does not
+        model (see its docstring).
+    """
+    first = header_records(kwargs)
+    if not _applies(kwargs) or scan.lines.size < first + 2:
+        return None
+    header, blank, after = _first_lines(path, kwargs, scan, first)
+    if blank is None or blank.rstrip("\r\n") != "":
+        return None
+    if any(_given(kwargs.get(name)) for name in _UNMODELLED):
+        refuse_blank(path, int(scan.lines[first]))
+    dialect = _dialect(kwargs)
+    names, fields = _fields(header, dialect), _fields(after, dialect)
+    if names is None or fields is None:
+        refuse_blank(path, int(scan.lines[first]))
+    if len(fields) != len(names):
+        return None
+    if kwargs.get("index_col") is not None:
+        # (pandas then reads no index at all: the content check's parse keeps it)
+        refuse_blank(path, int(scan.lines[first]))
+    return first
+
+
+def refuse_blank(path, line):
+    """Raise: the blank ``line`` after the header is read under options not modelled."""
+    import pandas as pd
+
+    raise LineageError(
+        f"sktraceprop.read_csv: {path}: line {line}, after the header, is blank; with "
+        "engine='python' and skip_blank_lines=False pandas "
+        f"{pd.__version__} takes it for the names of no index columns and drops it, or "
+        "reads it as a row, depending on the next line and on names, usecols, skiprows, "
+        "skipfooter, comment and index_col, which are not modelled together: the lines "
+        "of the rows cannot be guaranteed. Read it without engine='python' (the C engine "
+        "reads the blank line as a row), or with pandas and use sktraceprop.from_pandas."
+    )
