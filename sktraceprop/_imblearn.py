@@ -30,6 +30,4 @@ class TracedImbPipeline(_TracedPipelineMixin, _ImbPipeline):
         The run recorded by the last fit.
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)

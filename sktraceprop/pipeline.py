@@ -181,9 +181,7 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     [['hospital_a', 2]]
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
 
 def _has_sampler(estimators):

@@ -76,9 +76,7 @@ class TracedEstimator(
         Class labels, for classifiers.
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     _inner_tags = (*InnerTagsMixin._inner_tags, "transformer_tags", "non_deterministic")
 

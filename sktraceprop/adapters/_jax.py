@@ -285,9 +285,7 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
     True
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     def fit(self, X, y, sample_weight=None):
         self._validate_params()
@@ -372,9 +370,7 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
         Feature names seen in ``fit`` (only when ``X`` had string column names).
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     def fit(self, X, y, sample_weight=None):
         self._validate_params()

@@ -44,9 +44,7 @@ verbose_feature_names_out
         The run of the last standalone fit.
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     def __init__(
         self,

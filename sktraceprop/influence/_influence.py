@@ -260,9 +260,7 @@ class InfluenceExplainer(
     (2, 3)
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     _parameter_constraints = {
         "estimator": [object],

@@ -56,9 +56,7 @@ class GroupStatistics(StateFormatMixin, TransformerMixin, BaseEstimator):
     [130.0, 130.0, 100.0]
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
 
     _parameter_constraints = {
         "by": [list, tuple],

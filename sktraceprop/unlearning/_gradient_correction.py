@@ -30,8 +30,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin
 from .._lineage._current import FingerprintCarryMixin
@@ -40,8 +38,8 @@ from .._state_format import StateFormatMixin
 from ..utils._delegation import (
     InnerTagsMixin,
     PredictDelegationMixin,
+    ScoreDelegationMixin,
     SourcesTravelMixin,
-    inner_has,
 )
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._fit import UnlearnerFitMixin
@@ -60,6 +58,7 @@ class GradientCorrectionUnlearner(
     HolderMixin,
     FingerprintCarryMixin,
     PredictDelegationMixin,
+    ScoreDelegationMixin,
     InnerTagsMixin,
     SourcesTravelMixin,
     MetaEstimatorMixin,
@@ -333,9 +332,7 @@ class GradientCorrectionUnlearner(
     ({'hospital_b': 191}, 'newton', True)
     """
 
-    #: The form of its pickled state (see sktraceprop._state_format): raise it when
-    #: what the class keeps changes so that an earlier pickle cannot be read back.
-    _state_format = 1
+    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
     # fitted before pickles recorded a format, it kept removal methods of another
     # layout (at 29414bb a PipelineRefit without `weighted`: unlearn failed)
     _reads_unnumbered = False
@@ -395,12 +392,3 @@ class GradientCorrectionUnlearner(
         self.store = store
         self.n_jobs = n_jobs
         self.verbose = verbose
-
-    # -- delegation ------------------------------------------------------------------------
-    @available_if(inner_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """Score of the corrected estimator (accuracy or R^2)."""
-        check_is_fitted(self)
-        if sample_weight is None:
-            return self.estimator_.score(X, y)
-        return self.estimator_.score(X, y, sample_weight=sample_weight)

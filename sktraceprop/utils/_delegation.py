@@ -46,6 +46,18 @@ class PredictDelegationMixin:
         return self.estimator_.decision_function(X)
 
 
+class ScoreDelegationMixin:
+    """``score`` of the fitted ``estimator_`` (accuracy or R^2), when it has one."""
+
+    @available_if(inner_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """Score of the fitted estimator (accuracy or R^2)."""
+        check_is_fitted(self)
+        if sample_weight is None:
+            return self.estimator_.score(X, y)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+
 class SourcesTravelMixin:
     """Pickles carry light records of the sources users loaded in this process.
 

@@ -593,9 +593,9 @@ def _column_counts(proj):
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_fit_checks_large_dense_input_in_parallel(order, bad, monkeypatch):
-    from sktraceprop.projection import _jl
+    from sktraceprop.projection import _finite
 
-    monkeypatch.setattr(_jl, "_PARALLEL_CHECK_ENTRIES", 100)
+    monkeypatch.setattr(_finite, "_PARALLEL_CHECK_ENTRIES", 100)
     rng = np.random.default_rng(0)
     X = np.asarray(rng.normal(size=(40, 37)).astype(np.float32), order=order)
     JLProjector(8).fit(X)  # finite: no error
