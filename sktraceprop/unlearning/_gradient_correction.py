@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._holders import HolderMixin
 from .._lineage._current import FingerprintCarryMixin
+from .._model_lock import ParamsLockMixin
 from .._selection import SelectionCloneMixin
 from ..utils._delegation import (
     InnerTagsMixin,
@@ -51,6 +52,7 @@ __all__ = ["GradientCorrectionUnlearner"]
 
 
 class GradientCorrectionUnlearner(
+    ParamsLockMixin,
     UnlearnerFitMixin,
     UnlearnMixin,
     FittedStateMixin,
