@@ -14,6 +14,13 @@ way, and calls wait for the fit (writers first: a stream of calls cannot starve 
 The writer may take the lock again, and take it shared (a fit that predicts with its own
 model); a thread that holds it shared and asks for it alone would wait for itself, and
 is refused with an error instead.
+
+``set_params`` of an unlearner (:class:`ParamsLockMixin`) holds its lock alone too:
+its fit stores the model's run in its store and then appends the removal of
+``forget=`` to its store, read again, so ``set_params(store=B)`` in another thread
+between the two left the run in the old store and failed the fit once its model was
+fitted. It now waits for the fit under way, and the fit for it. (A traced model reads
+its store once per fit or logged call, under its lock.)
 """
 
 import contextlib
@@ -21,7 +28,7 @@ import threading
 import weakref
 from collections import Counter
 
-__all__ = ["exclusive", "shared"]
+__all__ = ["ParamsLockMixin", "exclusive", "shared"]
 
 
 class _ReadersWriter:
@@ -98,3 +105,13 @@ def shared(estimator):
 def exclusive(estimator, what="a fit"):
     """Context manager: a fit or in-place change of ``estimator`` (alone)."""
     return _lock_of(estimator).exclusive(what)
+
+
+class ParamsLockMixin:
+    """``set_params`` waits for the fits and logged calls of this estimator under way,
+    and they wait for it: one fit or call sees one set of parameters (its store among
+    them)."""
+
+    def set_params(self, **params):
+        with exclusive(self, "set_params"):
+            return super().set_params(**params)

@@ -21,6 +21,7 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "StorePermissionError",
+    "UncheckedStateWarning",
     "UnknownRunError",
     "UnknownSourceError",
     "UnlearningError",
@@ -121,6 +122,17 @@ class ClockWarning(UserWarning):
     clocks differ share one store. The event is stored with the time its clock read:
     the log's order is its ``seq`` numbers, never its times, and
     a store's ``check_integrity()`` lists such events (``times_set_back``).
+    """
+
+
+class UncheckedStateWarning(UserWarning):
+    """A check of a fitted object loaded from a pickle cannot be made.
+
+    The object was pickled by an earlier sktraceprop, which did not record what the
+    check compares with (a :class:`~sktraceprop.KNNShapleyValuer` pickled before it
+    recorded its transformer's fingerprint: whether the transformer was refitted since
+    cannot be checked). The call goes on unchecked; fit the object again to have it
+    checked.
     """
 
 

@@ -28,3 +28,16 @@ class Gate(TransformerMixin, BaseEstimator):
             ENTERED.set()
             RELEASE.wait(WAIT_S)
         return X
+
+
+def signal_waits(estimator, event):
+    """Have ``event`` set whenever a thread starts to wait for ``estimator``'s lock
+    (:mod:`sktraceprop._model_lock`): a test knows a thread is held there without a sleep."""
+    from sktraceprop._model_lock import _lock_of
+
+    class Signalled(threading.Condition):
+        def wait(self, timeout=None):
+            event.set()
+            return super().wait(timeout)
+
+    _lock_of(estimator)._cond = Signalled(threading.Lock())

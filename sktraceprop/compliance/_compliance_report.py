@@ -19,7 +19,7 @@ from ._model_evidence import model_section
 from ._report import ComplianceReport
 from ._report_files import check_new_file
 from ._report_formats import FORMAT_VERSION
-from ._report_run import _inputs_after, _resolve
+from ._report_run import _inputs_after, _resolve, check_in_use
 from ._schema import schema_problems
 from ._sections import articles
 
@@ -184,8 +184,10 @@ def compliance_report(
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
-    run, store, matches, after, caveat = _resolve(estimator, store, run_id)
+    run, store, matches, after, caveat, model = _resolve(estimator, store, run_id)
     now, kept, copied, retention = _read_record(store, run, checkpoint_key)
+    # a search refitted meanwhile: its new run may be in the record just read
+    check_in_use(estimator, model, run)
     body = {
         "report": {
             "format": "sktraceprop-compliance-report",

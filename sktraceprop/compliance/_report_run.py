@@ -1,6 +1,14 @@
 """The run a compliance report describes: a fitted estimator (a search's best model, an
 unlearner's, a model corrected by a removal) resolved to its run as stored, checked to be
-the one fitted; or a stored run named by its id."""
+the one fitted; or a stored run named by its id.
+
+A search's ``best_estimator_`` (or an unlearner's model) is read without a lock of the
+search: scikit-learn's search assigns a new clone there when it is refitted. Before, a
+refit in another thread while the report was made had it describe the old model's run
+next to a record that already held the new one's, with no error. The model read is
+held (its own lock, see :mod:`sktraceprop._model_lock`) and, once the report's record
+is read, checked to be the one the search still holds (:func:`check_in_use`).
+"""
 
 from .._erased_held import warn_erased_held
 from .._lineage._current import old_note, step_matches, unchecked_steps
@@ -37,24 +45,50 @@ def _searched_model(estimator):
     return estimator.best_estimator_
 
 
+def _model_of(estimator):
+    """The fitted model a report of ``estimator`` describes (read once)."""
+    model = _searched_model(estimator)
+    if not hasattr(model, "lineage_") and hasattr(model, "unlearning_log_"):
+        model = getattr(model, "estimator_", model)  # an unlearner: its model
+    return model
+
+
+def check_in_use(estimator, model, run):
+    """Refuse the report of ``model`` (of ``run``) once ``estimator`` holds another
+    model: a search (or unlearner) refitted in another thread while the report was made."""
+    if estimator is None or estimator is model:
+        return
+    try:
+        now = _model_of(estimator)
+    except ComplianceError:
+        now = None
+    if now is not model:
+        raise ComplianceError(
+            f"{type(estimator).__name__} was refitted while the report was made: it now "
+            f"holds another model than the one of run {run.run_id} the report "
+            "describes, and the report would mix the facts of the two. Make the report "
+            "again once it is not being refitted."
+        )
+
+
 def _resolve(estimator, store, run_id):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model, what a match rests on when it is only by
-    fingerprint scheme 1, else None)``."""
+    fingerprint scheme 1, else None, the model read)``."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
                 "give a fitted traced estimator, or both store= and run_id= to report on "
                 "a stored run"
             )
-        return _load(store, run_id), store, None, None, None
-    estimator = _searched_model(estimator)
-    if not hasattr(estimator, "lineage_") and hasattr(estimator, "unlearning_log_"):
-        estimator = getattr(estimator, "estimator_", estimator)  # an unlearner: its model
+        return _load(store, run_id), store, None, None, None, None
+    model = _model_of(estimator)
     # its run read and its steps matched to it with no refit or correction in between
     # (in another thread: the run read before it, the steps after, see _model_lock)
-    with shared(estimator):
-        return _resolve_fitted(estimator, store, run_id)
+    with shared(model):
+        resolved = _resolve_fitted(model, store, run_id)
+    check_in_use(estimator, model, resolved[0])
+    return (*resolved, model)
 
 
 def _resolve_fitted(estimator, store, run_id):

@@ -10,6 +10,11 @@ explained gave 0.44, with no error. Here the query holds the traced model's lock
 (:mod:`sktraceprop._model_lock`), as a logged call does: its fits and an unlearner's
 corrections wait for the query, and the query for them. A model without a lock (not
 traced) is checked again once the query is done: changed meanwhile, the answer is refused.
+Its fingerprint alone would miss a refit to other data and back to the same state while
+the query read the model (the steps of the middle fit transformed the rows: margins of
+that model, explained by the first one's Hessian); the objects its fitted attributes
+hold are compared too (:class:`~sktraceprop.utils._read_unchanged.ReadSnapshot`), as
+for a traced model's step refitted by itself, which its lock does not stop.
 The explainer's fit holds a fitted model it was given the same way: a refit in between
 had it describe the new model while crediting the rows of the old one's run.
 """
@@ -17,6 +22,7 @@ had it describe the new model while crediting the rows of the old one's run.
 import contextlib
 
 from .._model_lock import shared
+from ..utils._read_unchanged import ReadSnapshot
 from ._fitted import run_holder
 
 
@@ -37,9 +43,19 @@ def model_held(explainer):
     the query's answer is of the model checked at its start."""
     model = _traced_model(explainer)
     with shared(model) if model is not None else contextlib.nullcontext():
+        # (the fingerprint is the query's own check: not taken twice)
+        held = explainer.__dict__.get("estimator_")
+        snapshot = None if held is None else ReadSnapshot(held, by_content=False)
         yield
         # a model without a lock (or a change not made by a fit) refitted meanwhile
         explainer._check_model_unchanged()
+        change = None if snapshot is None else snapshot.change(held, by_content=False)
+        if change is not None:
+            raise ValueError(
+                f"The explained model changed while {type(explainer).__name__} answered "
+                f"this query ({change}): the rows were read from two fits of it, so the "
+                "answer is refused. Ask again once the model is not being refitted."
+            )
 
 
 def given_model_held(explainer):

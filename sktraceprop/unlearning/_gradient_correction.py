@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin
 
 from .._holders import HolderMixin
 from .._lineage._current import FingerprintCarryMixin
+from .._model_lock import ParamsLockMixin
 from .._selection import SelectionCloneMixin
 from .._state_format import StateFormatMixin
 from ..utils._delegation import (
@@ -51,6 +52,7 @@ __all__ = ["GradientCorrectionUnlearner"]
 
 class GradientCorrectionUnlearner(
     StateFormatMixin,
+    ParamsLockMixin,
     UnlearnerFitMixin,
     UnlearnMixin,
     FittedStateMixin,

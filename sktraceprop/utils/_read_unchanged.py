@@ -56,16 +56,21 @@ class ReadSnapshot:
     ----------
     obj : estimator
         The object about to be read (a ``FrozenEstimator``'s estimator is taken).
+    by_content : bool, default=True
+        Take its fingerprint; without, only the objects its fitted attributes hold are
+        kept (for :meth:`change` with ``by_content=False``: a caller that compares
+        fingerprints itself).
 
     Attributes
     ----------
-    fingerprint : str
-        :func:`~sktraceprop._lineage._fingerprint.fingerprint` of ``obj`` now.
+    fingerprint : str or None
+        :func:`~sktraceprop._lineage._fingerprint.fingerprint` of ``obj`` now (None
+        without ``by_content``).
     """
 
-    def __init__(self, obj):
+    def __init__(self, obj, *, by_content=True):
         obj = unfrozen(obj)
-        self.fingerprint = fingerprint(obj)
+        self.fingerprint = fingerprint(obj) if by_content else None
         self._held = _held(obj)
 
     def change(self, obj, now=None, *, by_content=True):

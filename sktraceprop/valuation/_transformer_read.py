@@ -12,9 +12,13 @@ reads of it is checked unchanged by its end
 while it transforms; at a query, by the objects its fitted attributes hold only).
 """
 
+import warnings
+
 from .._lineage._fingerprint import fingerprint
+from ..exceptions import UncheckedStateWarning
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._read_unchanged import ReadSnapshot
+from ..utils._stack import user_stacklevel
 
 __all__ = ["TransformerCarryMixin", "check_transformer", "record_transformer", "start_fit_read"]
 
@@ -71,8 +75,18 @@ def check_transformer(valuer, transform):
             "holds no training rows to value. Fit it again."
         )
     snapshot = ReadSnapshot(valuer.transformer_)
-    # (None: pickled before fingerprints were recorded; nothing to compare with)
-    if recorded is not None and snapshot.fingerprint != recorded:
+    if recorded is None:
+        # pickled before fingerprints were recorded: nothing to compare with, and said
+        warnings.warn(
+            f"this {type(valuer).__name__} was pickled by an sktraceprop that did not "
+            "record its transformer's fingerprint: whether the transformer "
+            f"({type(unfrozen(valuer.transformer_)).__name__}) was refitted or changed "
+            "since the valuer's fit cannot be checked, and the values rest on it being "
+            "unchanged. Fit the valuer again to have it checked.",
+            UncheckedStateWarning,
+            stacklevel=user_stacklevel(),
+        )
+    elif snapshot.fingerprint != recorded:
         raise _refusal(
             valuer,
             "after the valuer's fit",

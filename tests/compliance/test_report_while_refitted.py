@@ -10,12 +10,16 @@ interleaving is certain; the report must be of one run, matched to its own steps
 import threading
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop.compliance import _report_run, compliance_report
+from sktraceprop.compliance import _compliance_report, _report_run, compliance_report
+from sktraceprop.exceptions import ComplianceError
 from sktraceprop.stores import MemoryStore
+from tests._gate import WAIT_S
 
 from .conftest import DEPLOYER
 
@@ -50,3 +54,45 @@ def test_a_refit_while_the_report_matches_the_model_waits_for_the_report(monkeyp
     refit.join(30)
     assert report.to_dict()["model"]["run_id"] == first
     assert pipe.lineage_.run_id != first  # the refit was made, after the report's match
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [(_report_run, "step_matches"), (_compliance_report, "_read_record")],
+    ids=["while-matched", "before-the-record-is-read"],
+)
+def test_a_search_refitted_during_the_report_is_refused(monkeypatch, module, name):
+    # the search holds no lock: its refit assigns a new best_estimator_ (and stores its
+    # run) while the report describes the one it read. Before: a report of the old
+    # model's run, made after the search had put the new one in use, with no error.
+    X1, y1 = _data(0)
+    X2, y2 = _data(1)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    )
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X1, y1)
+    search.predict(X1[:3])
+    first = search.best_estimator_
+    truth = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
+    assert truth == first.lineage_.run_id
+    original = getattr(module, name)
+    refits = []
+
+    def refit_then(*args, **kwargs):
+        if not refits:  # another thread refits the search, to the end (it waits for nothing)
+            refit = threading.Thread(target=lambda: search.fit(X2, y2), name="refitter")
+            refit.start()
+            refit.join(WAIT_S)
+            assert not refit.is_alive()
+            refits.append(refit)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, refit_then)
+    with pytest.raises(ComplianceError, match="refitted while the report was made"):
+        compliance_report(search, **DEPLOYER)
+    assert refits and search.best_estimator_ is not first
+    monkeypatch.undo()
+    # asked again, the report is of the model the search holds now
+    run_id = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
+    assert run_id == search.best_estimator_.lineage_.run_id != truth

@@ -233,3 +233,40 @@ def test_a_model_refitted_twice_back_to_its_state_during_the_fit_is_refused(monk
     monkeypatch.undo()
     explainer = stp.InfluenceExplainer(model).fit(X1, y1)  # unchanged: fitted as before
     assert explainer.model_fingerprint_ == before
+
+
+def test_an_untraced_model_refitted_there_and_back_during_explain_is_refused():
+    # refitted to other rows once the query has begun and back to its first state
+    # before it ends, by another thread: the fingerprint before and after is the same,
+    # but the rows were transformed by the middle fit's steps. Before: an explanation
+    # of the middle model's margins (-3.53 where the model explained gives 0.44), scored
+    # with the first one's Hessian, without an error.
+    X1, y1 = _data(0)
+    X2, y2 = _data(1, shift=3.0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X1, y1)
+    before = fingerprint(pipe)
+    explainer = stp.InfluenceExplainer(pipe).fit(X1, y1)
+    Xq = X1[:6]
+    truth = explainer.explain(Xq, top_k=3)
+    scored = explainer._explanation
+    seen = {}
+
+    def in_a_thread(fit):
+        refitting = threading.Thread(target=fit, name="refitter")
+        refitting.start()
+        refitting.join(WAIT_S)
+        assert not refitting.is_alive()
+
+    def refitted_there_and_back(*args):
+        in_a_thread(lambda: pipe.fit(X2, y2))
+        seen["margins"] = scored(*args).margins
+        in_a_thread(lambda: pipe.fit(X1, y1))
+        return scored(*args)
+
+    explainer._explanation = refitted_there_and_back
+    with pytest.raises(ValueError, match="explained model changed while.*coef_.*replaced"):
+        explainer.explain(Xq, top_k=3)
+    assert fingerprint(pipe) == before  # (what a fingerprint alone cannot tell)
+    assert not np.allclose(seen["margins"], truth.margins)  # (the middle model was read)
+    del explainer._explanation
+    np.testing.assert_allclose(explainer.explain(Xq, top_k=3).margins, truth.margins)

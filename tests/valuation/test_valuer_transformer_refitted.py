@@ -10,6 +10,7 @@ one whose transformer is unchanged gives the same values as before.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -95,3 +96,35 @@ def test_a_pickled_valuer_keeps_whether_its_transformer_changed():
     again = pickle.loads(pickle.dumps(valuer))
     with pytest.raises(ValueError, match="changed after the valuer's fit"):
         again.value(Xv, yv)
+
+
+def test_a_valuer_pickled_before_fingerprints_says_its_transformer_cannot_be_checked():
+    # a valuer pickled before it recorded its transformer's fingerprint (a state without
+    # the attribute): before, value() compared nothing and valued through a refitted
+    # transformer without a word (values that a fresh fit on it contradicts)
+    from sktraceprop.exceptions import UncheckedStateWarning
+
+    scaler = StandardScaler().fit(_rows(0, 60)[0])
+    valuer = _fitted(scaler)
+    Xv, yv = _rows(1, 20)
+    before = valuer.value(Xv, yv)
+    state = valuer.__getstate__()
+    del state["_transformer_fingerprint"]
+    earlier = KNNShapleyValuer.__new__(KNNShapleyValuer)
+    earlier.__setstate__(state)
+    earlier = pickle.loads(pickle.dumps(earlier))  # (and pickled again: still unknown)
+    with pytest.warns(UncheckedStateWarning, match="StandardScaler.*cannot be checked"):
+        np.testing.assert_array_equal(earlier.value(Xv, yv), before)
+    earlier.transformer_.fit(10 * _rows(2, 60)[0] + 5)  # refitted since: not seen
+    with pytest.warns(UncheckedStateWarning, match="cannot be checked"):
+        changed = earlier.value(Xv, yv)
+    with pytest.warns(UncheckedStateWarning, match="cannot be checked"):
+        earlier.score(Xv, yv)
+    assert not np.allclose(changed, before)  # (what the warning is for)
+    refitted = earlier.fit(*_rows(0, 60))  # fitted again: checked, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncheckedStateWarning)
+        refitted.value(Xv, yv)
+    refitted.transformer_.fit(_rows(3, 60)[0])
+    with pytest.raises(ValueError, match="changed after the valuer's fit"):
+        refitted.value(Xv, yv)
