@@ -70,9 +70,14 @@ class SaltHashes:
     def __init__(self, text):
         data = text.encode()
         self.text = text
-        # the bytes salt_sha256 and input_commitment hash (the latter up to the input digest)
-        self.salt_sha256 = hashlib.sha256(b"sktraceprop-salt-1\n" + data).hexdigest()
-        self._input = hashlib.sha256(b"sktraceprop-input-1\n" + data + b"\n")
+        # the bytes salt_sha256 and input_commitment hash (the latter up to the input
+        # digest), fed piece by piece: no copy of the text (hundreds of kilobytes) per prefix
+        h = hashlib.sha256(b"sktraceprop-salt-1\n")
+        h.update(data)
+        self.salt_sha256 = h.hexdigest()
+        self._input = hashlib.sha256(b"sktraceprop-input-1\n")
+        self._input.update(data)
+        self._input.update(b"\n")
 
     def commitment(self, input_sha256):
         """:func:`input_commitment` of ``input_sha256`` under this salt."""

@@ -274,3 +274,54 @@ def test_a_task_the_helper_has_started_is_waited_for_not_redone(monkeypatch):
     assert got == hash_rows(frame)
     drawn, digests = parse_salt(hashes.text)
     assert _rows(digests) == _truth(frame, ["float", "int"], drawn)
+
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 6),
+    st.integers(1, 4),
+    st.data(),
+    st.sampled_from(["float64", "float32"]),
+    st.sampled_from(["frame", "rows", "columns", "fortran"]),
+)
+@example(3, 2, None, "float64", "frame")
+def test_a_frame_of_one_float_block_is_taken_in_one_copy_as_column_by_column(
+    n, k, data, dtype, how
+):
+    """A frame of one block of floats (``predict``'s common input), whole, a slice of
+    its rows, its columns in another order, or over a Fortran-ordered array: the
+    snapshot, taken in one copy where it can be (``_float_block``), is ``hash_rows``'s bytes and
+    gives each row's digest recomputed value by value, -0.0 as 0.0; a block holding a
+    NaN is taken column by column, as before."""
+    from sktraceprop._row_hash_frames import _float_block
+
+    if data is None:
+        values = np.array([[-0.0, 2.5], [1.5, -2.0], [0.0, 1e3]])
+    else:
+        cells = data.draw(st.lists(_FLOATS, min_size=(n + 2) * k, max_size=(n + 2) * k))
+        values = np.array(cells, dtype=np.float64).reshape(n + 2, k)
+    values = values.astype(dtype)
+    if how == "fortran":
+        values = np.asfortranarray(values)
+    frame = pd.DataFrame(values, columns=[f"c{j}" for j in range(k)])
+    if how == "rows":
+        frame = frame.iloc[1:-1]
+    elif how == "columns":
+        frame = frame[list(frame.columns[::-1])]
+    parts = frame_parts(frame)
+    pieces, size, table = parts
+    buffer = assemble(pieces, size)
+    assert hashlib.sha256(buffer).hexdigest() == hash_rows(frame)
+    assert _rows(table_digests(len(frame), (buffer, table), SALT)) == _truth(
+        frame, ["float"] * frame.shape[1], SALT
+    )
+    # (an infinity, or a sum past the largest double, sends the columns one by one too)
+    taken_whole = _float_block(frame) is not None
+    held = frame.to_numpy(dtype=np.float64)
+    if np.isnan(held).any():
+        assert not taken_whole
+    elif how != "columns" and np.abs(held).max(initial=0.0) < 1e300:
+        assert taken_whole
