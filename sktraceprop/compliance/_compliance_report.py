@@ -8,6 +8,7 @@ from ._categories import REGULATION, annex_iii_category
 from ._evidence import (
     all_events,
     audit_events,
+    check_stamped,
     parse_time,
     retention_section,
     sources_section,
@@ -73,6 +74,7 @@ def _read_record(store, run, checkpoint_key):
     with store._snapshot():
         store.verify()
         events = all_events(store)
+        check_stamped(events, store)
         if not audit_events(events):
             raise ComplianceError(
                 f"{store!r} has no audit events (only the {len(events)} bookkeeping "
