@@ -4,7 +4,9 @@ The store's schema is documented, so another process or tool may append events t
 chain; ISO 8601 lets it stamp them in its own zone (``+01:00``). Such a store is valid:
 its report copies the event's time as stored (its hash covers it) and measures every
 figure between instants, in UTC. A time with no offset names no instant and is refused
-by name, before anything is written.
+by name, before anything is written. (The hypothesis test guards the six-month
+arithmetic between instants, which was already right; the report tests fail without the
+schema's ``stored_time``.)
 """
 
 import json
