@@ -35,6 +35,7 @@ ORDER = [
     "unlearning_neural",
     "study_decoupled_decay",
     "user_scale",
+    "report_memory",
     "examples",
     "make_test",
 ]

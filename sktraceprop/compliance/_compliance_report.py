@@ -5,9 +5,10 @@ from .._lineage._source import utc_now
 from ..exceptions import ComplianceError
 from ..utils._exact_ints import exact_view
 from ._categories import REGULATION, annex_iii_category
+from ._chain_read import chain_events
 from ._evidence import (
-    all_events,
     audit_events,
+    check_stamped,
     parse_time,
     retention_section,
     sources_section,
@@ -72,7 +73,8 @@ def _read_record(store, run, checkpoint_key):
     """
     with store._snapshot():
         store.verify()
-        events = all_events(store)
+        events, calls = chain_events(store, run.run_id)
+        check_stamped(events, store)
         if not audit_events(events):
             raise ComplianceError(
                 f"{store!r} has no audit events (only the {len(events)} bookkeeping "
@@ -83,7 +85,7 @@ def _read_record(store, run, checkpoint_key):
             )
         now = utc_now()
         _check_after_head(now, events[-1])
-        kept, copied = record_keeping(store, run, events, now, checkpoint_key)
+        kept, copied = record_keeping(store, run, events, now, checkpoint_key, calls)
         return now, kept, copied, retention_section(store, run, events, now)
 
 

@@ -40,8 +40,15 @@ def _payload(event):
     return event["payload"] if isinstance(event["payload"], dict) else {}
 
 
+def _holds(event, key):
+    """Whether the event's payload holds ``key`` (a call held without its payload by
+    :func:`~._chain_read.chain_events` says so itself)."""
+    holds = getattr(event, "holds", None)
+    return holds(key) if holds is not None else key in _payload(event)
+
+
 def _erased(event, held):
-    return "input_commitment" in _payload(event) and event["seq"] not in held
+    return _holds(event, "input_commitment") and event["seq"] not in held
 
 
 def erasure_section(store, run_id, events, now, rows_of):
@@ -71,7 +78,7 @@ def erasure_section(store, run_id, events, now, rows_of):
         "last_erased_call": calls[-1]["created_at"] if calls else None,
         "n_explanations_erased": len(explained),
         "n_calls_unsalted": sum(
-            e["kind"] == "prediction" and "input_sha256" in _payload(e) for e in mine
+            e["kind"] == "prediction" and _holds(e, "input_sha256") for e in mine
         ),
     }
 

@@ -7,8 +7,10 @@ Every figure here is read from the run record and the store's audit events; noth
 recomputed from files (they may have changed) and nothing is estimated.
 """
 
+import re
 from datetime import datetime, timedelta, timezone
 
+from ..exceptions import ComplianceError
 from ._source_evidence import sources_section  # noqa: F401 (the report's sections)
 
 #: Kinds of audit event summarised rather than copied into a report (one per call).
@@ -50,6 +52,36 @@ def included(event, run_id, source_keys):
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
         return (payload.get("source_id"), payload.get("sha256")) in source_keys
     return True
+
+
+#: An event's time as the report's schema takes it (``stored_time``): ISO 8601 with an
+#: explicit offset, which another writer following the store's schema may choose.
+_STAMPED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def check_stamped(events, store):
+    """Refuse, naming it, an event whose time names no instant.
+
+    Every figure of a report compares instants (in UTC); a time with an explicit offset
+    other than UTC (``+01:00``, written by another writer) names one. A time with no
+    offset names none: read as UTC it could be hours off, read as local time it depends
+    on the reader's zone, so the report is refused rather than built on a guess.
+    """
+    for event in events:
+        text = event["created_at"]
+        if isinstance(text, str) and _STAMPED.fullmatch(text):
+            try:
+                parse_time(text)
+                continue
+            except ValueError:
+                pass
+        raise ComplianceError(
+            f"audit event {event['seq']} ({event['kind']}) in {store!r} is stamped "
+            f"{text!r}, not an ISO 8601 time with a UTC offset (such as "
+            "2026-12-06T10:00:00+00:00 or +01:00): the instant it was logged is not known, "
+            "so no figure of the log's times can be given. It was written by another "
+            "writer; nothing was written."
+        )
 
 
 def parse_time(text):

@@ -36,62 +36,94 @@ def _reading(event):
 
 
 def _rows_of(event):
+    if getattr(event, "n_rows", None) is not None:  # a call read by chain_events
+        return event.n_rows
     with _reading(event):
         return int((event["payload"] or {}).get("n_rows") or 0)
 
 
-def _predictions(events):
-    by_method, by_month, classes = {}, {}, {}
-    rows = flagged = old_scheme = scheme_2 = scheme_3 = scheme_4 = scheme_5 = 0
-    for event in events:
+def rows_or_none(event):
+    """The call's row count as :func:`_rows_of` reads it, or None where it cannot."""
+    try:
+        return _rows_of(event)
+    except ComplianceError:
+        return None
+
+
+class PredictionFigures:
+    """The record-keeping figures of a run's calls (``record_keeping/predictions``),
+    summed one call at a time (:meth:`add`, in seq order); :meth:`summary` gives them."""
+
+    def __init__(self):
+        self.by_method, self.by_month, self.classes = {}, {}, {}
+        self.rows = self.flagged = self.n_calls = 0
+        self.old_scheme = self.scheme_2 = self.scheme_3 = self.scheme_4 = self.scheme_5 = 0
+        self.first = self.last = None
+        self.digest = hashlib.sha256()
+
+    def add(self, event):
         with _reading(event):
             payload = event["payload"] if isinstance(event["payload"], dict) else {}
             n = int(payload.get("n_rows") or 0)
-            rows += n
+            self.rows += n
             method = str(payload.get("method", "unknown"))
-            entry = by_method.setdefault(method, {"calls": 0, "rows": 0})
+            entry = self.by_method.setdefault(method, {"calls": 0, "rows": 0})
             entry["calls"] += 1
             entry["rows"] += n
             month = parse_time(event["created_at"]).strftime("%Y-%m")
-            entry = by_month.setdefault(month, {"calls": 0, "rows": 0})
+            entry = self.by_month.setdefault(month, {"calls": 0, "rows": 0})
             entry["calls"] += 1
             entry["rows"] += n
             outputs = payload.get("outputs") or {}
             for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
-                classes[str(label)] = classes.get(str(label), 0) + int(count)
+                self.classes[str(label)] = self.classes.get(str(label), 0) + int(count)
             if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
-                flagged += 1
+                self.flagged += 1
             if payload.get("matched_by_old_fingerprint_scheme"):
                 # events from before scheme 3 name no schemes: theirs is scheme 1
                 schemes = payload.get("old_fingerprint_schemes") or [1]
-                old_scheme += 1 in schemes
-                scheme_2 += 2 in schemes
-                scheme_3 += 3 in schemes
-                scheme_4 += 4 in schemes
-                scheme_5 += 5 in schemes
-    return {
-        "n_calls": len(events),
-        "n_rows": rows,
-        "first": events[0]["created_at"] if events else None,
-        "last": events[-1]["created_at"] if events else None,
-        "first_seq": events[0]["seq"] if events else None,
-        "last_seq": events[-1]["seq"] if events else None,
-        "by_method": by_method,
-        "by_month": dict(sorted(by_month.items())),
-        "predicted_classes": classes,
-        "calls_by_a_model_changed_since_fit": flagged,
-        # format 9: answered by a model that matched its run only by fingerprint scheme 1
-        "calls_matched_by_old_fingerprint_scheme": old_scheme,
-        # format 12: ... only by scheme 2 (functions and classes named, not hashed)
-        "calls_matched_by_fingerprint_scheme_2": scheme_2,
-        # format 13: ... only by scheme 3 (user classes' constants named, not hashed)
-        "calls_matched_by_fingerprint_scheme_3": scheme_3,
-        # format 14: ... only by scheme 4 (a class cache hashed, index packages named)
-        "calls_matched_by_fingerprint_scheme_4": scheme_4,
-        # format 15: ... only by scheme 5 (a user function's module named, its helpers not)
-        "calls_matched_by_fingerprint_scheme_5": scheme_5,
-        "digest": prediction_digest(events),
-    }
+                self.old_scheme += 1 in schemes
+                self.scheme_2 += 2 in schemes
+                self.scheme_3 += 3 in schemes
+                self.scheme_4 += 4 in schemes
+                self.scheme_5 += 5 in schemes
+        self.n_calls += 1
+        self.first = self.first or (event["created_at"], event["seq"])
+        self.last = (event["created_at"], event["seq"])
+        self.digest.update(f"{event['seq']}:{event['hash']}\n".encode())
+
+    def summary(self):
+        first, last = self.first or (None, None), self.last or (None, None)
+        return {
+            "n_calls": self.n_calls,
+            "n_rows": self.rows,
+            "first": first[0],
+            "last": last[0],
+            "first_seq": first[1],
+            "last_seq": last[1],
+            "by_method": self.by_method,
+            "by_month": dict(sorted(self.by_month.items())),
+            "predicted_classes": self.classes,
+            "calls_by_a_model_changed_since_fit": self.flagged,
+            # format 9: answered by a model that matched its run only by fingerprint scheme 1
+            "calls_matched_by_old_fingerprint_scheme": self.old_scheme,
+            # format 12: ... only by scheme 2 (functions and classes named, not hashed)
+            "calls_matched_by_fingerprint_scheme_2": self.scheme_2,
+            # format 13: ... only by scheme 3 (user classes' constants named, not hashed)
+            "calls_matched_by_fingerprint_scheme_3": self.scheme_3,
+            # format 14: ... only by scheme 4 (a class cache hashed, index packages named)
+            "calls_matched_by_fingerprint_scheme_4": self.scheme_4,
+            # format 15: ... only by scheme 5 (a user function's module named, its helpers not)
+            "calls_matched_by_fingerprint_scheme_5": self.scheme_5,
+            "digest": self.digest.hexdigest(),
+        }
+
+
+def _predictions(events):
+    figures = PredictionFigures()
+    for event in events:
+        figures.add(event)
+    return figures.summary()
 
 
 def _explanations(events):
@@ -201,8 +233,12 @@ def store_location(store):
     return {"type": type(store).__name__, "location": None if path is None else str(path)}
 
 
-def record_keeping(store, run, events, now, checkpoint_key=None):
-    """Runs, the chain, the prediction log, explanations and removals of the run."""
+def record_keeping(store, run, events, now, checkpoint_key=None, calls=None):
+    """Runs, the chain, the prediction log, explanations and removals of the run.
+
+    ``calls``: the :class:`~._chain_read.Tally` of the run's calls where
+    ``events`` holds them without their payloads (:func:`~._chain_read.chain_events`).
+    """
     mine = [e for e in events if e["run_id"] == run.run_id]
     predictions = [e for e in mine if e["kind"] == "prediction"]
     keys = {(s.source_id, s.sha256) for s in run.sources.values()}
@@ -239,7 +275,7 @@ def record_keeping(store, run, events, now, checkpoint_key=None):
         ],
         "events_of_run": len(mine),
         "events_by_kind": _count_kinds(mine),
-        "predictions": _predictions(predictions),
+        "predictions": _predictions(predictions) if calls is None else calls.summary(),
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
         # format 16: the calls erased at request (erase_predictions), their erasures
         "prediction_erasures": erasure_section(store, run.run_id, events, now, _rows_of),

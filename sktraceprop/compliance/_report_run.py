@@ -19,7 +19,12 @@ from .._model_lock import shared
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ._after_removal import fitted_after_removal, removal_features
-from ._evidence import all_events
+
+
+def _removal_events(store):
+    """The store's ``"unlearning"`` events, all a model's removals are read from
+    (selected by the store's database: its calls are not read)."""
+    return store.events(kind="unlearning")
 
 
 def _searched_model(estimator):
@@ -116,7 +121,7 @@ def _resolve_fitted(estimator, store, run_id):
     unchecked = unchecked_steps(estimator, changed, run)
     changed = changed or _replaced_parts(estimator)
     if changed:
-        after, scheme = fitted_after_removal(estimator, run.run_id, all_events(store))
+        after, scheme = fitted_after_removal(estimator, run.run_id, _removal_events(store))
         if after is not None:
             # the run as stored at fit, and the removal whose recorded fingerprint the
             # model has (the unlearner's copy of the run is not in the store)
@@ -165,7 +170,7 @@ def _mismatch(estimator, run, changed, unchecked):
 def _inputs_after(store, run, after):
     """``(seq, features_after)`` of the removal ``after`` when it changed the model's
     inputs from the fit's, else None."""
-    changed = removal_features(all_events(store), run.run_id, after) if after else None
+    changed = removal_features(_removal_events(store), run.run_id, after) if after else None
     return None if changed is None else (after["seq"], changed)
 
 

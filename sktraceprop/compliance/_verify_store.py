@@ -11,9 +11,10 @@ from ..stores._chain import RUN_EVENT
 from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT
 from ..stores._sealed import REDACTION_EVENT
 from ._after_removal import after_removal_problems, removal_features
+from ._chain_read import chain_events
 from ._digest_schemes import SOURCE_KEYS_9
 from ._erasure_evidence import erasures_problems, lost_erasure_problems
-from ._evidence import all_events, included, retention_section, sources_section
+from ._evidence import included, retention_section, sources_section
 from ._feature_evidence import features_section
 from ._log_evidence import checkpoint_note, prediction_digest, record_keeping
 from ._model_evidence import model_section
@@ -65,9 +66,11 @@ def _store_problems(report, store):
         store.verify()
     except CorruptStoreError as exc:
         return [f"the store's hash chain is broken: {exc}"]
-    events = all_events(store)
-    by_seq = {e["seq"]: e for e in events}
     head = report["record_keeping"]["store"]["chain_head"]
+    run_id = report["model"]["run_id"]
+    # the calls of the report's run up to its head summed as read, not held
+    events, calls = chain_events(store, run_id, upto=head["seq"])
+    by_seq = {e["seq"]: e for e in events}
     stored_head = by_seq.get(head["seq"])
     if stored_head is None:
         problems.append(
@@ -98,7 +101,6 @@ def _store_problems(report, store):
                 "the store"
             )
     problems += store_time_problems(report, events, head["seq"])
-    run_id = report["model"]["run_id"]
     upto = [e for e in events if e["seq"] <= head["seq"]]
     keys = {(s["source_id"], s["sha256"]) for s in report["sources"]}
     expected = [e["seq"] for e in upto if included(e, run_id, keys)]
@@ -123,7 +125,7 @@ def _store_problems(report, store):
                 for e in events
                 if e["seq"] > head["seq"] and e["kind"] == PREDICTION_ERASURE_EVENT
             ]
-            problems += _record_keeping_problems(report, store, run, upto, later)
+            problems += _record_keeping_problems(report, store, run, upto, later, calls)
         except ComplianceError as exc:  # an event of the store sktraceprop did not write
             problems.append(f"/record_keeping cannot be rebuilt from the store: {exc}")
     # whether the fitted object matched its run was seen when the report was made, not
@@ -281,12 +283,14 @@ def _checkpoint_problems(kept, store, written, head_seq):
     return problems + signed
 
 
-def _record_keeping_problems(report, store, run, upto, later=()):
+def _record_keeping_problems(report, store, run, upto, later=(), calls=None):
     """What the report says of the store's log, against the log up to its chain head
-    (``later``: the prediction erasure events past it)."""
+    (``later``: the prediction erasure events past it; ``calls``: the
+    :class:`~._chain_read.Tally` of the run's calls in ``upto``, where ``upto`` holds
+    them without their payloads)."""
     kept = report["record_keeping"]
     written = _as_written(report)
-    rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"])
+    rebuilt, _ = record_keeping(store, run, upto, kept["store"]["chain_verified_at"], None, calls)
     rebuilt = written(rebuilt)
     at_head = {e["run_id"] for e in upto if e["kind"] == RUN_EVENT}
     rebuilt["runs"] = [r for r in rebuilt["runs"] if r["run_id"] in at_head]
