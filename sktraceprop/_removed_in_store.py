@@ -314,6 +314,9 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
     if not keys:
         return []
     out, runs = [], {}
+    codes = codes_of(ids)
+    # (the fit's rows of each source, found once: not again for every event)
+    of_key = {key: np.unique(ids[codes == code]) for key, code in keys.items()}
     if events is None:
         events = removal_events(store)
     for event in events:
@@ -328,7 +331,7 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
             continue
         hit = []
         for key, lines in found.items():
-            here = ids[codes_of(ids) == keys[key]]
+            here = of_key[key]
             hit.append(here if lines is None else here[np.isin(here, pack(keys[key], lines))])
         hit = np.unique(np.concatenate([np.zeros(0, np.int64), *hit]))
         if hit.size:
