@@ -32,6 +32,7 @@ ORDER = [
     "valuation",
     "unlearning",
     "unlearn_woodbury",
+    "removed_rows",
     "unlearning_neural",
     "study_decoupled_decay",
     "user_scale",

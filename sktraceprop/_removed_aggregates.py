@@ -32,13 +32,17 @@ def _derived(ids, source):
     return any(source(c).kind in ("merge", "aggregate") for c in distinct_codes(ids).tolist())
 
 
-def _members(ids, source):
-    """``(members, problem)``: every row a group statistic held by ``ids`` was computed
-    over (empty when none), or why they could not be followed."""
+def aggregate_members_of(ids, rows, source):
+    """``(members, problem)``: every row a group statistic held by the training rows
+    ``ids`` was computed over (empty when none), or why they could not be followed.
+    ``rows``: ``ids`` and every row behind their merged rows, where already followed
+    (the groups are found among them), else None."""
     from ._lineage._aggregate_members import aggregate_members
 
+    if not ids.size or not _derived(ids, source):
+        return np.empty(0, np.int64), None
     try:
-        return aggregate_members(ids, np.ones(ids.size, bool), source), None
+        return aggregate_members(ids, np.ones(ids.size, bool), source, expanded=rows), None
     except (LineageError, KeyError) as exc:
         return np.empty(0, np.int64), str(exc)
 
@@ -65,7 +69,7 @@ def _name_training(row_id, source):
 
 
 def warn_aggregated_removed(
-    ids, removals, store, events, fitter, given_fitted, source, prefix, stacklevel
+    ids, members, problem, removals, fitter, given_fitted, source, prefix, stacklevel
 ):
     """Warn if training rows ``ids`` join group statistics computed over removed rows.
 
@@ -73,12 +77,13 @@ def warn_aggregated_removed(
     ----------
     ids : ndarray of int64
         The fit's training rows (less those it removes again).
+    members : ndarray of int64
+        The rows their group statistics were computed over (:func:`aggregate_members_of`).
+    problem : str or None
+        Why ``members`` could not be followed (said), or None.
     removals : list of tuple
-        This process's removals, ``(removed ids, {id: words}, what, here)``.
-    store : store or None
-        The store the fit writes to; its removal ``events`` are checked too.
-    events : list
-        The removal events of ``store`` (empty without one).
+        ``(removed, here)``: a :class:`~._removed_set.RemovedRows` and whether this
+        process recorded it (else the store the fit writes to).
     fitter : str
         What fits, as the warning names it.
     given_fitted : bool
@@ -90,9 +95,6 @@ def warn_aggregated_removed(
     stacklevel : int
         Where the warning points, from the caller.
     """
-    if not ids.size or not _derived(ids, source):
-        return
-    members, problem = _members(ids, source)
     if problem is not None:  # (never silent where a removal could be behind them)
         warnings.warn(
             f"the group statistics (stp.aggregate) that training rows of a fit of {fitter} "
@@ -104,19 +106,12 @@ def warn_aggregated_removed(
     if not members.size:
         return
     found, words, by = [], {}, []
-    for removed, said, what, here in removals:
-        hit = members[np.isin(members, removed)]
+    for removed, here in removals:
+        hit = members[removed.isin(members)]
         if hit.size:
             found.append(hit)
-            words.update({int(i): said.get(int(i), f"row id {int(i)}") for i in hit[:5]})
-            by.append(f"in this process by {what}" if here else f"by {what}")
-    if events:
-        from ._removed_in_store import removed_in_store
-
-        for hit, said, what in removed_in_store(store, members, stacklevel + 1, events=events):
-            found.append(hit)
-            words.update({int(i): said.get(int(i), f"row id {int(i)}") for i in hit[:5]})
-            by.append(f"by {what}")
+            words.update({int(i): removed.get(int(i), f"row id {int(i)}") for i in hit[:5]})
+            by.append(f"in this process by {removed.what}" if here else f"by {removed.what}")
     if not found:
         return
     from ._lineage._depends_on import depends_on

@@ -31,11 +31,20 @@ import numpy as np
 from ._lineage._ids import codes_of, distinct_codes, lines_of, pack
 from ._lineage._merged_parents import rows_behind
 from ._lineage._source import REGISTRY
+from ._removal_events import ERASURE as _ERASURE
+from ._removal_events import removal_events
+from ._removed_set import RemovedRows
 from .exceptions import LineageError, LineageWarning, StoreError
 
-__all__ = ["removal_events", "removed_in_store"]
+__all__ = ["removed_in_store"]
 
-_ERASURE = "store.erasure"  # (stores._erase_rows.ERASURE_EVENT, not imported: a cycle)
+
+def _ids(value):
+    """Row ids of an event's payload (an array where the events are cached, a list as
+    read), as int64; none: empty."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.int64, copy=False)
+    return np.asarray(value or [], dtype=np.int64)
 
 
 def _keys_here(ids):
@@ -110,7 +119,7 @@ class _Runless(_Run):
     has neither, and no process can read its ids (:func:`_unreadable_runless` says so)."""
 
     def __init__(self, payload):
-        self.behind = np.asarray(payload.get("rows_behind") or [], dtype=np.int64)
+        self.behind = _ids(payload.get("rows_behind"))
         self.keys = {}
         for e in payload.get("row_sources") or ():
             if isinstance(e, dict) and {"code", "source_id", "sha256"} <= e.keys():
@@ -157,7 +166,7 @@ def _unlearned(store, event, keys, runs, stacklevel):
     """``{key: lines}`` of the rows of sources ``keys`` an unlearning event removed (the
     training rows and the rows they were merged from)."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
-    ids = np.asarray(payload.get("row_ids") or [], dtype=np.int64)
+    ids = _ids(payload.get("row_ids"))
     run_id = event["run_id"]
     if not ids.size:
         return {}
@@ -295,32 +304,22 @@ def _code_in(run, key):
     return None
 
 
-def _events(store):
-    """The store's unlearning and erasure events, oldest first: one query of those kinds."""
-    from .stores._chain import EVENT_COLUMNS
-    from .stores._events import decoded
-
-    with store._snapshot():
-        rows = list(store._raw_events_of_kinds(("unlearning", _ERASURE)))
-    for row in rows:
-        yield decoded(store, dict(zip(EVENT_COLUMNS, row)))
-
-
-def removal_events(store):
-    """The store's unlearning and erasure events (decoded), oldest first: one query."""
-    return list(_events(store))
-
-
 def removed_in_store(store, ids, stacklevel=2, events=None):
-    """``[(row ids hit, {row id: "source line n"}, what removed them)]``: the rows of
-    ``ids`` (a fit's training rows) that ``store`` records as unlearned or erased;
-    ``events``: :func:`removal_events` of ``store`` where already read."""
+    """``[RemovedRows]`` (:mod:`._removed_set`), one per event that removed some: the
+    rows of ``ids`` (a fit's training rows) that ``store`` records as unlearned or
+    erased; ``events``: :func:`~._removal_events.removal_events` of ``store`` where
+    already read."""
     ids = np.asarray(ids, dtype=np.int64)
     keys = _keys_here(ids) if ids.size else {}
     if not keys:
         return []
     out, runs = [], {}
-    for event in removal_events(store) if events is None else events:
+    codes = codes_of(ids)
+    # (the fit's rows of each source, found once: not again for every event)
+    of_key = {key: np.unique(ids[codes == code]) for key, code in keys.items()}
+    if events is None:
+        events = removal_events(store)
+    for event in events:
         if event["kind"] == "unlearning":
             found = _unlearned(store, event, keys, runs, stacklevel + 1)
             run = f" of run {event['run_id']}" if event["run_id"] is not None else ""
@@ -332,13 +331,10 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
             continue
         hit = []
         for key, lines in found.items():
-            here = ids[codes_of(ids) == keys[key]]
+            here = of_key[key]
             hit.append(here if lines is None else here[np.isin(here, pack(keys[key], lines))])
         hit = np.unique(np.concatenate([np.zeros(0, np.int64), *hit]))
         if hit.size:
-            words = {
-                int(i): f"{REGISTRY.by_code(c).source_id} line {int(n)}"
-                for i, c, n in zip(hit.tolist(), codes_of(hit).tolist(), lines_of(hit).tolist())
-            }
-            out.append((hit, words, f"{what} in {store!r} at {event['created_at']}"))
+            said = f"{what} in {store!r} at {event['created_at']}"
+            out.append(RemovedRows.named_here(hit, said, REGISTRY.by_code))
     return out

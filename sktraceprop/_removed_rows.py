@@ -35,7 +35,7 @@ from contextvars import ContextVar
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
-from ._removed_aggregates import warn_aggregated_removed
+from ._removed_aggregates import aggregate_members_of, warn_aggregated_removed
 from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
@@ -44,7 +44,7 @@ __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit
 MESSAGE_PREFIX = "this fit of "
 
 _LOCK = threading.Lock()
-_REMOVED = []  # (sorted row ids, {row id: "source line n"}, what removed them)
+_REMOVED = []  # RemovedRows: one sorted int64 array per removal, no string per row
 _DEFER = ContextVar("sktraceprop_refit_check_deferred", default=False)
 
 
@@ -55,12 +55,11 @@ def clear():
         _REMOVED.clear()
 
 
-def record_removed(row_ids, words, what):
-    """Record the rows of one removal: ``words`` maps a row id to its source and line."""
-    ids = np.unique(np.asarray(row_ids, dtype=np.int64))
-    if ids.size:
+def record_removed(removed):
+    """Record the rows of one removal (a :class:`~._removed_set.RemovedRows`)."""
+    if removed.ids.size:
         with _LOCK:
-            _REMOVED.append((ids, dict(words), what))
+            _REMOVED.append(removed)
 
 
 def _deferred():
@@ -110,7 +109,8 @@ def _with_rows_behind(ids):
 
 def _said_of(own, ids, rows, at, found_by):
     """How the warning names the training row ``own``: the removed row it is, or was
-    built from, in the first removal of ``found_by`` (``[(indices into rows, words)]``)
+    built from, in the first removal of ``found_by`` (``[(indices into rows, removed)]``,
+    ``removed`` a :class:`~._removed_set.RemovedRows`)
     that found one, its merged row named after it."""
     for found, words in found_by:
         mine = found[ids[at[found]] == own]
@@ -140,13 +140,13 @@ def warn_refit_on_removed(
     if _deferred() and not now:
         return
     with _LOCK:
-        removals = [(*r, True) for r in _REMOVED]
+        removals = [(r, True) for r in _REMOVED]
     ids = np.asarray(row_ids, dtype=np.int64)
     if excluded is not None and len(excluded):
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
     events = []
     if store is not None:
-        from ._removed_in_store import removal_events, removed_in_store
+        from ._removal_events import removal_events
 
         events = removal_events(store)
     if not removals and not events:
@@ -155,13 +155,17 @@ def warn_refit_on_removed(
     # of one of those (a file line) is as much in it as a removal of the row itself
     rows, at, problem = _with_rows_behind(ids)
     # and a row joined with a group statistic holds the values it was computed over
+    # (its groups found among the rows just followed: the merges are walked once)
+    members, unfollowed = aggregate_members_of(ids, None if problem else rows, _source_here)
+    if events:  # one pass over the store's removals for both (each run read once)
+        from ._removed_in_store import removed_in_store
+
+        found = removed_in_store(store, np.union1d(rows, members), stacklevel + 1, events)
+        removals += [(r, False) for r in found]
     warn_aggregated_removed(
-        ids, list(removals), store, events, fitter, given_fitted, _source_here,
+        ids, members, unfollowed, removals, fitter, given_fitted, _source_here,
         MESSAGE_PREFIX, stacklevel + 1,
     )  # fmt: skip
-    if events:
-        found = removed_in_store(store, rows, stacklevel + 1, events=events)
-        removals += [(*r, False) for r in found]
     if problem is not None:  # (said where a removal could be behind them: never silent)
         warnings.warn(
             f"the rows that the merged training rows of a fit of {fitter} were built "
@@ -172,13 +176,13 @@ def warn_refit_on_removed(
     if not removals:
         return
     n, direct, through, found_by, by = ids.size, [ids[:0]], [ids[:0]], [], []
-    for removed, words, what, here in removals:
-        found = np.flatnonzero(np.isin(rows, removed))
+    for removed, here in removals:
+        found = np.flatnonzero(removed.isin(rows))
         if found.size:
             direct.append(ids[found[found < n]])
             through.append(ids[at[found[found >= n]]])  # rows behind merged rows
-            found_by.append((found, words))
-            by.append(f"in this process by {what}" if here else f"by {what}")
+            found_by.append((found, removed))
+            by.append(f"in this process by {removed.what}" if here else f"by {removed.what}")
     if not found_by:
         return
     direct, through = np.unique(np.concatenate(direct)), np.unique(np.concatenate(through))

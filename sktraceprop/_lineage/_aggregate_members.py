@@ -6,7 +6,7 @@ from ._ids import codes_of, lines_of
 from ._merged_parents import expand, rows_behind
 
 
-def aggregate_members(train_ids, keep, source):
+def aggregate_members(train_ids, keep, source, expanded=None):
     """Every row id that a group statistic held by the training rows ``train_ids[keep]``
     was computed over: the members of each group (:func:`sktraceprop.aggregate`) a
     training row was joined with, the rows those members were merged from at any depth,
@@ -21,6 +21,10 @@ def aggregate_members(train_ids, keep, source):
         The training rows to follow (the retained ones).
     source : callable
         Code -> source record, with its parents.
+    expanded : ndarray of int64, default=None
+        ``train_ids[keep]`` and every row behind their merged rows at every level
+        (:func:`~._merged_parents.rows_behind`), where the caller has followed them
+        already: the groups are found among them, not by walking the merges again.
 
     Returns
     -------
@@ -30,7 +34,10 @@ def aggregate_members(train_ids, keep, source):
     frontier = np.unique(np.asarray(train_ids, dtype=np.int64)[keep])
     seen, found = frontier, [np.empty(0, np.int64)]
     while frontier.size:
-        _, leaves, _ = expand(frontier, source, with_via=False)
+        if expanded is None:
+            _, leaves, _ = expand(frontier, source, with_via=False)
+        else:  # (the merged rows among them are no group: passed over below)
+            leaves, expanded = np.unique(expanded), None
         codes = codes_of(leaves)
         members = [np.empty(0, np.int64)]
         for code in np.unique(codes).tolist():

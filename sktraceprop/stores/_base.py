@@ -168,6 +168,12 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
         select them there: the prediction log is not read)."""
         return [row for row in self._raw_events() if row[3] in kinds]
 
+    def _raw_events_mark(self, kinds):
+        """``(count, last seq, last hash)`` of the events of the given kinds: changes
+        with any event of them appended (a cache of them is kept while it holds)."""
+        rows = self._raw_events_of_kinds(kinds)
+        return (len(rows), rows[-1][0], rows[-1][6]) if rows else (0, None, None)
+
     def _scrub(self):  # noqa: B027 (most stores keep nothing to wipe)
         """After a redaction: wipe what the store's files keep of deleted rows."""
 

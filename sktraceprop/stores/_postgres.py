@@ -270,6 +270,13 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             (list(kinds),),
         )
 
+    def _raw_events_mark(self, kinds):
+        text = (
+            "SELECT n, top, (SELECT hash FROM {e} WHERE seq = top) FROM (SELECT count(*) "
+            "AS n, max(seq) AS top FROM {e} WHERE kind = ANY(%s)) AS m"
+        )
+        return tuple(self._query(self._sql(text, e="events"), (list(kinds),))[0])
+
     def _raw_checkpoints(self):
         rows = self._query(self._sql("SELECT record FROM {c} ORDER BY seq", c="checkpoints"))
         return [r[0] for r in rows]

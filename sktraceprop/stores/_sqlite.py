@@ -251,6 +251,14 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
             tuple(kinds),
         )
 
+    def _raw_events_mark(self, kinds):
+        where = f"kind IN ({', '.join('?' * len(kinds))})"
+        return self._query(
+            "SELECT n, top, (SELECT hash FROM events WHERE seq = top) FROM (SELECT "
+            f"count(*) AS n, max(seq) AS top FROM events WHERE {where})",
+            tuple(kinds),
+        )[0]
+
     def _raw_checkpoints(self):
         if self._legacy:
             return []

@@ -17,15 +17,16 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._lineage._fingerprint import class_path, fingerprint
-from .._lineage._ids import codes_of
+from .._lineage._ids import codes_of, distinct_codes
 from .._lineage._labels import row_groups
 from .._lineage._lineage_frame import lineage_frame
-from .._lineage._merged_parents import rows_behind
+from .._lineage._merged_parents import expand, rows_behind
 from .._lineage._source import utc_now
 from .._lineage._witness import WITNESSES
 from .._model_lock import exclusive
 from .._prediction_log import release_replaced_parts
 from .._removed_rows import record_removed
+from .._removed_set import RemovedRows
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
@@ -111,15 +112,22 @@ def remove(unl, positions, named, request, options, redact=None):
 
 
 def _record_in_process(unl, positions, leaves, event):
-    """The removed rows, for a later fit on them in this process to be said."""
+    """The removed rows, for a later fit on them in this process to be said: kept as
+    arrays (:class:`~sktraceprop._removed_set.RemovedRows`), a merged row named by the
+    last file row it was built from, as the removal's lineage frame lists them."""
     ids = unl.train_row_ids_[positions]
-    frame = lineage_frame(ids, unl._source)
-    words = [f"{s} line {n}" for s, n in zip(frame["source_id"], frame["line"])]
-    named = dict(zip(frame["row_id"].tolist(), words))
-    named.update(zip(ids[frame["row"].to_numpy()].tolist(), words))
+    pos, leaf, _ = expand(ids, unl._source, with_via=False)
+    order = np.argsort(pos, kind="stable")
+    pos, leaf = pos[order], leaf[order]
+    last = np.append(pos[1:] != pos[:-1], True) if pos.size else pos.astype(bool)
+    named, by = ids[pos[last]], leaf[last]
+    merged = named != by
+    sources = {c: unl._source(c).source_id for c in distinct_codes(leaf).tolist()}
     run = f" of run {unl.run_id_}" if unl.run_id_ else ""
     what = f"{type(unl).__name__}.unlearn{run} at {event['time_utc']}"
-    record_removed(np.concatenate([ids, leaves]), named, what)
+    record_removed(
+        RemovedRows(np.concatenate([ids, leaves]), what, sources, (named[merged], by[merged]))
+    )
 
 
 def _retained_after(unl, positions):

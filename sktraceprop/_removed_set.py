@@ -1,0 +1,89 @@
+"""The rows of one removal, kept compactly: what the refit check asks of them.
+
+A removal of a million rows kept one Python string per row (``"people line 5"``, with
+its dict entry and int key: about 100 MB held for the process's life). Here the rows
+are one sorted int64 array (8 bytes a row), the names of their sources one entry per
+source, and a merged row named by the file row it was built from one pair of int64s
+(the only rows whose name is not their own source and line). A row's words are made
+when a warning names it (five at most), never kept.
+"""
+
+import numpy as np
+
+from ._lineage._ids import codes_of, distinct_codes, lines_of
+
+__all__ = ["RemovedRows"]
+
+
+def _sorted(ids):
+    out = np.unique(np.asarray(ids, dtype=np.int64))
+    out.flags.writeable = False
+    return out
+
+
+def _index(sorted_ids, row_id):
+    """The position of ``row_id`` in ``sorted_ids``, or -1."""
+    k = int(np.searchsorted(sorted_ids, row_id))
+    return k if k < sorted_ids.size and int(sorted_ids[k]) == row_id else -1
+
+
+class RemovedRows:
+    """The rows one removal removed, how a warning names them, and what removed them.
+
+    Parameters
+    ----------
+    ids : array-like of int64
+        The removed row ids (packed: source code and line).
+    what : str
+        What removed them, as a warning says it.
+    sources : dict
+        ``{code: source_id}`` of the codes whose rows are named by their own source
+        and line; a row of another code (an inner merge's row) has no words.
+    aliases : tuple of array-like, default=None
+        ``(row ids, named by)``: rows named by another row's source and line (a merged
+        training row by the file row it was built from).
+    """
+
+    __slots__ = ("_alias", "_by", "_sources", "ids", "what")
+
+    def __init__(self, ids, what, sources, aliases=None):
+        self.ids = _sorted(ids)
+        self.what = what
+        self._sources = {int(c): str(s) for c, s in sources.items()}
+        keys, by = (np.empty(0, np.int64),) * 2 if aliases is None else aliases
+        keys, by = np.asarray(keys, np.int64), np.asarray(by, np.int64)
+        # the last pair of a key wins, as a dict built from the pairs would keep it
+        last = keys.size - 1 - np.unique(keys[::-1], return_index=True)[1]
+        self._alias, self._by = keys[last], by[last]
+
+    @classmethod
+    def named_here(cls, ids, what, source):
+        """The rows ``ids``, each named by its own source (``source``: code -> record)."""
+        codes = distinct_codes(np.asarray(ids, dtype=np.int64)).tolist()
+        return cls(ids, what, {c: source(c).source_id for c in codes})
+
+    def __contains__(self, row_id):
+        return _index(self.ids, int(row_id)) >= 0
+
+    def isin(self, rows):
+        """Which of ``rows`` were removed (a boolean array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        k = np.minimum(np.searchsorted(self.ids, rows), max(self.ids.size - 1, 0))
+        return self.ids[k] == rows if self.ids.size else np.zeros(rows.shape, bool)
+
+    def get(self, row_id, default=None):
+        """``"<source_id> line n"`` of a removed row, or ``default`` where it has none."""
+        row_id = int(row_id)
+        if row_id not in self:
+            return default
+        k = _index(self._alias, row_id)
+        named = int(self._by[k]) if k >= 0 else row_id
+        one = np.asarray([named], np.int64)
+        source_id = self._sources.get(int(codes_of(one)[0]))
+        if source_id is None:
+            return default
+        return f"{source_id} line {int(lines_of(one)[0])}"
+
+    def nbytes(self):
+        """Bytes of the arrays kept (the per-source names aside)."""
+        return self.ids.nbytes + self._alias.nbytes + self._by.nbytes
