@@ -309,8 +309,7 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
             self._fit(X, y_enc.astype(np.float32), "binary", 1, W, weighted)
         else:
             self._fit(X, y_enc.astype(np.int32), "multiclass", classes.shape[0], W, weighted)
-        # read by the neural influence: a fitted model explained with rows it did not
-        # train on is refused, not scored
+        # read by the neural influence: rows it did not train on are refused, not scored
         self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
         return self
 

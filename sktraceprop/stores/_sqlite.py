@@ -12,13 +12,14 @@ from ._sqlite_check import check_file
 from ._sqlite_connection import ConnectionMixin
 from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
 from ._sqlite_open import OpeningMixin
+from ._sqlite_raw import RawReadsMixin
 from ._sqlite_transaction import check_durability, set_sync
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
 
 
-class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
+class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
     """Runs, audit events and checkpoints in a SQLite file, under one hash chain.
 
     Parameters
@@ -172,56 +173,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
-    # -- raw rows -----------------------------------------------------------------------------
-    def _raw_run(self, run_id):
-        if self._legacy:
-            return None
-        rows = self._query(
-            "SELECT record, n_samples, n_input, row_ids, input_row_ids, event_seq FROM runs "
-            "WHERE run_id = ?",
-            (run_id,),
-        )
-        return rows[0] if rows else None
-
-    def _raw_run_list(self):
-        if self._legacy:
-            rows = self._query("SELECT run_id, record FROM runs ORDER BY seq")
-            return [(*row, None) for row in rows]
-        # In the chain's order: the autoincrement seq is outside the chain, and
-        # renumbering it must not reorder the runs listed.
-        return self._query("SELECT run_id, record, created_at FROM runs ORDER BY event_seq")
-
-    def _raw_source(self, source_id, sha256):
-        rows = self._query(
-            "SELECT record, n_parent_ids, parents, event_seq FROM sources "
-            "WHERE source_id = ? AND sha256 = ?",
-            (source_id, sha256),
-        )
-        return rows[0] if rows else None
-
-    def _raw_sources(self):
-        return self._iterate(
-            "SELECT source_id, sha256, record, n_parent_ids, parents, event_seq FROM sources "
-            "ORDER BY event_seq"
-        )
-
-    def _raw_source_versions(self, source_id):
-        rows = self._query(
-            "SELECT record FROM sources WHERE source_id = ? ORDER BY event_seq", (source_id,)
-        )
-        return [text for (text,) in rows]
-
-    def _raw_leaves(self, run_id):
-        if self.schema_version < 3:
-            return {}
-        rows = self._query("SELECT leaf, value, salt FROM run_leaves WHERE run_id = ?", (run_id,))
-        return {leaf: (value, salt) for leaf, value, salt in rows}
-
-    def _raw_prediction_salts(self):
-        if self.schema_version < 4:
-            return {}
-        return dict(self._query("SELECT seq, salt FROM prediction_salts"))
-
+    # -- erasure -----------------------------------------------------------------------------
     def _scrub(self):
         """Fold the write-ahead log into the file and truncate it: the pages that held
         erased values (overwritten in the file by ``secure_delete``) leave the log
@@ -230,39 +182,6 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, BaseStore):
 
     def _erasure_left(self):
         return _sqlite_scrub.left(self.path, self._connection())
-
-    _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
-
-    def _raw_event(self, seq):
-        rows = self._query(f"SELECT {self._EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,))
-        return rows[0] if rows else None
-
-    def _raw_events(self, run_id=None):
-        if run_id is None:
-            return self._iterate(f"SELECT {self._EVENT_COLUMNS} FROM events ORDER BY seq")
-        return self._iterate(
-            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
-        )
-
-    def _raw_events_of_kinds(self, kinds):
-        marks = ", ".join("?" * len(kinds))
-        return self._query(
-            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY seq",
-            tuple(kinds),
-        )
-
-    def _raw_events_mark(self, kinds):
-        where = f"kind IN ({', '.join('?' * len(kinds))})"
-        return self._query(
-            "SELECT n, top, (SELECT hash FROM events WHERE seq = top) FROM (SELECT "
-            f"count(*) AS n, max(seq) AS top FROM events WHERE {where})",
-            tuple(kinds),
-        )[0]
-
-    def _raw_checkpoints(self):
-        if self._legacy:
-            return []
-        return [r[0] for r in self._query("SELECT record FROM checkpoints ORDER BY seq")]
 
     # -- runs -----------------------------------------------------------------------------------
     def load_run(self, run_id):
