@@ -3,8 +3,12 @@ edits that do and do not change its bytes (one of the same size, its times set b
 
 import hashlib
 import os
+import time
+import warnings
 
 import numpy as np
+
+from sktraceprop.exceptions import ChangedSourceWarning
 
 
 def write(path, n=24, seed=0):
@@ -67,3 +71,29 @@ EDITS = {
     "delete": lambda p: p.unlink(missing_ok=True),
     "nothing": lambda p: None,
 }
+
+
+def states(call):
+    """The ``file_state`` values of the frame ``call()`` returns, and whether it warned
+    that a source changed."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        frame = call()
+    said = any(issubclass(w.category, ChangedSourceWarning) for w in record)
+    return set(frame["file_state"]), said
+
+
+def check_each_edit(path, recorded, edits, calls, settle_s):
+    """Make each edit of ``edits`` to ``path``, waiting past the ``settle_s`` margin
+    before and after it, and check that every call of ``calls`` then says what the file
+    holds: the truth from its bytes against ``recorded``, its SHA-256 when read."""
+    for edit in edits:
+        time.sleep(2 * settle_s)  # (the previous call may keep the digest)
+        if edit != "delete" and not path.exists():
+            EDITS["restore"](path)
+        else:
+            EDITS[edit](path)
+        time.sleep(2 * settle_s)  # (past the margin: this call may keep it)
+        found = truth(path, recorded)
+        for call in calls:
+            assert states(call) == ({found}, found != "unchanged")

@@ -11,7 +11,6 @@ SHA-256 of the file's bytes at each call against the one recorded at read.
 import hashlib
 import sys
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -21,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop._lineage import _file_digests, _file_state
-from sktraceprop.exceptions import ChangedSourceWarning
 from tests._file_edits import EDITS as _EDITS
 from tests._file_edits import Hashed as _Hashed
-from tests._file_edits import truth as _truth
+from tests._file_edits import check_each_edit
+from tests._file_edits import states as _states
 from tests._file_edits import write as _write
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="nothing is kept on Windows")
@@ -51,14 +50,6 @@ def _calls(path):
         lambda: stp.row_lineage(ids),
         lambda: est.trace(np.arange(3)),
     ]
-
-
-def _states(call):
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        frame = call()
-    said = any(issubclass(w.category, ChangedSourceWarning) for w in record)
-    return set(frame["file_state"]), said
 
 
 def test_a_settled_file_is_hashed_once_for_many_calls(tmp_path, hashed, monkeypatch):
@@ -94,13 +85,4 @@ def test_each_call_says_what_the_file_holds_then(tmp_path_factory, monkeypatch, 
     path.with_suffix(".orig").write_bytes(path.read_bytes())
     recorded = hashlib.sha256(path.read_bytes()).hexdigest()
     calls = _calls(path)
-    for edit in edits:
-        time.sleep(2 * _SETTLE_S)  # (the previous call may keep the digest)
-        if edit != "delete" and not path.exists():
-            _EDITS["restore"](path)
-        else:
-            _EDITS[edit](path)
-        time.sleep(2 * _SETTLE_S)  # (past the margin: this call may keep it)
-        truth = _truth(path, recorded)
-        for call in calls:
-            assert _states(call) == ({truth}, truth != "unchanged")
+    check_each_edit(path, recorded, edits, calls, _SETTLE_S)

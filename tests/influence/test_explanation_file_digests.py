@@ -11,7 +11,6 @@ import hashlib
 import pickle
 import sys
 import time
-import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 import sktraceprop as stp
 from sktraceprop import InfluenceExplainer
 from sktraceprop._lineage import _file_digests, _file_state
-from sktraceprop.exceptions import ChangedSourceWarning
 from tests._file_edits import EDITS as _EDITS
 from tests._file_edits import Hashed as _Hashed
-from tests._file_edits import truth as _truth
+from tests._file_edits import check_each_edit
+from tests._file_edits import states as _states
 from tests._file_edits import write as _write
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="nothing is kept on Windows")
@@ -43,14 +42,6 @@ def hashed(monkeypatch):
     counter = _Hashed()
     monkeypatch.setattr(_file_state, "hashlib", counter)
     return counter
-
-
-def _states(call):
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        frame = call()
-    said = any(issubclass(w.category, ChangedSourceWarning) for w in record)
-    return set(frame["file_state"]), said
 
 
 def test_a_settled_file_is_hashed_once_per_explanation(tmp_path, hashed, monkeypatch):
@@ -90,13 +81,10 @@ def test_each_access_says_what_the_file_holds_then(tmp_path_factory, monkeypatch
     path.with_suffix(".orig").write_bytes(path.read_bytes())
     recorded = hashlib.sha256(path.read_bytes()).hexdigest()
     explanation = _explanation(path)
-    for edit in edits:
-        time.sleep(2 * _SETTLE_S)  # (the previous access may keep the digest)
-        if edit != "delete" and not path.exists():
-            _EDITS["restore"](path)
-        else:
-            _EDITS[edit](path)
-        time.sleep(2 * _SETTLE_S)  # (past the margin: this access may keep it)
-        truth = _truth(path, recorded)
-        for call in (lambda: explanation.train_rows, lambda: explanation.top(1)):
-            assert _states(call) == ({truth}, truth != "unchanged")
+    check_each_edit(
+        path,
+        recorded,
+        edits,
+        (lambda: explanation.train_rows, lambda: explanation.top(1)),
+        _SETTLE_S,
+    )
