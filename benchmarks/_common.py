@@ -14,6 +14,16 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+#: The deployer's statements the benchmarks' compliance reports are made with.
+DEPLOYER = {
+    "system_name": "CreditScorer",
+    "system_version": "1.0.0",
+    "deployer_name": "Example Bank SA",
+    "high_risk_category": "creditworthiness",
+    "intended_purpose": "Score consumer loan applications for manual review",
+    "human_oversight": ["Head of credit risk"],
+}
+
 
 def machine():
     """What the figures were measured on."""

@@ -30,15 +30,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.resolve()))
+from _common import DEPLOYER as REPORT  # noqa: E402
+
 RESULTS = HERE / "results" / "report_memory.json"  # and .md, the table
-REPORT = {
-    "system_name": "CreditScorer",
-    "system_version": "1.0.0",
-    "deployer_name": "Example Bank SA",
-    "high_risk_category": "creditworthiness",
-    "intended_purpose": "Score consumer loan applications for manual review",
-    "human_oversight": ["Head of credit risk"],
-}
 
 
 def build(path, n_events):

@@ -42,6 +42,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DEPLOYER as REPORT  # noqa: E402
 from _common import RESULTS, machine, markdown_table, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
@@ -50,14 +51,6 @@ N_NUM, N_MISSING, N_CAT, N_DATE = 40, 4, 12, 4
 NUM = [f"x{i}" for i in range(N_NUM)]
 CAT = [f"c{i}" for i in range(N_CAT)]
 DATE = [f"d{i}" for i in range(N_DATE)]
-REPORT = {
-    "system_name": "CreditScorer",
-    "system_version": "1.0.0",
-    "deployer_name": "Example Bank SA",
-    "high_risk_category": "creditworthiness",
-    "intended_purpose": "Score consumer loan applications for manual review",
-    "human_oversight": ["Head of credit risk"],
-}
 
 
 def peak_reset():
