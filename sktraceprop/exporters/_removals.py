@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .._lineage._ids import codes_of
-from ..exceptions import StoreError
+from ..exceptions import LineageError, StoreError
 
 #: Said where no store holding the run was given or saved to in this process.
 NOT_CHECKED = (
@@ -121,10 +121,31 @@ def removals(run, store):
 def _instant(event):
     """The event's recorded time as a UTC instant (its text says its zone offset: two
     stores' clocks may write different ones, so the text does not sort)."""
-    moment = datetime.fromisoformat(str(event["created_at"]))
-    if moment.tzinfo is None:  # (no zone said: read as UTC, what every store writes)
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return datetime.fromisoformat(str(event["created_at"])).astimezone(timezone.utc)
+
+
+def _check_stamped(events, store):
+    """Refuse, naming it, a removal event whose time names no instant.
+
+    Every store writes an ISO 8601 time with its offset; another writer may write none
+    (or no time). Read as UTC it could be hours off, and the exports would order the
+    stores' removals, and name the model the last one left as the current model, by a
+    guess (the facets' ``createdAt`` is an RFC 3339 date-time besides).
+    """
+    for event in events:
+        text = event["created_at"]
+        try:
+            if datetime.fromisoformat(str(text)).tzinfo is not None:
+                continue
+        except ValueError:
+            pass
+        raise LineageError(
+            f"removal event {event['seq']} ({event['kind']}) in {_name(store)} is stamped "
+            f"{text!r}, not an ISO 8601 time with a UTC offset (such as "
+            "2026-12-06T10:00:00+00:00): when it was recorded, and so the order of the "
+            "removals and the current model, is not known. It was written by another "
+            "writer; nothing was exported."
+        )
 
 
 def _in_time_order(per_store):
@@ -134,10 +155,7 @@ def _in_time_order(per_store):
     of a store (the same hash) is listed once, where first found."""
     if len(per_store) == 1:
         return list(per_store[0])
-    try:
-        keyed = [[(_instant(e), e) for e in events] for events in per_store]
-    except (TypeError, ValueError):  # a time that is not ISO 8601: order of the stores
-        keyed = [[(0, e) for e in events] for events in per_store]
+    keyed = [[(_instant(e), e) for e in events] for events in per_store]
     seen, out = set(), []
     for _, event in heapq.merge(*keyed, key=lambda pair: pair[0]):
         if event["hash"] not in seen:
@@ -163,6 +181,7 @@ def removal_record(run, store=None):
                 raise
             unread.append(f"{_name(candidate)}: {exc}")
             continue
+        _check_stamped(events, candidate)
         read.append(candidate)
         found.append(events)
     if not read and not unread:

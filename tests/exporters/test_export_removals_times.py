@@ -11,8 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sktraceprop.exceptions import LineageError
+from sktraceprop.exporters import to_openlineage, to_parquet
 from sktraceprop.stores._base import make_event
-from tests.exporters.test_export_removals import _events_read_with_sqlite
+from tests.exporters.test_export_removals import _events_read_with_sqlite, _spans
 from tests.exporters.test_export_removals_stores import _exported, _two_stores, _unlearn
 
 pytest.importorskip("pyarrow.parquet")
@@ -72,3 +74,34 @@ def test_removals_of_several_stores_are_exported_by_instant(tmp_path_factory, ma
         exported = _exported(run, tmp_path)
     for checked, _, events, _ in exported:
         assert checked is True and list(events) == order
+
+
+@pytest.mark.parametrize("naive_in", ["a", "b"])
+@pytest.mark.parametrize("export", ["openlineage", "parquet", "otel"])
+def test_a_removal_stamped_with_no_offset_is_refused_not_read_as_utc(tmp_path, naive_in, export):
+    # Another writer's time with no zone offset names no instant: read as UTC, it put an
+    # unlearning of one store before or after the other's by a guess, the exports named
+    # the model the guessed-last unlearning left as the current one, and the facet's
+    # createdAt was no RFC 3339 date-time.
+    a, b, unl, run = _two_stores(tmp_path)
+    stores = {"a": a, "b": b}
+    for i, name in enumerate("ab"):
+        stamp = START + timedelta(minutes=i)
+        text = stamp.replace(tzinfo=None) if name == naive_in else stamp
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(CLOCK, "utc_now", lambda t=text: t.isoformat(timespec="microseconds"))
+            _unlearn(unl, stores[name], run.row_ids[2 * i : 2 * i + 1])
+    (naive,) = [e for e in stores[naive_in].events(run.run_id, kind="unlearning")]
+    folder = tmp_path / "pq"
+    calls = {
+        "openlineage": lambda: to_openlineage(run),
+        "parquet": lambda: to_parquet(run, folder),
+        "otel": lambda: _spans(run),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(LineageError) as info:
+            calls[export]()
+    assert f"removal event {naive['seq']} (unlearning)" in str(info.value)
+    assert repr(naive["created_at"]) in str(info.value) and "with a UTC offset" in str(info.value)
+    assert not folder.exists()  # nothing exported
