@@ -34,29 +34,38 @@ def index_problems(con, locked):
     (damage a page check missed) is its problem; ``locked(exc)``: a lock, raised."""
     problems, tables = [], {}
     for index, table in _indexes(con):
-        try:
-            if table not in tables:
-                tables[table] = con.execute(
-                    f"SELECT count(*), sum(rowid) FROM {_quoted(table)} NOT INDEXED"
-                ).fetchone()
-            via = con.execute(
-                f"SELECT count(*), sum(rowid) FROM {_quoted(table)} INDEXED BY {_quoted(index)}"
-            ).fetchone()
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            if locked(exc):
-                raise
-            via, tables[table] = str(exc), tables.get(table)
+        if table not in tables:
+            tables[table] = _sums(con, f"{_quoted(table)} NOT INDEXED", locked)
+        via = _sums(con, f"{_quoted(table)} INDEXED BY {_quoted(index)}", locked)
         if via != tables[table]:
+            readable = isinstance(via, tuple) and isinstance(tables[table], tuple)
             problems.append(
                 {
                     "check": "index_sums",
                     "message": f"index {index} does not match table {table}: "
                     f"{_counted(via)} through the index, {_counted(tables[table])} in "
-                    "the table (an index entry points at another row, or is missing)",
-                    "damaged": [f"index {index}"],
+                    "the table"
+                    + (
+                        " (an index entry points at another row, or is missing)"
+                        if readable
+                        else ""
+                    ),
+                    "damaged": [f"index {index}"]
+                    + ([] if isinstance(tables[table], tuple) else [f"table {table}"]),
                 }
             )
     return problems
+
+
+def _sums(con, rows, locked):
+    """``(count, rowid sum)`` of ``SELECT ... FROM rows``, or the error that reading it
+    raised (damage a page check missed); a lock is raised."""
+    try:
+        return con.execute(f"SELECT count(*), sum(rowid) FROM {rows}").fetchone()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        if locked(exc):
+            raise
+        return str(exc)
 
 
 def _counted(found):

@@ -218,3 +218,38 @@ def test_the_quick_check_leaves_a_partial_index_alone(clean, tmp_path):
     finally:
         con.close()
     assert stp.stores.SQLiteStore(path, mode="ro").check(full=False)["events"] == N_EVENTS
+
+
+def test_a_table_that_cannot_be_read_is_named_not_its_index(clean, tmp_path):
+    # a read of the table itself failing (damage a page check missed) was put on the
+    # index ("unreadable (...) through the index, unreadable (None) in the table")
+    from sktraceprop.stores._sqlite_index_sums import index_problems
+
+    path = tmp_path / "s.db"
+    path.write_bytes(clean[0].read_bytes())
+    con = sqlite3.connect(path)
+
+    class TableUnreadable:
+        def execute(self, sql, *args):
+            if sql.endswith('"events" NOT INDEXED'):
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            return con.execute(sql, *args)
+
+    try:
+        problems = index_problems(TableUnreadable(), locked=lambda exc: False)
+        on_events = [p for p in problems if "table events" in p["damaged"]]
+        names = {
+            n
+            for n, t in con.execute(
+                "SELECT i.name, t.name FROM sqlite_master AS t, pragma_index_list(t.name) AS i "
+                "WHERE t.name = 'events' AND i.partial = 0"
+            )
+        }
+    finally:
+        con.close()
+    assert names and {p["damaged"][0] for p in on_events} == {f"index {n}" for n in names}
+    for problem in on_events:
+        assert "unreadable (database disk image is malformed) in the table" in problem["message"]
+        assert f"{N_EVENTS} rows with rowid sum" in problem["message"]  # the index was read
+        assert "points at another row" not in problem["message"]
+    assert all("table events" in p["damaged"] for p in problems)  # no other table's
