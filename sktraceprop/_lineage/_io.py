@@ -208,8 +208,10 @@ def check_python_engine(path, modelled, scan):
         "pandas' python engine skips it as one line, its C tokenizer with the "
         "lines up to the closing quote"
         if how == "skipped"
-        else "starts a row that pandas' python engine drops as blank once "
-        "unquoted and cut at the comment character, and that its C tokenizer keeps"
+        else "starts a row that is blank once unquoted and cut at the comment "
+        "character: pandas' python engine drops such a row (with skip_blank_lines=False "
+        "and a comment character it keeps or drops it by the lines around it) where its "
+        "C tokenizer keeps it"
     )
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
