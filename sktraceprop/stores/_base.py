@@ -163,10 +163,10 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
         """The ``store.redaction`` event rows of a run, oldest first."""
         return [row for row in self._raw_events(run_id) if row[3] == REDACTION_EVENT]
 
-    def _raw_events_of_kinds(self, kinds):
-        """The event rows of the given kinds, oldest first (stores with a database
-        select them there: the prediction log is not read)."""
-        return [row for row in self._raw_events() if row[3] in kinds]
+    def _raw_events_of_kinds(self, kinds, run_id=None):
+        """The event rows of the given kinds (of run ``run_id`` only, where given), oldest
+        first (stores with a database select them there: the prediction log is not read)."""
+        return [row for row in self._raw_events(run_id) if row[3] in kinds]
 
     def _raw_events_mark(self, kinds):
         """``(count, last seq, last hash)`` of the events of the given kinds: changes

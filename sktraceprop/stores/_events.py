@@ -72,10 +72,14 @@ def events(store, run_id=None, *, kind=None, include_store_events=False):
     if run_id is not None and (not isinstance(run_id, str) or text_problem(run_id)):
         return out  # no run has such an id (and the database could not be asked)
     with store._snapshot():
-        if run_id is None and isinstance(kind, str) and not text_problem(kind):
-            # (selected by the database: the prediction log of a large store is not read
-            # to list its few erasures; a kind no text could be matches nothing below)
-            rows = list(store._raw_events_of_kinds((kind,)))
+        if isinstance(kind, str) and not text_problem(kind):
+            # (selected by the database: the prediction log of a large store, or of the
+            # run, is not read to list its few erasures or redactions; a kind no text
+            # could be matches nothing below)
+            if run_id is None:
+                rows = list(store._raw_events_of_kinds((kind,)))
+            else:
+                rows = list(store._raw_events_of_kinds((kind,), run_id))
         else:
             rows = list(store._raw_events(run_id))
     for row in rows:

@@ -261,13 +261,14 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             (run_id,),
         )
 
-    def _raw_events_of_kinds(self, kinds):
+    def _raw_events_of_kinds(self, kinds, run_id=None):
+        run = "" if run_id is None else " AND run_id = %s"
         return self._query(
             self._sql(
-                f"SELECT {_EVENT_COLUMNS} FROM {{e}} WHERE kind = ANY(%s) ORDER BY seq",
+                f"SELECT {_EVENT_COLUMNS} FROM {{e}} WHERE kind = ANY(%s){run} ORDER BY seq",
                 e="events",
             ),
-            (list(kinds),),
+            (list(kinds),) + (() if run_id is None else (run_id,)),
         )
 
     def _raw_events_mark(self, kinds):

@@ -70,11 +70,12 @@ class RawReadsMixin:
             f"SELECT {self._EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
         )
 
-    def _raw_events_of_kinds(self, kinds):
+    def _raw_events_of_kinds(self, kinds, run_id=None):
         marks = ", ".join("?" * len(kinds))
+        run = "" if run_id is None else " AND run_id = ?"
         return self._query(
-            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE kind IN ({marks}) ORDER BY seq",
-            tuple(kinds),
+            f"SELECT {self._EVENT_COLUMNS} FROM events WHERE kind IN ({marks}){run} ORDER BY seq",
+            tuple(kinds) + (() if run_id is None else (run_id,)),
         )
 
     def _raw_events_mark(self, kinds):

@@ -57,3 +57,37 @@ def test_a_kind_no_store_can_hold_matches_nothing(store):
     _fill(store, ["a"])
     assert store.events(kind="a\x00") == []
     assert store.events(kind=3) == []
+
+
+def test_a_runs_events_of_a_kind_are_selected_by_the_database(store, monkeypatch):
+    # events(run_id, kind=...) read every event of the run, its prediction log included
+    # (a compliance report holding 400 logged calls at once to find a redaction)
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    import sktraceprop as stp
+
+    X = stp.from_numpy(np.arange(20.0).reshape(10, 2), f"kinds_{type(store).__name__}")
+    y = np.array([0, 1] * 5)
+    runs = [
+        stp.make_traced_pipeline(LogisticRegression(C=c), store=store).fit(X, y).lineage_.run_id
+        for c in (1.0, 2.0)
+    ]
+    for run in runs:
+        for kind in ["a", "prediction", "a", "b"]:
+            store.append_event(kind, {"run": run}, run_id=run)
+    every = store.events()
+    reads = []
+    full = type(store)._raw_events
+
+    def spy(self, run_id=None):
+        reads.append(run_id)
+        return full(self, run_id)
+
+    monkeypatch.setattr(type(store), "_raw_events", spy)
+    for run in runs:
+        for kind in ["a", "b", "prediction", "z"]:
+            got = store.events(run, kind=kind)
+            assert got == [e for e in every if e["kind"] == kind and e["run_id"] == run]
+    if store.__class__.__name__ != "MemoryStore":  # (it has no database)
+        assert reads == []
