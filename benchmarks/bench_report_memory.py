@@ -13,6 +13,10 @@ Each measurement runs in a fresh child process (``--measure``): peak resident me
     python benchmarks/bench_report_memory.py --events 20000 --label after --note "..."
     python benchmarks/bench_report_memory.py --events 200000 --calls report --label after
     python benchmarks/bench_report_memory.py --render
+    python benchmarks/bench_report_memory.py --events 50000 --results report_memory_50k.json
+
+``--results`` names another results file in benchmarks/results (its table beside it):
+a run at another size than the 200,000 events of report_memory.json is kept apart.
 
 A check's process makes its report first (not measured): at 200,000 events that doubles
 its time, hence ``--calls``.
@@ -154,12 +158,14 @@ def main():
     parser.add_argument("--calls", nargs="+", default=["report", "verify"])
     parser.add_argument("--note", help="what --label measures, in words (kept per label)")
     parser.add_argument("--render", action="store_true")
+    parser.add_argument("--results", default=RESULTS.name, help="file in benchmarks/results")
     parser.add_argument("--measure", nargs=2, metavar=("STORE", "CALL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(*args.measure)))
         return
-    held = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = RESULTS.with_name(args.results)
+    held = json.loads(results.read_text()) if results.exists() else {}
     rows, notes = held.get("rows", []), held.get("notes", {})
     if args.note:
         notes[args.label] = args.note
@@ -191,12 +197,12 @@ def main():
                     row.update(json.loads(done.stdout.strip().splitlines()[-1]))
                     print(row, flush=True)
                     rows.append(row)
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(
+        results.parent.mkdir(exist_ok=True)
+        results.write_text(
             json.dumps({"machine": platform.machine(), "notes": notes, "rows": rows}, indent=1)
             + "\n"
         )
-    RESULTS.with_suffix(".md").write_text(render(rows, notes) + "\n")
+    results.with_suffix(".md").write_text(render(rows, notes) + "\n")
     print(render(rows, notes))
 
 

@@ -37,6 +37,7 @@ ORDER = [
     "study_decoupled_decay",
     "user_scale",
     "report_memory",
+    "report_memory_50k",
     "examples",
     "make_test",
 ]

@@ -7,9 +7,10 @@ holds the erased rows (their ids, so their files and lines, and its sources' sta
 counted over them) and its steps what they learnt from them. Where such a model is used
 with a store that records the erasure (its logged calls, a compliance report), a
 :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the sources and the erasure
-events. A logged call checks once per model and store (two queries of the store's
-erasure and redaction events): the erasure of a row later in this process names the
-model itself (see :mod:`._holders`).
+events. A logged call checks once per model and store (the store's erasure events, kept
+by :mod:`._removal_events` until one is appended, and one query of the run's redactions;
+a compliance report hands over its own read of the chain): the erasure of a row later in
+this process names the model itself (see :mod:`._holders`).
 """
 
 import threading
@@ -38,10 +39,11 @@ def _first_check(estimator, store):
         return True
 
 
-def warn_erased_held(estimator, store, *, once=False):
+def warn_erased_held(estimator, store, *, once=False, events=None):
     """Warn where ``estimator``'s ``lineage_`` holds training rows that ``store``
     records an erasure request of (``once``: only the first time for this estimator and
-    store). Returns ``{source_id: rows}`` of those rows (empty where none)."""
+    store; ``events``: the store's events, already read, to find them in). Returns
+    ``{source_id: rows}`` of those rows (empty where none)."""
     from .stores._erased_rows import erased_rows
 
     run = getattr(estimator, "lineage_", None)
@@ -49,7 +51,7 @@ def warn_erased_held(estimator, store, *, once=False):
         return {}
     if once and not _first_check(estimator, store):
         return {}
-    erased = erased_rows(store, run)
+    erased = erased_rows(store, run, events)
     if not erased:
         return {}
     rows, seqs = {}, set()

@@ -17,9 +17,10 @@ import weakref
 
 import numpy as np
 
+from .stores._erase_rows import ERASURE_EVENT as ERASURE
+
 __all__ = ["ERASURE", "removal_events"]
 
-ERASURE = "store.erasure"  # (stores._erase_rows.ERASURE_EVENT, not imported: a cycle)
 KINDS = ("unlearning", ERASURE)
 
 _LOCK = threading.Lock()

@@ -1,6 +1,7 @@
 """``compliance_report``: EU AI Act evidence for one model, from its run and its store."""
 
 from .. import __version__
+from .._erased_held import warn_erased_held
 from .._lineage._source import utc_now
 from ..exceptions import ComplianceError
 from ..utils._exact_ints import exact_view
@@ -63,9 +64,10 @@ def _check_after_head(now, head):
         )
 
 
-def _read_record(store, run, checkpoint_key):
+def _read_record(store, run, checkpoint_key, model=None):
     """``(time, record keeping, events copied, retention)`` of the store, read in one
-    snapshot after it verifies.
+    snapshot after it verifies; ``model`` (the fitted model reported on, if any) is
+    warned of the erased rows it holds, found in the same read.
 
     One snapshot: a run another process stores between two reads (the events, then the
     runs) would be listed in the report past its chain head, and the report would then
@@ -74,7 +76,7 @@ def _read_record(store, run, checkpoint_key):
     with store._snapshot():
         store.verify()
         events, calls = chain_events(store, run.run_id)
-        check_stamped(events, store)
+        times = check_stamped(events, store)  # (each event's time parsed once, here)
         if not audit_events(events):
             raise ComplianceError(
                 f"{store!r} has no audit events (only the {len(events)} bookkeeping "
@@ -83,10 +85,14 @@ def _read_record(store, run, checkpoint_key):
                 "system is used. Log the model's use (log_predictions=True) before making "
                 "a report."
             )
+        # a model pickled before an erasure this store records still holds the erased
+        # rows: found in the events just read (its calls are held without payloads)
+        if model is not None:
+            warn_erased_held(model, store, events=events)
         now = utc_now()
         _check_after_head(now, events[-1])
-        kept, copied = record_keeping(store, run, events, now, checkpoint_key, calls)
-        return now, kept, copied, retention_section(store, run, events, now)
+        kept, copied = record_keeping(store, run, events, now, checkpoint_key, calls, times)
+        return now, kept, copied, retention_section(store, run, events, now, times=times)
 
 
 def compliance_report(
@@ -187,7 +193,7 @@ def compliance_report(
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
     run, store, matches, after, caveat, model = _resolve(estimator, store, run_id)
-    now, kept, copied, retention = _read_record(store, run, checkpoint_key)
+    now, kept, copied, retention = _read_record(store, run, checkpoint_key, model)
     # a search refitted meanwhile: its new run may be in the record just read
     check_in_use(estimator, model, run)
     body = {

@@ -19,7 +19,7 @@ the calls erased now), and a warning says so.
 
 import warnings
 
-from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT
+from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT, HeldSalts
 from ..utils._stack import user_stacklevel
 from ._article import _plural
 from ._evidence import parse_time, six_months_before
@@ -55,7 +55,7 @@ def erasure_section(store, run_id, events, now, rows_of):
     """What the chain (``events``, up to the head) and the salts held say of the run's
     erased calls; ``now``: the report's time (the six months before it); ``rows_of``:
     an event's row count (an error naming the event where it holds no number)."""
-    held = store._raw_prediction_salts()
+    held = HeldSalts(store._raw_prediction_salt_seqs())  # (the seqs, no salt read)
     erasures = [e for e in events if e["kind"] == PREDICTION_ERASURE_EVENT]
     mine = [e for e in events if e["run_id"] == run_id]
     calls = [e for e in mine if e["kind"] == "prediction" and _erased(e, held)]

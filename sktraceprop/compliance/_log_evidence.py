@@ -9,6 +9,7 @@ from ..exceptions import ComplianceError
 from ._erasure_evidence import erasure_section
 from ._evidence import audit_events, included, is_store_event, parse_time
 from ._exact_ints import event_copy
+from ._model_calls import calls_by_model
 
 __all__ = ["checkpoints_of", "prediction_digest", "record_keeping", "store_location"]
 
@@ -233,11 +234,12 @@ def store_location(store):
     return {"type": type(store).__name__, "location": None if path is None else str(path)}
 
 
-def record_keeping(store, run, events, now, checkpoint_key=None, calls=None):
+def record_keeping(store, run, events, now, checkpoint_key=None, calls=None, times=None):
     """Runs, the chain, the prediction log, explanations and removals of the run.
 
     ``calls``: the :class:`~._chain_read.Tally` of the run's calls where
-    ``events`` holds them without their payloads (:func:`~._chain_read.chain_events`).
+    ``events`` holds them without their payloads (:func:`~._chain_read.chain_events`);
+    ``times``: the events' times, where already read.
     """
     mine = [e for e in events if e["run_id"] == run.run_id]
     predictions = [e for e in mine if e["kind"] == "prediction"]
@@ -276,6 +278,8 @@ def record_keeping(store, run, events, now, checkpoint_key=None, calls=None):
         "events_of_run": len(mine),
         "events_by_kind": _count_kinds(mine),
         "predictions": _predictions(predictions) if calls is None else calls.summary(),
+        # format 17: every model's calls in time, measured apart (their gaps)
+        "calls_by_model": calls_by_model(events, now, times),
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),
         # format 16: the calls erased at request (erase_predictions), their erasures
         "prediction_erasures": erasure_section(store, run.run_id, events, now, _rows_of),

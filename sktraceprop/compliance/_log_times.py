@@ -21,16 +21,22 @@ def _stamp(moment):
     return moment.isoformat(timespec="microseconds")
 
 
-def times_set_back(events):
+def event_times(events):
+    """The times of ``events`` (as :func:`~._evidence.parse_time` reads them), in order:
+    parsed once for every figure of a report made from them."""
+    return [parse_time(e["created_at"]) for e in events]
+
+
+def times_set_back(events, times=None):
     """The events whose time is earlier than that of an event before them in seq order.
 
     Each entry: ``seq`` and ``created_at`` of the event, ``after_seq`` and
     ``after_created_at`` of the first event before it with the latest time so far, and
-    ``seconds_back`` (how far earlier it is stamped).
+    ``seconds_back`` (how far earlier it is stamped). ``times``: the events' times
+    (:func:`event_times`), where already read.
     """
     out, latest, latest_seq = [], None, None
-    for event in events:
-        moment = parse_time(event["created_at"])
+    for event, moment in zip(events, event_times(events) if times is None else times):
         if latest is not None and moment < latest:
             out.append(
                 {
@@ -46,32 +52,38 @@ def times_set_back(events):
     return out
 
 
-def earliest_uncontradicted(events):
+def earliest_uncontradicted(events, times=None):
     """The earliest time of an event no other event's time contradicts (None if none).
 
     An event's time is contradicted where an event before it in seq order is stamped
     later, or one after it earlier.
     """
-    found = uncontradicted(events)
+    found = uncontradicted(events, times)
     return min(found) if found else None
 
 
-def latest_uncontradicted(events):
+def latest_uncontradicted(events, times=None):
     """The latest time of an event no other event's time contradicts (None if none):
     the latest time stamped may be a clock set forward, or the time before one set
     back, which later events contradict."""
-    found = uncontradicted(events)
+    found = uncontradicted(events, times)
     return max(found) if found else None
 
 
-def uncontradicted(events):
+def uncontradicted(events, times=None):
     """The times of the events no other event's time contradicts, in seq order."""
-    return [parse_time(e["created_at"]) for e in uncontradicted_events(events)]
+    times = event_times(events) if times is None else times
+    return [times[i] for i in uncontradicted_positions(times)]
 
 
-def uncontradicted_events(events):
+def uncontradicted_events(events, times=None):
     """The events whose time no other event's time contradicts, in seq order."""
-    times = [parse_time(e["created_at"]) for e in events]
+    times = event_times(events) if times is None else times
+    return [events[i] for i in uncontradicted_positions(times)]
+
+
+def uncontradicted_positions(times):
+    """The positions of the times (of events in seq order) no other time contradicts."""
     after = [None] * len(times)  # the earliest time after each event
     low = None
     for i in range(len(times) - 1, -1, -1):
@@ -80,14 +92,14 @@ def uncontradicted_events(events):
     found, high = [], None
     for i, moment in enumerate(times):
         if (high is None or high <= moment) and (after[i] is None or moment <= after[i]):
-            found.append(events[i])
+            found.append(i)
         high = moment if high is None else max(high, moment)
     return found
 
 
-def contradicted(events, seq):
+def contradicted(events, seq, times=None):
     """Whether the time of the event ``seq`` is contradicted by the chain's order."""
-    times = [(e["seq"], parse_time(e["created_at"])) for e in events]
+    times = list(zip((e["seq"] for e in events), event_times(events) if times is None else times))
     (mine,) = [t for s, t in times if s == seq]
     return any((s < seq and t > mine) or (s > seq and t < mine) for s, t in times)
 

@@ -6,7 +6,7 @@ from ..utils._exact_ints import exact_view
 
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 16
+FORMAT_VERSION = 17
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -76,6 +76,8 @@ _RETENTION_MODEL_KEYS_16 = (
     "model_logs_cover_six_months",
     "model_six_months_reached_on",
 )
+#: What format 17 added: every model's logged calls in time, measured apart.
+_RECORD_KEYS_17 = ("calls_by_model",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -144,6 +146,12 @@ _ADDED_IN = {
     "model_logs_cover_six_months, model_six_months_reached_on), without which a model "
     "fitted days before the report, in a store holding another model's (or an earlier "
     "fit's) logs of six months, had six months of retention evidenced",
+    17: "each model's logged calls in time, measured apart (record_keeping/calls_by_model: "
+    "per run whose calls the store logs, their count, first and last, the longest interval "
+    "with no call and the days with none before the report), which Art. 26(5) names where "
+    "a model logged no call for a week or more: format 16 and earlier gave the monitoring "
+    "of operation no gap, so a model silent for weeks in a store shared with another read "
+    "as monitored throughout",
 }
 
 

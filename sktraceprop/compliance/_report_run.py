@@ -10,7 +10,6 @@ held (its own lock, see :mod:`sktraceprop._model_lock`) and, once the report's r
 is read, checked to be the one the search still holds (:func:`check_in_use`).
 """
 
-from .._erased_held import warn_erased_held
 from .._lineage._current import old_note, step_matches, unchecked_steps
 from .._lineage._fingerprint import SCHEME
 from .._lineage._fingerprint_match import UNCHECKED_NOTE
@@ -113,8 +112,6 @@ def _resolve_fitted(estimator, store, run_id):
             f"{type(estimator).__name__} has no store: the report rests on the store's runs "
             "and hash-chained events, so fit it with store=SQLiteStore(path)"
         )
-    # a model pickled before an erasure this store records still holds the erased rows
-    warn_erased_held(estimator, store)
     # Steps first: an unlearner that corrected them also rewrote its copy of the run.
     changed, old_scheme, schemes = step_matches(estimator, run)
     # (steps swapped for others are changed: only those of step_matches may be unchecked)

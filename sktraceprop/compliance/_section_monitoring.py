@@ -3,6 +3,8 @@ the models that answered them and the fingerprint schemes they matched by)."""
 
 from ._article import DEPLOYER, PARTLY, _article, _plural
 from ._erasure_evidence import monitoring_words
+from ._model_calls import gap_words
+from ._section_logs import GAP_DAYS
 
 
 def _calls_set_back(report):
@@ -33,7 +35,7 @@ def _monitoring(report):
             DEPLOYER,
             "No use of this model is logged in the store (no prediction events): there is "
             "nothing in the record to monitor. Fit the model with log_predictions=True so "
-            "that every call is recorded.",
+            "that every call is recorded." + gap_words(report, GAP_DAYS),
             ["/record_keeping/predictions"],
             ["the monitoring itself", "reports to the provider or authorities"],
         )
@@ -43,6 +45,7 @@ def _monitoring(report):
         f"({predictions['n_rows']} rows) from {predictions['first']} to "
         f"{predictions['last']}{_calls_set_back(report)}, by month and method, "
         + monitoring_words(predictions, report["record_keeping"].get("prediction_erasures"))
+        + gap_words(report, GAP_DAYS)
     )
     if flagged:
         why += (

@@ -25,10 +25,10 @@ REQUIRED_16 = (
 
 
 def missing_retention_keys(report):
-    """The keys of :data:`REQUIRED_16` a report of format 16 lacks (empty for other
+    """The keys of :data:`REQUIRED_16` a report of format 16 or later lacks (empty for older
     formats, and where the report has no retention section to look in)."""
     retention = report.get("retention")
-    if report["report"]["format_version"] != 16 or not isinstance(retention, dict):
+    if report["report"]["format_version"] < 16 or not isinstance(retention, dict):
         return []
     return [key for key in REQUIRED_16 if key not in retention]
 

@@ -155,13 +155,25 @@ class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
         """``{event seq: salt}`` of the salted prediction events whose salt is held."""
         return {}
 
+    def _raw_prediction_salt_rows(self):
+        """``(seq, salt)`` of the salts held, by seq: a store with a database yields them
+        as read (a check of every salt holds one at a time, not a dict of all)."""
+        return iter(sorted(self._raw_prediction_salts().items()))
+
+    def _raw_prediction_salt_seqs(self):
+        """The seqs whose salt is held, sorted, as int64 (8 bytes each, no salt read)."""
+        import numpy as np
+
+        return np.fromiter((seq for seq, _ in self._raw_prediction_salt_rows()), np.int64)
+
     def _raw_source_versions(self, source_id):
         """The record texts of the stored sources named ``source_id``."""
         return [text for sid, _, text, *_ in self._raw_sources() if sid == source_id]
 
     def _raw_redaction_events(self, run_id):
-        """The ``store.redaction`` event rows of a run, oldest first."""
-        return [row for row in self._raw_events(run_id) if row[3] == REDACTION_EVENT]
+        """The ``store.redaction`` event rows of a run, oldest first (selected by the
+        database where the store has one: the run's prediction log is not read)."""
+        return list(self._raw_events_of_kinds((REDACTION_EVENT,), run_id))
 
     def _raw_events_of_kinds(self, kinds, run_id=None):
         """The event rows of the given kinds (of run ``run_id`` only, where given), oldest

@@ -3,24 +3,41 @@ store's erasure and redaction events."""
 
 import numpy as np
 
+from .._removal_events import removal_events
 from ._erase_match import hit_rows, removed_in
 from ._erase_rows import ERASURE_EVENT
 from ._sealed import REDACTION_EVENT
 
 
-def erased_rows(store, run):
+def _read(store, run):
+    """The store's erasure events (kept by :func:`~sktraceprop._removal_events.
+    removal_events`, read again only where one was appended) and ``run``'s redactions."""
+    return [e for e in removal_events(store) if e["kind"] == ERASURE_EVENT], store.events(
+        run.run_id, kind=REDACTION_EVENT, include_store_events=True
+    )
+
+
+def erased_rows(store, run, events=None):
     """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
     an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
     rows it named; the earliest request for each (carried out, if one was). Each event
     has ``carried_out``: whether a ``store.redaction`` event of the run names it (not so
     where a writer of an older sktraceprop stopped, or failed, between recording the
-    request and erasing)."""
+    request and erasing).
+
+    ``events``: the store's events already read (its erasure and redaction events among
+    them, decoded), as a compliance report's read of the chain holds them; None: read
+    from ``store``.
+    """
     out = {}
-    events = store.events(kind=ERASURE_EVENT, include_store_events=True)
-    reasons = [
-        e["payload"].get("reason", "")
-        for e in store.events(run.run_id, kind=REDACTION_EVENT, include_store_events=True)
-    ]
+    if events is None:
+        events, redactions = _read(store, run)
+    else:
+        redactions = [
+            e for e in events if e["kind"] == REDACTION_EVENT and e["run_id"] == run.run_id
+        ]
+        events = [e for e in events if e["kind"] == ERASURE_EVENT]
+    reasons = [e["payload"].get("reason", "") for e in redactions]
     for event in events:
         payload = event["payload"]
         if run.run_id not in payload.get("runs", ()):

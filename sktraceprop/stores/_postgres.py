@@ -297,6 +297,29 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         rows = self._query(self._sql("SELECT seq, salt FROM {s}", s="prediction_salts"))
         return {int(seq): salt for seq, salt in rows}
 
+    def _raw_prediction_salt_rows(self, batch=10_000):
+        if self.schema_version < 4:
+            return
+        sql = self._sql(
+            "SELECT seq, salt FROM {s} WHERE seq > %s ORDER BY seq LIMIT %s", s="prediction_salts"
+        )
+        last = 0  # (seqs start at 1) read in batches: never every salt at once
+        while True:
+            rows = self._query(sql, (last, batch))
+            yield from ((int(seq), salt) for seq, salt in rows)
+            if len(rows) < batch:
+                return
+            last = int(rows[-1][0])
+
+    def _raw_prediction_salt_seqs(self):
+        import numpy as np
+
+        if self.schema_version < 4:
+            return np.empty(0, np.int64)
+        # (the seqs alone: no salt is read)
+        rows = self._query(self._sql("SELECT seq FROM {s} ORDER BY seq", s="prediction_salts"))
+        return np.fromiter((seq for (seq,) in rows), np.int64, count=len(rows))
+
     def _raw_leaves(self, run_id):
         if self.schema_version < 3:
             return {}

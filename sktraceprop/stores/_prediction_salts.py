@@ -33,6 +33,9 @@ import hashlib
 import json
 import os
 import warnings
+from array import array
+
+import numpy as np
 
 from ..utils._stack import user_stacklevel
 from ._not_damage import NOT_DAMAGE
@@ -131,6 +134,22 @@ def matching(events, salts, digests):
     return out
 
 
+class HeldSalts:
+    """The seqs whose salt is held (sorted int64) and the salts of some of them
+    (``kept``): what a check of the erasures asks of every salt held (``seq in held``,
+    ``held.get(seq)``), without a dict of every salt."""
+
+    def __init__(self, seqs, kept=None):
+        self.seqs, self.kept = seqs, kept or {}
+
+    def __contains__(self, seq):
+        i = int(np.searchsorted(self.seqs, seq))
+        return i < len(self.seqs) and int(self.seqs[i]) == seq
+
+    def get(self, seq, default=None):
+        return self.kept.get(seq, default)
+
+
 def check_salts(store, state, problems):
     """Add to ``problems`` what is wrong with the salts held beside the chain.
 
@@ -143,36 +162,42 @@ def check_salts(store, state, problems):
     def problem(seq, message):
         problems.append({"check": "prediction_salts", "seq": seq, "message": message})
 
+    salted, named, keys = state.salted, state.named, erasure_keys(state)
+    # one salt at a time, by seq: the seqs held kept as int64 (8 bytes each) and the
+    # salts of erasure keys alone, not a dict of every salt (it grew with the log)
+    seqs, kept = array("q"), {}
     try:
-        held = store._raw_prediction_salts()
+        for seq, salt in store._raw_prediction_salt_rows():
+            seqs.append(seq)
+            if seq in keys:
+                kept[seq] = salt
+            if (seq in salted and salted[seq] is None) or seq in keys:
+                continue  # (an unreadable event: the chain check names it; a key: below)
+            if seq not in salted:
+                problem(
+                    seq,
+                    "has a salt stored, but is no salted prediction or explanation event: added "
+                    "outside sktraceprop",
+                )
+            elif seq in named:
+                problem(
+                    seq,
+                    f"has its salt stored again after erasure event {named[seq]} erased it",
+                )
+            elif not isinstance(salt, str) or salt_sha256(salt) != salted[seq]:
+                problem(
+                    seq,
+                    "has a salt (or per-row digests kept with it) that does not match the "
+                    "salt_sha256 its event holds (replaced, added or removed outside "
+                    "sktraceprop: find_predictions would not find the call, or would find it "
+                    "from another person's row)",
+                )
     except NOT_DAMAGE:
         raise
     except Exception as exc:  # noqa: BLE001 (any read error is a finding, named)
         problems.append({"check": "prediction_salts", "message": f"unreadable: {exc}"})
         return
-    salted, named, keys = state.salted, state.named, erasure_keys(state)
-    for seq, salt in sorted(held.items()):
-        if (seq in salted and salted[seq] is None) or seq in keys:
-            continue  # (an unreadable event: the chain check names it; a key: below)
-        if seq not in salted:
-            problem(
-                seq,
-                "has a salt stored, but is no salted prediction or explanation event: added "
-                "outside sktraceprop",
-            )
-        elif seq in named:
-            problem(
-                seq,
-                f"has its salt stored again after erasure event {named[seq]} erased it",
-            )
-        elif not isinstance(salt, str) or salt_sha256(salt) != salted[seq]:
-            problem(
-                seq,
-                "has a salt (or per-row digests kept with it) that does not match the "
-                "salt_sha256 its event holds (replaced, added or removed outside "
-                "sktraceprop: find_predictions would not find the call, or would find it "
-                "from another person's row)",
-            )
+    held = HeldSalts(np.frombuffer(seqs, dtype=np.int64), kept)
     for seq, message in erasure_problems(state, held):
         problem(seq, message)
 

@@ -57,6 +57,19 @@ class RawReadsMixin:
             return {}
         return dict(self._query("SELECT seq, salt FROM prediction_salts"))
 
+    def _raw_prediction_salt_rows(self):
+        if self.schema_version < 4:
+            return iter(())
+        return self._iterate("SELECT seq, salt FROM prediction_salts ORDER BY seq")
+
+    def _raw_prediction_salt_seqs(self):
+        import numpy as np
+
+        if self.schema_version < 4:
+            return np.empty(0, np.int64)
+        rows = self._iterate("SELECT seq FROM prediction_salts ORDER BY seq")
+        return np.fromiter((seq for (seq,) in rows), np.int64)
+
     _EVENT_COLUMNS = "seq, run_id, created_at, kind, payload, prev_hash, hash"
 
     def _raw_event(self, seq):
