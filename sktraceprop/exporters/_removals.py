@@ -63,7 +63,9 @@ def removals(run, store):
     ``n_rows`` (their total), ``model_fingerprint_after`` (the model an unlearning
     left, None where the event does not record it, and for an erasure, which changes
     the store's record, not the model) and ``carried_out`` (an erasure: whether a
-    ``store.redaction`` event of the run names it; True for an unlearning)."""
+    ``store.redaction`` event of the run names it, or the event says the run held
+    nothing more of the rows, an earlier request having erased it; True for an
+    unlearning)."""
     from ..stores._erase_rows import ERASURE_EVENT
     from ..stores._erased_rows import erased_rows
 
@@ -110,9 +112,9 @@ def removals(run, store):
                 "rows_removed": per_source,
                 "n_rows": len(hit),
                 "model_fingerprint_after": None,
-                "carried_out": any(
-                    str(r).endswith(f"(erasure event {event['seq']})") for r in reasons
-                ),
+                # (a run with nothing left to erase of the rows needs no redaction)
+                "carried_out": run.run_id in (payload.get("erased_before") or ())
+                or any(str(r).endswith(f"(erasure event {event['seq']})") for r in reasons),
             }
         )
     return sorted(out, key=lambda e: e["seq"])

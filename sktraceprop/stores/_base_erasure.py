@@ -118,7 +118,10 @@ class ErasureMethods:
             ``sources``, ``fit_params``, and ``value_names_kept``: how many of its
             feature names made of values ``features`` did not name, which the erasure
             would keep and warn of). Empty when no stored run holds anything of the
-            rows any more (another writer may have erased it just before).
+            rows any more (another writer may have erased it just before); the request
+            is then still recorded where it names rows no earlier request named (its
+            ``store.erasure`` event lists those runs under ``erased_before``), so that
+            ``trace`` hides them and pickles made before warn of them.
 
         Raises
         ------

@@ -93,18 +93,19 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         ]
     # the process's own copies of the rows' loaded values go, whatever the store held
     forget_erased(source_ids, rows, REGISTRY)
+    payload = {**_request(source_ids, rows), "reason": reason.strip()}
     if not planned:
         # Erased already. The files are wiped again: a writer killed after committing
         # the erasure, before it wiped them (SQLite's write-ahead log folded, PostgreSQL's
         # table rewritten), left the values' old bytes there; the request run again
         # is how that is finished.
+        _record_named_anew(store, payload, list(kept))
         store._scrub()
         warn_unsalted_inputs(store)
         return []
     # The request's event and every run's erasure: one transaction (a writer killed
     # part way leaves all or nothing), re-planned inside it against what the runs still
     # hold (another writer may have erased some of it since).
-    payload = {**_request(source_ids, rows), "reason": reason.strip()}
     done, _ = redact_runs(
         store,
         planned,
@@ -122,6 +123,29 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     warn_unsalted_inputs(store)
     wiped = not store._erasure_left()
     return [{**summary, "wiped": wiped} for summary in done]
+
+
+def _record_named_anew(store, payload, given):
+    """Record a request whose rows the runs ``given`` them hold nothing more of (an
+    earlier request erased their sources' statistics: rows 20 and 25 of a file after its
+    rows 2 and 7) where it names rows no earlier request named for a run: unrecorded,
+    ``sktraceprop trace`` would show their values and a model pickled before would hold
+    them with no word. A request asked again (every row named before) writes nothing."""
+    from ._erased_rows import erased_rows, named_positions
+
+    anew = []
+    for run_id in given:
+        run = store.load_run(run_id)
+        before = erased_rows(store, run)
+        if any(p not in before for p in named_positions(run, payload).tolist()):
+            anew.append(run_id)
+    if anew:
+        # ``erased_before``: the runs had nothing left to erase of the rows, so the
+        # request is carried out there with no redaction event naming it
+        request = Request(
+            ERASURE_EVENT, {**payload, "runs": anew, "erased_before": anew}, names_runs=False
+        )
+        redact_runs(store, [], lambda event: None, request=request, held_only=True)
 
 
 def _warn_value_names(kept):

@@ -43,18 +43,29 @@ def erased_rows(store, run, events=None):
         if run.run_id not in payload.get("runs", ()):
             continue
         named = f"(erasure event {event['seq']})"
-        event = {**event, "carried_out": any(str(r).endswith(named) for r in reasons)}
-        if payload.get("source_ids") is not None:
-            ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
-        else:
-            rows = {
-                (r["source_id"], r["sha256"]): np.asarray(r["lines"], dtype=np.int64)
-                for r in payload["rows"]
-            }
-            ids, codes = removed_in(run, rows=rows)
-        if not ids.size and not codes:
-            continue
-        for position in np.flatnonzero(hit_rows(run, run.row_ids, ids, codes)).tolist():
+        # a run that held nothing more of the rows (an earlier request had erased it) has
+        # no redaction of this request: the request needed none to be carried out there
+        done = run.run_id in (payload.get("erased_before") or ())
+        done = done or any(str(r).endswith(named) for r in reasons)
+        event = {**event, "carried_out": done}
+        for position in named_positions(run, payload).tolist():
             if position not in out or (event["carried_out"] and not out[position]["carried_out"]):
                 out[position] = event
     return out
+
+
+def named_positions(run, payload):
+    """The training row positions of ``run`` that an erasure request's ``payload`` (its
+    sources, or its rows by source key and line) names, or that were built from rows it
+    names."""
+    if payload.get("source_ids") is not None:
+        ids, codes = removed_in(run, source_ids=set(payload["source_ids"]))
+    else:
+        rows = {
+            (r["source_id"], r["sha256"]): np.asarray(r["lines"], dtype=np.int64)
+            for r in payload["rows"]
+        }
+        ids, codes = removed_in(run, rows=rows)
+    if not ids.size and not codes:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(hit_rows(run, run.row_ids, ids, codes))
