@@ -76,6 +76,10 @@ _RETENTION_MODEL_KEYS_16 = (
     "model_logs_cover_six_months",
     "model_six_months_reached_on",
 )
+#: What format 16 added to the prediction log's figures later: the calls whose model's
+#: steps cannot be checked against its run (a run of scheme 1 whose form did not see what
+#: a tree learnt), counted as changed before.
+_PREDICTION_KEYS_16 = ("calls_by_a_model_unchecked_since_fit",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -143,7 +147,11 @@ _ADDED_IN = {
     "months counted over this model's own logs, the events of its run (model_logs_from, "
     "model_logs_cover_six_months, model_six_months_reached_on), without which a model "
     "fitted days before the report, in a store holding another model's (or an earlier "
-    "fit's) logs of six months, had six months of retention evidenced",
+    "fit's) logs of six months, had six months of retention evidenced; and the calls "
+    "whose model's steps cannot be checked against its run "
+    "(calls_by_a_model_unchecked_since_fit: a run of fingerprint scheme 1 whose form did "
+    "not see what a tree, a KNN or a histogram boosting model learnt), which were counted "
+    "as calls by a model changed since fit",
 }
 
 

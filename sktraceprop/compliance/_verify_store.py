@@ -28,6 +28,7 @@ from ._report_formats import (
     _PREDICTION_KEYS_13,
     _PREDICTION_KEYS_14,
     _PREDICTION_KEYS_15,
+    _PREDICTION_KEYS_16,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
     _RUN_KEYS_3,
@@ -310,6 +311,11 @@ def _record_keeping_problems(report, store, run, upto, later=(), calls=None):
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_14)
     if report["report"]["format_version"] < 15:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_15)
+    for key in _PREDICTION_KEYS_16:
+        # a report made before the key (of format 16 too) lacks it: right only where its
+        # store logged no such call (else the difference is named below)
+        if key not in kept["predictions"] and rebuilt["predictions"].get(key) == 0:
+            del rebuilt["predictions"][key]
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     erased, rebuilt["prediction_erasures"] = erasures_problems(
         report, rebuilt["prediction_erasures"], later
