@@ -22,11 +22,20 @@ before anything is set on the object:
   knows it cannot read them (``_reads_unnumbered = False``). An unfitted one holds only
   parameters, which :mod:`._earlier_pickle` checks.
 
+A traced object pickled with others inside it (a pipeline's traced column transformer)
+is loaded, its inner objects first, as one: the warnings of the objects without a
+format are said once, by the outermost, naming each of them (one warning per object hid
+the message in noise). An object being unpickled is known by its empty ``__dict__``
+between its allocation (``__new__``) and its ``__setstate__``; pickles of protocol 0
+and 1 allocate without ``__new__``, and their objects warn one by one.
+
 scikit-learn's own ``__getstate__``/``__setstate__`` (its version warning) run
 unchanged inside these.
 """
 
+import threading
 import warnings
+import weakref
 
 from ._version import __version__
 from .exceptions import EarlierPickleWarning, StateFormatError
@@ -48,6 +57,11 @@ class StateFormatMixin:
     _state_upgrades = {}
     _reads_unnumbered = True
 
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        _allocated(obj)
+        return obj
+
     def __getstate__(self):
         # a copy: BaseEstimator.__getstate__ may return the live __dict__
         state = dict(super().__getstate__())
@@ -55,10 +69,47 @@ class StateFormatMixin:
         return state
 
     def __setstate__(self, state):
+        outer = _loading_outer(self)
+        # what objects loaded inside this one left unsaid: said with it, or passed out
+        unsaid, unnumbered = _UNSAID.pop(self, []), False
         if isinstance(state, dict):
             state = dict(state)
-            state = read_state(type(self), state.pop(KEY, None), state)
+            state, unnumbered = read_state(type(self), state.pop(KEY, None), state, warn=False)
+        if unnumbered:
+            unsaid.insert(0, (type(self).__name__, type(self)._state_format))
+        if unsaid and outer is not None:
+            _UNSAID.setdefault(outer, []).extend(unsaid)
+        elif unsaid:
+            said = _unnumbered_message(unsaid, None if unnumbered else type(self).__name__)
+            warnings.warn(said, EarlierPickleWarning, stacklevel=2)
         super().__setstate__(state)
+
+
+_THREAD = threading.local()
+#: Per object being unpickled, the classes loaded inside it that record no format.
+_UNSAID = weakref.WeakKeyDictionary()
+
+
+def _allocated(obj):
+    """Keep ``obj`` (weakly) among this thread's allocations still without attributes;
+    those given theirs since (by ``__init__``, or their ``__setstate__``) are let go."""
+    refs = getattr(_THREAD, "allocated", None)
+    if refs is None:
+        refs = _THREAD.allocated = []
+    refs[:] = [r for r in refs if (o := r()) is not None and not vars(o)]
+    refs.append(weakref.ref(obj))
+
+
+def _loading_outer(obj):
+    """The outermost object allocated before ``obj`` in this thread that has no
+    attributes yet (being unpickled, ``obj`` inside it), or None."""
+    for ref in getattr(_THREAD, "allocated", ()):
+        other = ref()
+        if other is obj:
+            return None
+        if other is not None and not vars(other):
+            return other
+    return None
 
 
 def _fitted(state):
@@ -66,12 +117,15 @@ def _fitted(state):
     return any(k.endswith("_") and not k.startswith("__") for k in state)
 
 
-def read_state(cls, record, state):
-    """``state`` as ``cls`` of this version holds it, or raise/warn (see the module)."""
+def read_state(cls, record, state, warn=True):
+    """``state`` as ``cls`` of this version holds it, or raise/warn (see the module).
+
+    With ``warn=False``, ``(state, unnumbered)``: whether a fitted state recorded no
+    format, for the caller to say (:func:`_unnumbered_message`)."""
     name, expected = cls.__name__, cls._state_format
     if record is None:
         if not _fitted(state):
-            return state
+            return state if warn else (state, False)
         if not cls._reads_unnumbered:
             raise StateFormatError(
                 f"this {name} records no state format: it was pickled by an sktraceprop "
@@ -80,15 +134,9 @@ def read_state(cls, record, state):
                 "it keeps has changed since (loaded, it would fail or compute otherwise "
                 f"later). {_REFIT}"
             )
-        warnings.warn(
-            f"this {name} records no state format: it was pickled by an sktraceprop from "
-            "before pickles recorded one (its version is not known). This version "
-            f"(state format {expected}) reads the forms of then that it knows of, but "
-            "cannot tell whether this is one of them: what it lacks fails where it is "
-            f"read, and what changed meaning is not seen. {_REFIT}",
-            EarlierPickleWarning,
-            stacklevel=3,
-        )
+        if not warn:
+            return state, True
+        warnings.warn(_unnumbered_message([name]), EarlierPickleWarning, stacklevel=3)
         return state
     found = record.get("format") if isinstance(record, dict) else None
     version = record.get("sktraceprop", "unknown") if isinstance(record, dict) else "unknown"
@@ -99,7 +147,7 @@ def read_state(cls, record, state):
             f"(state format {expected}) cannot read it. {_REFIT}"
         )
     if found == expected:
-        return state
+        return state if warn else (state, False)
     if found > expected:
         raise StateFormatError(
             f"this {name} was made by a newer sktraceprop ({version}, state format "
@@ -116,4 +164,36 @@ def read_state(cls, record, state):
             f"{', '.join(map(str, reads))} only (expected {expected}), so it cannot be "
             f"loaded. {_REFIT}"
         )
-    return upgrade(state)
+    return upgrade(state) if warn else (upgrade(state), False)
+
+
+def _unnumbered_message(found, holder=None):
+    """The warning on the objects of one load that record no state format: ``found``,
+    ``(class name, the state format it reads)`` of each, the outermost first, or of
+    those inside ``holder`` (the class name of the outermost, which records one)."""
+    names = [name for name, _ in found]
+    formats = ", ".join(f"{name} {expected}" for name, expected in found)
+    if len(found) == 1 and holder is None:
+        who, were, it = f"this {names[0]} records", "it was", "this is one"
+        formats = f"state format {found[0][1]}"
+    elif holder is None:
+        who = (
+            f"this {names[0]} and the {len(names) - 1} traced object(s) loaded inside it "
+            f"({', '.join(names[1:])}) record"
+        )
+        were, it = "they were", "these are"
+        formats = f"state formats {formats}"
+    else:
+        who = (
+            f"the {len(names)} traced object(s) loaded inside this {holder} "
+            f"({', '.join(names)}) record"
+        )
+        were, it = "they were", "these are"
+        formats = f"state formats {formats}"
+    return (
+        f"{who} no state format: {were} pickled by an sktraceprop from before pickles "
+        f"recorded one (the version is not known). This version ({formats}) reads the "
+        f"forms of then that it knows of, but cannot tell whether {it} of them: what "
+        "they lack fails where it is read, and what changed meaning is not seen. "
+        f"{_REFIT}"
+    )

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop._state_format import KEY
+from sktraceprop._state_format import KEY, StateFormatMixin
 from sktraceprop.exceptions import EarlierPickleWarning, LineageWarning, StateFormatError
 from sktraceprop.utils.discovery import all_estimators
 from tests._earlier_pickles import NEEDS_NUMPY_2
@@ -156,22 +156,128 @@ def test_the_unlearner_pickled_at_29414bb_is_refused_on_loading():
             pickle.loads(path.read_bytes())
 
 
+def _said(caught):
+    return [str(w.message) for w in caught if w.category is EarlierPickleWarning]
+
+
 @NEEDS_NUMPY_2
 @pytest.mark.parametrize(
-    "path, names",
+    "path, outer, inner",
     [
-        (
-            "_lineage/data/pipeline_29414bb/pipeline.pkl",
-            {"TracedPipeline", "TracedColumnTransformer"},
-        ),
-        ("influence/data/explainer_c5065de/explainer.pkl", {"InfluenceExplainer"}),
-        ("_lineage/data/scheme1_forms/tree_de48847.pkl", {"TracedPipeline"}),
+        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 1),
+        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 2),
+        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 1),
     ],
 )
-def test_earlier_fixtures_load_with_a_warning_naming_their_classes(path, names):
+def test_earlier_fixtures_load_with_one_warning_naming_their_objects(path, outer, inner):
+    """Each traced object inside gave a warning of its own (the explainer's fixture
+    three): one is given per load, naming them all."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pickle.loads((DATA / path).read_bytes())
-    said = [str(w.message) for w in caught if w.category is EarlierPickleWarning]
-    assert {s.split()[1] for s in said} >= names
-    assert all("records no state format" in s for s in said)
+        loaded = pickle.loads((DATA / path).read_bytes())
+    (said,) = _said(caught)
+    # the independent truth: the fitted traced objects loaded, the outermost first
+    first, *held = [
+        type(o).__name__
+        for o in _objects(loaded)
+        if isinstance(o, StateFormatMixin)
+        and any(k.endswith("_") and not k.startswith("__") for k in vars(o))
+    ]
+    assert first == outer and len(held) == inner
+    assert said.startswith(
+        f"this {outer} and the {inner} traced object(s) loaded inside it "
+        f"({', '.join(sorted(held, key=said.index))}) record no state format"
+    )
+
+
+def _objects(obj, seen=None):
+    """Every object reachable from ``obj`` through attributes and containers."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield obj
+    if isinstance(obj, dict):
+        items = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        items = list(obj)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(("sktraceprop", "sklearn")):
+        items = list(vars(obj).values())
+    else:
+        return
+    for item in items:
+        yield from _objects(item, seen)
+
+
+def _nested():
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(20, 3)), source_id="state_format_nested")
+    inner = stp.make_traced_column_transformer((StandardScaler(), [0, 1, 2]))
+    return stp.make_traced_pipeline(inner, LogisticRegression()).fit(X, np.arange(20) % 2)
+
+
+def _pickled_without_formats(monkeypatch, obj, names):
+    """``obj`` pickled as an sktraceprop from before formats did, for the classes named."""
+    written = StateFormatMixin.__getstate__
+
+    def getstate(self):
+        state = written(self)
+        if type(self).__name__ in names:
+            del state[KEY]
+        return state
+
+    monkeypatch.setattr(StateFormatMixin, "__getstate__", getstate)
+    data = pickle.dumps(obj)
+    monkeypatch.undo()
+    return data
+
+
+@pytest.mark.parametrize(
+    "names, start",
+    [
+        (
+            {"TracedPipeline", "TracedColumnTransformer"},
+            "this TracedPipeline and the 1 traced object(s) loaded inside it "
+            "(TracedColumnTransformer) record no state format",
+        ),
+        (
+            {"TracedColumnTransformer"},
+            "the 1 traced object(s) loaded inside this TracedPipeline "
+            "(TracedColumnTransformer) record no state format",
+        ),
+        ({"TracedPipeline"}, "this TracedPipeline records no state format"),
+    ],
+)
+def test_a_nested_load_warns_once_naming_the_objects(monkeypatch, names, start):
+    data = _pickled_without_formats(monkeypatch, _nested(), names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    (said,) = _said(caught)
+    assert said.startswith(start)
+    # and a second load is said again, alone (nothing of the first is left to say)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert _said(caught) == [said]
+
+
+def test_objects_loaded_side_by_side_each_warn(monkeypatch):
+    names = {"TracedPipeline", "TracedColumnTransformer"}
+    data = _pickled_without_formats(monkeypatch, [_nested(), _nested()], names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    said = _said(caught)
+    assert len(said) == 2
+    assert all("this TracedPipeline and the 1 traced object(s)" in s for s in said)
+
+
+def test_objects_made_between_loads_change_nothing(monkeypatch):
+    data = _pickled_without_formats(monkeypatch, _nested(), {"TracedColumnTransformer"})
+    made = stp.make_traced_pipeline(LogisticRegression())  # (allocated, then given its params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert len(_said(caught)) == 1
+    assert made.steps[0][1].C == 1.0
