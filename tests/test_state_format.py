@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop._state_format import KEY, StateFormatMixin
+from sktraceprop._state_format import KEY, RecordedFormatMixin, StateFormatMixin
 from sktraceprop.exceptions import EarlierPickleWarning, LineageWarning, StateFormatError
 from sktraceprop.utils.discovery import all_estimators
 from tests._earlier_pickles import NEEDS_NUMPY_2
@@ -164,9 +164,9 @@ def _said(caught):
 @pytest.mark.parametrize(
     "path, outer, inner",
     [
-        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 1),
-        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 2),
-        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 1),
+        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 2),
+        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 3),
+        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 2),
     ],
 )
 def test_earlier_fixtures_load_with_one_warning_naming_their_objects(path, outer, inner):
@@ -175,19 +175,34 @@ def test_earlier_fixtures_load_with_one_warning_naming_their_objects(path, outer
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded = pickle.loads((DATA / path).read_bytes())
-    (said,) = _said(caught)
-    # the independent truth: the fitted traced objects loaded, the outermost first
+    said, *others = _said(caught)
+    if isinstance(loaded, tuple):  # (explainer, explanation): one warning each
+        assert [o.split(" ")[1] for o in others] == [type(o).__name__ for o in loaded[1:]]
+        loaded = loaded[0]
+    else:
+        assert others == []
+    # the independent truth: the objects with a state format loaded (estimators where
+    # fitted), the outermost first
     first, *held = [
         type(o).__name__
         for o in _objects(loaded)
-        if isinstance(o, StateFormatMixin)
-        and any(k.endswith("_") and not k.startswith("__") for k in vars(o))
+        if isinstance(o, RecordedFormatMixin)
+        or (
+            isinstance(o, StateFormatMixin)
+            and any(k.endswith("_") and not k.startswith("__") for k in vars(o))
+        )
     ]
     assert first == outer and len(held) == inner
-    assert said.startswith(
-        f"this {outer} and the {inner} traced object(s) loaded inside it "
-        f"({', '.join(sorted(held, key=said.index))}) record no state format"
-    )
+    start = f"this {outer} and the {inner} object(s) loaded inside it ("
+    assert said.startswith(start)
+    listed = said[len(start) : said.index(")", len(start))].split(", ")
+    assert sorted(held) == sorted(n for name in listed for n in _repeated(name))
+
+
+def _repeated(listed):
+    """``"2 Lineage"`` -> ``["Lineage", "Lineage"]``."""
+    count, _, name = listed.partition(" ")
+    return [name] * int(count) if count.isdigit() else [listed]
 
 
 def _objects(obj, seen=None):
@@ -237,12 +252,12 @@ def _pickled_without_formats(monkeypatch, obj, names):
     [
         (
             {"TracedPipeline", "TracedColumnTransformer"},
-            "this TracedPipeline and the 1 traced object(s) loaded inside it "
+            "this TracedPipeline and the 1 object(s) loaded inside it "
             "(TracedColumnTransformer) record no state format",
         ),
         (
             {"TracedColumnTransformer"},
-            "the 1 traced object(s) loaded inside this TracedPipeline "
+            "the 1 object(s) loaded inside this TracedPipeline "
             "(TracedColumnTransformer) record no state format",
         ),
         ({"TracedPipeline"}, "this TracedPipeline records no state format"),
@@ -270,7 +285,7 @@ def test_objects_loaded_side_by_side_each_warn(monkeypatch):
         pickle.loads(data)
     said = _said(caught)
     assert len(said) == 2
-    assert all("this TracedPipeline and the 1 traced object(s)" in s for s in said)
+    assert all("this TracedPipeline and the 1 object(s)" in s for s in said)
 
 
 def test_objects_made_between_loads_change_nothing(monkeypatch):
@@ -281,3 +296,65 @@ def test_objects_made_between_loads_change_nothing(monkeypatch):
         pickle.loads(data)
     assert len(_said(caught)) == 1
     assert made.steps[0][1].C == 1.0
+
+
+def _records():
+    """A run, an explanation and stores, each as pickled now."""
+    fitted = _fitted()
+    explanation = fitted["explainer"].explain(np.zeros((2, 3)))
+    store = stp.stores.MemoryStore()
+    store.save_run(fitted["pipeline"].lineage_)
+    return {
+        "run": fitted["pipeline"].lineage_,
+        "explanation": explanation,
+        "memory store": store,
+    }
+
+
+@pytest.mark.parametrize("which", ["run", "explanation", "memory store", "sqlite store"])
+def test_runs_explanations_and_stores_record_their_format(which, tmp_path, monkeypatch):
+    """A run, an explanation or a store pickled by another sktraceprop was read as if
+    this one had written it: a newer one is now refused, one without a format warned
+    about."""
+    if which == "sqlite store":
+        obj = stp.stores.SQLiteStore(tmp_path / "s.db")
+    else:
+        obj = _records()[which]
+    cls = type(obj)
+    assert isinstance(vars(cls).get("_state_format"), int)
+    state = obj.__getstate__()
+    assert state[KEY] == {"format": cls._state_format, "sktraceprop": stp.__version__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(pickle.dumps(obj))
+    assert KEY not in vars(loaded)
+    del state[KEY]
+    with pytest.warns(EarlierPickleWarning) as caught:
+        _loaded_from(obj, dict(state))
+    (said,) = _said(caught)
+    assert said.startswith(f"this {cls.__name__} records no state format:")
+    monkeypatch.setattr(cls, "_state_format", cls._state_format + 1)
+    data = pickle.dumps(obj)
+    monkeypatch.undo()
+    with pytest.raises(StateFormatError, match=f"this {cls.__name__} was made by a newer"):
+        pickle.loads(data)
+
+
+def test_a_run_without_a_format_inside_a_pipeline_is_said_with_it(monkeypatch):
+    pipe = _nested()
+    written = RecordedFormatMixin.__getstate__
+
+    def getstate(self):
+        state = written(self)
+        del state[KEY]
+        return state
+
+    monkeypatch.setattr(RecordedFormatMixin, "__getstate__", getstate)
+    data = pickle.dumps(pipe)
+    monkeypatch.undo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(data)
+    (said,) = _said(caught)
+    assert said.startswith("the 1 object(s) loaded inside this TracedPipeline (Lineage) record")
+    assert loaded.lineage_.run_id == pipe.lineage_.run_id
