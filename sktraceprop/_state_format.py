@@ -58,7 +58,10 @@ class _FormatBase:
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
-        _allocated(obj)
+        if not args and not kwargs:
+            # as the unpickler allocates (a constructor given arguments is not loading;
+            # one given none sets its attributes in __init__ before any load can follow)
+            _allocated(obj)
         return obj
 
 

@@ -358,3 +358,17 @@ def test_a_run_without_a_format_inside_a_pipeline_is_said_with_it(monkeypatch):
     (said,) = _said(caught)
     assert said.startswith("the 1 object(s) loaded inside this TracedPipeline (Lineage) record")
     assert loaded.lineage_.run_id == pipe.lineage_.run_id
+
+
+def test_an_object_left_unset_by_a_failed_constructor_swallows_no_warning(tmp_path, monkeypatch):
+    """Objects being unpickled are known by their empty ``__dict__``: one whose
+    constructor failed before setting any (kept alive by the exception held) is not
+    taken for one that a later load would say its warning with."""
+    data = _pickled_without_formats(monkeypatch, _nested(), {"TracedPipeline"})
+    with pytest.raises(ValueError) as kept:
+        stp.stores.SQLiteStore(tmp_path / "s.db", mode="nope")
+    assert not vars(kept.value.__traceback__.tb_next.tb_frame.f_locals["self"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert len(_said(caught)) == 1
