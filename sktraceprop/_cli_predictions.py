@@ -83,6 +83,7 @@ def _cmd_predictions(args, out):
                 "model_fingerprint": e["payload"].get("model_fingerprint"),
                 "model_fingerprint_now": e["payload"].get("model_fingerprint_now"),
                 "changed_since_fit": e["payload"].get("changed_since_fit"),
+                "unchecked_since_fit": e["payload"].get("unchecked_since_fit"),
                 "replaced_since_fit": e["payload"].get("replaced_since_fit"),
                 "matched_by_old_fingerprint_scheme": e["payload"].get(
                     "matched_by_old_fingerprint_scheme"
@@ -145,6 +146,7 @@ def _cmd_predictions(args, out):
             _print(f"  columns: classes {', '.join(map(_shown, e['classes']))}", out=out)
         for key, words in (
             ("changed_since_fit", "changed since the run's fit"),
+            ("unchecked_since_fit", "cannot be checked against the run (fingerprint scheme 1)"),
             ("replaced_since_fit", "replaced since the run's fit"),
         ):
             if e[key]:

@@ -7,9 +7,11 @@ holds the erased rows (their ids, so their files and lines, and its sources' sta
 counted over them) and its steps what they learnt from them. Where such a model is used
 with a store that records the erasure (its logged calls, a compliance report), a
 :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the sources and the erasure
-events. A logged call checks once per model and store (the store's erasure events, kept
-by :mod:`._removal_events` until one is appended, and one query of the run's redactions;
-a compliance report hands over its own read of the chain): the erasure of a row later in
+events; so does its ``trace()``, and an explanation's ``trace()`` withholds the values
+of a row so erased (:func:`erasure_of`). A logged call checks once per model and store
+(the store's erasure events, kept by :mod:`._removal_events` until one is appended, and
+one query of the run's redactions; a compliance report hands over its own read of the
+chain): the erasure of a row later in
 this process names the model itself (see :mod:`._holders`).
 """
 
@@ -21,7 +23,7 @@ from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning
 from .utils._stack import user_stacklevel
 
-__all__ = ["warn_erased_held"]
+__all__ = ["erasure_of", "warn_erased_held"]
 
 _LOCK = threading.Lock()
 _CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
@@ -75,3 +77,23 @@ def warn_erased_held(estimator, store, *, once=False, events=None):
         stacklevel=user_stacklevel(),
     )
     return rows
+
+
+def erasure_of(estimator, row_id):
+    """Which erasure request recorded by ``estimator``'s store named training row
+    ``row_id`` of its run (in words), or None: ``estimator`` (pickled before the
+    erasure) may still hold the row's values, which are then not handed out again."""
+    from .stores._erased_rows import erased_rows
+
+    run = getattr(estimator, "lineage_", None)
+    store = getattr(estimator, "store", None)
+    if run is None or store is None or not hasattr(run, "row_ids"):
+        return None
+    for position, event in sorted(erased_rows(store, run).items()):
+        if int(run.row_ids[position]) == int(row_id):
+            return (
+                f"erased at request by the store's erasure event {event['seq']} "
+                f"({event['created_at']}), after this object was pickled: it still holds "
+                "the row until refitted or discarded"
+            )
+    return None

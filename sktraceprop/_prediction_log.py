@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._call_hashes import start_call_hashes, start_salt_hashes
 from ._erased_held import warn_erased_held
-from ._lineage._current import step_matches
+from ._lineage._current import step_matches, unchecked_steps
 from ._lineage._fingerprint import class_path, fingerprint
 from ._model_lock import shared
 from ._prediction_outputs import encode_array, encode_outputs
@@ -195,7 +195,11 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=
     # what the call's parts are, asked before its hashes: time for the helper to finish
     replaced = _replaced_parts(estimator)
     changed, old_scheme, schemes = step_matches(estimator, run)
-    now = fingerprint(estimator) if changed else None
+    # steps a run of scheme 1 (or none) recorded by a form that did not see what they
+    # learnt: whether they changed cannot be told, so they are not said to have
+    unchecked = unchecked_steps(estimator, changed, run)
+    changed = [name for name in changed if name not in unchecked]
+    now = fingerprint(estimator) if changed or unchecked else None
     input_sha256 = input_sha256() if callable(input_sha256) else input_sha256
     if salt is None:
         salt = start_salt(store, X)
@@ -215,6 +219,11 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=
         # fingerprint above is not the answering model's; the event says so, and names
         # the model that answered by its own fingerprint.
         payload["changed_since_fit"] = changed
+    if unchecked:
+        # (see _fingerprint_match.UNCHECKED_NOTE); events logged before this was said
+        # named such steps in changed_since_fit
+        payload["unchecked_since_fit"] = unchecked
+    if now is not None:
         payload["model_fingerprint_now"] = now
     blobs = [("outputs", key) for key in ("labels", "values") if key in payload["outputs"]]
     blobs = [path for path in blobs if isinstance(payload["outputs"][path[1]].get("data"), bytes)]

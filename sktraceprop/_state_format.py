@@ -22,11 +22,20 @@ before anything is set on the object:
   knows it cannot read them (``_reads_unnumbered = False``). An unfitted one holds only
   parameters, which :mod:`._earlier_pickle` checks.
 
+A traced object pickled with others inside it (a pipeline's traced column transformer)
+is loaded, its inner objects first, as one: the warnings of the objects without a
+format are said once, by the outermost, naming each of them (one warning per object hid
+the message in noise). An object being unpickled is known by its empty ``__dict__``
+between its allocation (``__new__``) and its ``__setstate__``; pickles of protocol 0
+and 1 allocate without ``__new__``, and their objects warn one by one.
+
 scikit-learn's own ``__getstate__``/``__setstate__`` (its version warning) run
 unchanged inside these.
 """
 
+import threading
 import warnings
+import weakref
 
 from ._version import __version__
 from .exceptions import EarlierPickleWarning, StateFormatError
@@ -37,28 +46,129 @@ KEY = "_sktraceprop_state"
 _REFIT = "Fit it again with this sktraceprop (or load it with the sktraceprop that pickled it)."
 
 
-class StateFormatMixin:
+class _FormatBase:
+    """The class attributes of a state format, and the allocations an unpickling makes
+    (see the module: objects loaded inside another are said with it)."""
+
+    _state_format = 1
+    _state_upgrades = {}
+    _reads_unnumbered = True
+    #: Whether a state without a format is said only where it is fitted (estimators).
+    _unnumbered_fitted_only = False
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        if not args and not kwargs:
+            # as the unpickler allocates (a constructor given arguments is not loading;
+            # one given none sets its attributes in __init__ before any load can follow)
+            _allocated(obj)
+        return obj
+
+
+class StateFormatMixin(_FormatBase):
     """Records the class's state format in its pickles and checks it when loading.
 
     Each public class sets ``_state_format`` (an int, from 1) in its own body, and may
     set ``_state_upgrades`` and ``_reads_unnumbered`` (see the module's docstring).
     """
 
-    _state_format = 1
-    _state_upgrades = {}
-    _reads_unnumbered = True
+    _unnumbered_fitted_only = True
 
     def __getstate__(self):
-        # a copy: BaseEstimator.__getstate__ may return the live __dict__
-        state = dict(super().__getstate__())
-        state[KEY] = {"format": type(self)._state_format, "sktraceprop": __version__}
-        return state
+        # (BaseEstimator.__getstate__ may return the live __dict__: stamp_state copies)
+        return stamp_state(self, super().__getstate__())
 
     def __setstate__(self, state):
-        if isinstance(state, dict):
-            state = dict(state)
-            state = read_state(type(self), state.pop(KEY, None), state)
-        super().__setstate__(state)
+        super().__setstate__(check_state(self, state))
+
+
+class RecordedFormatMixin(_FormatBase):
+    """A state format for a public class that is not an estimator (a run, an
+    explanation, a store): its pickle is its ``__dict__`` with the record; a class that
+    pickles otherwise returns :func:`stamp_state`'s from its ``__getstate__`` and starts
+    its ``__setstate__`` with :func:`check_state`. Any state of such a class that records
+    no format is warned about (it has no unfitted form holding parameters only). Each
+    class sets ``_state_format`` in its own body."""
+
+    def __getstate__(self):
+        return stamp_state(self, self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(check_state(self, state))
+
+
+def stamp_state(obj, state):
+    """A copy of ``state`` recording ``obj``'s class's state format and this version."""
+    state = dict(state)
+    state[KEY] = {"format": type(obj)._state_format, "sktraceprop": __version__}
+    return state
+
+
+def check_state(obj, state):
+    """``state`` (pickled) as ``obj``'s class of this version holds it, without its
+    record; raises where it cannot be read, and says where it records no format: with
+    the object being loaded around ``obj``, or here where none is (the module)."""
+    cls = type(obj)
+    outer = _loading_outer(obj)
+    # what objects loaded inside this one left unsaid: said with it, or passed out
+    unsaid, unnumbered = _take_unsaid(obj), False
+    if isinstance(state, dict):
+        state = dict(state)
+        record = state.pop(KEY, None)
+        if record is None and not cls._unnumbered_fitted_only and cls._reads_unnumbered:
+            unnumbered = True
+        else:
+            state, unnumbered = read_state(cls, record, state, warn=False)
+    if unnumbered:
+        unsaid.insert(0, (cls.__name__, cls._state_format))
+    if unsaid and outer is not None:
+        _give_unsaid(outer, unsaid)
+    elif unsaid:
+        said = _unnumbered_message(unsaid, None if unnumbered else cls.__name__)
+        warnings.warn(said, EarlierPickleWarning, stacklevel=3)
+    return state
+
+
+_THREAD = threading.local()
+#: Per object being unpickled (by id: a run is not hashable), a weak reference to it and
+#: the classes loaded inside it that record no format.
+_UNSAID = {}
+
+
+def _take_unsaid(obj):
+    entry = _UNSAID.pop(id(obj), None)
+    return list(entry[1]) if entry is not None and entry[0]() is obj else []
+
+
+def _give_unsaid(outer, found):
+    entry = _UNSAID.get(id(outer))
+    if entry is None or entry[0]() is not outer:
+        key = id(outer)
+        # dropped with the object (a load that failed before it was set)
+        entry = _UNSAID[key] = (weakref.ref(outer, lambda _, k=key: _UNSAID.pop(k, None)), [])
+    entry[1].extend(found)
+
+
+def _allocated(obj):
+    """Keep ``obj`` (weakly) among this thread's allocations still without attributes;
+    those given theirs since (by ``__init__``, or their ``__setstate__``) are let go."""
+    refs = getattr(_THREAD, "allocated", None)
+    if refs is None:
+        refs = _THREAD.allocated = []
+    refs[:] = [r for r in refs if (o := r()) is not None and not vars(o)]
+    refs.append(weakref.ref(obj))
+
+
+def _loading_outer(obj):
+    """The outermost object allocated before ``obj`` in this thread that has no
+    attributes yet (being unpickled, ``obj`` inside it), or None."""
+    for ref in getattr(_THREAD, "allocated", ()):
+        other = ref()
+        if other is obj:
+            return None
+        if other is not None and not vars(other):
+            return other
+    return None
 
 
 def _fitted(state):
@@ -66,12 +176,15 @@ def _fitted(state):
     return any(k.endswith("_") and not k.startswith("__") for k in state)
 
 
-def read_state(cls, record, state):
-    """``state`` as ``cls`` of this version holds it, or raise/warn (see the module)."""
+def read_state(cls, record, state, warn=True):
+    """``state`` as ``cls`` of this version holds it, or raise/warn (see the module).
+
+    With ``warn=False``, ``(state, unnumbered)``: whether a fitted state recorded no
+    format, for the caller to say (:func:`_unnumbered_message`)."""
     name, expected = cls.__name__, cls._state_format
     if record is None:
         if not _fitted(state):
-            return state
+            return state if warn else (state, False)
         if not cls._reads_unnumbered:
             raise StateFormatError(
                 f"this {name} records no state format: it was pickled by an sktraceprop "
@@ -80,15 +193,9 @@ def read_state(cls, record, state):
                 "it keeps has changed since (loaded, it would fail or compute otherwise "
                 f"later). {_REFIT}"
             )
-        warnings.warn(
-            f"this {name} records no state format: it was pickled by an sktraceprop from "
-            "before pickles recorded one (its version is not known). This version "
-            f"(state format {expected}) reads the forms of then that it knows of, but "
-            "cannot tell whether this is one of them: what it lacks fails where it is "
-            f"read, and what changed meaning is not seen. {_REFIT}",
-            EarlierPickleWarning,
-            stacklevel=3,
-        )
+        if not warn:
+            return state, True
+        warnings.warn(_unnumbered_message([name]), EarlierPickleWarning, stacklevel=3)
         return state
     found = record.get("format") if isinstance(record, dict) else None
     version = record.get("sktraceprop", "unknown") if isinstance(record, dict) else "unknown"
@@ -99,7 +206,7 @@ def read_state(cls, record, state):
             f"(state format {expected}) cannot read it. {_REFIT}"
         )
     if found == expected:
-        return state
+        return state if warn else (state, False)
     if found > expected:
         raise StateFormatError(
             f"this {name} was made by a newer sktraceprop ({version}, state format "
@@ -116,4 +223,38 @@ def read_state(cls, record, state):
             f"{', '.join(map(str, reads))} only (expected {expected}), so it cannot be "
             f"loaded. {_REFIT}"
         )
-    return upgrade(state)
+    return upgrade(state) if warn else (upgrade(state), False)
+
+
+def _counted(names):
+    """``names`` once each, in order, with their count where above one."""
+    counts = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(name if n == 1 else f"{n} {name}" for name, n in counts.items())
+
+
+def _unnumbered_message(found, holder=None):
+    """The warning on the objects of one load that record no state format: ``found``,
+    ``(class name, the state format it reads)`` of each, the outermost first, or of
+    those inside ``holder`` (the class name of the outermost, which records one)."""
+    formats = dict(found)
+    if len(found) == 1 and holder is None:
+        who, were, it = f"this {found[0][0]} records", "it was", "this is one"
+        formats = f"state format {found[0][1]}"
+    else:
+        inner = [name for name, _ in (found[1:] if holder is None else found)]
+        who = (
+            f"this {found[0][0]} and the {len(inner)} object(s) loaded inside it"
+            if holder is None
+            else f"the {len(inner)} object(s) loaded inside this {holder}"
+        ) + f" ({_counted(inner)}) record"
+        were, it = "they were", "these are"
+        formats = "state formats " + ", ".join(f"{k} {v}" for k, v in formats.items())
+    return (
+        f"{who} no state format: {were} pickled by an sktraceprop from before pickles "
+        f"recorded one (the version is not known). This version ({formats}) reads the "
+        f"forms of then that it knows of, but cannot tell whether {it} of them: what "
+        "they lack fails where it is read, and what changed meaning is not seen. "
+        f"{_REFIT}"
+    )

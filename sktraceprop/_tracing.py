@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache_holders import note_cache
 from ._enclosing_fit import enclosing_fit_note
 from ._enclosing_pickle import EnclosingPickleMixin
+from ._erased_held import warn_erased_held
 from ._holders import HolderMixin, hold
 from ._lineage._array_rows import array_notes, check_array_rows
 from ._lineage._capture import resolve_row_ids
@@ -359,6 +360,8 @@ class TracedMixin(
         """
         check_is_fitted(self, "lineage_")
         check_unchanged(self, "trace() naming the training rows")
+        # a model pickled before an erasure its store records names the erased rows' lines
+        warn_erased_held(self, getattr(self, "store", None))
         return self.lineage_.trace(indices)
 
     def _add_sample_id_request(self, router):

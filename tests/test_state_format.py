@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop._state_format import KEY
+from sktraceprop._state_format import KEY, RecordedFormatMixin, StateFormatMixin
 from sktraceprop.exceptions import EarlierPickleWarning, LineageWarning, StateFormatError
 from sktraceprop.utils.discovery import all_estimators
 from tests._earlier_pickles import NEEDS_NUMPY_2
@@ -156,22 +156,219 @@ def test_the_unlearner_pickled_at_29414bb_is_refused_on_loading():
             pickle.loads(path.read_bytes())
 
 
+def _said(caught):
+    return [str(w.message) for w in caught if w.category is EarlierPickleWarning]
+
+
 @NEEDS_NUMPY_2
 @pytest.mark.parametrize(
-    "path, names",
+    "path, outer, inner",
     [
-        (
-            "_lineage/data/pipeline_29414bb/pipeline.pkl",
-            {"TracedPipeline", "TracedColumnTransformer"},
-        ),
-        ("influence/data/explainer_c5065de/explainer.pkl", {"InfluenceExplainer"}),
-        ("_lineage/data/scheme1_forms/tree_de48847.pkl", {"TracedPipeline"}),
+        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 2),
+        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 3),
+        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 2),
     ],
 )
-def test_earlier_fixtures_load_with_a_warning_naming_their_classes(path, names):
+def test_earlier_fixtures_load_with_one_warning_naming_their_objects(path, outer, inner):
+    """Each traced object inside gave a warning of its own (the explainer's fixture
+    three): one is given per load, naming them all."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pickle.loads((DATA / path).read_bytes())
-    said = [str(w.message) for w in caught if w.category is EarlierPickleWarning]
-    assert {s.split()[1] for s in said} >= names
-    assert all("records no state format" in s for s in said)
+        loaded = pickle.loads((DATA / path).read_bytes())
+    said, *others = _said(caught)
+    if isinstance(loaded, tuple):  # (explainer, explanation): one warning each
+        assert [o.split(" ")[1] for o in others] == [type(o).__name__ for o in loaded[1:]]
+        loaded = loaded[0]
+    else:
+        assert others == []
+    # the independent truth: the objects with a state format loaded (estimators where
+    # fitted), the outermost first
+    first, *held = [
+        type(o).__name__
+        for o in _objects(loaded)
+        if isinstance(o, RecordedFormatMixin)
+        or (
+            isinstance(o, StateFormatMixin)
+            and any(k.endswith("_") and not k.startswith("__") for k in vars(o))
+        )
+    ]
+    assert first == outer and len(held) == inner
+    start = f"this {outer} and the {inner} object(s) loaded inside it ("
+    assert said.startswith(start)
+    listed = said[len(start) : said.index(")", len(start))].split(", ")
+    assert sorted(held) == sorted(n for name in listed for n in _repeated(name))
+
+
+def _repeated(listed):
+    """``"2 Lineage"`` -> ``["Lineage", "Lineage"]``."""
+    count, _, name = listed.partition(" ")
+    return [name] * int(count) if count.isdigit() else [listed]
+
+
+def _objects(obj, seen=None):
+    """Every object reachable from ``obj`` through attributes and containers."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield obj
+    if isinstance(obj, dict):
+        items = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        items = list(obj)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(("sktraceprop", "sklearn")):
+        items = list(vars(obj).values())
+    else:
+        return
+    for item in items:
+        yield from _objects(item, seen)
+
+
+def _nested():
+    rng = np.random.default_rng(0)
+    X = stp.from_numpy(rng.normal(size=(20, 3)), source_id="state_format_nested")
+    inner = stp.make_traced_column_transformer((StandardScaler(), [0, 1, 2]))
+    return stp.make_traced_pipeline(inner, LogisticRegression()).fit(X, np.arange(20) % 2)
+
+
+def _pickled_without_formats(monkeypatch, obj, names):
+    """``obj`` pickled as an sktraceprop from before formats did, for the classes named."""
+    written = StateFormatMixin.__getstate__
+
+    def getstate(self):
+        state = written(self)
+        if type(self).__name__ in names:
+            del state[KEY]
+        return state
+
+    monkeypatch.setattr(StateFormatMixin, "__getstate__", getstate)
+    data = pickle.dumps(obj)
+    monkeypatch.undo()
+    return data
+
+
+@pytest.mark.parametrize(
+    "names, start",
+    [
+        (
+            {"TracedPipeline", "TracedColumnTransformer"},
+            "this TracedPipeline and the 1 object(s) loaded inside it "
+            "(TracedColumnTransformer) record no state format",
+        ),
+        (
+            {"TracedColumnTransformer"},
+            "the 1 object(s) loaded inside this TracedPipeline "
+            "(TracedColumnTransformer) record no state format",
+        ),
+        ({"TracedPipeline"}, "this TracedPipeline records no state format"),
+    ],
+)
+def test_a_nested_load_warns_once_naming_the_objects(monkeypatch, names, start):
+    data = _pickled_without_formats(monkeypatch, _nested(), names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    (said,) = _said(caught)
+    assert said.startswith(start)
+    # and a second load is said again, alone (nothing of the first is left to say)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert _said(caught) == [said]
+
+
+def test_objects_loaded_side_by_side_each_warn(monkeypatch):
+    names = {"TracedPipeline", "TracedColumnTransformer"}
+    data = _pickled_without_formats(monkeypatch, [_nested(), _nested()], names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    said = _said(caught)
+    assert len(said) == 2
+    assert all("this TracedPipeline and the 1 object(s)" in s for s in said)
+
+
+def test_objects_made_between_loads_change_nothing(monkeypatch):
+    data = _pickled_without_formats(monkeypatch, _nested(), {"TracedColumnTransformer"})
+    made = stp.make_traced_pipeline(LogisticRegression())  # (allocated, then given its params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert len(_said(caught)) == 1
+    assert made.steps[0][1].C == 1.0
+
+
+def _records():
+    """A run, an explanation and stores, each as pickled now."""
+    fitted = _fitted()
+    explanation = fitted["explainer"].explain(np.zeros((2, 3)))
+    store = stp.stores.MemoryStore()
+    store.save_run(fitted["pipeline"].lineage_)
+    return {
+        "run": fitted["pipeline"].lineage_,
+        "explanation": explanation,
+        "memory store": store,
+    }
+
+
+@pytest.mark.parametrize("which", ["run", "explanation", "memory store", "sqlite store"])
+def test_runs_explanations_and_stores_record_their_format(which, tmp_path, monkeypatch):
+    """A run, an explanation or a store pickled by another sktraceprop was read as if
+    this one had written it: a newer one is now refused, one without a format warned
+    about."""
+    if which == "sqlite store":
+        obj = stp.stores.SQLiteStore(tmp_path / "s.db")
+    else:
+        obj = _records()[which]
+    cls = type(obj)
+    assert isinstance(vars(cls).get("_state_format"), int)
+    state = obj.__getstate__()
+    assert state[KEY] == {"format": cls._state_format, "sktraceprop": stp.__version__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(pickle.dumps(obj))
+    assert KEY not in vars(loaded)
+    del state[KEY]
+    with pytest.warns(EarlierPickleWarning) as caught:
+        _loaded_from(obj, dict(state))
+    (said,) = _said(caught)
+    assert said.startswith(f"this {cls.__name__} records no state format:")
+    monkeypatch.setattr(cls, "_state_format", cls._state_format + 1)
+    data = pickle.dumps(obj)
+    monkeypatch.undo()
+    with pytest.raises(StateFormatError, match=f"this {cls.__name__} was made by a newer"):
+        pickle.loads(data)
+
+
+def test_a_run_without_a_format_inside_a_pipeline_is_said_with_it(monkeypatch):
+    pipe = _nested()
+    written = RecordedFormatMixin.__getstate__
+
+    def getstate(self):
+        state = written(self)
+        del state[KEY]
+        return state
+
+    monkeypatch.setattr(RecordedFormatMixin, "__getstate__", getstate)
+    data = pickle.dumps(pipe)
+    monkeypatch.undo()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(data)
+    (said,) = _said(caught)
+    assert said.startswith("the 1 object(s) loaded inside this TracedPipeline (Lineage) record")
+    assert loaded.lineage_.run_id == pipe.lineage_.run_id
+
+
+def test_an_object_left_unset_by_a_failed_constructor_swallows_no_warning(tmp_path, monkeypatch):
+    """Objects being unpickled are known by their empty ``__dict__``: one whose
+    constructor failed before setting any (kept alive by the exception held) is not
+    taken for one that a later load would say its warning with."""
+    data = _pickled_without_formats(monkeypatch, _nested(), {"TracedPipeline"})
+    with pytest.raises(ValueError) as kept:
+        stp.stores.SQLiteStore(tmp_path / "s.db", mode="nope")
+    assert not vars(kept.value.__traceback__.tb_next.tb_frame.f_locals["self"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert len(_said(caught)) == 1

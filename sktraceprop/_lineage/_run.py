@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .._state_format import RecordedFormatMixin, check_state
 from ._row_sets import from_json, to_json
 from ._run_decode import attached_from, changed_from, compared_from, ops_from, scheme_from
 from ._run_features import _LineageFeatures
@@ -93,7 +94,7 @@ class Op:
 
 
 @dataclass(eq=False)
-class Lineage(_LineageRows, _LineageFeatures):
+class Lineage(RecordedFormatMixin, _LineageRows, _LineageFeatures):
     """Lineage of one fit (a *run*); append-only once stored.
 
     Attributes
@@ -260,13 +261,13 @@ class Lineage(_LineageRows, _LineageFeatures):
     rows_compared: list = None
     fingerprint_scheme: int = None
 
-    # -- queries (of its rows: _LineageRows; of its features: _LineageFeatures) ------------
+    _state_format = 1  # (a run's pickle records it: see _state_format)
 
     def __setstate__(self, state):
-        # A run that travelled from a worker may hold derived sources without their
-        # parents; this process may have them.
         from ._source import REGISTRY
 
+        state = check_state(self, state)
+        # a run from a worker may hold derived sources without their parents: here, too?
         sources = state.get("sources") or {}
         state["sources"] = {c: REGISTRY.complete(s) for c, s in sources.items()}
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded

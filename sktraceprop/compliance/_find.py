@@ -42,6 +42,7 @@ COLUMNS = (
     "model_fingerprint_now",
     "estimator",
     "changed_since_fit",
+    "unchecked_since_fit",
     "replaced_since_fit",
     "matched_by_old_fingerprint_scheme",
     "old_fingerprint_schemes",
@@ -133,6 +134,11 @@ def find_predictions(store, X, *, row=None, run_id=None):
         the fingerprint of the model that answered, else None), ``estimator``,
         ``changed_since_fit`` and ``replaced_since_fit`` (the steps that no longer
         were as the run recorded when the call was answered, or None),
+        ``unchecked_since_fit`` (the steps that could not be checked against a run of
+        fingerprint scheme 1 or none, whose form did not see what a tree, a KNN model or
+        a histogram boosting model learnt: whether they changed cannot be told; None
+        where there were none, and in events logged before it was said, which named
+        them in ``changed_since_fit``),
         ``matched_by_old_fingerprint_scheme`` (the steps that matched their run's
         record, when the call was answered, only by an earlier fingerprint scheme,
         which some different models share: the run was recorded before the current
@@ -303,6 +309,7 @@ def _found(event, row, note):
         "model_fingerprint_now": payload.get("model_fingerprint_now"),
         "estimator": payload.get("estimator"),
         "changed_since_fit": payload.get("changed_since_fit"),
+        "unchecked_since_fit": payload.get("unchecked_since_fit"),
         "replaced_since_fit": payload.get("replaced_since_fit"),
         "matched_by_old_fingerprint_scheme": payload.get("matched_by_old_fingerprint_scheme"),
         "old_fingerprint_schemes": _old_schemes(payload),

@@ -144,6 +144,17 @@ def _section_records(report):
                 *(
                     [
                         [
+                            "Calls by a model whose steps cannot be checked against its run "
+                            "(recorded by fingerprint scheme 1 or none)",
+                            str(p["calls_by_a_model_unchecked_since_fit"]),
+                        ]
+                    ]
+                    if "calls_by_a_model_unchecked_since_fit" in p
+                    else []
+                ),
+                *(
+                    [
+                        [
                             "Calls by a model matched to its run by fingerprint scheme 1 only "
                             "(which some different models share)",
                             str(p["calls_matched_by_old_fingerprint_scheme"]),

@@ -57,7 +57,7 @@ class PredictionFigures:
 
     def __init__(self):
         self.by_method, self.by_month, self.classes = {}, {}, {}
-        self.rows = self.flagged = self.n_calls = 0
+        self.rows = self.flagged = self.unchecked = self.n_calls = 0
         self.old_scheme = self.scheme_2 = self.scheme_3 = self.scheme_4 = self.scheme_5 = 0
         self.first = self.last = None
         self.digest = hashlib.sha256()
@@ -80,6 +80,8 @@ class PredictionFigures:
                 self.classes[str(label)] = self.classes.get(str(label), 0) + int(count)
             if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
                 self.flagged += 1
+            if payload.get("unchecked_since_fit"):
+                self.unchecked += 1
             if payload.get("matched_by_old_fingerprint_scheme"):
                 # events from before scheme 3 name no schemes: theirs is scheme 1
                 schemes = payload.get("old_fingerprint_schemes") or [1]
@@ -106,6 +108,9 @@ class PredictionFigures:
             "by_month": dict(sorted(self.by_month.items())),
             "predicted_classes": self.classes,
             "calls_by_a_model_changed_since_fit": self.flagged,
+            # format 16, later: whose steps cannot be checked against a run of scheme 1
+            # (events logged before it was said count such calls as changed)
+            "calls_by_a_model_unchecked_since_fit": self.unchecked,
             # format 9: answered by a model that matched its run only by fingerprint scheme 1
             "calls_matched_by_old_fingerprint_scheme": self.old_scheme,
             # format 12: ... only by scheme 2 (functions and classes named, not hashed)

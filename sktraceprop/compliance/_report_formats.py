@@ -78,6 +78,9 @@ _RETENTION_MODEL_KEYS_16 = (
 )
 #: What format 17 added: every model's logged calls in time, measured apart.
 _RECORD_KEYS_17 = ("calls_by_model",)
+#: ... and the calls whose model's steps cannot be checked against its run (a run of
+#: scheme 1 whose form did not see what a tree learnt), counted as changed before.
+_PREDICTION_KEYS_17 = ("calls_by_a_model_unchecked_since_fit",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -151,7 +154,10 @@ _ADDED_IN = {
     "with no call and the days with none before the report), which Art. 26(5) names where "
     "a model logged no call for a week or more: format 16 and earlier gave the monitoring "
     "of operation no gap, so a model silent for weeks in a store shared with another read "
-    "as monitored throughout",
+    "as monitored throughout; and the calls whose model's steps cannot be checked "
+    "against its run (calls_by_a_model_unchecked_since_fit: a run of fingerprint scheme 1 "
+    "whose form did not see what a tree, a KNN or a histogram boosting model learnt), "
+    "which were counted as calls by a model changed since fit",
 }
 
 

@@ -52,6 +52,14 @@ def _monitoring(report):
             f" {_plural(flagged, 'call')} came from a model changed since its run was "
             "recorded (a step replaced after fit, e.g. by an unlearner)."
         )
+    unchecked = predictions.get("calls_by_a_model_unchecked_since_fit")
+    if unchecked:
+        why += (
+            f" {_plural(unchecked, 'call')} came from a model whose steps cannot be checked "
+            "against its run (recorded with fingerprint scheme 1 or none, whose form did "
+            "not see what a tree, a KNN model or a histogram boosting model learnt): "
+            "whether the run's model answered them cannot be told."
+        )
     old_scheme = predictions.get("calls_matched_by_old_fingerprint_scheme")
     if old_scheme:
         why += (

@@ -29,6 +29,7 @@ from ._report_formats import (
     _PREDICTION_KEYS_14,
     _PREDICTION_KEYS_15,
     _RECORD_KEYS_17,
+    _PREDICTION_KEYS_17,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
     _RUN_KEYS_3,
@@ -313,6 +314,7 @@ def _record_keeping_problems(report, store, run, upto, later=(), calls=None):
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_15)
     if report["report"]["format_version"] < 17:
         rebuilt = _without(rebuilt, _RECORD_KEYS_17)
+        rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_17)
     rebuilt["store"]["n_runs"] = len(rebuilt["runs"])
     erased, rebuilt["prediction_erasures"] = erasures_problems(
         report, rebuilt["prediction_erasures"], later

@@ -7,11 +7,12 @@ from .._lineage._file_digests import FileDigests
 from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
+from .._state_format import RecordedFormatMixin
 
 __all__ = ["Explanation"]
 
 
-class Explanation:
+class Explanation(RecordedFormatMixin):
     """Influence of training rows on test predictions, traced to files and lines.
 
     Returned by :meth:`InfluenceExplainer.explain`; not built by users.
@@ -56,6 +57,8 @@ class Explanation:
         estimator, no traced run), that the rows of ``X`` given to ``fit`` are taken as
         its training rows.
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(
         self,
@@ -260,7 +263,10 @@ class Explanation:
             :class:`~sktraceprop.GradientCorrectionUnlearner` that removed the row
             after this explanation was made, which event did (its position in
             ``unlearning_log_`` and UTC time), else None; the explainer still holds
-            the row until it is refitted or discarded (the removal's ``held_elsewhere``).
+            the row until it is refitted or discarded (the removal's ``held_elsewhere``);
+            or, where the explained model's store records an erasure request of the row
+            made after this explanation was pickled, that erasure event (its values are
+            then not handed out again).
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
             ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
             where the source's bytes were read from several paths and the model's run

@@ -10,6 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
+from .._erased_held import erasure_of
 from .._lineage._paired import check_paired
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
@@ -45,7 +46,9 @@ class ScoringMixin:
             if np.isin(row_id, np.asarray(event["row_ids"], dtype=np.int64)):
                 when = event["time_utc"]
                 return f"removed from the model by its unlearning event {seq} ({when})"
-        return None
+        # an erasure its store records since this object was pickled (the erasure could
+        # not reach it): the row's values are not handed out again
+        return erasure_of(self.estimator_, row_id)
 
     def _ops(self, train_index):
         if self._lineage is None:

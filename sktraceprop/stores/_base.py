@@ -22,6 +22,7 @@ import numbers
 import warnings
 from abc import ABC, abstractmethod
 
+from .._state_format import RecordedFormatMixin
 from ..exceptions import CorruptStoreError
 from ._base_audit import AuditMethods
 from ._base_erasure import ErasureMethods
@@ -40,7 +41,7 @@ def check_timeout(timeout):
     return float(timeout)
 
 
-class BaseStore(RunMethods, ErasureMethods, AuditMethods, ABC):
+class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, ABC):
     """Where runs and audit events are kept: append-only, and all under one hash chain.
 
     Saving a run also appends, in the same transaction, a ``store.run`` audit event

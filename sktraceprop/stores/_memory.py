@@ -7,6 +7,7 @@ import uuid
 
 import numpy as np
 
+from .._state_format import check_state, stamp_state
 from ..exceptions import StoreError
 from ._base import BaseStore
 from ._sealed import REDACTION_EVENT
@@ -60,6 +61,8 @@ class MemoryStore(BaseStore):
     def store_id(self):
         return self._id
 
+    _state_format = 1  # (its pickle records it: see _state_format)
+
     def __getstate__(self):
         with self._lock:
             state = {
@@ -71,10 +74,10 @@ class MemoryStore(BaseStore):
             state["_sources"] = dict(self._sources)
             state["_events"] = list(self._events)
             state["_checkpoints"] = list(self._checkpoints)
-        return state
+        return stamp_state(self, state)
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        self.__dict__.update(check_state(self, state))
         # a copy, in this process too (joblib.dump then load): what it would be given to
         # write would never reach the store that was pickled
         self._unpickled = True

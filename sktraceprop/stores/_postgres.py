@@ -2,6 +2,7 @@
 
 import threading
 
+from .._state_format import check_state, stamp_state
 from . import _postgres_scrub
 from ._base import BaseStore, check_timeout
 from ._integrity import check_with
@@ -106,18 +107,24 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         self._meta = {}
         self._open()
 
+    _state_format = 1  # (its pickle records it: see _state_format)
+
     def __getstate__(self):
-        return {
-            "dsn": self.dsn,
-            "schema": self.schema,
-            "mode": self.mode,
-            "timeout": self.timeout,
-            "durability": self.durability,
-            "_meta": self._meta,
-            "_integrity_failure": getattr(self, "_integrity_failure", None),
-        }
+        return stamp_state(
+            self,
+            {
+                "dsn": self.dsn,
+                "schema": self.schema,
+                "mode": self.mode,
+                "timeout": self.timeout,
+                "durability": self.durability,
+                "_meta": self._meta,
+                "_integrity_failure": getattr(self, "_integrity_failure", None),
+            },
+        )
 
     def __setstate__(self, state):
+        state = check_state(self, state)
         self.__dict__.update({"durability": "full", **state})  # (pickled before it)
         self._local = threading.local()
 

@@ -4,6 +4,7 @@ import contextlib
 import os
 import threading
 
+from .._state_format import check_state, stamp_state
 from ..exceptions import StoreError, UnknownRunError
 from . import _legacy, _sqlite_scrub
 from ._base import BaseStore, check_timeout
@@ -124,20 +125,26 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
         self._local = threading.local()
         self._open()
 
+    _state_format = 1  # (its pickle records it: see _state_format)
+
     def __getstate__(self):
-        return {
-            "path": self.path,
-            "mode": self.mode,
-            "timeout": self.timeout,
-            "check_on_open": self.check_on_open,
-            "durability": self.durability,
-            "_meta": self._meta,
-            "_legacy": self._legacy,
-            "_immutable": self._immutable,
-            "_integrity_failure": getattr(self, "_integrity_failure", None),
-        }
+        return stamp_state(
+            self,
+            {
+                "path": self.path,
+                "mode": self.mode,
+                "timeout": self.timeout,
+                "check_on_open": self.check_on_open,
+                "durability": self.durability,
+                "_meta": self._meta,
+                "_legacy": self._legacy,
+                "_immutable": self._immutable,
+                "_integrity_failure": getattr(self, "_integrity_failure", None),
+            },
+        )
 
     def __setstate__(self, state):
+        state = check_state(self, state)
         self.__dict__.update({"durability": "full", **state})  # (pickled before it)
         self._local = threading.local()
 

@@ -72,3 +72,59 @@ def test_no_word_without_an_erasure_of_its_rows(tmp_path):
     assert said == []
     _, said = _caught(lambda: compliance_report(loaded, store=store, **DEPLOYER))
     assert said == []
+
+
+@pytest.mark.parametrize("erased", [[1, 2], [0, 5, 7, 23]])
+def test_trace_of_a_pipeline_pickled_before_an_erasure_warns(tmp_path, erased):
+    """trace() named the erased rows' files and lines with no word."""
+    pipe, store, df = _fitted(tmp_path)
+    pipe.predict(df[["a", "b"]])  # (a use logged, for the report)
+    data = pickle.dumps(pipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(sample_id=stp.row_ids(df.iloc[erased]), reason="art. 17 request")
+    (event,) = store.events(kind="store.erasure", include_store_events=True)
+    loaded = pickle.loads(data)
+    traced, said = _caught(lambda: loaded.trace(erased))
+    # the truth: the file's lines of the erased rows (header on line 1)
+    assert traced["line"].tolist() == [i + 2 for i in erased]
+    (message,) = said
+    assert f"holds {len(erased)} training row(s)" in message
+    assert f"erasure event(s) seq {event['seq']}." in message
+    # the store given only to the report: said there too
+    loaded.set_params(store=None)
+    _, said = _caught(lambda: compliance_report(loaded, store=store, **DEPLOYER))
+    assert said == [message]
+
+
+def test_no_word_from_trace_without_an_erasure_of_its_rows(tmp_path):
+    pipe, _, _ = _fitted(tmp_path)
+    loaded = pickle.loads(pickle.dumps(pipe))
+    _, said = _caught(lambda: loaded.trace([0, 1]))
+    assert said == []
+
+
+def test_an_explanation_pickled_before_an_erasure_withholds_the_rows_values(tmp_path):
+    """Explanation.trace() handed out the raw values of a row erased since at request."""
+    pipe, store, df = _fitted(tmp_path)
+    X, y = df[["a", "b"]], df["label"]
+    explanation = stp.InfluenceExplainer(pipe).fit(X, y).explain(X.iloc[:2])
+    first = explanation.trace(0, 0)
+    train_index = first["train_index"]
+    # the truth: the values of that line of the file
+    assert first["values"] == X.iloc[train_index].to_dict()
+    data = pickle.dumps(explanation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(sample_id=stp.row_ids(df.iloc[[train_index]]), reason="art. 17")
+    events = store.events(kind="store.erasure", include_store_events=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErasedRowsHeldWarning)
+        loaded = pickle.loads(data)
+        traced = loaded.trace(0, 0)
+    assert traced["line"] == train_index + 2 and traced["values"] is None
+    assert traced["removed"].startswith(
+        f"erased at request by the store's erasure event {events[0]['seq']}"
+    )
+    other = loaded.trace(0, 1)  # a row not erased: its values, as before
+    assert other["values"] == X.iloc[other["train_index"]].to_dict()
