@@ -26,6 +26,7 @@ Run: python benchmarks/bench_stores.py [--rows 1000000 5000000] [--repeats 5]
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -165,6 +166,11 @@ def fit_overhead(X, y, stores, repeats):
     return {name: statistics.median(t) for name, t in runs.items()}, runs
 
 
+def load(averages):
+    """The machine's load averages, as the results say them."""
+    return "/".join(f"{a:.2f}" for a in averages)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
@@ -180,6 +186,8 @@ def main(argv=None):
         + f" --repeats {args.repeats} --fit-repeats {args.fit_repeats}"
         + f" --categories {args.categories}",
         "cases": {},
+        "load_average_before": os.getloadavg(),
+        "niceness": os.nice(0),
     }
     with TemporaryPostgres(fsync=True) as server:
         results["postgresql"] = server.version()
@@ -232,6 +240,7 @@ def main(argv=None):
             )
             results["wide"]["stores"][name] = {"sealed_s": sealed, "unsealed_s": plain}
             print(f"wide {name} sealed {sealed} unsealed {plain}", flush=True)
+    results["load_average_after"] = os.getloadavg()
     ops_rows, fit_rows = [], []
     for case in results["cases"].values():
         n = f"{case['n_rows']:,}"
@@ -313,7 +322,9 @@ values with `VACUUM FULL`). Median of {args.repeats} runs, a new store each time
 SQLite: WAL, `synchronous=FULL` (the store's default, `durability='full'`). PostgreSQL
 {results["postgresql"]}: a local temporary server (fsync on) reached over TCP on
 127.0.0.1. Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other work),
-Python {m["python"]}, numpy {m["numpy"]}. Command: `{results["command"]}`.
+Python {m["python"]}, numpy {m["numpy"]}; load average (1, 5, 15 min) before
+{load(results["load_average_before"])}, after {load(results["load_average_after"])},
+niceness {results["niceness"]}. Command: `{results["command"]}`.
 """
     write_results("stores", results, md)
 

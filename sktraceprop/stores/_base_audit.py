@@ -181,6 +181,11 @@ class AuditMethods:
             event before it (a clock set back, or writers whose clocks differ; see
             :class:`~sktraceprop.exceptions.ClockWarning`): not damage, but times
             read from the log are then not in its order.
+            ``upgrades``: each schema upgrade the store's ``schema_version`` table
+            (outside the chain) shows, oldest first: ``from_version``, ``to_version``,
+            ``applied_at`` and ``event_seq`` (its ``store.upgrade`` event, None where an
+            sktraceprop from before that event upgraded it: ``not_shown`` then says the
+            upgrade history is not recorded under the chain).
 
         Raises
         ------

@@ -286,7 +286,9 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
             when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``,
             ``not_shown`` (what the check cannot show, in words), ``erased_bytes_left``
             (an erasure not yet wiped from the file and its write-ahead log, in words;
-            ``[]`` when none).
+            ``[]`` when none), ``times_set_back`` and ``upgrades`` (each schema upgrade,
+            with its ``store.upgrade`` event's ``event_seq`` or None where none records
+            it).
 
         Raises
         ------
