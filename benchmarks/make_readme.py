@@ -15,6 +15,7 @@ ORDER = [
     "upstream_steps",
     "stores",
     "store_appends",
+    "events_mark",
     "array_lineage",
     "source_stats",
     "attached_columns",
