@@ -15,6 +15,7 @@ ORDER = [
     "upstream_steps",
     "stores",
     "store_appends",
+    "wal_folds",
     "events_mark",
     "array_lineage",
     "source_stats",
