@@ -119,7 +119,8 @@ class AuditMethods:
         True
             Nothing found. What no check without ``public_key`` and ``checkpoint``
             can show (events cut from the end with the checkpoints that signed them,
-            an older copy of the store put back) is listed by
+            an older copy of the store put back; a schema upgrade made before upgrades
+            were recorded as ``store.upgrade`` events) is listed by
             :meth:`check_integrity` (``not_shown``).
 
         Raises
