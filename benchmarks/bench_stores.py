@@ -26,6 +26,8 @@ Run: python benchmarks/bench_stores.py [--rows 1000000 5000000] [--repeats 5]
 
 import argparse
 import gc
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -165,12 +167,81 @@ def fit_overhead(X, y, stores, repeats):
     return {name: statistics.median(t) for name, t in runs.items()}, runs
 
 
+def case_rows(cases):
+    """The rows of the operations and fit tables for ``cases`` (a results' cases)."""
+    ops_rows, fit_rows = [], []
+    for case in cases:
+        n = f"{case['n_rows']:,}"
+        for name, op in case["operations"].items():
+            m = op["median_s"]
+            ops_rows.append(
+                [
+                    n,
+                    name,
+                    f"{m['save']:.3f}",
+                    f"{m['load']:.3f}",
+                    f"{m['verify']:.3f}",
+                    f"{op['bytes_per_row']:.2f}",
+                ]
+            )
+        fit = case["fit"]
+        fit_rows.append(
+            [
+                n,
+                f"{fit['median_s']['none']:.2f}",
+                f"{fit['median_s']['SQLite']:.2f}",
+                f"{fit['ratio']['SQLite']:.3f}",
+                f"{fit['median_s']['PostgreSQL']:.2f}",
+                f"{fit['ratio']['PostgreSQL']:.3f}",
+            ]
+        )
+    return ops_rows, fit_rows
+
+
+def earlier(path, measured_now):
+    """The tables of an earlier run's sizes not ``measured_now``, labelled, or ""."""
+    saved = json.loads(Path(path).read_text())
+    cases = [c for c in saved["cases"].values() if c["n_rows"] not in measured_now]
+    if not cases:
+        return ""
+    ops_rows, fit_rows = case_rows(cases)
+    ops = markdown_table(
+        ["train rows", "store", "save s", "load s", "verify s", "stored B/row"], ops_rows
+    )
+    fits = markdown_table(
+        ["train rows", "traced fit s", "+ SQLite s", "ratio", "+ PostgreSQL s", "ratio"],
+        fit_rows,
+    )
+    m = saved["machine"]
+    return f"""
+Not rerun: measured {m["measured_at"][:10]} with SQLite `synchronous=NORMAL` (the default
+then, what `durability='fast'` sets now), on {m["cpu"]}, {m["cpu_count"]} cores; command
+`{saved["command"]}`. Not the store's default any more: its SQLite figures are those of
+`durability='fast'`.
+
+{ops}
+
+{fits}
+"""
+
+
+def load(averages):
+    """The machine's load averages, as the results say them."""
+    return "/".join(f"{a:.2f}" for a in averages)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--fit-repeats", type=int, default=3)
     parser.add_argument("--categories", type=int, default=20_000)
+    parser.add_argument(
+        "--normal-results",
+        default=None,
+        help="results of an earlier run with SQLite synchronous=NORMAL: its sizes not "
+        "measured now are shown apart, labelled",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
     results = {
@@ -178,8 +249,11 @@ def main(argv=None):
         "command": "python benchmarks/bench_stores.py --rows "
         + " ".join(map(str, args.rows))
         + f" --repeats {args.repeats} --fit-repeats {args.fit_repeats}"
-        + f" --categories {args.categories}",
+        + f" --categories {args.categories}"
+        + (f" --normal-results {args.normal_results}" if args.normal_results else ""),
         "cases": {},
+        "load_average_before": os.getloadavg(),
+        "niceness": os.nice(0),
     }
     with TemporaryPostgres(fsync=True) as server:
         results["postgresql"] = server.version()
@@ -232,32 +306,8 @@ def main(argv=None):
             )
             results["wide"]["stores"][name] = {"sealed_s": sealed, "unsealed_s": plain}
             print(f"wide {name} sealed {sealed} unsealed {plain}", flush=True)
-    ops_rows, fit_rows = [], []
-    for case in results["cases"].values():
-        n = f"{case['n_rows']:,}"
-        for name, op in case["operations"].items():
-            m = op["median_s"]
-            ops_rows.append(
-                [
-                    n,
-                    name,
-                    f"{m['save']:.3f}",
-                    f"{m['load']:.3f}",
-                    f"{m['verify']:.3f}",
-                    f"{op['bytes_per_row']:.2f}",
-                ]
-            )
-        fit = case["fit"]
-        fit_rows.append(
-            [
-                n,
-                f"{fit['median_s']['none']:.2f}",
-                f"{fit['median_s']['SQLite']:.2f}",
-                f"{fit['ratio']['SQLite']:.3f}",
-                f"{fit['median_s']['PostgreSQL']:.2f}",
-                f"{fit['ratio']['PostgreSQL']:.3f}",
-            ]
-        )
+    results["load_average_after"] = os.getloadavg()
+    ops_rows, fit_rows = case_rows(results["cases"].values())
     ops = markdown_table(
         ["train rows", "store", "save s", "load s", "verify s", "stored B/row"], ops_rows
     )
@@ -283,6 +333,7 @@ def main(argv=None):
     print(fits)
     print(wide)
     m = results["machine"]
+    before = earlier(args.normal_results, args.rows) if args.normal_results else ""
     md = f"""## Stores (`bench_stores.py`)
 
 {ops}
@@ -313,8 +364,10 @@ values with `VACUUM FULL`). Median of {args.repeats} runs, a new store each time
 SQLite: WAL, `synchronous=FULL` (the store's default, `durability='full'`). PostgreSQL
 {results["postgresql"]}: a local temporary server (fsync on) reached over TCP on
 127.0.0.1. Machine: {m["cpu"]}, {m["cpu_count"]} cores (shared with other work),
-Python {m["python"]}, numpy {m["numpy"]}. Command: `{results["command"]}`.
-"""
+Python {m["python"]}, numpy {m["numpy"]}; load average (1, 5, 15 min) before
+{load(results["load_average_before"])}, after {load(results["load_average_after"])},
+niceness {results["niceness"]}. Command: `{results["command"]}`.
+{before}"""
     write_results("stores", results, md)
 
 

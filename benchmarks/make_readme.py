@@ -15,6 +15,8 @@ ORDER = [
     "upstream_steps",
     "stores",
     "store_appends",
+    "wal_folds",
+    "events_mark",
     "array_lineage",
     "source_stats",
     "attached_columns",

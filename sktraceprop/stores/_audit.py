@@ -8,6 +8,7 @@ from ._audit_records import _check_runs, _check_sources
 from ._chain import GENESIS
 from ._prediction_erasures import State
 from ._prediction_salts import check_salts
+from ._upgrade_history import upgrade_history
 
 
 def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
@@ -49,10 +50,11 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         cache = _check_sources(store, source_events, problems, report)
         _check_runs(store, run_events, cache, problems, report, redactions)
         check_salts(store, salts, problems)
+        report["upgrades"], unrecorded = upgrade_history(store)
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )
-    report["not_shown"] = not_shown(key is not None, external) + [FORK]
+    report["not_shown"] = not_shown(key is not None, external) + [FORK] + unrecorded
     report["erased_bytes_left"] = store._erasure_left()
     return report, problems
 

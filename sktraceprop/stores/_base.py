@@ -181,6 +181,11 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
         first (stores with a database select them there: the prediction log is not read)."""
         return [row for row in self._raw_events(run_id) if row[3] in kinds]
 
+    def _raw_schema_versions(self):
+        """``(version, applied_at)`` of each row of the store's ``schema_version`` table
+        (none where the store keeps no such table, as in memory)."""
+        return []
+
     def _raw_events_mark(self, kinds):
         """``(count, last seq, last hash)`` of the events of the given kinds: changes
         with any event of them appended (a cache of them is kept while it holds)."""

@@ -119,7 +119,8 @@ class AuditMethods:
         True
             Nothing found. What no check without ``public_key`` and ``checkpoint``
             can show (events cut from the end with the checkpoints that signed them,
-            an older copy of the store put back) is listed by
+            an older copy of the store put back; a schema upgrade made before upgrades
+            were recorded as ``store.upgrade`` events) is listed by
             :meth:`check_integrity` (``not_shown``).
 
         Raises
@@ -181,6 +182,11 @@ class AuditMethods:
             event before it (a clock set back, or writers whose clocks differ; see
             :class:`~sktraceprop.exceptions.ClockWarning`): not damage, but times
             read from the log are then not in its order.
+            ``upgrades``: each schema upgrade the store's ``schema_version`` table
+            (outside the chain) shows, oldest first: ``from_version``, ``to_version``,
+            ``applied_at`` and ``event_seq`` (its ``store.upgrade`` event, None where an
+            sktraceprop from before that event upgraded it: ``not_shown`` then says the
+            upgrade history is not recorded under the chain).
 
         Raises
         ------

@@ -285,6 +285,9 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         )
         return tuple(self._query(self._sql(text, e="events"), (list(kinds),))[0])
 
+    def _raw_schema_versions(self):
+        return self._query(self._sql("SELECT version, applied_at FROM {v}", v="schema_version"))
+
     def _raw_checkpoints(self):
         rows = self._query(self._sql("SELECT record FROM {c} ORDER BY seq", c="checkpoints"))
         return [r[0] for r in rows]

@@ -15,6 +15,7 @@ from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
 from ._sqlite_open import OpeningMixin
 from ._sqlite_raw import RawReadsMixin
 from ._sqlite_transaction import check_durability, set_sync
+from ._sqlite_wal import fold
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
@@ -229,6 +230,35 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
 
     checkpoint.__doc__ = BaseStore.checkpoint.__doc__
 
+    def fold_wal(self):
+        """Copy the pages of the write-ahead log into the database file now.
+
+        A passive checkpoint (SQLite's ``PRAGMA wal_checkpoint(PASSIVE)``): it waits
+        for no other connection, and folds what no reader still needs. SQLite folds the
+        log by itself inside the commit that takes it over 1,000 pages, so that one call
+        (a logged prediction, an appended event) takes longer than the others; calling
+        this between calls (in a service's idle time, or every few calls) keeps the log
+        short and that cost out of the calls. Nothing stored
+        changes, and every commit was already on disk when it returned (with
+        ``durability="full"``). Not :meth:`checkpoint`, which signs the hash chain.
+
+        Returns
+        -------
+        result : dict
+            ``wal_frames``: pages in the log; ``folded_frames``: how many of them are now
+            in the database file (fewer where a reader still uses the rest; a later fold
+            copies them). Both None where the file is not in WAL mode (a rollback
+            journal keeps no log to fold).
+
+        Raises
+        ------
+        StorePermissionError
+            If the store was opened with ``mode="ro"`` (or its file is read-only).
+        CorruptStoreError
+            If this handle refuses writes (it found the store damaged).
+        """
+        return fold(self)
+
     # -- checks -------------------------------------------------------------------------------
     def check_integrity(self, public_key=None, *, checkpoint=None, allow_unsigned_tail=False):
         if not getattr(self._local, "pages_checked", False):
@@ -293,7 +323,9 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
             when there is none), ``last_seq``, ``signed_through``, ``key_fingerprint``,
             ``not_shown`` (what the check cannot show, in words), ``erased_bytes_left``
             (an erasure not yet wiped from the file and its write-ahead log, in words;
-            ``[]`` when none).
+            ``[]`` when none), ``times_set_back`` and ``upgrades`` (each schema upgrade,
+            with its ``store.upgrade`` event's ``event_seq`` or None where none records
+            it).
 
         Raises
         ------

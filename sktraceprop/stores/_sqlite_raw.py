@@ -99,6 +99,11 @@ class RawReadsMixin:
             tuple(kinds),
         )[0]
 
+    def _raw_schema_versions(self):
+        if self._legacy:  # (a store of schema version 1 is read, never upgraded)
+            return []
+        return self._query("SELECT version, applied_at FROM schema_version")
+
     def _raw_checkpoints(self):
         if self._legacy:
             return []

@@ -1,0 +1,62 @@
+"""What a store's check says about its schema upgrades: each one found in its
+``schema_version`` table, and whether the hash chain records it.
+
+The ``schema_version`` table (one row per version the store was created at or upgraded
+to, with the time) is outside the chain. Since session 61 each upgrade also appends a
+``store.upgrade`` event in its own transaction (:mod:`._upgrade_event`); a store upgraded
+by an earlier sktraceprop has the table's row and no event, so when, from which version
+and by which release it was upgraded is not under the chain. The check says so rather
+than let a store whose chain verifies read as one whose upgrades are all recorded.
+"""
+
+import json
+
+from ._upgrade_event import UPGRADE_EVENT
+
+__all__ = ["upgrade_history"]
+
+
+def _recorded_upgrades(store):
+    """``{to_version: seq}`` of the store's ``store.upgrade`` events (the first of each)."""
+    out = {}
+    for seq, *_, payload, _prev, _hash in store._raw_events_of_kinds((UPGRADE_EVENT,)):
+        try:
+            to_version = int(json.loads(payload)["to_version"])
+        except (TypeError, ValueError, KeyError):
+            # the chain check names an edited event; this one records no version
+            continue
+        out.setdefault(to_version, int(seq))
+    return out
+
+
+def upgrade_history(store):
+    """``(upgrades, not_shown)`` of ``store``, read inside the audit's snapshot.
+
+    ``upgrades``: one dict per row of the ``schema_version`` table after the first (the
+    version the store was created at), oldest first: ``from_version``, ``to_version``,
+    ``applied_at`` (the table's time, outside the chain) and ``event_seq`` (the
+    ``store.upgrade`` event recording it, or None where there is none). ``not_shown``:
+    a sentence for each upgrade that no event records.
+    """
+    rows = sorted((int(v), str(t)) for v, t in store._raw_schema_versions())
+    recorded = _recorded_upgrades(store) if len(rows) > 1 else {}
+    upgrades, not_shown = [], []
+    for (before, _), (after, applied_at) in zip(rows, rows[1:], strict=False):
+        seq = recorded.get(after)
+        upgrades.append(
+            {
+                "from_version": before,
+                "to_version": after,
+                "applied_at": applied_at,
+                "event_seq": seq,
+            }
+        )
+        if seq is None:
+            not_shown.append(
+                f"the upgrade from schema version {before} to {after} (applied at "
+                f"{applied_at}, says the schema_version table, which is outside the hash "
+                "chain) has no store.upgrade event: it was made by an sktraceprop that "
+                "recorded none, so the store's upgrade history is not recorded under the "
+                "chain (when, and by which release, it was upgraded is not shown)"
+            )
+    return upgrades, not_shown
