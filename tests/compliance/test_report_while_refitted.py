@@ -19,7 +19,7 @@ import sktraceprop as stp
 from sktraceprop.compliance import _compliance_report, _report_run, compliance_report
 from sktraceprop.exceptions import ComplianceError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S
+from tests._gate import WAIT_S, start_until_stopped
 
 from .conftest import DEPLOYER
 
@@ -42,10 +42,10 @@ def test_a_refit_while_the_report_matches_the_model_waits_for_the_report(monkeyp
     refits = []
 
     def refit_then_match(estimator, run):
-        refit = threading.Thread(target=lambda: pipe.fit(X2, y2))
-        refit.start()
-        refit.join(0.5)  # (it waits for the report, where the model is held)
+        # (it waits for the report, where the model is held)
+        refit, waited, _ = start_until_stopped(lambda: pipe.fit(X2, y2), [pipe], "refitter")
         refits.append(refit)
+        assert waited
         return match(estimator, run)
 
     monkeypatch.setattr(_report_run, "step_matches", refit_then_match)
