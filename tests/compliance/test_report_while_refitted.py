@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
@@ -96,3 +97,23 @@ def test_a_search_refitted_during_the_report_is_refused(monkeypatch, module, nam
     # asked again, the report is of the model the search holds now
     run_id = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
     assert run_id == search.best_estimator_.lineage_.run_id != truth
+
+
+def test_a_search_whose_refit_has_not_fitted_its_new_model_yet_is_refused_as_such():
+    # scikit-learn's search puts a clone in best_estimator_, then fits it: a report in
+    # between (the refit in another thread) was told to "fit a traced estimator with a
+    # store first", as if the search had never been fitted
+    X1, y1 = _data(0)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    )
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X1, y1)
+    search.predict(X1[:3])
+    fitted = search.best_estimator_
+    search.best_estimator_ = clone(fitted)  # (where the refit stands before its fit)
+    with pytest.raises(ComplianceError, match="best_estimator_ of this GridSearchCV is not"):
+        compliance_report(search, **DEPLOYER)
+    search.best_estimator_ = fitted  # (its fit done)
+    run_id = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
+    assert run_id == fitted.lineage_.run_id
