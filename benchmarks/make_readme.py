@@ -35,6 +35,7 @@ ORDER = [
     "unlearning",
     "unlearn_woodbury",
     "removed_rows",
+    "erasure_check",
     "unlearning_neural",
     "study_decoupled_decay",
     "user_scale",

@@ -33,6 +33,7 @@ from ._lineage._merged_parents import rows_behind
 from ._lineage._source import REGISTRY
 from ._removal_events import ERASURE as _ERASURE
 from ._removal_events import removal_events
+from ._removed_batch import EventLines
 from ._removed_set import RemovedRows
 from .exceptions import LineageError, LineageWarning, StoreError
 
@@ -253,8 +254,9 @@ def _runless_rows(payload, label):
 
 
 def _erased(store, event, keys, runs, stacklevel):
-    """``{key: lines or None (every line)}`` of the rows of ``keys`` an erasure named,
-    and the rows those of a merge were merged from (read through a run it erased from)."""
+    """``{key: [lines, ...] or None (every line)}`` of the rows of ``keys`` an erasure
+    named, and the rows those of a merge were merged from (read through a run it erased
+    from); the parts of a key are matched together (:mod:`._removed_batch`)."""
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     if payload.get("source_ids") is not None:
         named = set(payload["source_ids"])
@@ -268,14 +270,14 @@ def _erased(store, event, keys, runs, stacklevel):
                 behind = _behind(store, runs, run, every, event, stacklevel + 1)
                 for k, more in run.lines_by_key(behind, keys).items():
                     if k not in out or out[k] is not None:
-                        out[k] = np.union1d(out.get(k, more[:0]), more)
+                        out.setdefault(k, []).append(more)
         return out
     out = {}
     for r in payload.get("rows") or ():
         key = (r.get("source_id"), r.get("sha256"))
-        lines = np.asarray(r.get("lines", ()), dtype=np.int64)
+        given = r.get("lines", ())
         if key in keys:
-            out[key] = np.union1d(out.get(key, lines[:0]), lines)
+            out.setdefault(key, []).append(given)
             if REGISTRY.by_code(keys[key]).kind != "merge":
                 continue  # (no rows behind a file's rows: no run to read)
         for run_id in payload.get("runs") or ():
@@ -284,9 +286,10 @@ def _erased(store, event, keys, runs, stacklevel):
             if code is None:
                 continue
             if run.keys[code][2] == "merge":
+                lines = np.asarray(given, dtype=np.int64)
                 behind = _behind(store, runs, run, pack(code, lines), event, stacklevel + 1)
                 for k, more in run.lines_by_key(behind, keys).items():
-                    out[k] = np.union1d(out.get(k, more[:0]), more)
+                    out.setdefault(k, []).append(more)
             break
     return out
 
@@ -297,11 +300,15 @@ def _merges_named(run, named):
 
 
 def _code_in(run, key):
-    """The code ``run`` gives the source ``key``, or None."""
-    for code, (source_id, sha256, _) in run.keys.items():
-        if (source_id, sha256) == key:
-            return code
-    return None
+    """The code ``run`` gives the source ``key`` (the first, where it gives it two), or
+    None."""
+    index = run.__dict__.get("_by_key")
+    if index is None:  # (made once a run: every erasure event asks it)
+        index = {}
+        for code, (source_id, sha256, _) in run.keys.items():
+            index.setdefault((source_id, sha256), code)
+        run._by_key = index
+    return index.get(key)
 
 
 def removed_in_store(store, ids, stacklevel=2, events=None):
@@ -313,10 +320,8 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
     keys = _keys_here(ids) if ids.size else {}
     if not keys:
         return []
-    out, runs = [], {}
-    codes = codes_of(ids)
-    # (the fit's rows of each source, found once: not again for every event)
-    of_key = {key: np.unique(ids[codes == code]) for key, code in keys.items()}
+    runs, removals = {}, []
+    lines = EventLines(ids, keys)
     if events is None:
         events = removal_events(store)
     for event in events:
@@ -329,12 +334,14 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
             what = f"erasure event {event['seq']}"
         else:
             continue
-        hit = []
-        for key, lines in found.items():
-            here = of_key[key]
-            hit.append(here if lines is None else here[np.isin(here, pack(keys[key], lines))])
-        hit = np.unique(np.concatenate([np.zeros(0, np.int64), *hit]))
-        if hit.size:
-            said = f"{what} in {store!r} at {event['created_at']}"
-            out.append(RemovedRows.named_here(hit, said, REGISTRY.by_code))
+        lines.add(len(removals), found)
+        removals.append((what, event["created_at"]))
+    # (the rows of every event matched at once: see _removed_batch)
+    named = {code: REGISTRY.by_code(code).source_id for code in keys.values()}
+    shown = repr(store)
+    out = []
+    for k, hit, codes in lines.rows():
+        what, at = removals[k]
+        said = f"{what} in {shown} at {at}"
+        out.append(RemovedRows.of_sorted(hit, said, {c: named[c] for c in codes}))
     return out

@@ -14,6 +14,9 @@ from ._lineage._ids import codes_of, distinct_codes, lines_of
 
 __all__ = ["RemovedRows"]
 
+_NONE = np.zeros(0, np.int64)
+_NONE.flags.writeable = False
+
 
 def _sorted(ids):
     out = np.unique(np.asarray(ids, dtype=np.int64))
@@ -50,11 +53,26 @@ class RemovedRows:
         self.ids = _sorted(ids)
         self.what = what
         self._sources = {int(c): str(s) for c, s in sources.items()}
-        keys, by = (np.empty(0, np.int64),) * 2 if aliases is None else aliases
-        keys, by = np.asarray(keys, np.int64), np.asarray(by, np.int64)
+        if aliases is None:
+            self._alias = self._by = _NONE
+            return
+        keys, by = np.asarray(aliases[0], np.int64), np.asarray(aliases[1], np.int64)
         # the last pair of a key wins, as a dict built from the pairs would keep it
         last = keys.size - 1 - np.unique(keys[::-1], return_index=True)[1]
         self._alias, self._by = keys[last], by[last]
+
+    @classmethod
+    def of_sorted(cls, ids, what, sources):
+        """The rows ``ids``, already sorted and each once (a read-only copy is not made
+        again: the refit check makes one per removal event of a store), with no
+        aliases."""
+        out = cls.__new__(cls)
+        out.ids = np.asarray(ids, dtype=np.int64)
+        out.ids.flags.writeable = False
+        out.what = what
+        out._sources = {int(c): str(s) for c, s in sources.items()}
+        out._alias = out._by = _NONE
+        return out
 
     @classmethod
     def named_here(cls, ids, what, source):

@@ -45,14 +45,14 @@ def _refit_run(search):
     return None
 
 
-def _latest_fit(search):
-    """The id of the search's latest fit in this process, checked to be the fit that made
-    its ``cv_results_``; None when it was not fitted here."""
-    found = search_fit_of(search)
+def _latest_fit(search, found, results):
+    """The id of the search's latest fit in this process (``found``: what
+    :func:`search_fit_of` said of it), checked to be the fit that made its
+    ``cv_results_`` (``results``); None when it was not fitted here."""
     if found is None:
         return None
     search_id, estimator, before = found
-    if search.cv_results_ is before:
+    if results is before:
         raise LineageError(
             f"the latest fit of this {type(search).__name__} (search_id {search_id}) did "
             "not complete: its cv_results_ are of an earlier fit, whose runs cannot be "
@@ -67,8 +67,8 @@ def _latest_fit(search):
     return search_id
 
 
-def _the_search_id(search):
-    mine = _latest_fit(search)
+def _the_search_id(search, found, results):
+    mine = _latest_fit(search, found, results)
     refit = _refit_run(search)
     theirs = None if refit is None else refit.selection.get("search_id")
     if mine is not None and theirs is not None and mine != theirs:
@@ -100,6 +100,20 @@ def _row_of(search, selection, n_rows, bases):
         index, count = selection.get("candidate_progress") or (None, None)
         return index if count == n_rows else None
     return None  # a search's own loop: which call of evaluate_candidates is not known
+
+
+def _refitted_meanwhile(search, found, results, search_id):
+    """Refuse the runs of fit ``search_id`` once ``search`` holds another fit's
+    ``cv_results_`` or started another fit: it was refitted in another thread while its
+    runs were read, and a table of one fit's runs by the rows of the other's (the
+    candidates of a randomized or halving search, their scores) would mix the two."""
+    if search.__dict__.get("cv_results_") is results and search_fit_of(search) is found:
+        return
+    raise LineageError(
+        f"this {type(search).__name__} was refitted while its runs were read (the runs "
+        f"found are of its fit {search_id}; it now holds, or is making, another): "
+        "call search_runs again once it is not being refitted"
+    )
 
 
 def search_runs(search, store):
@@ -134,8 +148,9 @@ def search_runs(search, store):
         Where the rows cannot be known rather than guessed: a search whose loop is its
         own (a subclass's ``_run_search``, a third-party search), a search not fitted in
         this process that holds no refitted traced model, runs that disagree with
-        ``cv_results_`` (another candidate, two runs of one candidate and split), or a
-        store holding no run of the search.
+        ``cv_results_`` (another candidate, two runs of one candidate and split), a
+        store holding no run of the search, or a search refitted in another thread
+        while its runs were read.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -148,9 +163,12 @@ def search_runs(search, store):
     check_is_fitted(search, "cv_results_")
     if not callable(getattr(store, "list_runs", None)):
         raise TypeError(f"store must be a sktraceprop store, got {type(store).__name__}")
-    search_id = _the_search_id(search)
-    params = search.cv_results_["params"]
-    n_rows, n_splits = len(params), int(search.n_splits_)
+    # what the search holds, read once: a refit in another thread replaces it (checked
+    # once the runs are read, see _refitted_meanwhile)
+    found, results, n_splits = search_fit_of(search), search.cv_results_, int(search.n_splits_)
+    search_id = _the_search_id(search, found, results)
+    params = results["params"]
+    n_rows = len(params)
     listed = store.list_runs(search_id=search_id, search_role="cv_fold")
     if listed.empty:
         raise LineageError(
@@ -188,6 +206,7 @@ def search_runs(search, store):
                 f"cv_results_ row {row} on split {split}"
             )
         table[row, split] = run_id
+    _refitted_meanwhile(search, found, results, search_id)
     out = pd.DataFrame(
         {f"split{k}_run_id": pd.Series(table[:, k], dtype=object) for k in range(n_splits)},
     ).rename_axis("cv_results_index")

@@ -41,3 +41,28 @@ def signal_waits(estimator, event):
             return super().wait(timeout)
 
     _lock_of(estimator)._cond = Signalled(threading.Lock())
+
+
+def start_until_stopped(target, locked, name):
+    """Run ``target()`` in a thread named ``name`` until it returned or waits for the lock
+    of one of ``locked`` (each signalled with :func:`signal_waits`, set up here: no
+    thread may be waiting for them yet), with no sleep: ``(thread, waited, out)``,
+    ``waited`` true where it waits, ``out`` what it returned (``"value"``) or raised
+    (``"error"``) once joined."""
+    stopped, done, out = threading.Event(), threading.Event(), {}
+    for obj in locked:
+        signal_waits(obj, stopped)
+
+    def run():
+        try:
+            out["value"] = target()
+        except Exception as e:
+            out["error"] = e
+        finally:
+            done.set()  # (before ``stopped``: a thread that returned never reads as waiting)
+            stopped.set()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    assert stopped.wait(WAIT_S), f"{name} neither returned nor waited for a lock"
+    return thread, not done.is_set(), out

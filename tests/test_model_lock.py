@@ -7,7 +7,6 @@ under the new run (and a call could be answered by steps of two fits).
 
 import shutil
 import threading
-import time
 import traceback
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._model_lock import exclusive, shared
 from sktraceprop.stores import MemoryStore
-from tests._gate import ENTERED, RELEASE, WAIT_S, Gate
+from tests._gate import ENTERED, RELEASE, WAIT_S, Gate, start_until_stopped
 
 
 def _data(seed, n=120):
@@ -41,12 +40,10 @@ def test_a_fit_waits_for_a_logged_call_under_way_and_the_call_names_its_model():
     predictor = threading.Thread(
         target=lambda: answered.setdefault("out", pipe.predict(X1)), name="predictor"
     )
-    fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
     predictor.start()
     assert ENTERED.wait(WAIT_S)
-    fitter.start()
-    time.sleep(0.3)
-    waited = fitter.is_alive()  # the fit waits for the call under way
+    # the fit waits for the call under way (or, unlocked, fits while it is held)
+    fitter, waited, _ = start_until_stopped(lambda: pipe.fit(X2, y2), [pipe], "fitter")
     RELEASE.set()
     predictor.join(WAIT_S)
     fitter.join(WAIT_S)
@@ -69,11 +66,10 @@ def test_a_fit_waiting_for_a_logged_call_leaves_the_fitted_steps_alone():
     final = pipe.steps[-1][1]
     before = dict(vars(final))
     predictor = threading.Thread(target=lambda: pipe.predict(X1), name="predictor")
-    fitter = threading.Thread(target=lambda: pipe.fit(X2, y2), name="fitter")
     predictor.start()
     assert ENTERED.wait(WAIT_S)
-    fitter.start()
-    time.sleep(0.3)
+    # everything the fit does before it waits for the call is done by now
+    fitter, _, _ = start_until_stopped(lambda: pipe.fit(X2, y2), [pipe], "fitter")
     during = dict(vars(final))
     RELEASE.set()
     predictor.join(WAIT_S)
@@ -96,9 +92,10 @@ def test_a_call_after_a_wrapper_refit_is_logged_with_the_new_models_classes(monk
     def fit_then_serve(self, *args, **kwargs):
         out = traced_fit(self, *args, **kwargs)
         # a call from another thread the moment the run is recorded
-        caller = threading.Thread(target=lambda: calls.append(self.predict(X2)))
-        caller.start()
-        caller.join(0.5)  # (it waits for the fit to end, where the lock is held)
+        # (it waits for the fit to end, where the lock is held)
+        caller, _, _ = start_until_stopped(
+            lambda: calls.append(self.predict(X2)), [self], "caller"
+        )
         calls.append(caller)
         return out
 

@@ -7,6 +7,7 @@ parameters.
 """
 
 import pickle
+import threading
 import warnings
 
 import numpy as np
@@ -30,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
+from tests._gate import WAIT_S
 from tests._search_data import rows_file, scaled_logistic
 
 
@@ -269,3 +271,42 @@ def test_a_search_fitted_again_without_refit_is_not_refused_for_its_old_model(da
     runs = stp.search_runs(search, store)
     _check(search, runs, store, X, list(cv.split(X, y)))
     assert runs.attrs["search_id"] != old.lineage_.selection["search_id"]
+
+
+def test_a_search_refitted_while_its_runs_are_read_is_refused(data, monkeypatch):
+    # Another thread refits the search (other candidates: a randomized search) once its
+    # fit and cv_results_ were read. Before: the first fit's runs were given, laid out by
+    # its rows, while the search already held the second fit's cv_results_, which
+    # pd.DataFrame(search.cv_results_).join(runs) then put beside them, with no error.
+    X, y = data
+    store = stp.stores.MemoryStore()
+    search = RandomizedSearchCV(
+        _pipe(store), {"logisticregression__C": np.logspace(-3, 3, 50)}, n_iter=3, cv=2
+    ).fit(X, y)
+    first = stp.search_runs(search, store).attrs["search_id"]
+    listed = store.list_runs
+    refits = []
+
+    def refit_then_list(*args, **kwargs):
+        if not refits:  # (to the end: it waits for nothing)
+            refit = threading.Thread(target=lambda: search.fit(X, y), name="refitter")
+            refit.start()
+            refit.join(WAIT_S)
+            assert not refit.is_alive()
+            refits.append(refit)
+        return listed(*args, **kwargs)
+
+    monkeypatch.setattr(store, "list_runs", refit_then_list)
+    with pytest.raises(LineageError, match="refitted while its runs were read"):
+        stp.search_runs(search, store)
+    assert refits
+    monkeypatch.undo()
+    # asked again: the runs of the fit that made the cv_results_ it holds now
+    runs = stp.search_runs(search, store)
+    assert runs.attrs["search_id"] != first
+    assert runs.attrs["search_id"] == search.best_estimator_.lineage_.selection["search_id"]
+    params = search.cv_results_["params"]
+    for i, row in enumerate(runs.itertuples(index=False)):
+        for run_id in row:
+            fitted = store.load_run(run_id).ops[-1].params["C"]
+            assert fitted == params[i]["logisticregression__C"]

@@ -17,6 +17,7 @@ from .._lineage._search_features import unrefitted_search
 from .._model_lock import shared
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
+from ..utils._prefit import is_fitted
 from ._after_removal import fitted_after_removal, removal_features
 
 
@@ -75,6 +76,19 @@ def check_in_use(estimator, model, run):
         )
 
 
+def _check_fitted_in(estimator, model):
+    """Refuse a search's ``best_estimator_`` that is not fitted (read under its lock: a
+    fit under way was waited for): scikit-learn puts a new clone there before it fits
+    it, so a search being refitted in another thread holds one for a while."""
+    if model is estimator or not hasattr(estimator, "cv_results_") or is_fitted(model):
+        return
+    raise ComplianceError(
+        f"the best_estimator_ of this {type(estimator).__name__} is not fitted: the "
+        "search is being refitted (in another thread: scikit-learn puts a new clone there "
+        "before it fits it), or it was set by hand. Make the report once the refit is done"
+    )
+
+
 def _resolve(estimator, store, run_id):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model, what a match rests on when it is only by
@@ -90,6 +104,7 @@ def _resolve(estimator, store, run_id):
     # its run read and its steps matched to it with no refit or correction in between
     # (in another thread: the run read before it, the steps after, see _model_lock)
     with shared(model):
+        _check_fitted_in(estimator, model)
         resolved = _resolve_fitted(model, store, run_id)
     check_in_use(estimator, model, resolved[0])
     return (*resolved, model)

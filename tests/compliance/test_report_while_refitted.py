@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
@@ -19,7 +20,7 @@ import sktraceprop as stp
 from sktraceprop.compliance import _compliance_report, _report_run, compliance_report
 from sktraceprop.exceptions import ComplianceError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S
+from tests._gate import WAIT_S, start_until_stopped
 
 from .conftest import DEPLOYER
 
@@ -42,10 +43,10 @@ def test_a_refit_while_the_report_matches_the_model_waits_for_the_report(monkeyp
     refits = []
 
     def refit_then_match(estimator, run):
-        refit = threading.Thread(target=lambda: pipe.fit(X2, y2))
-        refit.start()
-        refit.join(0.5)  # (it waits for the report, where the model is held)
+        # (it waits for the report, where the model is held)
+        refit, waited, _ = start_until_stopped(lambda: pipe.fit(X2, y2), [pipe], "refitter")
         refits.append(refit)
+        assert waited
         return match(estimator, run)
 
     monkeypatch.setattr(_report_run, "step_matches", refit_then_match)
@@ -96,3 +97,23 @@ def test_a_search_refitted_during_the_report_is_refused(monkeypatch, module, nam
     # asked again, the report is of the model the search holds now
     run_id = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
     assert run_id == search.best_estimator_.lineage_.run_id != truth
+
+
+def test_a_search_whose_refit_has_not_fitted_its_new_model_yet_is_refused_as_such():
+    # scikit-learn's search puts a clone in best_estimator_, then fits it: a report in
+    # between (the refit in another thread) was told to "fit a traced estimator with a
+    # store first", as if the search had never been fitted
+    X1, y1 = _data(0)
+    store = MemoryStore()
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=True
+    )
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X1, y1)
+    search.predict(X1[:3])
+    fitted = search.best_estimator_
+    search.best_estimator_ = clone(fitted)  # (where the refit stands before its fit)
+    with pytest.raises(ComplianceError, match="best_estimator_ of this GridSearchCV is not"):
+        compliance_report(search, **DEPLOYER)
+    search.best_estimator_ = fitted  # (its fit done)
+    run_id = compliance_report(search, **DEPLOYER).to_dict()["model"]["run_id"]
+    assert run_id == fitted.lineage_.run_id

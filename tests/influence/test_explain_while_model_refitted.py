@@ -11,7 +11,6 @@ interleaving certain rather than likely.
 """
 
 import threading
-import time
 import warnings
 
 import numpy as np
@@ -23,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._fingerprint import fingerprint
 from sktraceprop.stores import MemoryStore
-from tests._gate import ENTERED, RELEASE, WAIT_S, Gate
+from tests._gate import ENTERED, RELEASE, WAIT_S, Gate, start_until_stopped
 
 
 def _data(seed, shift=0.0):
@@ -32,10 +31,10 @@ def _data(seed, shift=0.0):
     return stp.from_numpy(X, f"refit_{seed}"), X[:, seed % 3] > shift
 
 
-def _explain_while(refit, explainer, Xq, **kw):
+def _explain_while(refit, explainer, Xq, locked, **kw):
     """``explainer.explain(Xq)`` in a thread held inside the model's steps while
-    ``refit()`` starts in another; what the explain gave (or raised) and whether the
-    refit waited for it."""
+    ``refit()`` runs in another until it returns or waits for the lock of one of
+    ``locked``; what the explain gave (or raised) and whether the refit waited for it."""
     ENTERED.clear()
     RELEASE.clear()
     out = {}
@@ -47,12 +46,9 @@ def _explain_while(refit, explainer, Xq, **kw):
             out["error"] = e
 
     explaining = threading.Thread(target=explain, name="explainer")
-    refitting = threading.Thread(target=refit, name="refitter")
     explaining.start()
     assert ENTERED.wait(WAIT_S)
-    refitting.start()
-    time.sleep(0.3)
-    out["refit_waited"] = refitting.is_alive()
+    refitting, out["refit_waited"], _ = start_until_stopped(refit, locked, "refitter")
     RELEASE.set()
     explaining.join(WAIT_S)
     refitting.join(WAIT_S)
@@ -72,7 +68,7 @@ def test_a_traced_model_refitted_during_explain_waits_for_it():
     # independent of the explainer: the model's own margins before the refit
     margin = pipe.decision_function(Xq) * np.where(pipe.predict(Xq), 1, -1)
     np.testing.assert_allclose(truth.margins, margin, rtol=1e-10)
-    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, Xq, log=True)
+    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, Xq, [pipe], log=True)
     assert "error" not in out, out.get("error")
     assert out["refit_waited"]
     got = out["explanation"]
@@ -89,7 +85,7 @@ def test_an_untraced_model_refitted_during_explain_is_refused():
     X2, y2 = _data(1, shift=3.0)
     pipe = make_pipeline(Gate(), StandardScaler(), LogisticRegression()).fit(X1, y1)
     explainer = stp.InfluenceExplainer(pipe).fit(X1, y1)
-    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, X1[:6])
+    out = _explain_while(lambda: pipe.fit(X2, y2), explainer, X1[:6], [pipe])
     assert not out["refit_waited"]
     assert "explanation" not in out
     assert "explained model changed" in str(out["error"])
@@ -107,7 +103,12 @@ def test_a_removal_from_the_explained_model_during_explain_waits_for_it():
     Xq = X1[:6]
     truth = explainer.explain(Xq, top_k=3)
     gone = unlearner.train_row_ids_[:5]
-    out = _explain_while(lambda: unlearner.unlearn(sample_id=gone), explainer, Xq)
+    out = _explain_while(
+        lambda: unlearner.unlearn(sample_id=gone),
+        explainer,
+        Xq,
+        [unlearner, unlearner.estimator_, explainer],
+    )
     assert "error" not in out, out.get("error")
     assert out["refit_waited"]
     np.testing.assert_allclose(out["explanation"].margins, truth.margins, rtol=1e-12)
@@ -128,12 +129,9 @@ def test_a_traced_model_refitted_during_the_explainers_fit_waits_for_it():
     RELEASE.clear()
     explainer = stp.InfluenceExplainer(pipe)
     fitting = threading.Thread(target=lambda: explainer.fit(X1, y1), name="explainer")
-    refitting = threading.Thread(target=lambda: pipe.fit(X2, y2))
     fitting.start()
     assert ENTERED.wait(WAIT_S)
-    refitting.start()
-    time.sleep(0.3)
-    waited = refitting.is_alive()
+    refitting, waited, _ = start_until_stopped(lambda: pipe.fit(X2, y2), [pipe], "refitter")
     RELEASE.set()
     fitting.join(WAIT_S)
     refitting.join(WAIT_S)
