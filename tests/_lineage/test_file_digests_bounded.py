@@ -10,6 +10,7 @@ file's bytes at each access.
 
 import hashlib
 import sys
+import threading
 import tracemalloc
 
 import pytest
@@ -119,3 +120,45 @@ def test_each_read_says_what_the_file_holds_and_hashes_what_was_dropped(
         kept_version[k] = version[k]
         del lru[:-max_kept]
         assert len(digests) == len(lru)
+
+
+def _share(digests, path, sha, n_threads=4, n_calls=30_000):
+    """Lookups and keeps of 5 names by ``n_threads`` threads at once; the digests
+    handed out that are not ``sha``."""
+    wrong = []
+
+    def work(k):
+        with open(path, "rb") as fh:
+            for i in range(n_calls):
+                name = f"p{(7 * i + k) % 5}"
+                known, status = digests.kept(name, fh)
+                if known is None:
+                    digests.keep(name, fh, status, sha)
+                elif known != sha:
+                    wrong.append(known)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return wrong
+
+
+def test_threads_sharing_the_digests_keep_them_whole(tmp_path, settled):
+    # explanations, row_lineage and trace in several threads share the process's
+    # digests: a lookup, a keep and an eviction are no single dict operation
+    path = _write(tmp_path / "a.csv")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # (threads switch often: the races show)
+    try:
+        for _ in range(3):  # (without the lock, 3 of 4 single rounds failed here)
+            digests = FileDigests(max_kept=2)
+            assert _share(digests, path, sha) == []
+            assert len(digests) <= 2
+            # the characters counted are those of the paths kept (without the lock:
+            # 6 to 10 counted for 4 kept, the bound then drifting)
+            assert digests._chars == sum(map(len, digests._kept))
+    finally:
+        sys.setswitchinterval(interval)
