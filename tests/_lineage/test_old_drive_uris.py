@@ -163,3 +163,13 @@ def test_a_file_read_again_after_its_old_record_is_no_other_path(tmp_path, monke
     assert said == []  # (before: "file:///C:/data/x.csv holds the same bytes as ...")
     source = REGISTRY.by_code(int(codes_of(stp.row_ids(frame))[0]))
     assert source.uris() == ["file:///c:/data/x.csv"]  # (before: both, "2 paths")
+
+
+def test_a_new_mark_narrows_an_old_record_to_its_file():
+    # an old record of copies x (c:) and y; a frame read here from x marks C:
+    from sktraceprop._lineage._read_paths import narrowed
+
+    copies = _source("file:///c:/data/x.csv", other_uris=["file:///C:/data/y.csv"])
+    one = narrowed(copies, ("file:///C:/data/x.csv",))
+    assert one.uris() == ["file:///c:/data/x.csv"]  # (before: both, not known which)
+    assert narrowed(copies, ("file:///C:/data/z.csv",)) is copies  # (no such read)
