@@ -1,20 +1,20 @@
 """What an ``Explanation``'s access to its training rows' files costs, first and later.
 
 ``Explanation.train_rows``, ``top`` and ``trace`` check that each file still holds the
-bytes it was read from (its SHA-256). They hashed every file at every access; now an
-explanation keeps each digest with the file's status and hashes again only when the
-status differs (``sktraceprop/_lineage/_file_digests.py``). Timed on one CSV file of
+bytes it was read from (its SHA-256). They hashed every file at every access; now the
+process keeps each digest with the file's status (``PROCESS_DIGESTS``, shared with
+``row_lineage``) and hashes again only when the status differs
+(``sktraceprop/_lineage/_file_digests.py``). Timed on one CSV file of
 ``--mb`` megabytes (numeric columns and a text column) read by ``sktraceprop.read_csv``,
 an explainer fitted on ``--train`` of its rows: the first access of ``train_rows`` and
-``top(2)`` (a copy of the explanation with no digest kept: what every access cost
-before), and later accesses of the same explanation. Median and fastest of
+``top(2)`` (the process's digests dropped before it: what every access cost before),
+and later accesses of the same explanation. Median and fastest of
 ``--repeats``, alternating.
 
 Run: python benchmarks/bench_explanation_digests.py --note ", loaded by other jobs"
 """
 
 import argparse
-import copy
 import statistics
 import sys
 import tempfile
@@ -29,7 +29,7 @@ from _common import machine, markdown_table, timings, write_results  # noqa: E40
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
-from sktraceprop._lineage._file_digests import FileDigests  # noqa: E402
+from sktraceprop._lineage._file_digests import PROCESS_DIGESTS  # noqa: E402
 
 
 def _write(path, mb, seed=0):
@@ -71,9 +71,8 @@ def main():
         _access(explanation)  # (its digests kept: later accesses)
         timed = {"first access (every access before)": [], "later access": []}
         for _ in range(args.repeats):  # (alternating: the load on the machine varies)
-            fresh = copy.copy(explanation)
-            fresh._digests = FileDigests()  # (a copy shares the kept digests: none kept)
-            timed["first access (every access before)"] += timings(lambda f=fresh: _access(f), 1)
+            PROCESS_DIGESTS.clear()  # (none kept: the first access hashes)
+            timed["first access (every access before)"] += timings(lambda: _access(explanation), 1)
             timed["later access"] += timings(lambda: _access(explanation), 1)
     rows, table = [], []
     for variant, times in timed.items():
@@ -97,7 +96,7 @@ def main():
         "## Explanation file digests (bench_explanation_digests.py)\n\n"
         f"One CSV file of {size / 1e6:.0f} MB ({n:,} rows) read by read_csv, an explainer "
         f"fitted on {args.train} of its rows; `train_rows` and `top(2)` of one explanation, "
-        f"first (a copy with no digest kept) and later, {args.repeats} of each, alternating. "
+        f"first (no digest kept) and later, {args.repeats} of each, alternating. "
         f"Machine: {info['cpu']}, {info['cpu_count']} cores{args.note}; numpy "
         f"{info['numpy']}, pandas {info['pandas']}.\n\n" + text,
     )

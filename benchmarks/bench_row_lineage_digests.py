@@ -32,7 +32,7 @@ from sktraceprop._lineage._file_digests import PROCESS_DIGESTS  # noqa: E402
 def _loop(rows, calls, drop):
     for _ in range(calls):
         if drop:
-            PROCESS_DIGESTS._kept.clear()
+            PROCESS_DIGESTS.clear()
         stp.row_lineage(rows)
 
 
@@ -54,7 +54,7 @@ def main():
         rows = stp.read_csv(path, source_id="bench_row_lineage_digests").iloc[:4]
         for _ in range(args.repeats):  # (alternating: the load on the machine varies)
             for name, drop in variants.items():
-                PROCESS_DIGESTS._kept.clear()
+                PROCESS_DIGESTS.clear()
                 timed[name] += timings(lambda d=drop: _loop(rows, args.calls, d), 1)
     out, table = [], []
     for variant, times in timed.items():

@@ -24,6 +24,7 @@ ORDER = [
     "frame_digest",
     "explanation_digests",
     "row_lineage_digests",
+    "file_digests_memory",
     "prediction_log",
     "influence",
     "woodbury",

@@ -22,32 +22,82 @@ whose clock runs more than :data:`SETTLED_NS` behind this machine's. On Windows,
 :func:`sktraceprop.row_lineage` and :meth:`Lineage.trace <sktraceprop.Lineage.trace>`
 keep theirs in :data:`PROCESS_DIGESTS`, one for the process: a loop of ``row_lineage``
 calls on rows of one large file hashed all of it at every call.
+
+They are one store for the process: :attr:`Explanation.train_rows
+<sktraceprop.Explanation.train_rows>`, ``top`` and ``trace`` keep theirs in
+:data:`PROCESS_DIGESTS` too (each explanation kept its own, so a file was hashed again
+by every explanation and once more by ``row_lineage``). A digest is a fact about this
+machine's file (its path and status), not about the object that asked, so sharing it
+hands no object a digest another would not have been given.
+
+The store is bounded: it keeps the :data:`MAX_KEPT` paths used last and at most
+:data:`MAX_PATH_CHARS` characters of paths, dropping the least recently used (a
+long-running process tracing many files kept one entry per path for its life; after
+100,000 paths 1.3 MB is held, where one entry per path held 28.5 MB:
+``benchmarks/bench_file_digests_memory.py``). A
+dropped digest is only hashed again; an entry whose file's status differs is dropped at
+the lookup that sees it, so nothing kept is stale.
 """
 
 import os
+import struct
+import threading
 import time
+from collections import OrderedDict
 
-__all__ = ["PROCESS_DIGESTS", "SETTLED_NS", "FileDigests"]
+__all__ = ["MAX_KEPT", "MAX_PATH_CHARS", "PROCESS_DIGESTS", "SETTLED_NS", "FileDigests"]
 
 #: How long a file must have been left alone before its digest is kept (ns).
 SETTLED_NS = 3_000_000_000
 
+#: How many paths' digests a :class:`FileDigests` keeps (the least recently used dropped).
+MAX_KEPT = 4096
+
+#: How many characters of paths a :class:`FileDigests` keeps in all (a few long paths
+#: must not hold what :data:`MAX_KEPT` short ones would).
+MAX_PATH_CHARS = 1 << 20
+
+#: A status packed in 40 bytes: device and inode (unsigned), size, mtime, ctime (ns).
+_STATUS = struct.Struct("<QQqqq")
+
 
 class FileDigests:
-    """Digests of the files one object has hashed, keyed on path and file status.
+    """Digests of the files hashed, keyed on path and file status, the paths used last.
+
+    Parameters
+    ----------
+    max_kept : int, default=MAX_KEPT
+        Paths kept at most.
+    max_path_chars : int, default=MAX_PATH_CHARS
+        Characters of paths kept at most.
 
     Not carried by pickle or copy (another machine's device and inode numbers name
     other files): a copy starts empty.
     """
 
-    def __init__(self):
-        self._kept = {}
+    def __init__(self, max_kept=MAX_KEPT, max_path_chars=MAX_PATH_CHARS):
+        self.max_kept = max_kept
+        self.max_path_chars = max_path_chars
+        # path -> packed status + the 32 bytes of the digest, least recently used first
+        self._kept = OrderedDict()
+        self._chars = 0
+        # (shared by every caller of the process: eviction is no single dict operation)
+        self._lock = threading.Lock()
 
     def __reduce__(self):
-        return (FileDigests, ())
+        return (FileDigests, (self.max_kept, self.max_path_chars))
 
     def __deepcopy__(self, memo):
-        return FileDigests()
+        return FileDigests(self.max_kept, self.max_path_chars)
+
+    def __len__(self):
+        return len(self._kept)
+
+    def clear(self):
+        """Drop every digest kept."""
+        with self._lock:
+            self._kept.clear()
+            self._chars = 0
 
     def kept(self, path, fh):
         """The digest kept for ``path`` if the open file ``fh`` has the status it was
@@ -55,9 +105,13 @@ class FileDigests:
         start = time.time_ns()
         st = os.fstat(fh.fileno())
         status = _status(st)
-        hit = self._kept.get(path)
-        if hit is not None and hit[0] == status:
-            return hit[1], None
+        with self._lock:
+            hit = self._kept.get(path)
+            if hit is not None:
+                if hit[: _STATUS.size] == status:
+                    self._kept.move_to_end(path)
+                    return hit[_STATUS.size :].hex(), None
+                self._drop(path)  # (stale: the file changed; never handed out)
         # (Windows' st_ctime is the creation time: a rewrite leaves it, so nothing kept)
         settled = os.name != "nt" and max(st.st_mtime_ns, st.st_ctime_ns) < start - SETTLED_NS
         return None, (status if settled else None)
@@ -65,19 +119,25 @@ class FileDigests:
     def keep(self, path, fh, status, digest):
         """Keep ``digest`` of ``path`` where its status was settled before the read
         and is the same after it (a write during the hash changed it)."""
-        if status is None:
-            self._kept.pop(path, None)
-            return
-        if status == _status(os.fstat(fh.fileno())):
-            self._kept[path] = (status, digest)
-        else:
-            self._kept.pop(path, None)
+        same = status is not None and status == _status(os.fstat(fh.fileno()))
+        with self._lock:
+            self._drop(path)
+            if not same or len(path) > self.max_path_chars or self.max_kept < 1:
+                return
+            self._kept[path] = status + bytes.fromhex(digest)
+            self._chars += len(path)
+            while len(self._kept) > self.max_kept or self._chars > self.max_path_chars:
+                self._chars -= len(self._kept.popitem(last=False)[0])
+
+    def _drop(self, path):
+        if self._kept.pop(path, None) is not None:
+            self._chars -= len(path)
 
 
 def _status(st):
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _STATUS.pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-#: The digests ``row_lineage`` and ``Lineage.trace`` keep (one per path; its dict's
-#: single lookups and stores need no lock).
+#: The digests ``row_lineage``, ``Lineage.trace`` and every ``Explanation`` keep (one
+#: per path for the process).
 PROCESS_DIGESTS = FileDigests()

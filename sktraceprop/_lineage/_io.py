@@ -35,7 +35,7 @@ from ._lineage_frame import lineage_frame
 from ._read_paths import mark
 from ._rows import row_ids, row_lineage
 from ._source import REGISTRY, Source
-from ._uri_path import uri_of_path
+from ._uri_path import same_file_uri, uri_of_path
 
 __all__ = [
     "from_numpy",
@@ -286,12 +286,12 @@ def _warn_other_path(source, uri):
     another path: the rows of both reads have the same ids. The frame each read returns
     carries its path (:mod:`._read_paths`), and so do runs fitted on it; what has the
     ids alone lists every path (``Source.uris``)."""
-    if uri == source.uri:
+    if same_file_uri(uri) == same_file_uri(source.uri):  # (an older record's c: is C:)
         return
     from ..exceptions import LineageWarning
     from ..utils._stack import user_stacklevel
 
-    others = ", ".join(u for u in source.uris() if u != uri)
+    others = ", ".join(u for u in source.uris() if same_file_uri(u) != same_file_uri(uri))
     warnings.warn(
         f"{uri} holds the same bytes (sha256 {source.sha256[:12]}...) as {others}, "
         f"already read under source_id {source.source_id!r}: the rows of these reads "

@@ -13,13 +13,15 @@ import numpy as np
 
 from ..exceptions import LineageError
 from ._ids import codes_of
+from ._uri_path import same_file_uri
 
 
 def content_key(source):
     """What makes two source records one source in a per-source table: the same
-    ``source_id``, ``uri`` and ``sha256`` (an alias code from another process joins the
-    source it names)."""
-    return source.source_id, source.uri, source.sha256
+    ``source_id``, file (``uri`` by :func:`._uri_path.same_file_uri`: a record written
+    before the drive letter was settled names ``file:///c:/``, a new one ``file:///C:/``)
+    and ``sha256`` (an alias code from another process joins the source it names)."""
+    return source.source_id, same_file_uri(source.uri), source.sha256
 
 
 def source_labels(sources):
@@ -87,7 +89,8 @@ def group_codes(codes, source_of):
         source = source_of(int(code))
         first.setdefault(content_key(source), source)
     ordered = sorted(
-        first.values(), key=lambda s: (str(s.source_id), s.uri, s.loaded_at, s.sha256)
+        first.values(),
+        key=lambda s: (str(s.source_id), same_file_uri(s.uri), s.loaded_at, s.sha256),
     )
     position = {content_key(s): k for k, s in enumerate(ordered)}
     of_unique = np.array(

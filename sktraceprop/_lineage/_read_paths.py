@@ -210,14 +210,18 @@ def narrowed(source, uris, ids=None):
     record does not back), or when a row of ``ids`` (the rows named; the ids of other
     sources are ignored) lies outside the lines every read from ``uris`` spans (that
     read did not give it: the mark is not the whole story). Every path is then kept,
-    never one guessed."""
+    never one guessed. Paths are compared by :func:`._uri_path.same_file_uri` (an
+    older record's ``file:///c:/`` is a new mark's ``file:///C:/``)."""
+    from ._uri_path import same_file_uri
+
     if uris is None or source.kind != "file":
         return source
     known = source.uris()
-    if len(known) == 1 or not set(uris) <= set(known):
+    wanted = {same_file_uri(u) for u in uris}
+    if len(known) == 1 or not wanted <= {same_file_uri(u) for u in known}:
         return source
     # a read recorded before reads kept their path is the first read's (Source.uris)
-    kept = [r for r in source.reads() if r.get("uri", source.uri) in uris]
+    kept = [r for r in source.reads() if same_file_uri(r.get("uri", source.uri)) in wanted]
     if ids is not None and not _within_reads(source.code, kept, ids):
         return source
     first, others = kept[0], kept[1:]

@@ -303,11 +303,17 @@ class Source:
         read's first. More than one: the same bytes read from copies of the file, whose
         rows have the same ids, so which of these paths a row was read from is not known
         (each holds the same bytes).
-        (A read recorded before reads kept their path counts as the first read's.)"""
-        out = [self.uri]
+        (A read recorded before reads kept their path counts as the first read's; two
+        spellings of one file's URI, ``file:///c:/`` by earlier versions and
+        ``file:///C:/``, are one path: :func:`._uri_path.same_file_uri`.)"""
+        from ._uri_path import same_file_uri
+
+        out, seen = [self.uri], {same_file_uri(self.uri)}
         for read in self.other_reads:
-            if read.get("uri") is not None and read["uri"] not in out:
-                out.append(read["uri"])
+            uri = read.get("uri")
+            if uri is not None and same_file_uri(uri) not in seen:
+                out.append(uri)
+                seen.add(same_file_uri(uri))
         return out
 
     def reads(self):

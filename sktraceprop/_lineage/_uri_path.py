@@ -31,6 +31,12 @@ typed (``file:///c:/data/x.csv``), so one file read as ``c:\\data\\x.csv`` and a
 datasets, two labels in the report. The drive letter is written upper case and the
 host lower case; the rest of the path is kept as written, since a folder can be
 case-sensitive on Windows too (``fsutil file setCaseSensitiveInfo``, WSL's folders).
+
+Records written before that keep ``file:///c:/data.csv`` where new ones write
+``file:///C:/data.csv``: what compares URIs to tell files apart (a per-source table's
+content key, the paths one content was read from, "several files under one name")
+compares :func:`same_file_uri` of each, the spelling :func:`uri_of_path` writes now, so
+an old and a new record of one file are one file (the records keep what they hold).
 """
 
 import ntpath
@@ -43,6 +49,7 @@ __all__ = [
     "NotALocalPath",
     "host_and_path",
     "path_of_uri",
+    "same_file_uri",
     "shown_path_of_uri",
     "uri_of_path",
 ]
@@ -58,6 +65,9 @@ _DRIVE_OF_PATH = re.compile(r"[A-Za-z]:")
 #: RFC 8089's share with an empty authority: ``file:////server/share/a.csv`` (or, with
 #: one more slash, ``file://///server/share/a.csv``).
 _SHARE = re.compile(rb"///?([^/]+)(/.*)?", re.DOTALL)
+
+#: The same, in a URI's (still percent-encoded) path.
+_SHARE_TEXT = re.compile(r"///?([^/]+)(/.*)?", re.DOTALL)
 
 
 class NotALocalPath(OSError):
@@ -85,6 +95,32 @@ def uri_of_path(path):
     if parts.netloc:  # a share, \\Server\share: file://server/share/...
         return "file://" + parts.netloc.lower() + uri[len("file://") + len(parts.netloc) :]
     return uri
+
+
+def same_file_uri(uri):
+    """``uri`` as :func:`uri_of_path` writes its file now, to compare with another.
+
+    A ``file:`` URI's Windows drive letter (written ``c:``, ``C:`` or ``c|`` in the URI)
+    upper case, its host lower case (``localhost`` none; a share with an empty
+    authority, ``file:////server/share``, on host ``server``); the rest as written, as
+    is any other URI (``s3://``, a frame's). Two URIs of one file written by this and
+    by earlier versions compare equal; other case differences in the path stay apart (a
+    POSIX file name, or a case-sensitive Windows folder, is its case).
+    """
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "file" or parts.query or parts.fragment:
+        return uri
+    host, path = parts.netloc, parts.path
+    share = None if host else _SHARE_TEXT.fullmatch(path)
+    if share:
+        host, path = share.group(1), share.group(2) or "/"
+    host = "" if host.lower() == "localhost" else host.lower()
+    if host:
+        return f"file://{host}{path}"
+    drive = _DRIVE.match(path)
+    if drive:
+        path = "/" + drive.group(1).upper() + ":" + path[drive.end() :]
+    return "file://" + ("" if path.startswith("/") else "/") + path
 
 
 def path_of_uri(uri, *, flavour=os.path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from .._lineage._file_digests import FileDigests
+from .._lineage._file_digests import PROCESS_DIGESTS
 from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
@@ -92,8 +92,6 @@ class Explanation(RecordedFormatMixin):
         self._explainer = explainer
         self.model_fingerprint = model_fingerprint
         self.notes = list(notes)
-        # (a file's digest, kept while its status is the one it was read with)
-        self._digests = FileDigests()
 
     @property
     def train_rows(self):
@@ -102,7 +100,7 @@ class Explanation(RecordedFormatMixin):
         Columns ``train_index`` (position of the training row), ``row_id``,
         ``source_id``, ``uri``, ``line`` and ``file_state`` (whether the file still
         holds the bytes read, see :func:`sktraceprop.row_lineage`: each file is hashed
-        at the first access and again whenever its status (inode, size, modification
+        at the first access in the process and again whenever its status (inode, size, modification
         or status-change time) differs from the one it was hashed with, and a
         :class:`~sktraceprop.exceptions.ChangedSourceWarning` names every file that no
         longer holds them, at each access), sorted by ``train_index``. A row built by
@@ -187,7 +185,8 @@ class Explanation(RecordedFormatMixin):
             rows,
             lambda code: known.get(int(code)) or REGISTRY.by_code(code),
             what,
-            digests=getattr(self, "_digests", None),
+            # (the process's: a digest is of this machine's file, whoever asked)
+            digests=PROCESS_DIGESTS,
         )
 
     def by_source(self, test_index=None):

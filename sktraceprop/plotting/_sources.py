@@ -8,7 +8,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._lineage import row_lineage
 from .._lineage._ids import codes_of
+from .._lineage._labels import content_key
 from .._lineage._source import REGISTRY
+from .._lineage._uri_path import same_file_uri
 from ._base import axes, count_of_rows, shortened, source_names
 
 
@@ -194,9 +196,8 @@ class BySourceDisplay:
             found = _groups(explanation._train_rows, REGISTRY.by_code)
             # source_scores has a column per source (one content), named in by_source()
             table = explanation.by_source()
-            column = dict(
-                zip(zip(table["source_id"], table["uri"], table["sha256"]), table["label"])
-            )
+            keys = zip(table["source_id"], map(same_file_uri, table["uri"]), table["sha256"])
+            column = dict(zip(keys, table["label"]))
             groups = {
                 label: explanation.source_scores[column[_content(source)]].to_numpy()
                 for label, rows, source in found
@@ -235,4 +236,5 @@ def _groups(lines, sources):
 
 
 def _content(source):
-    return source.source_id, source.uri, source.sha256
+    # (content_key: an older record's file:///c:/ and a new one's file:///C:/ are one)
+    return content_key(source)

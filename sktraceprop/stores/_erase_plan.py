@@ -7,6 +7,7 @@ import numpy as np
 
 from .._lineage._depends_on import depends_on
 from .._lineage._ids import pack
+from .._lineage._uri_path import same_file_uri
 from ..exceptions import LineageWarning, StoreError, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._erase_holders import run_rows_here, source_rows_here
@@ -143,7 +144,13 @@ def _warn_if_several_files(runs, source_ids):
     the rows of all of them. Versions of one file (read again after an edit) are one
     source, erased together by design."""
     for name in source_ids:
-        uris = sorted({s.uri for run in runs for s in run.sources.values() if s.source_id == name})
+        # (one file's URI as an older record wrote it and as a new one does: one file)
+        files = {}
+        for run in runs:
+            for s in run.sources.values():
+                if s.source_id == name:
+                    files.setdefault(same_file_uri(s.uri), s.uri)
+        uris = sorted(files.values())
         if len(uris) > 1:
             warnings.warn(
                 f"source_id {name!r} names sources of {len(uris)} files in this store "

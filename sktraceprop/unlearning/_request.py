@@ -24,6 +24,7 @@ from .._lineage._ids import codes_of, lines_of
 from .._lineage._merged_parents import rows_behind
 from .._lineage._rows import index_ids
 from .._lineage._source import REGISTRY
+from .._lineage._uri_path import same_file_uri
 from ..exceptions import LineageError, LineageWarning, UnlearningError
 from ._aggregated import aggregate_members, aggregated_into, aggregated_message
 from ._attached import refuse_attached, unknown_columns_said
@@ -65,7 +66,8 @@ def _warn_if_several_files(name, sources, stacklevel):
     """Say so when one source id names the rows of several files (two folders'
     ``data.csv``, both ``data`` by default): a request by that id removes the rows of
     all of them. Versions of one file (read again after an edit) are one source."""
-    uris = sorted({s.uri for s in sources})
+    # (one file's URI as an older record wrote it and as a new one does: one file)
+    uris = sorted({same_file_uri(s.uri): s.uri for s in sources}.values())
     if len(uris) > 1:
         warnings.warn(
             f"source_id {name!r} names the training rows of {len(uris)} files "

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._current import changed_steps
 from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
+from .._lineage._labels import content_key
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, upstream_ops
 from .._lineage._upstream_outputs import identify
@@ -63,10 +64,8 @@ def lineage_rows(valuer):
     # code (the same source coded in another process) joins the first code
     first = {}
     for code, source in sorted(valuer._sources.items()):
-        first.setdefault((source.source_id, source.uri, source.sha256), code)
-    canonical = {
-        code: first[(s.source_id, s.uri, s.sha256)] for code, s in valuer._sources.items()
-    }
+        first.setdefault(content_key(source), code)
+    canonical = {code: first[content_key(s)] for code, s in valuer._sources.items()}
     codes = codes_of(frame["row_id"].to_numpy())
     frame["code"] = pd.Series(codes, index=frame.index).map(canonical)
     frame = frame.drop_duplicates(["row", "code"])

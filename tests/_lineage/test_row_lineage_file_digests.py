@@ -36,7 +36,7 @@ def hashed(monkeypatch):
     counter = _Hashed()
     monkeypatch.setattr(_file_state, "hashlib", counter)
     # (digests kept by other tests' calls: a path of theirs is not this test's file)
-    monkeypatch.setattr(_file_digests.PROCESS_DIGESTS, "_kept", {})
+    _file_digests.PROCESS_DIGESTS.clear()
     return counter
 
 

@@ -2,8 +2,10 @@
 
 ``train_rows``, ``top`` and ``trace`` hashed every file at each access (a second per
 gigabyte each time). Now the digest is kept with the open file's status (device, inode,
-size, modification and status-change times) and the file hashed again when any differs.
-Truth: the SHA-256 of the file's bytes at each access against the one recorded at read.
+size, modification and status-change times) and the file hashed again when any differs;
+kept for the process, with ``row_lineage``'s (each explanation kept its own, so every
+explanation and ``row_lineage`` hashed the file again). Truth: the SHA-256 of the file's
+bytes at each access against the one recorded at read.
 """
 
 import copy
@@ -41,10 +43,11 @@ def _explanation(path):
 def hashed(monkeypatch):
     counter = _Hashed()
     monkeypatch.setattr(_file_state, "hashlib", counter)
+    _file_digests.PROCESS_DIGESTS.clear()  # (other tests' paths: not this test's file)
     return counter
 
 
-def test_a_settled_file_is_hashed_once_per_explanation(tmp_path, hashed, monkeypatch):
+def test_a_settled_file_is_hashed_once_per_process(tmp_path, hashed, monkeypatch):
     monkeypatch.setattr(_file_digests, "SETTLED_NS", int(_SETTLE_S * 1e9))
     path = _write(tmp_path / "a.csv")
     explanation = _explanation(path)
@@ -54,10 +57,21 @@ def test_a_settled_file_is_hashed_once_per_explanation(tmp_path, hashed, monkeyp
         assert _states(lambda: explanation.train_rows) == ({"unchanged"}, False)
         assert _states(lambda: explanation.top(2)) == ({"unchanged"}, False)
         assert hashed.n_bytes == size  # (before: size more at every access)
-    # a copy (pickled, another machine's inodes) starts afresh
-    for other in (pickle.loads(pickle.dumps(explanation)), copy.deepcopy(explanation)):
-        assert _states(lambda e=other: e.train_rows) == ({"unchanged"}, False)
-    assert hashed.n_bytes == 3 * size
+    # a copy, another explanation of the file, and row_lineage and trace of its rows
+    # share the process's digest (before: each explanation hashed it once more, and
+    # row_lineage once more)
+    X = stp.read_csv(path, source_id=path.parent.name)
+    model = stp.TracedEstimator(LogisticRegression()).fit(X[["a"]], X["y"])
+    calls = [
+        lambda: pickle.loads(pickle.dumps(explanation)).train_rows,
+        lambda: copy.deepcopy(explanation).top(1),
+        lambda: _explanation(path).train_rows,
+        lambda: stp.row_lineage(X.iloc[:3]),
+        lambda: model.trace([0, 1]),
+    ]
+    for call in calls:
+        assert _states(call) == ({"unchanged"}, False)
+    assert hashed.n_bytes == size
 
 
 def test_a_file_written_just_before_is_hashed_at_every_access(tmp_path, hashed):
