@@ -1,7 +1,7 @@
 """Optax-style optimizers written out (optax is not a dependency): AdamW (the update of
 ``optax.adamw``: Adam's step plus a decoupled ``weight_decay * params``, on the leaves
 ``mask`` keeps, as ``optax.adamw(mask=...)``), and Adam after a coupled decay (the
-update of ``optax.chain(optax.add_decayed_weights(wd), optax.adam(lr))``)."""
+update of ``optax.chain(optax.add_decayed_weights(wd, mask), optax.adam(lr))``)."""
 
 
 class _AdamW:
@@ -24,10 +24,10 @@ class _AdamW:
         m, v, t = state
         t = t + 1
         wd = self.weight_decay
-        if self.coupled:  # add_decayed_weights ahead of adam: part of the gradient
-            grads = tm(lambda g, p: g + wd * p, grads, params)
-            wd = 0.0
         keep = tm(lambda p: True, params) if self.mask is None else self.mask(params)
+        if self.coupled:  # add_decayed_weights ahead of adam: part of the gradient
+            grads = tm(lambda g, p, k: g + wd * k * p, grads, params, keep)
+            wd = 0.0
         m = tm(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
         v = tm(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
         c1, c2 = 1 - 0.9**t, 1 - 0.999**t
@@ -45,10 +45,10 @@ def adamw(weight_decay, mask=None):
     return adamw
 
 
-def decayed_adam(weight_decay):
-    """``optax.chain(optax.add_decayed_weights(weight_decay), optax.adam(lr))``."""
+def decayed_adam(weight_decay, mask=None):
+    """``optax.chain(optax.add_decayed_weights(weight_decay, mask), optax.adam(lr))``."""
 
     def decayed_adam(learning_rate):
-        return _AdamW(learning_rate, weight_decay, coupled=True)
+        return _AdamW(learning_rate, weight_decay, mask=mask, coupled=True)
 
     return decayed_adam

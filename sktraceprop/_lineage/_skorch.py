@@ -6,6 +6,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..gradients._decay_record import record_decays
+
 
 class SeenRows:
     """Positions (in the data given to ``fit``) of the rows a net trained on; None = all.
@@ -55,7 +57,9 @@ def skorch_fit_indices(estimator):
     # Shadow the method on this instance only (skorch's __setattr__ is bypassed).
     estimator.__dict__["get_split_datasets"] = get_split_datasets
     try:
-        yield seen
+        # the decay each optimizer step used: one changed during the fit is refused
+        with record_decays(estimator):
+            yield seen
     finally:
         estimator.__dict__.pop("get_split_datasets", None)
 

@@ -245,9 +245,9 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
         ``update(grads, state, params) -> (updates, state)`` (e.g. ``optax.adamw``).
         A decay it applies outside the loss (``optax.adamw``'s ``weight_decay``) is
         no part of the objective ``alpha`` gives: influence warns and leaves it out,
-        the neural removal refuses it. So is a coupled one (``add_decayed_weights``
-        chained ahead of ``optax.adam``), which cannot be told apart from outside the
-        optimizer: give it as ``alpha``, the same L2 term.
+        the neural removal refuses it. A coupled one (``add_decayed_weights``
+        chained ahead of ``optax.adam``) is read from the optimizer's steps and added
+        to ``alpha``, the same L2 term.
 
     Attributes
     ----------

@@ -16,7 +16,8 @@ so a torch release that adds or changes one cannot leave it silently stale.
 Any other class (a third-party optimizer, or a subclass that may have changed the
 step) is unknown: the library cannot know what its ``weight_decay`` means, nor whether
 a decay of another name moves the weights, so a non-zero ``weight_decay``, or weights
-that a step with a zero gradient moves, is reported as a decay of unknown kind.
+that steps with a zero gradient move (as many as the fit took, :mod:`._decay_record`),
+is reported as a decay of unknown kind.
 """
 
 __all__ = ["group_decay"]
@@ -54,9 +55,12 @@ def table_rule(optimizer):
     return None
 
 
-def _moves_at_zero_gradient(optimizer, group):
-    """Whether one step of a fresh copy of ``optimizer`` (its class, ``group``'s
-    settings) with a zero gradient moves a weight; None when no copy can be stepped."""
+def _moves_at_zero_gradient(optimizer, group, steps=1):
+    """Whether ``steps`` steps of a fresh copy of ``optimizer`` (its class, ``group``'s
+    settings) with a zero gradient move a weight; None when no copy can be stepped.
+
+    As many steps as the fit took (``steps``): a decay that starts after a warm-up of N
+    steps moves no weight in fewer."""
     import torch
 
     # the constructor's own settings: a scheduler adds others (initial_lr) to a group
@@ -65,15 +69,17 @@ def _moves_at_zero_gradient(optimizer, group):
     weight = torch.nn.Parameter(torch.linspace(0.5, 2.0, 4).reshape(2, 2))
     try:
         probe = type(optimizer)([weight], **settings)
-        weight.grad = torch.zeros_like(weight)
-        probe.step()
+        for _ in range(max(int(steps), 1)):
+            weight.grad = torch.zeros_like(weight)
+            probe.step()
     except Exception:  # noqa: BLE001 - a constructor or step the probe cannot call
         return None
     return not torch.equal(weight.detach(), torch.linspace(0.5, 2.0, 4).reshape(2, 2))
 
 
-def group_decay(optimizer, group):
-    """How ``optimizer`` decays the weights of parameter group ``group``.
+def group_decay(optimizer, group, steps=1):
+    """How ``optimizer`` decays the weights of parameter group ``group`` (an optimizer
+    of unknown kind probed over ``steps`` zero-gradient steps, those of its fit).
 
     Returns
     -------
@@ -88,7 +94,7 @@ def group_decay(optimizer, group):
         return "unknown", decay
     rule = table_rule(optimizer)
     if rule is None:
-        if decay or _moves_at_zero_gradient(optimizer, group) is not False:
+        if decay or _moves_at_zero_gradient(optimizer, group, steps) is not False:
             return "unknown", decay
         return "coupled", 0.0
     if rule == "decoupled" or (rule == "flag" and group.get("decoupled_weight_decay")):

@@ -20,25 +20,50 @@ so (:mod:`sktraceprop.influence._penalty`).
 
 A torch optimizer's decay is read from the table of :mod:`._torch_decay`; one the
 table does not know (a third-party class) is a decay of unknown kind, refused and
-warned of like a decoupled one. An optax-style optimizer is asked directly: its update
-for a zero gradient is zero unless it moves the weights by something other than the
+warned of like a decoupled one, unless it wraps an optimizer whose steps it keeps
+(:mod:`._torch_wrapper`); a decay that changed during the fit is one too
+(:mod:`._decay_record`). An optax-style optimizer is asked directly: its update for a
+zero gradient is zero unless it moves the weights by something other than the
 gradient. Whether such a move is coupled (``optax.chain(optax.add_decayed_weights(wd),
 optax.adam(lr))``, an L2 term) or decoupled (``optax.adamw``) depends on where the
-decay stands in the chain, which optax does not expose: both are refused, and the
-refusal says to give a coupled decay as the model's ``alpha`` (the same L2 term).
+decay stands in the chain, which optax does not expose: its steps are asked
+(:mod:`._optax_decay`), a coupled decay's coefficient is added to the model's
+``alpha``, and anything else is refused.
 """
 
+from ._decay_record import decay_change, fit_steps
+from ._optax_decay import coupled_coefficient
 from ._torch_decay import group_decay
+from ._torch_wrapper import build_optimizer, inner_optimizer, wrapper_refusal
 
-__all__ = ["coupled_decays", "decay_refusal", "unmodelled_decay"]
+__all__ = [
+    "coupled_decays",
+    "decay_holder",
+    "decay_refusal",
+    "jax_coupled_decay",
+    "unmodelled_decay",
+]
 
 
-def _torch_unmodelled(optimizer):
+def _torch_unmodelled(optimizer, net):
     """The decay of a torch optimizer that is no L2 term, in words, or None
-    (:mod:`._torch_decay` gives each class's rule)."""
+    (:mod:`._torch_decay` gives each class's rule; a wrapper's is its inner
+    optimizer's, :mod:`._torch_wrapper`; a decay that changed during the fit is none,
+    :mod:`._decay_record`)."""
+    inner = inner_optimizer(optimizer)
+    # the wrapper's groups as its factory builds them, and each step of the inner one
+    changed = decay_change(net, optimizer) or (inner and decay_change(net, inner))
+    if changed:
+        return changed
+    if inner is not None:
+        found = wrapper_refusal(net, optimizer, inner, fit_steps(inner))
+        if found is not None:
+            return found
+        optimizer = inner
     name = type(optimizer).__name__
+    steps = fit_steps(optimizer) or 1
     for group in getattr(optimizer, "param_groups", None) or ():
-        kind, decay = group_decay(optimizer, group)
+        kind, decay = group_decay(optimizer, group, steps)
         if kind == "decoupled" and decay:
             flag = ", decoupled_weight_decay=True" if group.get("decoupled_weight_decay") else ""
             flag = "" if name == "AdamW" else flag
@@ -49,7 +74,8 @@ def _torch_unmodelled(optimizer):
             seen = (
                 f"it has weight_decay={decay:g}"
                 if decay
-                else "one step of it with a zero gradient moved the weights (or could not be run)"
+                else f"{steps} step(s) of it with a zero gradient, as many as its fit took, "
+                "moved the weights (or could not be run)"
             )
             return (
                 f"{name}, a weight decay of unknown kind: "
@@ -61,9 +87,18 @@ def _torch_unmodelled(optimizer):
     return None
 
 
+def decay_holder(optimizer):
+    """The optimizer whose parameter groups hold ``optimizer``'s decay: the one it
+    wraps (:mod:`._torch_wrapper`), or itself."""
+    inner = None if optimizer is None else inner_optimizer(optimizer)
+    return optimizer if inner is None else inner
+
+
 def coupled_decays(optimizer):
     """The L2 coefficients of ``optimizer``'s coupled decays, one per distinct value over
-    its parameter groups, sorted (``[]`` for an optimizer with no parameter groups)."""
+    its parameter groups (of the optimizer it wraps, for a wrapper), sorted (``[]`` for
+    an optimizer with no parameter groups)."""
+    optimizer = decay_holder(optimizer)
     groups = getattr(optimizer, "param_groups", None) or ()
     return sorted({group_decay(optimizer, group)[1] for group in groups})
 
@@ -73,17 +108,7 @@ def _unfitted_torch_optimizer(net):
     it cannot be built so: the fitted net is checked again)."""
     import torch
 
-    kwargs = {
-        key[len("optimizer__") :]: value
-        for key, value in net.get_params(deep=False).items()
-        if key.startswith("optimizer__")
-    }
-    kwargs.pop("param_groups", None)
-    kwargs.setdefault("lr", net.lr)
-    try:
-        return net.optimizer([torch.nn.Parameter(torch.zeros(1))], **kwargs)
-    except Exception:  # noqa: BLE001 - a custom factory: left to the fitted check
-        return None
+    return build_optimizer(net, torch.nn.Parameter(torch.zeros(1)))
 
 
 def _jax_tree(model):
@@ -104,16 +129,19 @@ def _jax_tree(model):
     return jax.tree_util.tree_map(jnp.asarray, params)
 
 
-def _jax_decay(model):
-    """Whether an optax-style optimizer of a JAX model moves weights that have a zero
-    gradient, in words, or None (the built-in "adam" and "sgd" never do).
+def _jax_probe(model):
+    """``(words, coef)``: the decay an optax-style optimizer of a JAX model applies
+    outside its objective, in words (None if none), and the coefficient of the coupled
+    decay it applies (0.0 if none; the built-in "adam" and "sgd" have neither).
 
     Asked on the model's parameter tree (:func:`_jax_tree`). Before the fit, an
     ``init_fn`` or optimizer that cannot be asked so leaves the question to the fitted
     model (the neural removal asks again after its fit); on the fitted parameters, an
-    optimizer that cannot be asked is a decay of unknown kind, never taken for none."""
+    optimizer that cannot be asked is a decay of unknown kind, never taken for none. A
+    decay is coupled when its coefficient can be read from the optimizer's steps
+    (:mod:`._optax_decay`)."""
     if not callable(model.optimizer):
-        return None
+        return None, 0.0
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -122,31 +150,39 @@ def _jax_decay(model):
     fitted = getattr(model, "params_", None) is not None
     tree = _jax_tree(model)
     if tree is None:
-        return None
+        return None, 0.0
     try:
         transform = model.optimizer(model.learning_rate)
         zeros = jax.tree_util.tree_map(jnp.zeros_like, tree)
         updates, _ = transform.update(zeros, transform.init(tree), tree)
         leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(updates)]
+        if all(np.all(leaf == 0) for leaf in leaves):
+            return None, 0.0
+        coef, why = coupled_coefficient(transform, tree)
     except Exception as exc:  # noqa: BLE001 - any failure: the decay is not known
         if not fitted:
-            return None  # asked again on the fitted parameters
+            return None, 0.0  # asked again on the fitted parameters
         return (
             f"{name}, an optax-style optimizer whose update at a zero gradient failed on "
             f"the model's parameters ({type(exc).__name__}: {exc}), so whether it decays "
             "the weights cannot be told"
-        )
-    if all(np.all(leaf == 0) for leaf in leaves):
-        return None
+        ), 0.0
+    if coef is not None:
+        return None, coef
     return (
         f"{name}, an optax-style optimizer that moves weights whose loss gradient is "
         "zero (a weight decay such as optax.adamw's, default 1e-4, or "
-        "add_decayed_weights). Whether that decay is an L2 term cannot be told from "
-        "outside the transform: add_decayed_weights before the optimizer (chained "
-        "ahead of optax.sgd or optax.adam) adds it to the gradient, an L2 term, but "
-        "after a scaling (as in optax.adamw) it is decoupled, and an optax chain does "
-        "not expose the order of its parts"
-    )
+        "add_decayed_weights) and whose decay is no coupled L2 term: "
+        f"{why}. add_decayed_weights chained ahead of optax.sgd or optax.adam, on "
+        "every leaf, is one (read from the optimizer's steps); a decay after a scaling "
+        "(as in optax.adamw) is decoupled"
+    ), 0.0
+
+
+def jax_coupled_decay(model):
+    """The coefficient of the coupled decay of a JAX model's optax-style optimizer, an
+    L2 term besides its ``alpha`` (0.0 for none)."""
+    return _jax_probe(model)[1]
 
 
 def unmodelled_decay(model):
@@ -157,12 +193,12 @@ def unmodelled_decay(model):
     from ..adapters import JaxClassifier, JaxRegressor
 
     if isinstance(model, (JaxClassifier, JaxRegressor)):
-        return _jax_decay(model)
+        return _jax_probe(model)[0]
     if is_skorch_net(model):
         optimizer = getattr(model, "optimizer_", None)
         if optimizer is None:
             optimizer = _unfitted_torch_optimizer(model)
-        return None if optimizer is None else _torch_unmodelled(optimizer)
+        return None if optimizer is None else _torch_unmodelled(optimizer, model)
     return None
 
 
@@ -178,7 +214,7 @@ def decay_refusal(model, what):
         "weight_decay / 2 ||theta||^2, and the trained parameters are a stationary "
         "point of that objective only if the decay is added to the gradient (coupled); "
         "a certificate of it would otherwise be of an objective the net was never "
-        "trained on. Train with a coupled weight decay (torch.optim.SGD or Adam with "
-        "weight_decay=..., a JaxClassifier's alpha instead of a decay in its "
-        "optimizer) or none (weight_decay=0)."
+        "trained on. Train with one coupled weight decay, the same at every step "
+        "(torch.optim.SGD or Adam with weight_decay=..., a JaxClassifier's alpha "
+        "instead of a decay in its optimizer) or none (weight_decay=0)."
     )

@@ -23,7 +23,12 @@ out too (said in the notes).
 
 import warnings
 
-from ..gradients._weight_decay import coupled_decays, unmodelled_decay
+from ..gradients._weight_decay import (
+    coupled_decays,
+    decay_holder,
+    jax_coupled_decay,
+    unmodelled_decay,
+)
 from ..utils._stack import user_stacklevel
 
 __all__ = ["l2_penalty"]
@@ -68,8 +73,18 @@ def l2_penalty(model):
             if coef
             else "no L2"
         )
+        coupled = 0.0 if decoupled is not None else jax_coupled_decay(model)
+        if coupled:
+            # add_decayed_weights ahead of the optimizer: the same L2 term as alpha
+            coef += coupled
+            text = (
+                f"the model's L2 penalty, alpha={float(model.alpha):g} plus its "
+                f"optimizer's coupled decay {coupled:.6g} (read from its steps): damping "
+                "at least n * their sum"
+            )
         return coef, text if decoupled is None else f"{text}; {decoupled}"
-    optimizer = getattr(model, "optimizer_", None)
+    # a wrapper's (Lookahead's) decay is that of the optimizer it wraps
+    optimizer = decay_holder(getattr(model, "optimizer_", None))
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
         return 0.0, "no L2 penalty (none found)"

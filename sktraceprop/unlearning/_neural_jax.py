@@ -21,7 +21,7 @@ import numpy as np
 
 from ..adapters._digest import params_digest, rows_digest
 from ..adapters._jax import MLPApply, _logits, _per_sample_loss
-from ..gradients._weight_decay import decay_refusal
+from ..gradients._weight_decay import decay_refusal, jax_coupled_decay
 from ._neural_backend import minibatches
 
 _ACT = {
@@ -104,12 +104,14 @@ def record_held_rows(model, Z, Y):
 
 
 def weight_decay(model):
-    """The model's ``alpha``; a decay its optax-style optimizer applies besides (as
-    ``optax.adamw`` does) is refused (:mod:`sktraceprop.gradients._weight_decay`)."""
+    """The model's ``alpha`` plus the coefficient of a coupled decay its optax-style
+    optimizer applies (``add_decayed_weights`` ahead of ``optax.adam``); a decay it
+    applies outside the objective (as ``optax.adamw`` does) is refused
+    (:mod:`sktraceprop.gradients._weight_decay`)."""
     refusal = decay_refusal(model, "the neural correction")
     if refusal is not None:
         raise refusal
-    return float(model.alpha)
+    return float(model.alpha) + jax_coupled_decay(model)
 
 
 def default_lr(model):

@@ -5,7 +5,7 @@ import torch
 
 from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
-from ..gradients._weight_decay import coupled_decays, decay_refusal
+from ..gradients._weight_decay import coupled_decays, decay_holder, decay_refusal
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -172,7 +172,7 @@ def weight_decay(net):
     refusal = decay_refusal(net, "the neural correction")
     if refusal is not None:
         raise refusal
-    groups = getattr(getattr(net, "optimizer_", None), "param_groups", None)
+    groups = getattr(decay_holder(getattr(net, "optimizer_", None)), "param_groups", None)
     if not groups:
         return float(getattr(net, "optimizer__weight_decay", 0.0) or 0.0)
     values = coupled_decays(net.optimizer_)

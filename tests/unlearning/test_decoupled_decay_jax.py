@@ -77,28 +77,73 @@ def _theta(model):
     return np.append(layer["weight"][:, 0], layer["bias"][0]).astype(np.float64)
 
 
-def test_a_coupled_optax_decay_is_refused_and_alpha_named_in_its_stead():
-    # add_decayed_weights ahead of adam is an L2 term (its model lies on the minimum of
-    # mean loss + WD / 2 ||theta||^2, as one trained with alpha=WD does), but from
-    # outside the transform it cannot be told from a decoupled one: refused, saying why
-    # and that alpha gives the same term
+def _retrain(X, y):
+    return minimize(_l2_objective, np.zeros(X.shape[1] + 1), args=(X, y), jac=True,
+                    method="L-BFGS-B",
+                    options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}).x  # fmt: skip
+
+
+def test_a_coupled_optax_decay_is_read_from_its_steps_and_certified():
+    # add_decayed_weights ahead of adam is an L2 term: its coefficient is read from the
+    # optimizer's steps (it was refused, saying to give it as alpha), and the removal
+    # and its certificate are those of mean loss + WD / 2 ||theta||^2 (float64 L-BFGS)
     from sktraceprop.adapters import JaxClassifier, mlp
+    from sktraceprop.influence._penalty import l2_penalty
 
     X, y = _data(n=120)
+    forget = np.arange(120) < 20
     init_fn, apply_fn = mlp(hidden=())
-    exact = minimize(_l2_objective, np.zeros(5), args=(X, y), jac=True, method="L-BFGS-B",
-                     options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000}).x  # fmt: skip
-    common = dict(n_epochs=1000, learning_rate=0.02, random_state=0)
-    coupled = JaxClassifier(apply_fn, init_fn, optimizer=decayed_adam(WD), **common).fit(X, y)
-    assert np.linalg.norm(_theta(coupled) - exact) < 1e-3
-    with pytest.raises(NotImplementedError) as info:
-        GradientCorrectionUnlearner(
-            JaxClassifier(apply_fn, init_fn, optimizer=decayed_adam(WD), **common),
-            calibration="none",
-        ).fit(X, y)
-    said = str(info.value)
-    assert "decayed_adam" in said and "does not expose the order" in said
-    assert "alpha instead of a decay in its optimizer" in said
+    model = JaxClassifier(apply_fn, init_fn, optimizer=decayed_adam(WD), n_epochs=2000,
+                          learning_rate=0.05, random_state=0)  # fmt: skip
+    unl = GradientCorrectionUnlearner(model, n_steps=0, calibration="none", damping=1e-12)
+    unl.fit(X, y)
+    full = _theta(unl.estimator_)
+    assert np.linalg.norm(full - _retrain(X, y)) < 1e-3
+    coef, notes = l2_penalty(unl.estimator_)
+    np.testing.assert_allclose(coef, WD, rtol=1e-5)
+    assert "coupled decay 0.05" in notes
+    unl.unlearn(mask=forget)
+    removed, retrain = _theta(unl.estimator_), _retrain(X[~forget], y[~forget])
+    assert np.abs(removed - retrain).max() < 0.1 * np.abs(full - retrain).max()
+    event = unl.unlearning_log_[0]
+    np.testing.assert_allclose(event["weight_decay"], WD, rtol=1e-5)
+    np.testing.assert_allclose(
+        event["certificate"],
+        np.linalg.norm(_l2_objective(removed, X[~forget], y[~forget])[1]),
+        rtol=1e-3,
+    )
+
+
+def test_the_coupled_coefficient_is_that_of_the_steps():
+    # brute force: the probed c makes each of five steps of the chain at params fed g
+    # the step of the same chain without decay (a plain Adam) fed g + c * params; a
+    # decoupled decay, or a coupled one on some leaves only, has no such c
+    import jax
+    import jax.numpy as jnp
+
+    from sktraceprop.gradients._optax_decay import coupled_coefficient
+
+    tree = {"w": jnp.array([[0.5, -1.0], [2.0, 0.3]]), "b": jnp.array([0.1, -0.2])}
+    ranked = lambda t: jax.tree_util.tree_map(lambda p: p.ndim > 1, t)  # noqa: E731
+    rng = np.random.default_rng(1)
+    grads = [
+        jax.tree_util.tree_map(lambda p: jnp.asarray(rng.normal(size=p.shape)), tree)
+        for _ in range(5)
+    ]
+    for wd in (0.05, 0.7):
+        c, why = coupled_coefficient(decayed_adam(wd)(0.01), tree)
+        np.testing.assert_allclose(c, wd, rtol=1e-5)
+        with_decay, plain = decayed_adam(wd)(0.01), decayed_adam(0.0)(0.01)
+        s1, s2 = with_decay.init(tree), plain.init(tree)
+        fed = jax.tree_util.tree_map(lambda p, c=c: c * p, tree)
+        for g in grads:
+            u1, s1 = with_decay.update(g, s1, tree)
+            u2, s2 = plain.update(jax.tree_util.tree_map(jnp.add, g, fed), s2, tree)
+            for a, b in zip(jax.tree_util.tree_leaves(u1), jax.tree_util.tree_leaves(u2)):
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    for optimizer in (adamw(0.05), adamw(1e-4), decayed_adam(0.05, mask=ranked)):
+        c, why = coupled_coefficient(optimizer(0.01), tree)
+        assert c is None and "no function of the gradient plus" in why
 
 
 def test_a_masked_decay_is_found_before_the_fit():
