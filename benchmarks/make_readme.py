@@ -23,6 +23,7 @@ ORDER = [
     "explanation_digests",
     "row_lineage_digests",
     "prediction_log",
+    "study_prediction_record",
     "influence",
     "woodbury",
     "influence_matrix_free",
