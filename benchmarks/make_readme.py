@@ -26,6 +26,7 @@ ORDER = [
     "row_lineage_digests",
     "file_digests_memory",
     "prediction_log",
+    "study_prediction_record",
     "influence",
     "woodbury",
     "influence_matrix_free",

@@ -24,21 +24,29 @@ _CHECKED_TIP = weakref.WeakKeyDictionary()
 class _Chain:
     """Appends events inside one write transaction, after checking the log's last event.
 
-    ``writer`` is what a store's ``_writer()`` yields: ``last_event()`` (the row of the
-    last event or None) and ``insert_event(row)``, rows being ``(seq, run_id,
-    created_at, kind, payload_text, prev_hash, hash)``.
+    ``writer`` is what a store's ``_writer()`` yields: ``last_event(known=None)`` (the
+    row of the last event or None; ``known`` itself where the last row is ``known``
+    exactly, compared without reading its payload out of the database) and
+    ``insert_event(row)``, rows being ``(seq, run_id, created_at, kind, payload_text,
+    prev_hash, hash)``.
+
+    The last row is compared, not read, where this handle knows what it should be: a
+    payload of some hundred kilobytes (a logged ``predict_proba``) was read out twice
+    per append, once to confirm it was stored and once more, by the next append, to
+    link to it.
     """
 
     def __init__(self, store, writer):
         self.store, self.writer = store, writer
-        last = writer.last_event()
+        tip = _CHECKED_TIP.get(store)
+        last = writer.last_event(tip)
         self.time = None if last is None else last[2]
         if last is None:
             self.seq, self.head = 0, GENESIS
         else:
             # The row this handle last appended (or checked) is known to match its hash:
             # an identical row need not be hashed again (a changed one is).
-            if last != _CHECKED_TIP.get(store) and not stored_event_matches(last):
+            if last is not tip and not stored_event_matches(last):
                 store._refuse_writes(
                     f"its last audit event ({last[0]}) does not match its hash: the log "
                     "was altered"
@@ -88,7 +96,7 @@ class _Chain:
         row = getattr(self, "row", None)
         if row is None:
             return
-        if self.writer.last_event() != row:
+        if self.writer.last_event(row) is not row:
             message = (
                 f"audit event {row[0]} was not stored as written: the database changes or "
                 "drops what is written (a trigger or rule added outside sktraceprop)"
@@ -96,6 +104,18 @@ class _Chain:
             self.store._refuse_writes(message)
             raise CorruptStoreError(f"{self.store!r}: {message}; nothing was written")
         _CHECKED_TIP[self.store] = row
+
+
+def known_row(row, known):
+    """Whether ``row``, the last event row read with its payload replaced by the
+    database's comparison of it with ``known``'s (1, or true, where equal), is
+    ``known``: every other column equal as Python compares them (as the rows read whole
+    were), and the payload equal in the database, byte for byte (a binary collation)."""
+    return (
+        row is not None
+        and row[4] == 1
+        and tuple(row[:4]) + tuple(row[5:]) == tuple(known[:4]) + tuple(known[5:])
+    )
 
 
 def set_back(before, after):

@@ -196,10 +196,14 @@ class _Writer:
         self.leaves, self.erased = {}, {}
         self.salts, self.salts_erased = {}, []
 
-    def last_event(self):
+    def last_event(self, known=None):
+        """The last row; ``known`` itself where it is that row (see _sqlite_writer:
+        here the rows are held, and compared as they are)."""
         if self.events:
-            return self.events[-1]
-        return self.store._events[-1] if self.store._events else None
+            last = self.events[-1]
+        else:
+            last = self.store._events[-1] if self.store._events else None
+        return known if known is not None and last == known else last
 
     def insert_event(self, row):
         self.events.append(tuple(row))

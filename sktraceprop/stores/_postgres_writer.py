@@ -1,6 +1,7 @@
 """The rows one PostgreSQL write transaction reads and writes."""
 
 from . import _postgres_scrub
+from ._append import known_row
 from ._postgres_schema import _EVENT_COLUMNS
 
 
@@ -13,7 +14,19 @@ class _Writer:
     def _one(self, query, args, **tables):
         return self.con.execute(self.store._sql(query, **tables), args, binary=True).fetchone()
 
-    def last_event(self):
+    def last_event(self, known=None):
+        """The log's last row (None where it is empty); ``known`` itself where the last
+        row is that row exactly, its payload compared by the server, not read here (see
+        :func:`._append.known_row`)."""
+        if known is not None:
+            row = self._one(
+                'SELECT seq, run_id, created_at, kind, payload = %s COLLATE "C", prev_hash, '
+                "hash FROM {e} ORDER BY seq DESC LIMIT 1",
+                (known[4],),
+                e="events",
+            )
+            if known_row(row, known):
+                return known
         return self._one(
             f"SELECT {_EVENT_COLUMNS} FROM {{e}} ORDER BY seq DESC LIMIT 1", (), e="events"
         )

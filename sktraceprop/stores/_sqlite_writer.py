@@ -1,6 +1,7 @@
 """The rows one SQLite write transaction reads and writes."""
 
 from . import _sqlite_scrub
+from ._append import known_row
 
 
 class Writer:
@@ -9,7 +10,18 @@ class Writer:
     def __init__(self, con):
         self.con = con
 
-    def last_event(self):
+    def last_event(self, known=None):
+        """The log's last row (None where it is empty); ``known`` itself where the last
+        row is that row exactly, its payload compared by the database, not read here
+        (see :func:`._append.known_row`)."""
+        if known is not None:
+            row = self.con.execute(
+                "SELECT seq, run_id, created_at, kind, payload = ? COLLATE BINARY, "
+                "prev_hash, hash FROM events ORDER BY seq DESC LIMIT 1",
+                (known[4],),
+            ).fetchone()
+            if known_row(row, known):
+                return known
         return self.con.execute(
             "SELECT seq, run_id, created_at, kind, payload, prev_hash, hash FROM events "
             "ORDER BY seq DESC LIMIT 1"
