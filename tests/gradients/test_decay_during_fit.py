@@ -14,28 +14,8 @@ torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
 
-def _data(n=60, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (X @ np.array([1.0, -1.0, 0.5, 0.0]) + 0.5 + rng.normal(size=n) > 0).astype(int)
-    return X, y
-
-
-class Counted(torch.nn.Module):
-    """A 4-6-2 tanh net that counts its forward calls."""
-
-    calls = 0
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2)
-        )
-
-    def forward(self, X):
-        type(self).calls += 1
-        return self.net(X)
+# (the same data and net as the decoupled-decay tests)
+from tests.unlearning.test_decoupled_decay import Counted, _data  # noqa: E402
 
 
 class DecaySchedule(skorch.callbacks.Callback):
