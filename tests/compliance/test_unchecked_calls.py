@@ -84,6 +84,7 @@ def test_a_checkable_step_of_an_old_run_is_still_changed(tmp_path):
 @pytest.mark.parametrize("final", [LogisticRegression(), None])
 def test_a_report_made_before_the_count_verifies_and_one_without_it_is_refused(tmp_path, final):
     from sktraceprop.compliance._integrity import body_of, seal
+    from sktraceprop.compliance._sections import articles
     from sktraceprop.compliance._verify import verify_report
     from sktraceprop.exceptions import ReportVerificationError
 
@@ -101,6 +102,7 @@ def test_a_report_made_before_the_count_verifies_and_one_without_it_is_refused(t
     # as a report of format 16, made before the count was (its hash as then)
     body["report"]["format_version"] = 16
     del body["record_keeping"]["calls_by_model"]
+    body["articles"] = articles(body)  # (as format 16 stated them)
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({**body, "integrity": seal(body)}))
     with pytest.warns(UserWarning):
