@@ -213,6 +213,7 @@ def _section_records(report):
             ],
         )
         + _svg_months(p["by_month"])
+        + _calls_by_model(rk.get("calls_by_model"), this)
         + "<h3>Explanations logged</h3>"
         + f"<p>{e['n_calls']} explanation(s) of {e['n_rows']} row(s)"
         + (f", from {_e(e['first'])} to {_e(e['last'])}" if e["n_calls"] else "")
@@ -240,6 +241,42 @@ def _section_records(report):
         + "<h3>Runs in the store</h3>"
         + _table(["Run", "Created (UTC)", "Estimator", "Rows", "Sources", "Purpose"], runs, (3,))
         + "</section>"
+    )
+
+
+def _calls_by_model(entries, this):
+    """The table of each model's logged calls measured apart (format 17's
+    ``calls_by_model``), which Art. 26(5) states: a model silent for weeks in a store
+    shared with another is seen here, not only in the article's text. Nothing for a
+    report of an earlier format (it holds none)."""
+    if entries is None:
+        return ""
+    if not entries:
+        return "<h3>Logged calls by model</h3><p>The store logs no call of any model.</p>"
+    rows = [
+        [
+            f"<code>{_e(e['run_id'])}</code>"
+            + (" <strong>(this model)</strong>" if e["run_id"] == this else ""),
+            str(e["n_calls"]),
+            f"{_e(e['earliest_logged_use'])} / {_e(e['latest_logged_use'])}",
+            f"{e['days_unlogged_use_before_report']:.1f}",
+            "n/a (fewer than two calls)"
+            if e["longest_unlogged_use_days"] is None
+            else f"{e['longest_unlogged_use_days']:.1f} ({_e(e['longest_unlogged_use_from'])} "
+            f"to {_e(e['longest_unlogged_use_to'])})",
+        ]
+        for e in entries
+    ]
+    return "<h3>Logged calls by model</h3>" + _table(
+        [
+            "Run",
+            "Calls",
+            "First / last call (UTC)",
+            "Days with no call before the report",
+            "Longest interval with no call, days (from, to)",
+        ],
+        rows,
+        (1, 3),
     )
 
 

@@ -117,3 +117,32 @@ def test_a_report_of_format_16_is_still_read_against_its_store(hospitals, tmp_pa
     path.write_text(json.dumps(d))
     with pytest.warns(UserWarning, match="format 17: each model's logged calls in time"):
         assert verify(path, store=store) is True
+
+
+def test_the_html_page_shows_each_models_calls(hospitals, tmp_path, monkeypatch):
+    import html
+    import re
+
+    store, runs, given = _shared(hospitals, tmp_path, monkeypatch)
+    when = START + timedelta(days=92)
+    page = _report(store, runs["b"], tmp_path / "b.json", when).to_html()
+    table = page.split("<h3>Logged calls by model</h3>", 1)[1].split("</table>", 1)[0]
+    rows = [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", cell))
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", tr)
+        ]
+        for tr in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])
+    ]
+    # one row per model that logged calls, in the report's order, from the test's clock
+    assert [r[0].split(" ")[0] for r in rows] == [runs["b"], runs["a"]]
+    assert rows[0][0].endswith("(this model)") and not rows[1][0].endswith("(this model)")
+    for row, name in zip(rows, "ba", strict=True):
+        truth = _truth(given[name], when)
+        assert row[1] == str(truth["n_calls"])
+        assert row[2] == f"{truth['earliest_logged_use']} / {truth['latest_logged_use']}"
+        assert row[3] == f"{truth['days_unlogged_use_before_report']:.1f}"
+        assert row[4] == (
+            f"{truth['longest_unlogged_use_days']:.1f} ({truth['longest_unlogged_use_from']} "
+            f"to {truth['longest_unlogged_use_to']})"
+        )
