@@ -33,9 +33,8 @@ def test_events_of_a_kind_are_those_of_every_kind_filtered(store, kinds, asked):
     assert len(got) == kinds.count(asked)
 
 
-def test_a_kind_alone_is_selected_by_the_database(store, monkeypatch):
-    _fill(store, ["a", "b", "a", "prediction", "b"])
-    every = store.events()
+def _full_reads(store, monkeypatch):
+    """The run ids of the store's whole-event reads (``_raw_events``), as they happen."""
     reads = []
     full = type(store)._raw_events
 
@@ -44,6 +43,13 @@ def test_a_kind_alone_is_selected_by_the_database(store, monkeypatch):
         return full(self, run_id)
 
     monkeypatch.setattr(type(store), "_raw_events", spy)
+    return reads
+
+
+def test_a_kind_alone_is_selected_by_the_database(store, monkeypatch):
+    _fill(store, ["a", "b", "a", "prediction", "b"])
+    every = store.events()
+    reads = _full_reads(store, monkeypatch)
     if store.__class__.__name__ == "MemoryStore":
         pytest.skip("a MemoryStore has no database: its events are filtered in Python")
     got = store.events(kind="a")
@@ -77,14 +83,7 @@ def test_a_runs_events_of_a_kind_are_selected_by_the_database(store, monkeypatch
         for kind in ["a", "prediction", "a", "b"]:
             store.append_event(kind, {"run": run}, run_id=run)
     every = store.events()
-    reads = []
-    full = type(store)._raw_events
-
-    def spy(self, run_id=None):
-        reads.append(run_id)
-        return full(self, run_id)
-
-    monkeypatch.setattr(type(store), "_raw_events", spy)
+    reads = _full_reads(store, monkeypatch)
     for run in runs:
         for kind in ["a", "b", "prediction", "z"]:
             got = store.events(run, kind=kind)
