@@ -149,8 +149,27 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
         return self._salts_predictions
 
     def _upgrade_to_salts(self):
-        """Upgrade a store of schema version 3 to 4 (SQLite, PostgreSQL)."""
+        """Upgrade a store of schema version 3 to the newest (SQLite, PostgreSQL)."""
         raise NotImplementedError(f"{type(self).__name__} has no schema version 3 to upgrade")
+
+    def _indexing(self):
+        """Before a write: a writable store of schema version 4 is upgraded to 5 (an
+        index on the events' kind) when this handle first writes to it (opening,
+        reading and verifying never alter it; tried once per handle, which warns where
+        it failed). A store of version 3 is upgraded when a model first logs a call to
+        it (:meth:`_salting`), to the newest version."""
+        if (
+            getattr(self, "mode", None) == "rw"
+            and getattr(self, "schema_version", 5) == 4
+            and getattr(self, "_integrity_failure", None) is None
+            and not self.__dict__.get("_upgrade_tried")
+        ):
+            self._upgrade_tried = True
+            self._upgrade_to_index()
+
+    def _upgrade_to_index(self):
+        """Upgrade a store of schema version 4 to 5 (SQLite, PostgreSQL)."""
+        raise NotImplementedError(f"{type(self).__name__} has no schema version 4 to upgrade")
 
     def _raw_prediction_salts(self):
         """``{event seq: salt}`` of the salted prediction events whose salt is held."""

@@ -15,8 +15,9 @@ from ..exceptions import (
 )
 from . import _postgres_scrub
 from ._identity import store_gone, store_replaced, store_upgraded
-from ._postgres_schema import SCHEMA_VERSION, _psycopg
+from ._postgres_schema import _psycopg
 from ._postgres_writer import _Writer
+from ._upgrade_event import upgraded_here
 
 # A durable write commits once on the server's disk (synchronous_commit 'on', 'local',
 # 'remote_write' or 'remote_apply', kept as set: the remote ones wait for a standby too);
@@ -128,6 +129,7 @@ class ConnectionMixin:
     @contextlib.contextmanager
     def _writer(self):
         psycopg, _, _ = _psycopg()
+        self._indexing()
         con = self._connection()
         committing = False
         try:
@@ -168,13 +170,10 @@ class ConnectionMixin:
                 now,
                 "Open it again with PostgresStore(dsn, schema=...).",
             )
-        if (self._meta.get("schema_version"), now.get("schema_version")) == (
-            "3",
-            str(SCHEMA_VERSION),
-        ):
-            # upgraded by another client of this version (a table of prediction salts
-            # added): read on as version 4
-            self._meta = {**self._meta, "schema_version": str(SCHEMA_VERSION)}
+        if upgraded_here(self._meta.get("schema_version"), now.get("schema_version")):
+            # upgraded by another client of this version (a table of prediction salts,
+            # an index added): read on as the newer version
+            self._meta = {**self._meta, "schema_version": now["schema_version"]}
             return
         if now.get("schema_version") != self._meta.get("schema_version"):
             raise store_upgraded(self, self._meta.get("schema_version"), now.get("schema_version"))

@@ -1,5 +1,5 @@
-"""Opening a PostgreSQL store: its schema created (or upgraded to version 4), then read
-and checked, guards included."""
+"""Opening a PostgreSQL store: its schema created (or upgraded to the newest version),
+then read and checked, guards included."""
 
 import uuid
 import warnings
@@ -12,6 +12,7 @@ from ._integrity import schema_error
 from ._postgres_guards import guard_problems, guard_statements
 from ._postgres_schema import (
     _ERASABLE,
+    _KIND_INDEX,
     _SALTS_TABLE,
     _TABLES,
     _TABLES_BY_VERSION,
@@ -20,7 +21,7 @@ from ._postgres_schema import (
     _psycopg,
 )
 from ._postgres_writer import _Writer
-from ._upgrade_event import record_upgrade
+from ._upgrade_event import not_upgraded, record_upgrade
 from ._version_records import check_version_records
 
 
@@ -43,11 +44,15 @@ class OpeningMixin:
     def _upgrade_to_salts(self):
         self._upgrade(self._connection())
 
+    def _upgrade_to_index(self):
+        self._upgrade(self._connection())
+
     def _upgrade(self, con):
-        """Upgrade a store of schema version 3 to 4 (a table of prediction salts, under
-        the guards) in one transaction with its ``store.upgrade`` event, unless another
-        client just did; where it cannot (a role that does not own the tables), warn: it
-        stays at version 3, logging unsalted."""
+        """Upgrade a store of schema version 3 or 4 to :data:`SCHEMA_VERSION`, one
+        version at a time (3 -> 4: a table of prediction salts, under the guards; 4 -> 5:
+        an index on the events' kind), in one transaction with a ``store.upgrade`` event
+        for each, unless another client just did; where it cannot (a role that does not
+        own the tables), warn: it stays at its version."""
         psycopg, _, sql = _psycopg()
         try:
             with con.transaction():
@@ -59,45 +64,49 @@ class OpeningMixin:
                 (version,) = con.execute(
                     self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
                 ).fetchone()
-                if version == "3":
-                    con.execute(self._sql(_SALTS_TABLE, salts="prediction_salts"))
-                    _, triggers = guard_statements(_TABLES, _ERASABLE)
-                    schema = sql.Identifier(self.schema)
-                    for name, statement in triggers.items():
-                        if name.startswith("prediction_salts_"):
-                            con.execute(sql.SQL(statement).format(schema=schema))
-                    # stp_meta is append-only: its guard is dropped and made again
-                    # around the one update, inside this transaction
-                    guard = triggers["stp_meta_append_only"]
-                    con.execute(
-                        sql.SQL("DROP TRIGGER stp_meta_append_only ON {}").format(
-                            sql.Identifier(self.schema, "stp_meta")
-                        )
-                    )
-                    con.execute(
-                        self._sql(
-                            "UPDATE {m} SET value = %s WHERE key = 'schema_version'",
-                            m="stp_meta",
-                        ),
-                        (str(SCHEMA_VERSION),),
-                    )
-                    con.execute(sql.SQL(guard).format(schema=schema))
-                    con.execute(
-                        self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
-                        (SCHEMA_VERSION, utc_now()),
-                    )
-                    record_upgrade(self, _Writer(self, con), version, SCHEMA_VERSION)
+                version = int(version) if version in ("3", "4") else SCHEMA_VERSION
+                for before in range(version, SCHEMA_VERSION):
+                    self._upgrade_step(con, before)
+                    record_upgrade(self, _Writer(self, con), before, before + 1)
             self._read_schema(con)
         except psycopg.Error as exc:
             warnings.warn(
-                f"{self!r} has schema version 3 and could not be upgraded to version "
-                f"{SCHEMA_VERSION} ({str(exc).strip()}): the calls its models log are not "
-                "salted (the SHA-256 of their input rows stays in the chain, and "
-                "erase_predictions cannot make them unfindable). A handle of the owner of "
-                "its tables upgrades it.",
+                f"{self!r} has schema version {self.schema_version} and could not be "
+                f"upgraded to version {SCHEMA_VERSION} ({str(exc).strip()}): "
+                f"{not_upgraded(self)} A handle of the owner of its tables upgrades it.",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+
+    def _upgrade_step(self, con, before):
+        """What upgrades the store from version ``before`` to the next, inside the
+        upgrade's transaction: what that version adds, and both records of the version."""
+        _, _, sql = _psycopg()
+        schema = sql.Identifier(self.schema)
+        _, triggers = guard_statements(_TABLES, _ERASABLE)
+        if before == 3:
+            con.execute(self._sql(_SALTS_TABLE, salts="prediction_salts"))
+            for name, statement in triggers.items():
+                if name.startswith("prediction_salts_"):
+                    con.execute(sql.SQL(statement).format(schema=schema))
+        else:
+            con.execute(self._sql(_KIND_INDEX, events="events"))
+        # stp_meta is append-only: its guard is dropped and made again around the one
+        # update, inside this transaction
+        con.execute(
+            sql.SQL("DROP TRIGGER stp_meta_append_only ON {}").format(
+                sql.Identifier(self.schema, "stp_meta")
+            )
+        )
+        con.execute(
+            self._sql("UPDATE {m} SET value = %s WHERE key = 'schema_version'", m="stp_meta"),
+            (str(before + 1),),
+        )
+        con.execute(sql.SQL(triggers["stp_meta_append_only"]).format(schema=schema))
+        con.execute(
+            self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
+            (before + 1, utc_now()),
+        )
 
     def _schema_exists(self, con):
         found = con.execute(
@@ -136,6 +145,7 @@ class OpeningMixin:
                 "ALTER COLUMN input_row_ids SET STORAGE EXTERNAL",
                 "ALTER TABLE {sources} ALTER COLUMN parents SET STORAGE EXTERNAL",
                 "CREATE INDEX ON {events} (run_id)",
+                _KIND_INDEX,
                 "CREATE TABLE {checkpoints} (seq BIGINT PRIMARY KEY, record TEXT NOT NULL)",
                 """CREATE TABLE {leaves} (
                     run_id TEXT NOT NULL, leaf BIGINT NOT NULL, value TEXT NOT NULL,
@@ -224,14 +234,14 @@ class OpeningMixin:
                 f"schema {self.schema!r} has store schema version {version}; this "
                 f"sktraceprop reads up to {SCHEMA_VERSION}. Upgrade sktraceprop."
             )
-        if version not in (2, 3, SCHEMA_VERSION):
+        if version not in (2, 3, 4, SCHEMA_VERSION):
             # no version this library ever wrote: the metadata was altered
             raise CorruptStoreError(
                 f"schema {self.schema!r} has an unknown store schema version "
                 f"{meta.get('schema_version')!r}; nothing was modified"
             )
         expected = _TABLES_BY_VERSION[version]
-        if version < SCHEMA_VERSION and "prediction_salts" in tables:
+        if version < 4 and "prediction_salts" in tables:
             raise CorruptStoreError(
                 f"schema {self.schema!r} says store schema version {version} but has a "
                 "prediction_salts table, which only version 4 has: its version was "

@@ -13,9 +13,9 @@ from ._sqlite_errors import SQLITE_ERRORS as _SQLITE_ERRORS
 from ._sqlite_errors import translate
 from ._sqlite_files import file_id
 from ._sqlite_files import stamp as file_stamp
-from ._sqlite_schema import SCHEMA_VERSION
 from ._sqlite_transaction import set_sync
 from ._sqlite_writer import Writer
+from ._upgrade_event import upgraded_here
 
 
 class ConnectionMixin:
@@ -92,13 +92,10 @@ class ConnectionMixin:
             raise self._translate(exc) from None
         if now.get("store_id") != self._meta.get("store_id"):
             return self._not_the_file_opened()
-        if (self._meta.get("schema_version"), now.get("schema_version")) == (
-            "3",
-            str(SCHEMA_VERSION),
-        ):
-            # upgraded by another handle of this version (a table of prediction salts
-            # added): read on as version 4
-            self._meta = {**self._meta, "schema_version": str(SCHEMA_VERSION)}
+        if upgraded_here(self._meta.get("schema_version"), now.get("schema_version")):
+            # upgraded by another handle of this version (a table of prediction salts,
+            # an index added): read on as the newer version
+            self._meta = {**self._meta, "schema_version": now["schema_version"]}
             return None
         if now.get("schema_version") != self._meta.get("schema_version"):
             return store_upgraded(
@@ -204,6 +201,7 @@ class ConnectionMixin:
 
     @contextlib.contextmanager
     def _writer(self):
+        self._indexing()
         con = self._connection()
         try:
             # the file's journal mode can change between two writes (set at each)

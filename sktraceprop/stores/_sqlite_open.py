@@ -24,7 +24,7 @@ from ._sqlite_files import stamp as file_stamp
 from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, upgrade_statements
 from ._sqlite_transaction import immediate
 from ._sqlite_writer import Writer
-from ._upgrade_event import record_upgrade
+from ._upgrade_event import not_upgraded, record_upgrade
 from ._version_records import check_version_records
 
 
@@ -98,13 +98,17 @@ class OpeningMixin:
     def _upgrade_to_salts(self):
         self._upgrade()
 
+    def _upgrade_to_index(self):
+        self._upgrade()
+
     def _upgrade(self):
-        """Upgrade a store of schema version 3 to 4 (a table of prediction salts), in one
-        transaction with its ``store.upgrade`` event, unless another process just did.
-        Old events stay as they are (and verify as before); calls logged from now on are
-        salted. Where it cannot (another writer holds the file past the timeout, a
-        read-only file), the store stays at
-        version 3, logging unsalted, and a warning says so."""
+        """Upgrade a store of schema version 3 or 4 to :data:`SCHEMA_VERSION`, one
+        version at a time (3 -> 4: a table of prediction salts; 4 -> 5: an index on
+        ``events.kind``), in one transaction with a ``store.upgrade`` event for each,
+        unless another process just did. Old events stay as they are (and verify as
+        before). Where it cannot (another writer holds the file past the timeout, a
+        read-only file), the store stays at its version and a warning says what that
+        means."""
         try:
             con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except _SQLITE_ERRORS as exc:
@@ -114,13 +118,16 @@ class OpeningMixin:
                 (version,) = con.execute(
                     "SELECT value FROM stp_meta WHERE key = 'schema_version'"
                 ).fetchone()
-                if version == "3":
-                    for statement in upgrade_statements():
+                # (the version read in this transaction: another process may have
+                # upgraded it since this handle opened it)
+                version = int(version) if version in ("3", "4") else SCHEMA_VERSION
+                for before in range(version, SCHEMA_VERSION):
+                    for statement in upgrade_statements(before):
                         con.execute(statement)
                     con.execute(
-                        "INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, utc_now())
+                        "INSERT INTO schema_version VALUES (?, ?)", (before + 1, utc_now())
                     )
-                    record_upgrade(self, Writer(con), version, SCHEMA_VERSION)
+                    record_upgrade(self, Writer(con), before, before + 1)
         except _SQLITE_ERRORS as exc:
             return self._not_upgraded(exc)
         finally:
@@ -130,10 +137,9 @@ class OpeningMixin:
 
     def _not_upgraded(self, exc):
         warnings.warn(
-            f"{self.path} has schema version 3 and could not be upgraded to version "
-            f"{SCHEMA_VERSION} ({exc}): the calls its models log are not salted (the "
-            "SHA-256 of their input rows stays in the chain, and erase_predictions cannot "
-            "make them unfindable). Another handle opened writable tries again.",
+            f"{self.path} has schema version {self.schema_version} and could not be "
+            f"upgraded to version {SCHEMA_VERSION} ({exc}): {not_upgraded(self)} Another "
+            "handle opened writable tries again.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

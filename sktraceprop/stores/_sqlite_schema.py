@@ -5,7 +5,7 @@ from ..exceptions import CorruptStoreError, StoreError
 from . import _legacy
 from ._integrity import schema_error
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APP = "sktraceprop"
 _TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpoints")
 #: Version 3 adds the values of sealed runs (see stores/_sealed.py): deleted when erased,
@@ -13,6 +13,7 @@ _TABLES_2 = ("stp_meta", "schema_version", "sources", "runs", "events", "checkpo
 _TABLES_3 = (*_TABLES_2, "run_leaves")
 #: Version 4 adds the salts of salted prediction events (see
 #: stores/_prediction_salts.py): deleted when erased, never updated.
+#: Version 5 adds no table: an index on ``events.kind`` (see :data:`_KIND_INDEX`).
 _TABLES = (*_TABLES_3, "prediction_salts")
 _APPEND_ONLY = _TABLES_2
 
@@ -33,6 +34,9 @@ SCHEMA = (
         seq INTEGER PRIMARY KEY, run_id TEXT, created_at TEXT NOT NULL, kind TEXT NOT NULL,
         payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
         "CREATE INDEX events_run_id ON events (run_id)",
+        # (schema 5) the events of some kinds, counted or listed without a scan of the
+        # log: SQLite keeps the rowid (seq) in it, so max(seq) is read there too
+        "CREATE INDEX events_kind ON events (kind)",
         "CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
         """CREATE TABLE run_leaves (
         run_id TEXT NOT NULL, leaf INTEGER NOT NULL, value TEXT NOT NULL, salt TEXT NOT NULL,
@@ -61,23 +65,30 @@ _TRIGGERS = {
 #: Those of a store of schema version 3 (no prediction_salts) and 2 (no run_leaves).
 _TRIGGERS_3 = {n: t for n, t in _TRIGGERS.items() if not n.startswith("prediction_salts")}
 _TRIGGERS_2 = {n: t for n, t in _TRIGGERS_3.items() if not n.startswith("run_leaves")}
-_TRIGGERS_BY_VERSION = {2: _TRIGGERS_2, 3: _TRIGGERS_3, SCHEMA_VERSION: _TRIGGERS}
-_TABLES_BY_VERSION = {2: _TABLES_2, 3: _TABLES_3, SCHEMA_VERSION: _TABLES}
-#: What upgrades a store of schema version 3 to 4 (see :func:`upgrade_statements`).
+_TRIGGERS_BY_VERSION = {2: _TRIGGERS_2, 3: _TRIGGERS_3, 4: _TRIGGERS, SCHEMA_VERSION: _TRIGGERS}
+_TABLES_BY_VERSION = {2: _TABLES_2, 3: _TABLES_3, 4: _TABLES, SCHEMA_VERSION: _TABLES}
+#: What upgrades a store of schema version 3 to 4, and 4 to 5 (see
+#: :func:`upgrade_statements`).
 _SALTS_TABLE = next(s for s in SCHEMA if "TABLE prediction_salts" in s)
+_KIND_INDEX = next(s for s in SCHEMA if "INDEX events_kind" in s)
 _META_UPDATE_TRIGGER = _TRIGGERS["stp_meta_append_only_update"]
+_STEPS = {
+    3: [_SALTS_TABLE, _TRIGGERS["prediction_salts_no_update"]],
+    4: [_KIND_INDEX],
+}
 
 
-def upgrade_statements():
-    """The statements that upgrade a store of schema version 3 to 4, in one
-    transaction: the salts table and its trigger, and the version in ``stp_meta``
-    (append-only: its update trigger is dropped and created again around the one
-    update, inside the transaction, so no other connection ever sees it missing)."""
+def upgrade_statements(before):
+    """The statements that upgrade a store of schema version ``before`` (3 or 4) by
+    one version, in one transaction: what the next version adds (3 -> 4: the salts
+    table and its trigger; 4 -> 5: the index on ``events.kind``), and the version in
+    ``stp_meta`` (append-only: its update trigger is dropped and created again around
+    the one update, inside the transaction, so no other connection ever sees it
+    missing)."""
     return [
-        _SALTS_TABLE,
-        _TRIGGERS["prediction_salts_no_update"],
+        *_STEPS[before],
         "DROP TRIGGER stp_meta_append_only_update",
-        f"UPDATE stp_meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema_version'",
+        f"UPDATE stp_meta SET value = '{before + 1}' WHERE key = 'schema_version'",
         _META_UPDATE_TRIGGER,
     ]
 
@@ -131,7 +142,7 @@ def check_schema(path, tables, triggers, meta, run_columns):
             f"{path} has schema version {version}; this sktraceprop reads up to "
             f"{SCHEMA_VERSION}. Upgrade sktraceprop. It was not modified."
         )
-    if version not in (1, 2, 3, SCHEMA_VERSION):
+    if version not in (1, 2, 3, 4, SCHEMA_VERSION):
         said = "no schema version" if stored is None else f"schema version {stored!r}"
         raise CorruptStoreError(
             f"{path} has {said} in its stp_meta table: no version sktraceprop ever "
@@ -155,7 +166,7 @@ def check_schema(path, tables, triggers, meta, run_columns):
             "sktraceprop. It was not modified.",
             f"version {version} with leaves",
         )
-    if version < SCHEMA_VERSION and "prediction_salts" in tables:
+    if version < 4 and "prediction_salts" in tables:
         raise schema_error(
             f"{path} says it has schema version {version}, but it has a prediction_salts "
             "table, which only version 4 has: its version was altered outside "

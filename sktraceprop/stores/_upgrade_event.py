@@ -14,7 +14,30 @@ from ._append import _Chain
 UPGRADE_EVENT = "store.upgrade"
 
 #: What each upgrade adds, by the version it upgrades to.
-_CHANGES = {4: "prediction_salts table: calls logged from now on are salted"}
+_CHANGES = {
+    4: "prediction_salts table: calls logged from now on are salted",
+    5: "events_kind index: events of some kinds are found without reading the whole log",
+}
+
+
+def upgraded_here(opened, now):
+    """Whether a store opened at schema version ``opened`` and found at ``now`` (the
+    texts of ``stp_meta``) was upgraded by this sktraceprop (3 -> 4 or 5, 4 -> 5): a
+    handle reads on at the newer version, which it knows."""
+    return (opened, now) in (("3", "4"), ("3", "5"), ("4", "5"))
+
+
+def not_upgraded(store):
+    """What a store left at its schema version (3 or 4) lacks, in words (one sentence)."""
+    if store.schema_version == 3:
+        return (
+            "the calls its models log are not salted (the SHA-256 of their input rows "
+            "stays in the chain, and erase_predictions cannot make them unfindable)."
+        )
+    return (
+        "its events are found by kind by reading the whole log (no index on their kind): "
+        "slower, never different."
+    )
 
 
 def record_upgrade(store, writer, before, after):

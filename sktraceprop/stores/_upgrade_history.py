@@ -17,15 +17,47 @@ __all__ = ["upgrade_history"]
 
 
 def _recorded_upgrades(store):
-    """``{to_version: seq}`` of the store's ``store.upgrade`` events (the first of each)."""
-    out = {}
+    """``(seq, from_version, to_version)`` of each of the store's ``store.upgrade``
+    events, oldest first."""
+    out = []
     for seq, *_, payload, _prev, _hash in store._raw_events_of_kinds((UPGRADE_EVENT,)):
         try:
-            to_version = int(json.loads(payload)["to_version"])
+            payload = json.loads(payload)
+            out.append((int(seq), int(payload["from_version"]), int(payload["to_version"])))
         except (TypeError, ValueError, KeyError):
             # the chain check names an edited event; this one records no version
             continue
-        out.setdefault(to_version, int(seq))
+    return out
+
+
+def _inconsistent(versions, recorded):
+    """A sentence for each way the ``store.upgrade`` events and the ``schema_version``
+    rows (``versions``) disagree: two events upgrading to one version (a store upgraded
+    again: its row of that version was deleted and its version set back), or an event
+    whose versions have no row (a row deleted)."""
+    out = []
+    by_version = {}
+    for seq, _, after in recorded:
+        by_version.setdefault(after, []).append(seq)
+    for after, seqs in sorted(by_version.items()):
+        if len(seqs) > 1:
+            out.append(
+                f"the store's upgrade history is inconsistent: {len(seqs)} store.upgrade "
+                f"events (seqs {', '.join(map(str, seqs))}) each record an upgrade to "
+                f"schema version {after}; one upgrade writes one, so the store was upgraded "
+                "to it again after its schema_version row or its version was altered "
+                "outside sktraceprop"
+            )
+    for seq, before, after in recorded:
+        missing = [v for v in (before, after) if v not in versions]
+        if missing:
+            out.append(
+                f"the store's upgrade history is inconsistent: store.upgrade event {seq} "
+                f"records an upgrade from schema version {before} to {after}, but the "
+                f"schema_version table has no row of version {' or '.join(map(str, missing))} "
+                "(the upgrade writes both in one transaction: a row was deleted outside "
+                "sktraceprop)"
+            )
     return out
 
 
@@ -34,15 +66,19 @@ def upgrade_history(store):
 
     ``upgrades``: one dict per row of the ``schema_version`` table after the first (the
     version the store was created at), oldest first: ``from_version``, ``to_version``,
-    ``applied_at`` (the table's time, outside the chain) and ``event_seq`` (the
+    ``applied_at`` (the table's time, outside the chain) and ``event_seq`` (the first
     ``store.upgrade`` event recording it, or None where there is none). ``not_shown``:
-    a sentence for each upgrade that no event records.
+    a sentence for each upgrade that no event records, and for each way the events and
+    the table disagree (the history is then said to be inconsistent, never recorded).
     """
     rows = sorted((int(v), str(t)) for v, t in store._raw_schema_versions())
-    recorded = _recorded_upgrades(store) if len(rows) > 1 else {}
+    recorded = _recorded_upgrades(store) if rows else []
+    first = {}
+    for seq, _, after in recorded:
+        first.setdefault(after, seq)
     upgrades, not_shown = [], []
     for (before, _), (after, applied_at) in zip(rows, rows[1:], strict=False):
-        seq = recorded.get(after)
+        seq = first.get(after)
         upgrades.append(
             {
                 "from_version": before,
@@ -59,4 +95,4 @@ def upgrade_history(store):
                 "recorded none, so the store's upgrade history is not recorded under the "
                 "chain (when, and by which release, it was upgraded is not shown)"
             )
-    return upgrades, not_shown
+    return upgrades, not_shown + _inconsistent({v for v, _ in rows}, recorded)

@@ -246,8 +246,9 @@ def _as_schema_3(path):
     for name, _ in triggers:
         con.execute(f"DROP TRIGGER {name}")
     con.execute("DROP TABLE prediction_salts")
+    con.execute("DROP INDEX events_kind")
     con.execute("UPDATE stp_meta SET value = '3' WHERE key = 'schema_version'")
-    con.execute("UPDATE schema_version SET version = 3 WHERE version = 4")  # (as 3 wrote it)
+    con.execute("UPDATE schema_version SET version = 3 WHERE version = 5")  # (as 3 wrote it)
     for name, definition in triggers:
         if not name.startswith("prediction_salts"):
             con.execute(definition)
@@ -283,8 +284,8 @@ def test_a_schema_3_store_is_upgraded_and_its_old_calls_said_unsalted(tmp_path, 
     store = stp.stores.SQLiteStore(path)
     model.store = store
     model.predict(_person(0))  # the first call logged upgrades it: salted
-    assert store.schema_version == 4 and store.verify() and store.check()
-    assert stp.stores.SQLiteStore(path, mode="ro").schema_version == 4
+    assert store.schema_version == 5 and store.verify() and store.check()
+    assert stp.stores.SQLiteStore(path, mode="ro").schema_version == 5
     seqs = _found(store, _person(0))
     assert len(seqs) == 2
     done, said = user_warnings(lambda: store.erase_predictions(_person(0), reason="r"))
@@ -307,11 +308,11 @@ def test_a_handle_opened_at_version_3_reads_on_after_another_upgrades(tmp_path, 
     assert reader.schema_version == other.schema_version == 3 and reader.verify()
     model = _model(stp.stores.SQLiteStore(path))
     model.predict(_person(4))
-    # read on as version 4, salts included: not refused as upgraded by a newer release
+    # read on as version 5, salts included: not refused as upgraded by a newer release
     assert len(_found(reader, _person(4))) == 1 and reader.verify()
-    assert reader.schema_version == 4
-    other.append_event("review", {})  # writes on too, as version 4
-    assert other.schema_version == 4 and other.verify()
+    assert reader.schema_version == 5
+    other.append_event("review", {})  # writes on too, as version 5
+    assert other.schema_version == 5 and other.verify()
     assert len(_found(other, _person(0))) == 1  # an old call, unsalted
 
 
@@ -325,13 +326,14 @@ def test_a_postgresql_store_of_version_3_is_upgraded_when_a_call_is_logged(
         model = _model(store)
         model.predict(_person(0))
     backend.sql("DROP TABLE prediction_salts")
+    backend.sql("DROP INDEX events_kind")
     backend.sql("UPDATE stp_meta SET value = '3' WHERE key = 'schema_version'")
-    backend.sql("UPDATE schema_version SET version = 3 WHERE version = 4")  # (as 3 wrote it)
+    backend.sql("UPDATE schema_version SET version = 3 WHERE version = 5")  # (as 3 wrote it)
     store = backend.make()
     assert store.schema_version == 3 and store.check() and store.verify()
     model.store = store
     model.predict(_person(0))
-    assert store.schema_version == 4
+    assert store.schema_version == 5
     assert store.check()  # its guards as version 4 installs them, the salts' included
     found = _found(backend.make(), _person(0))
     assert len(found) == 2

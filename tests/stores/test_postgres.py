@@ -409,15 +409,15 @@ def test_a_handle_never_writes_to_a_store_created_again_or_upgraded_since(pg_dsn
     upgrade = f"UPDATE \"{schema}\".stp_meta SET value = %s WHERE key = 'schema_version'"
     with _admin(pg_dsn) as con:
         con.execute("SET session_replication_role = replica")
-        con.execute(upgrade, ("5",))
-    upgraded = "now has schema version 5; this handle opened version 4: it was upgraded"
+        con.execute(upgrade, ("6",))
+    upgraded = "now has schema version 6; this handle opened version 5: it was upgraded"
     with pytest.raises(StoreError, match=upgraded):
         new.append_event("review", {})
-    with pytest.raises(StoreError, match=upgraded):  # nor read as version 4
+    with pytest.raises(StoreError, match=upgraded):  # nor read as version 5
         new.events()
     with _admin(pg_dsn) as con:
         con.execute("SET session_replication_role = replica")
-        con.execute(upgrade, ("4",))
+        con.execute(upgrade, ("5",))
     assert new.events() == []
 
 

@@ -102,7 +102,7 @@ def test_a_store_from_before_row_digests_reads_writes_and_says_what_it_cannot(tm
     path = tmp_path / "store.db"
     shutil.copyfile(OLD / "store.db", path)
     store = stp.stores.SQLiteStore(path)
-    assert store.schema_version == 4 and store.verify()
+    assert store.schema_version == 4 and store.verify()  # (upgraded to 5 by a write)
     events = [e["seq"] for e in store.events(kind="prediction")]
     assert len(events) == 3  # rows 0-2; row 4 alone; rows 3-5
     # row 4 alone: its own call is found; the batch 3-5 cannot be searched by row

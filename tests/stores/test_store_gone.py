@@ -116,15 +116,15 @@ def test_a_store_upgraded_under_a_handle_is_neither_read_nor_written(kind, tmp_p
     run = fit_run(store)
     store.checkpoint(key)
     before = backend.events(store)
-    backend.sql("UPDATE stp_meta SET value = ? WHERE key = 'schema_version'", ("5",))
+    backend.sql("UPDATE stp_meta SET value = ? WHERE key = 'schema_version'", ("6",))
     for name, call in _calls(store, [run.run_id], key).items():
         with pytest.raises(
             StoreError,
-            match="now has schema version 5; this handle opened version 4: it was upgraded since",
+            match="now has schema version 6; this handle opened version 5: it was upgraded since",
         ) as info:
             call()
         assert "Nothing was read or written" in str(info.value), name
-    backend.sql("UPDATE stp_meta SET value = ? WHERE key = 'schema_version'", ("4",))
+    backend.sql("UPDATE stp_meta SET value = ? WHERE key = 'schema_version'", ("5",))
     assert backend.events(store) == before
     assert store.verify() and store.list_runs()["run_id"].tolist() == [run.run_id]
 

@@ -56,32 +56,34 @@ def test_the_upgrade_of_an_old_store_is_an_event_under_the_chain(old_store):
     assert store.schema_version == 3 and store.verify() and _upgrades(store) == []
     model = _logging_model(store)
     model.predict(_X.iloc[:2])  # the first call logged upgrades the store
-    assert _versions(old_store) == ("4", [3, 4])
-    (event,) = _upgrades(store)
+    assert _versions(old_store) == ("5", [3, 4, 5])
+    event, indexed = _upgrades(store)  # one event per version, in one transaction
     assert event["payload"] == {
         "from_version": 3,
         "to_version": 4,
         "by": f"sktraceprop {stp.__version__}",
         "changes": "prediction_salts table: calls logged from now on are salted",
     }
+    assert indexed["seq"] == event["seq"] + 1
+    assert (indexed["payload"]["from_version"], indexed["payload"]["to_version"]) == (4, 5)
     after = store.events(include_store_events=True)
     assert after[: len(before)] == before  # appended: nothing before it changed
     # after the run just fitted, before the call that asked for the salts
     kinds = [e["kind"] for e in after[len(before) :]]
     assert kinds.index("store.upgrade") == kinds.index("store.run") + 1
-    assert kinds.index("store.upgrade") < len(kinds) - 1
+    assert kinds.index("store.upgrade") < len(kinds) - 2
     assert event["seq"] == after[kinds.index("store.upgrade") + len(before)]["seq"]
     for handle in (store, stp.stores.SQLiteStore(old_store, mode="ro")):
         assert handle.verify() and handle.check(full=True)
     # a second handle finds the store upgraded: no second event
     _logging_model(stp.stores.SQLiteStore(old_store)).predict(_X.iloc[:1])
-    assert len(_upgrades(stp.stores.SQLiteStore(old_store, mode="ro"))) == 1
+    assert len(_upgrades(stp.stores.SQLiteStore(old_store, mode="ro"))) == 2
 
 
 def test_an_altered_upgrade_event_fails_verify(old_store):
     store = stp.stores.SQLiteStore(old_store)
     _logging_model(store).predict(_X.iloc[:1])
-    (event,) = _upgrades(store)
+    event, _ = _upgrades(store)
     store.close()
     con = sqlite3.connect(old_store)
     con.execute("DROP TRIGGER events_append_only_update")
@@ -108,12 +110,14 @@ def test_a_postgresql_upgrade_is_an_event_under_the_chain(pg_dsn, request, tmp_p
     store = backend.make()
     store.append_event("review", {})
     backend.sql("DROP TABLE prediction_salts")
+    backend.sql("DROP INDEX events_kind")
     backend.sql("UPDATE stp_meta SET value = '3' WHERE key = 'schema_version'")
-    backend.sql("UPDATE schema_version SET version = 3 WHERE version = 4")  # (as 3 wrote it)
+    backend.sql("UPDATE schema_version SET version = 3 WHERE version = 5")  # (as 3 wrote it)
     store = backend.make()
     assert store.schema_version == 3 and _upgrades(store) == []
     _logging_model(store).predict(_X.iloc[:1])
-    assert store.schema_version == 4
-    (event,) = _upgrades(backend.make())
-    assert (event["payload"]["from_version"], event["payload"]["to_version"]) == (3, 4)
+    assert store.schema_version == 5
+    salts, index = _upgrades(backend.make())
+    assert (salts["payload"]["from_version"], salts["payload"]["to_version"]) == (3, 4)
+    assert (index["payload"]["from_version"], index["payload"]["to_version"]) == (4, 5)
     assert store.verify() and store.check()

@@ -66,11 +66,13 @@ def test_a_recorded_upgrade_names_its_event(tmp_path):
     stp.TracedPipeline([("lr", LogisticRegression())], store=store, log_predictions=True).fit(
         _X, _Y
     ).predict(_X.iloc[:1])
-    (_, (version, applied_at)), (seq,) = _file(path)
+    (_, *applied), seqs = _file(path)
     report = stp.stores.SQLiteStore(path, mode="ro").check()
     assert report["upgrades"] == [
-        {"from_version": 3, "to_version": version, "applied_at": applied_at, "event_seq": seq}
+        {"from_version": v - 1, "to_version": v, "applied_at": at, "event_seq": seq}
+        for (v, at), seq in zip(applied, seqs, strict=True)
     ]
+    assert [u["to_version"] for u in report["upgrades"]] == [4, 5]
     assert _unrecorded(report) == []
 
 
@@ -87,15 +89,84 @@ def test_a_postgresql_upgrade_without_its_event_is_said_not_recorded(pg_dsn, req
     store = backend.make()
     store.append_event("review", {})
     # as an sktraceprop from before the event upgraded it: a second row, no event
-    backend.sql("UPDATE schema_version SET version = 3 WHERE version = 4")
-    backend.sql("INSERT INTO schema_version VALUES (4, '2026-12-01T00:00:00+00:00')")
+    backend.sql("UPDATE schema_version SET version = 4 WHERE version = 5")
+    backend.sql("INSERT INTO schema_version VALUES (5, '2026-12-01T00:00:00+00:00')")
     report = backend.make().check()
     assert report["upgrades"] == [
         {
-            "from_version": 3,
-            "to_version": 4,
+            "from_version": 4,
+            "to_version": 5,
             "applied_at": "2026-12-01T00:00:00+00:00",
             "event_seq": None,
         }
     ]
     assert len(_unrecorded(report)) == 1
+
+
+def _inconsistent(report):
+    return [s for s in report["not_shown"] if "upgrade history is inconsistent" in s]
+
+
+def _set_back_to_4(path):
+    """Damage a schema-5 store as a restore of part of it would: its row of version 5
+    deleted and its version set back to 4 (the index dropped), its events kept."""
+    con = sqlite3.connect(path)
+    triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    triggers = triggers.fetchall()
+    for name, _ in triggers:
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DELETE FROM schema_version WHERE version = 5")
+    con.execute("UPDATE stp_meta SET value = '4' WHERE key = 'schema_version'")
+    con.execute("DROP INDEX events_kind")
+    for _, definition in triggers:
+        con.execute(definition)
+    con.commit()
+    con.close()
+
+
+def test_an_upgrade_event_without_its_version_row_is_said_inconsistent(tmp_path):
+    path = tmp_path / "store.db"
+    shutil.copyfile(DATA / "ops_without_keys.db", path)
+    store = stp.stores.SQLiteStore(path)
+    store.append_event("review", {})  # no logged call: 3 stays 3
+    stp.TracedPipeline([("lr", LogisticRegression())], store=store, log_predictions=True).fit(
+        _X, _Y
+    ).predict(_X.iloc[:1])  # 3 -> 4 -> 5, one event each
+    store.close()
+    assert _inconsistent(stp.stores.SQLiteStore(path, mode="ro").check()) == []
+    _set_back_to_4(path)
+    rows, seqs = _file(path)
+    assert [v for v, _ in rows] == [3, 4] and len(seqs) == 2  # the truth: event to 5, no row
+    store = stp.stores.SQLiteStore(path, mode="ro")
+    assert store.schema_version == 4 and store.verify()  # (the chain itself is whole)
+    (said,) = _inconsistent(store.check())
+    assert f"event {seqs[1]}" in said and "from schema version 4 to 5" in said
+    assert "no row of version 5" in said
+    # a writable handle's first write upgrades it again: a second event to 5
+    stp.stores.SQLiteStore(path).append_event("review", {})
+    rows, seqs = _file(path)
+    assert [v for v, _ in rows] == [3, 4, 5] and len(seqs) == 3
+    report = stp.stores.SQLiteStore(path, mode="ro").check()
+    (said,) = _inconsistent(report)
+    assert f"seqs {seqs[1]}, {seqs[2]}" in said and "upgrade to schema version 5" in said
+    assert report["upgrades"][1]["event_seq"] == seqs[1]
+    out = io.StringIO()
+    assert main(["check", str(path)], out=out) == 0
+    assert f"note: {said}" in out.getvalue()
+
+
+def test_an_upgrade_event_from_a_version_with_no_row_is_said_inconsistent(tmp_path, request):
+    backend = Backend("sqlite", tmp_path, request)
+    store = backend.make()
+    store.append_event("review", {})
+    backend.sql("INSERT INTO schema_version VALUES (4, '2026-12-01T00:00:00+00:00')")
+    store = backend.make()
+    # an event as an upgrade 4 -> 5 writes, with the row of 4 then deleted
+    from sktraceprop.stores._upgrade_event import record_upgrade
+
+    with store._writer() as writer:
+        record_upgrade(store, writer, 4, 5)
+    backend.sql("DELETE FROM schema_version WHERE version = 4")
+    report = backend.make(mode="ro").check()
+    (said,) = _inconsistent(report)
+    assert "from schema version 4 to 5" in said and "no row of version 4" in said

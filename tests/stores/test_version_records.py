@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import sktraceprop as stp
 from sktraceprop.exceptions import CorruptStoreError, StoreError
+from sktraceprop.stores._sqlite_schema import SCHEMA_VERSION as V
 from tests.stores._store_helpers import Backend
 
 KINDS = ["sqlite", "postgres"]
@@ -32,7 +33,7 @@ def _made(backend):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("mode", ["rw", "ro"])
 def test_a_newer_version_in_the_schema_version_table_is_refused(kind, mode, tmp_path, request):
-    # the audit trial's case: a schema_version row 99 while stp_meta says 4 opened (and
+    # the audit trial's case: a schema_version row 99 while stp_meta says 4 (now 5) opened (and
     # then, until session 58, was refused as a store of a newer release, not a corrupt one)
     backend = Backend(kind, tmp_path, request)
     _made(backend)
@@ -41,7 +42,8 @@ def test_a_newer_version_in_the_schema_version_table_is_refused(kind, mode, tmp_
     # a corrupt store (exit code 1 of `sktraceprop check`): every release writes both
     # records in one transaction, so a newer release cannot have left them disagreeing
     with pytest.raises(
-        CorruptStoreError, match=r"schema version 99 .*stp_meta table says 4.*up to 4.*altered"
+        CorruptStoreError,
+        match=rf"schema version 99 .*stp_meta table says {V}.*up to {V}.*altered",
     ) as info:
         backend.make(mode=mode)
     assert info.value.problems[0]["check"] == "schema"
@@ -63,27 +65,30 @@ def test_a_schema_version_table_that_disagrees_with_stp_meta_is_refused(
     before = _state(backend)
     latest = str(max(kept)) if kept else "no version"
     with pytest.raises(
-        CorruptStoreError, match=rf"has {latest} as the latest row .* says schema version 4"
+        CorruptStoreError, match=rf"has {latest} as the latest row .* says schema version {V}"
     ) as info:
         backend.make()
     assert info.value.problems[0]["check"] == "schema"
     assert _state(backend) == before
-    backend.sql("INSERT INTO schema_version VALUES (4, '2025-01-02T00:00:00+00:00')")
+    backend.sql("INSERT INTO schema_version VALUES (?, '2025-01-02T00:00:00+00:00')", (V,))
     assert [e["payload"] for e in backend.make().events(kind="review")] == [{"i": 1}]
 
 
 def test_a_store_upgraded_from_version_3_keeps_both_rows_and_opens(tmp_path, request):
-    # an upgrade adds a row: [3, 4] with stp_meta 4 is what a real upgrade leaves
+    # an upgrade adds a row: [3, 4, 5] with stp_meta 5 is what a real upgrade leaves
     backend = Backend("sqlite", tmp_path, request)
     _made(backend)
-    backend.sql("INSERT INTO schema_version VALUES (3, '2024-01-01T00:00:00+00:00')")
-    assert backend.make().schema_version == 4
+    for version in (3, 4):
+        backend.sql(
+            "INSERT INTO schema_version VALUES (?, '2024-01-01T00:00:00+00:00')", (version,)
+        )
+    assert backend.make().schema_version == V
 
 
 @settings(deadline=None, max_examples=25)
 @given(st.sets(st.integers(1, 120), max_size=4))
-@example({4, 99})
-@example({4})
+@example({V, 99})
+@example({V})
 def test_a_store_opens_exactly_when_its_latest_recorded_version_is_stp_metas(
     tmp_path_factory, versions
 ):
@@ -94,12 +99,12 @@ def test_a_store_opens_exactly_when_its_latest_recorded_version_is_stp_metas(
     for version in versions:
         backend.sql("INSERT INTO schema_version VALUES (?, 'x')", (version,))
     before = _state(backend)
-    if versions and max(versions) == 4:
-        assert backend.make().schema_version == 4
+    if versions and max(versions) == V:
+        assert backend.make().schema_version == V
         return
     with pytest.raises(StoreError) as info:
         stp.stores.SQLiteStore(backend.path)
     said = str(max(versions)) if versions else "no version"
-    assert re.search(rf"\b{said}\b.*\b4\b", str(info.value))
+    assert re.search(rf"\b{said}\b.*\b{V}\b", str(info.value))
     assert isinstance(info.value, CorruptStoreError)
     assert _state(backend) == before
