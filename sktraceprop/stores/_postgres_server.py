@@ -4,16 +4,23 @@ Runs the PostgreSQL binaries found on this machine (``STP_PG_BINDIR``, the Debia
 ``/usr/lib/postgresql/<version>/bin``, ``pg_config --bindir`` or ``PATH``): ``initdb``
 on a temporary folder (as the ``postgres`` user when run as root, since ``initdb``
 refuses root), a server listening on 127.0.0.1 only, on a free port, with its socket in
-that folder; everything is removed on :meth:`TemporaryPostgres.stop`.
+that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
+:meth:`TemporaryPostgres.start` calls itself when it fails or is interrupted (Ctrl-C while
+``pg_ctl`` waits for the server: ``pg_ctl`` detaches the server from the terminal, so
+nothing else would stop it).
 """
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 
@@ -85,6 +92,7 @@ class TemporaryPostgres:
         self.bindir = None
         self.folder = None
         self.port = None
+        self._launched = False  # pg_ctl start was run: a server may be up
 
     @property
     def dsn(self):
@@ -110,6 +118,15 @@ class TemporaryPostgres:
             raise RuntimeError(reason)
         self.bindir = find_bindir()
         self.folder = tempfile.mkdtemp(prefix="stp-pg-")
+        self._launched = False
+        try:
+            return self._start()
+        except BaseException:
+            # (a KeyboardInterrupt too: __exit__ is not called when __enter__ raises)
+            self.stop()
+            raise
+
+    def _start(self):
         if os.geteuid() == 0:
             entry = pwd.getpwnam("postgres")
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
@@ -128,7 +145,6 @@ class TemporaryPostgres:
             check=False,
         )
         if init.returncode != 0:
-            self.stop()
             raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
         self.port = _free_port()
         self._ctl_start()
@@ -139,6 +155,7 @@ class TemporaryPostgres:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} "
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=100"
         )
+        self._launched = True
         out = self._run(
             "pg_ctl",
             "-D",
@@ -175,16 +192,38 @@ class TemporaryPostgres:
         self.start_server()
 
     def stop(self):
+        """Stop the server and remove its folder; Ctrl-C is ignored meanwhile (here and
+        in ``pg_ctl``), so a second one cannot leave the server running."""
         if self.folder is None:
             return
-        data = os.path.join(self.folder, "data")
-        if os.path.exists(os.path.join(data, "postmaster.pid")):
-            self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder = None
+        with _sigint_ignored():
+            data = os.path.join(self.folder, "data")
+            pid_file = os.path.join(data, "postmaster.pid")
+            # a start interrupted while pg_ctl waited: the server may not have written
+            # its pid file yet, and runs on once it has
+            deadline = time.monotonic() + (10 if self._launched else 0)
+            while not os.path.exists(pid_file) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if os.path.exists(pid_file):
+                self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored inside (in the main thread; its children inherit it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
