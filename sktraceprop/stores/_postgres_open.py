@@ -244,7 +244,7 @@ class OpeningMixin:
         if version < 4 and "prediction_salts" in tables:
             raise CorruptStoreError(
                 f"schema {self.schema!r} says store schema version {version} but has a "
-                "prediction_salts table, which only version 4 has: its version was "
+                "prediction_salts table, which only version 4 and later have: its version was "
                 "altered outside sktraceprop; nothing was modified"
             )
         if version < 3 and "run_leaves" in tables:

@@ -169,7 +169,7 @@ def check_schema(path, tables, triggers, meta, run_columns):
     if version < 4 and "prediction_salts" in tables:
         raise schema_error(
             f"{path} says it has schema version {version}, but it has a prediction_salts "
-            "table, which only version 4 has: its version was altered outside "
+            "table, which only version 4 and later have: its version was altered outside "
             "sktraceprop. It was not modified.",
             f"version {version} with prediction salts",
         )
