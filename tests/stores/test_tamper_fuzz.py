@@ -398,7 +398,7 @@ def test_a_postgresql_store_whose_schema_version_was_edited_is_corrupt(pg_record
         _pg(
             pg_record,
             lambda con: con.execute(
-                "UPDATE stp_meta SET key = 'schema_version', value = '4' "
+                "UPDATE stp_meta SET key = 'schema_version', value = '5' "
                 "WHERE key IN ('schema_version', 'schema_versionx')"
             ),
         )
