@@ -158,6 +158,17 @@ def _commit_input(payload, input_sha256, salt):
     return salt if isinstance(salt, str) else salt.text
 
 
+def _says_unchecked(unchecked, changed, run):
+    """Whether a call's event holds ``unchecked_since_fit`` (see
+    :data:`~._lineage._fingerprint_match.UNCHECKED_NOTE`): where a step cannot be checked,
+    and, empty, where steps are named changed of a run of fingerprint scheme 1 or none.
+    Events logged before it was said named such steps in ``changed_since_fit``: the key,
+    even empty, says that the steps named there were told apart from those that cannot
+    be checked (a report counts the calls of an event without it apart, as changed or
+    unchecked)."""
+    return bool(unchecked) or (bool(changed) and run.fingerprint_scheme in (None, 1))
+
+
 def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=None):
     """Append the ``"prediction"`` event of one call; return it.
 
@@ -219,9 +230,7 @@ def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=
         # fingerprint above is not the answering model's; the event says so, and names
         # the model that answered by its own fingerprint.
         payload["changed_since_fit"] = changed
-    if unchecked:
-        # (see _fingerprint_match.UNCHECKED_NOTE); events logged before this was said
-        # named such steps in changed_since_fit
+    if _says_unchecked(unchecked, changed, run):
         payload["unchecked_since_fit"] = unchecked
     if now is not None:
         payload["model_fingerprint_now"] = now

@@ -7,12 +7,18 @@ the figures their payloads give (rows, methods, classes, which were erased). So 
 call is held as a :class:`Call` (those fields and three flags, no payload), its own
 model's payloads summed while read (:class:`Tally`), and every other event held whole,
 as :func:`~._evidence.all_events` gives it. What is built from them is the same.
+
+A report reads the chain as ``store.verify()`` checks it (:func:`verified_chain_events`):
+one read of every event, not one to check and one to report.
 """
 
+from ..stores._audit_chain import watching_chain
 from ..stores._chain import EVENT_COLUMNS
 from ..stores._events import decoded
 
-__all__ = ["Call", "Tally", "chain_events"]
+__all__ = ["Call", "Tally", "chain_events", "verified_chain_events"]
+
+_UNREAD = object()  # (an event handed over with its payload not yet decoded)
 
 #: The payload keys a report reads of a call, beyond what it sums (erasure evidence).
 _FLAGS = ("input_commitment", "input_sha256")
@@ -66,10 +72,49 @@ class Tally:
         except Exception as exc:  # (a ComplianceError naming the event)
             self.error = exc
 
-    def summary(self):
+    def summary(self, fingerprint_scheme):
         if self.error is not None:
             raise self.error
-        return self.figures.summary()
+        return self.figures.summary(fingerprint_scheme)
+
+
+class _Reader:
+    """What :func:`chain_events` keeps of the events handed to it one at a time
+    (:meth:`add`), each payload decoded already or here."""
+
+    def __init__(self, store, run_id, upto):
+        self.store, self.run_id, self.upto = store, run_id, upto
+        self.walks = 0  # (the integrity check's walks of the chain handed over)
+        self._clear()
+
+    def _clear(self):
+        self.events, self.tally = [], Tally()
+        self.kinds, self.runs = {}, {}
+
+    def start(self):
+        """Begin a walk of the whole chain (a later one replaces an earlier)."""
+        self._clear()
+        self.walks += 1
+
+    def add(self, row, payload=_UNREAD):
+        from ._log_evidence import rows_or_none
+
+        event = dict(zip(EVENT_COLUMNS, row))
+        if payload is _UNREAD:
+            event = decoded(self.store, event)
+        else:
+            event["payload"] = payload
+        # one string per kind and run, not one per event
+        event["kind"] = self.kinds.setdefault(event["kind"], event["kind"])
+        event["run_id"] = self.runs.setdefault(event["run_id"], event["run_id"])
+        if event["kind"] != "prediction":
+            self.events.append(event)
+            return
+        rows = None
+        if event["run_id"] == self.run_id and (self.upto is None or event["seq"] <= self.upto):
+            self.tally.add(event)
+            rows = rows_or_none(event)
+        self.events.append(_call(event, rows))
 
 
 def chain_events(store, run_id, upto=None):
@@ -80,22 +125,22 @@ def chain_events(store, run_id, upto=None):
     Every payload is decoded, as :func:`~._evidence.all_events` does (a payload that is
     not JSON is a corrupt store), and only a call's figures are kept.
     """
-    from ._log_evidence import rows_or_none
-
-    events, tally = [], Tally()
-    kinds, runs = {}, {}
+    reader = _Reader(store, run_id, upto)
     with store._snapshot():
         for row in store._raw_events():
-            event = decoded(store, dict(zip(EVENT_COLUMNS, row)))
-            # one string per kind and run, not one per event
-            event["kind"] = kinds.setdefault(event["kind"], event["kind"])
-            event["run_id"] = runs.setdefault(event["run_id"], event["run_id"])
-            if event["kind"] != "prediction":
-                events.append(event)
-                continue
-            rows = None
-            if event["run_id"] == run_id and (upto is None or event["seq"] <= upto):
-                tally.add(event)
-                rows = rows_or_none(event)
-            events.append(_call(event, rows))
-    return events, tally
+            reader.add(row)
+    return reader.events, reader.tally
+
+
+def verified_chain_events(store, run_id, upto=None):
+    """``store.verify()``, then :func:`chain_events` of what it read: the chain is
+    read once, by the check (each payload decoded once), in one snapshot of the store.
+
+    Raises what ``verify()`` raises (``CorruptStoreError``...).
+    """
+    reader = _Reader(store, run_id, upto)
+    with store._snapshot(), watching_chain(store, reader):
+        store.verify()
+        if reader.walks == 0:  # (a store whose check did not walk the chain: read it)
+            return chain_events(store, run_id, upto)
+    return reader.events, reader.tally

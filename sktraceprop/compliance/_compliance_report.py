@@ -6,7 +6,7 @@ from .._lineage._source import utc_now
 from ..exceptions import ComplianceError
 from ..utils._exact_ints import exact_view
 from ._categories import REGULATION, annex_iii_category
-from ._chain_read import chain_events
+from ._chain_read import verified_chain_events
 from ._evidence import (
     audit_events,
     check_stamped,
@@ -74,8 +74,8 @@ def _read_record(store, run, checkpoint_key, model=None):
     never verify against the store ("differs from the store's log").
     """
     with store._snapshot():
-        store.verify()
-        events, calls = chain_events(store, run.run_id)
+        # (read once: the events as store.verify() checks them)
+        events, calls = verified_chain_events(store, run.run_id)
         times = check_stamped(events, store)  # (each event's time parsed once, here)
         if not audit_events(events):
             raise ComplianceError(

@@ -155,6 +155,17 @@ def _section_records(report):
                 *(
                     [
                         [
+                            "Calls by a model changed, or whose steps cannot be checked "
+                            "(logged before the two were told apart)",
+                            str(p["calls_by_a_model_changed_or_unchecked_since_fit"]),
+                        ]
+                    ]
+                    if "calls_by_a_model_changed_or_unchecked_since_fit" in p
+                    else []
+                ),
+                *(
+                    [
+                        [
                             "Calls by a model matched to its run by fingerprint scheme 1 only "
                             "(which some different models share)",
                             str(p["calls_matched_by_old_fingerprint_scheme"]),

@@ -57,7 +57,7 @@ class PredictionFigures:
 
     def __init__(self):
         self.by_method, self.by_month, self.classes = {}, {}, {}
-        self.rows = self.flagged = self.unchecked = self.n_calls = 0
+        self.rows = self.flagged = self.unchecked = self.untold = self.n_calls = 0
         self.old_scheme = self.scheme_2 = self.scheme_3 = self.scheme_4 = self.scheme_5 = 0
         self.first = self.last = None
         self.digest = hashlib.sha256()
@@ -78,8 +78,15 @@ class PredictionFigures:
             outputs = payload.get("outputs") or {}
             for label, count in zip(outputs.get("classes") or [], outputs.get("counts") or []):
                 self.classes[str(label)] = self.classes.get(str(label), 0) + int(count)
-            if payload.get("replaced_since_fit") or payload.get("changed_since_fit"):
+            if payload.get("replaced_since_fit"):
                 self.flagged += 1
+            elif payload.get("changed_since_fit"):
+                # logged before the steps that cannot be checked were told apart (no
+                # unchecked_since_fit key, not even empty): changed, or not checkable
+                # where the run's scheme could not check them (see summary)
+                told = "unchecked_since_fit" in payload
+                self.flagged += told
+                self.untold += not told
             if payload.get("unchecked_since_fit"):
                 self.unchecked += 1
             if payload.get("matched_by_old_fingerprint_scheme"):
@@ -95,8 +102,12 @@ class PredictionFigures:
         self.last = (event["created_at"], event["seq"])
         self.digest.update(f"{event['seq']}:{event['hash']}\n".encode())
 
-    def summary(self):
+    def summary(self, fingerprint_scheme):
+        """The figures, of a run recorded with ``fingerprint_scheme`` (None: not recorded)."""
         first, last = self.first or (None, None), self.last or (None, None)
+        # events logged before unchecked_since_fit was said name in changed_since_fit the
+        # steps a run of scheme 1 (or none) cannot check too: theirs are not said changed
+        untold = self.untold if fingerprint_scheme in (None, 1) else 0
         return {
             "n_calls": self.n_calls,
             "n_rows": self.rows,
@@ -107,10 +118,11 @@ class PredictionFigures:
             "by_method": self.by_method,
             "by_month": dict(sorted(self.by_month.items())),
             "predicted_classes": self.classes,
-            "calls_by_a_model_changed_since_fit": self.flagged,
+            "calls_by_a_model_changed_since_fit": self.flagged + self.untold - untold,
             # format 16, later: whose steps cannot be checked against a run of scheme 1
-            # (events logged before it was said count such calls as changed)
             "calls_by_a_model_unchecked_since_fit": self.unchecked,
+            # format 18: ... or changed, logged before the two were told apart
+            "calls_by_a_model_changed_or_unchecked_since_fit": untold,
             # format 9: answered by a model that matched its run only by fingerprint scheme 1
             "calls_matched_by_old_fingerprint_scheme": self.old_scheme,
             # format 12: ... only by scheme 2 (functions and classes named, not hashed)
@@ -125,11 +137,11 @@ class PredictionFigures:
         }
 
 
-def _predictions(events):
+def _predictions(events, fingerprint_scheme):
     figures = PredictionFigures()
     for event in events:
         figures.add(event)
-    return figures.summary()
+    return figures.summary(fingerprint_scheme)
 
 
 def _explanations(events):
@@ -282,7 +294,11 @@ def record_keeping(store, run, events, now, checkpoint_key=None, calls=None, tim
         ],
         "events_of_run": len(mine),
         "events_by_kind": _count_kinds(mine),
-        "predictions": _predictions(predictions) if calls is None else calls.summary(),
+        "predictions": (
+            _predictions(predictions, run.fingerprint_scheme)
+            if calls is None
+            else calls.summary(run.fingerprint_scheme)
+        ),
         # format 17: every model's calls in time, measured apart (their gaps)
         "calls_by_model": calls_by_model(events, now, times),
         "explanations": _explanations([e for e in mine if e["kind"] == "explanation"]),

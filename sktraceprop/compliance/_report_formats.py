@@ -6,7 +6,7 @@ from ..utils._exact_ints import exact_view
 
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 17
+FORMAT_VERSION = 18
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -81,6 +81,10 @@ _RECORD_KEYS_17 = ("calls_by_model",)
 #: ... and the calls whose model's steps cannot be checked against its run (a run of
 #: scheme 1 whose form did not see what a tree learnt), counted as changed before.
 _PREDICTION_KEYS_17 = ("calls_by_a_model_unchecked_since_fit",)
+#: What format 18 added: the calls logged before the two were told apart whose changed
+#: steps a run of scheme 1 (or none) may not have been able to check, counted as changed
+#: before (in calls_by_a_model_changed_since_fit, where a report of format 17 holds them).
+_PREDICTION_KEYS_18 = ("calls_by_a_model_changed_or_unchecked_since_fit",)
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -158,6 +162,12 @@ _ADDED_IN = {
     "against its run (calls_by_a_model_unchecked_since_fit: a run of fingerprint scheme 1 "
     "whose form did not see what a tree, a KNN or a histogram boosting model learnt), "
     "which were counted as calls by a model changed since fit",
+    18: "the calls logged before the steps that cannot be checked were told apart from the "
+    "changed ones (events without unchecked_since_fit) whose model's steps are named "
+    "changed where its run (fingerprint scheme 1 or none) may not have been able to check "
+    "them (calls_by_a_model_changed_or_unchecked_since_fit): format 17 and earlier counted "
+    "them as calls by a model changed since fit, which for an unchanged tree, KNN or "
+    "histogram boosting model was false",
 }
 
 

@@ -60,6 +60,14 @@ def _monitoring(report):
             "not see what a tree, a KNN model or a histogram boosting model learnt): "
             "whether the run's model answered them cannot be told."
         )
+    untold = predictions.get("calls_by_a_model_changed_or_unchecked_since_fit")
+    if untold:
+        why += (
+            f" {_plural(untold, 'call')} came from a model changed since its run, or whose "
+            "steps cannot be checked against it (logged before the two were told apart, "
+            "for a run recorded with fingerprint scheme 1 or none): which is not known, "
+            "and they are not counted as changed."
+        )
     old_scheme = predictions.get("calls_matched_by_old_fingerprint_scheme")
     if old_scheme:
         why += (

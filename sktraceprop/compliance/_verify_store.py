@@ -11,7 +11,7 @@ from ..stores._chain import RUN_EVENT
 from ..stores._prediction_salts import PREDICTION_ERASURE_EVENT
 from ..stores._sealed import REDACTION_EVENT
 from ._after_removal import after_removal_problems, removal_features
-from ._chain_read import chain_events
+from ._chain_read import verified_chain_events
 from ._digest_schemes import SOURCE_KEYS_9
 from ._erasure_evidence import erasures_problems, lost_erasure_problems
 from ._evidence import included, retention_section, sources_section
@@ -29,6 +29,7 @@ from ._report_formats import (
     _PREDICTION_KEYS_14,
     _PREDICTION_KEYS_15,
     _PREDICTION_KEYS_17,
+    _PREDICTION_KEYS_18,
     _RECORD_KEYS_17,
     _REMOVAL_KEYS_6,
     _REMOVAL_KEYS_8,
@@ -64,14 +65,14 @@ def _differences(a, b, pointer=""):
 
 def _store_problems(report, store):
     problems = []
-    try:
-        store.verify()
-    except CorruptStoreError as exc:
-        return [f"the store's hash chain is broken: {exc}"]
     head = report["record_keeping"]["store"]["chain_head"]
     run_id = report["model"]["run_id"]
-    # the calls of the report's run up to its head summed as read, not held
-    events, calls = chain_events(store, run_id, upto=head["seq"])
+    # the calls of the report's run up to its head summed as read, not held; the chain
+    # read once, as store.verify() checks it
+    try:
+        events, calls = verified_chain_events(store, run_id, upto=head["seq"])
+    except CorruptStoreError as exc:
+        return [f"the store's hash chain is broken: {exc}"]
     by_seq = {e["seq"]: e for e in events}
     stored_head = by_seq.get(head["seq"])
     if stored_head is None:
@@ -312,6 +313,12 @@ def _record_keeping_problems(report, store, run, upto, later=(), calls=None):
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_14)
     if report["report"]["format_version"] < 15:
         rebuilt["predictions"] = _without(rebuilt["predictions"], _PREDICTION_KEYS_15)
+    if report["report"]["format_version"] < 18:
+        # as format 17 and earlier counted them: the calls logged before the steps that
+        # cannot be checked were told apart, among those by a model changed since fit
+        predictions = rebuilt["predictions"]
+        for key in _PREDICTION_KEYS_18:
+            predictions["calls_by_a_model_changed_since_fit"] += predictions.pop(key)
     if report["report"]["format_version"] < 17:
         # not of those formats: compared in neither (as record_keeping keys a format
         # does not hold are not compared), so a report lowered from format 17 verifies

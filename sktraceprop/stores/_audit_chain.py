@@ -1,6 +1,14 @@
 """The hash chain walked event by event for the whole-store audit (:mod:`._audit`):
 links, hashes and numbering checked; the store's own events (runs, sources, redactions)
-and the salted prediction events collected for the checks that follow."""
+and the salted prediction events collected for the checks that follow.
+
+A reader of the whole chain that also needs it verified (a compliance report) is handed
+each event as this walk reads it (:func:`watching_chain`), instead of reading the chain
+again after ``verify()``.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ..exceptions import StoreError
 from ._append import set_back
@@ -17,12 +25,33 @@ from ._prediction_erasures import State
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT
 from ._sealed import REDACTION_EVENT
 
+#: ``(store, reader)`` while :func:`watching_chain` is in effect in this thread (or task).
+_WATCH = ContextVar("sktraceprop_chain_watch", default=None)
+
+
+@contextmanager
+def watching_chain(store, reader):
+    """Within, each walk of ``store``'s chain by its integrity check (``verify()``)
+    calls ``reader.start()``, then ``reader.add(row, payload)`` for each event whose
+    row and payload it read without a problem (``payload`` decoded from JSON). A walk
+    that finds a problem makes ``verify()`` raise, so after a ``verify()`` that passed,
+    the last walk handed over every event, oldest first."""
+    token = _WATCH.set((store, reader))
+    try:
+        yield reader
+    finally:
+        _WATCH.reset(token)
+
 
 def _check_chain(store, wanted, problems, report, salts=None):
     """Walk every event: links, hashes, numbering; collect the store's own events, and
     into ``salts`` (a :class:`._prediction_erasures.State`) the salted prediction events
-    and the erasures of calls."""
+    and the erasures of calls; hand each event to the reader of :func:`watching_chain`."""
     salts = State() if salts is None else salts
+    watch = _WATCH.get()
+    reader = watch[1] if watch is not None and watch[0] is store else None
+    if reader is not None:
+        reader.start()
     heads, run_events, source_events, redactions = {0: GENESIS}, {}, {}, {}
     prev_hash, prev_seq, prev_time = GENESIS, 0, None
 
@@ -87,6 +116,8 @@ def _check_chain(store, wanted, problems, report, salts=None):
                     problem(seq, "is a store.source event whose source_id or sha256 is not text")
             if seq in wanted:
                 heads[seq] = stored
+            if reader is not None:
+                reader.add(row, payload)
             prev_hash, prev_seq = stored, seq
     except NOT_DAMAGE:
         raise

@@ -144,6 +144,21 @@ class MemoryStore(BaseStore):
         with self._lock:
             return dict(self._salts)
 
+    def _raw_prediction_salt_seqs(self):
+        with self._lock:
+            seqs = np.fromiter(self._salts, np.int64, len(self._salts))
+        seqs.sort()
+        return seqs
+
+    def _raw_prediction_salt_rows(self):
+        # as the databases stream them: by seq, one at a time, the seqs alone held (8
+        # bytes each), not a copy of the dict of every salt, which grows with the log
+        for seq in map(int, self._raw_prediction_salt_seqs()):
+            with self._lock:
+                salt = self._salts.get(seq)
+            if salt is not None:  # (erased since the seqs were read)
+                yield seq, salt
+
     def _raw_source(self, source_id, sha256):
         return self._sources.get((source_id, sha256))
 

@@ -113,6 +113,16 @@ def format_3_retention(data, store):
     data["articles"] = articles(data)
 
 
+def before_format_18(data):
+    """Count in ``data`` the calls format 18 counts apart as changed or unchecked (logged
+    before the two were told apart) among the changed ones, as format 17 and earlier
+    did, for tests that turn a report made now into an older format's (the caller sets
+    the version and rebuilds the article statements)."""
+    predictions = data["record_keeping"]["predictions"]
+    untold = predictions.pop("calls_by_a_model_changed_or_unchecked_since_fit", 0)
+    predictions["calls_by_a_model_changed_since_fit"] += untold
+
+
 def before_format_16(data):
     """Set ``data``'s retention as format 15 and earlier counted six months (the day
     clamped to the month's last, at the same time of day: on the 29th to 31st of a month
@@ -124,6 +134,7 @@ def before_format_16(data):
 
     data["sources"] = [as_format_15(s) for s in data["sources"]]
     data["record_keeping"].pop("prediction_erasures", None)
+    before_format_18(data)
     retention = data["retention"]
     # format 16 also said what the chain's order shows of the times (none set back here)
     for key in (

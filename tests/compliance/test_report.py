@@ -870,15 +870,15 @@ def test_a_run_stored_while_the_report_is_made_does_not_break_it(hospitals, tmp_
     store = stp.stores.SQLiteStore(tmp_path / "audit.db")
     pipe = logged_pipeline(store, X, y)
     pipe.predict(X.iloc[:3])
-    read = made.chain_events  # (the report's one read of the events)
+    read = made.verified_chain_events  # (the report's one read of the events)
 
     def then_another_process_fits(s, run_id):
         events = read(s, run_id)
         logged_pipeline(stp.stores.SQLiteStore(store.path), X, y, log=False)  # its own handle
-        monkeypatch.setattr(made, "chain_events", read)
+        monkeypatch.setattr(made, "verified_chain_events", read)
         return events
 
-    monkeypatch.setattr(made, "chain_events", then_another_process_fits)
+    monkeypatch.setattr(made, "verified_chain_events", then_another_process_fits)
     report = compliance_report(pipe, **DEPLOYER).to_dict()
     head = report["record_keeping"]["store"]["chain_head"]["seq"]
     con = sqlite3.connect(store.path)

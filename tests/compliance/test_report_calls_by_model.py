@@ -19,6 +19,7 @@ from sktraceprop.compliance._report_formats import FORMAT_VERSION
 from sktraceprop.compliance._sections import articles as statements
 from sktraceprop.exceptions import ReportVerificationError
 from tests.compliance._forged import forged
+from tests.compliance.conftest import before_format_18
 
 from .conftest import longest_interval_truth
 from .test_report_model_use import START, _article, _report, _shared, _stamp
@@ -49,7 +50,7 @@ def test_each_models_gaps_are_said_in_monitoring(hospitals, tmp_path, monkeypatc
 
     report_b = _report(store, runs["b"], tmp_path / "b.json", when)
     data = report_b.to_dict()
-    assert data["report"]["format_version"] == FORMAT_VERSION == 17
+    assert data["report"]["format_version"] == FORMAT_VERSION == 18
     by_model = data["record_keeping"]["calls_by_model"]
     # c logged no call: it is no model of the prediction log
     assert [e["run_id"] for e in by_model] == [runs["b"], runs["a"]]
@@ -111,6 +112,7 @@ def test_a_report_of_format_16_is_still_read_against_its_store(hospitals, tmp_pa
     d = json.loads(path.read_text())
     d["report"]["format_version"] = 16
     del d["record_keeping"]["calls_by_model"]
+    before_format_18(d)
     d["articles"] = statements(d)
     assert "other model" not in {a["article"]: a for a in d["articles"]}[MONITORING]["why"]
     d["integrity"] = seal(body_of(d))

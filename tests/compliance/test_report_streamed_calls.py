@@ -19,7 +19,7 @@ import pytest
 
 from sktraceprop._lineage._source import utc_now
 from sktraceprop.compliance import _compliance_report, compliance_report, verify
-from sktraceprop.compliance._chain_read import chain_events
+from sktraceprop.compliance._chain_read import chain_events, verified_chain_events
 from sktraceprop.compliance._evidence import all_events, retention_section
 from sktraceprop.compliance._log_evidence import record_keeping
 from sktraceprop.stores import SQLiteStore
@@ -36,6 +36,12 @@ NOW = "2030-01-02T03:04:05.678901+00:00"
 def _whole(store, run_id, upto=None):
     """What the report read before: every event decoded, no tally."""
     return all_events(store), None
+
+
+def _whole_verified(store, run_id, upto=None):
+    """... after ``store.verify()`` (which the report's read now is part of)."""
+    store.verify()
+    return _whole(store, run_id, upto)
 
 
 def _figures(store, run, read):
@@ -114,8 +120,8 @@ def test_the_report_and_its_check_are_the_bytes_they_were(tmp_path, hospitals, m
     for store in stores:
         for run_id in store.list_runs()["run_id"]:
             made = {}
-            for name, read in (("streamed", chain_events), ("whole", _whole)):
-                monkeypatch.setattr(_compliance_report, "chain_events", read)
+            for name, read in (("streamed", verified_chain_events), ("whole", _whole_verified)):
+                monkeypatch.setattr(_compliance_report, "verified_chain_events", read)
                 report = compliance_report(store=store, run_id=run_id, **DEPLOYER)
                 path = tmp_path / f"{name}-{run_id}.json"
                 report.save(path)
