@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._lineage._fingerprint import json_safe
 from ._selection import search_fit_of
+from ._selection_frames import search_fit_running
 from .exceptions import LineageError
 
 __all__ = ["search_runs"]
@@ -51,7 +52,13 @@ def _latest_fit(search, found, results):
     ``cv_results_`` (``results``); None when it was not fitted here."""
     if found is None:
         return None
-    search_id, estimator, before = found
+    search_id, estimator, before, thread_id = found
+    if results is before and search_fit_running(search, thread_id):
+        raise LineageError(
+            f"this {type(search).__name__} is being refitted (its fit {search_id} is under "
+            "way, in another thread): its cv_results_ are of an earlier fit, whose runs "
+            "cannot be told apart here. Call search_runs again once the refit is done"
+        )
     if results is before:
         raise LineageError(
             f"the latest fit of this {type(search).__name__} (search_id {search_id}) did "
@@ -149,8 +156,8 @@ def search_runs(search, store):
         own (a subclass's ``_run_search``, a third-party search), a search not fitted in
         this process that holds no refitted traced model, runs that disagree with
         ``cv_results_`` (another candidate, two runs of one candidate and split), a
-        store holding no run of the search, or a search refitted in another thread
-        while its runs were read.
+        store holding no run of the search, a search being refitted in another thread
+        when it is called, or refitted while its runs were read.
     """
     from sklearn.utils.validation import check_is_fitted
 

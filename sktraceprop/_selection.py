@@ -80,22 +80,28 @@ _SEARCH_IDS = weakref.WeakKeyDictionary()
 def _remember(search, search_id):
     """Keep ``search_id`` as the id of ``search``'s latest fit (see :func:`search_fit_of`),
     with what shows later whether that fit made the search's ``cv_results_``: the
-    estimator it was given and the ``cv_results_`` it had before."""
+    estimator it was given and the ``cv_results_`` it had before; and the thread it runs
+    in, which shows whether it is still under way (:func:`search_fit_running`)."""
     try:
         estimator = weakref.ref(search.estimator)
     except TypeError:
         estimator = None
     try:
         with _CALLS_LOCK:
-            _SEARCH_IDS[search] = (search_id, estimator, search.__dict__.get("cv_results_"))
+            _SEARCH_IDS[search] = (
+                search_id,
+                estimator,
+                search.__dict__.get("cv_results_"),
+                threading.get_ident(),
+            )
     except TypeError:  # not weakly referable: its id is found through its refit's run
         pass
 
 
 def search_fit_of(search):
-    """``(search_id, estimator, cv_results_ before)`` of the latest fit of ``search`` that
-    started in this process (``estimator``: a weak reference to the estimator it was
-    given, or None), or None."""
+    """``(search_id, estimator, cv_results_ before, thread id)`` of the latest fit of
+    ``search`` that started in this process (``estimator``: a weak reference to the
+    estimator it was given, or None), or None."""
     try:
         with _CALLS_LOCK:
             return _SEARCH_IDS.get(search)

@@ -106,3 +106,16 @@ def _library_frame(frame, prefixes):
     variables in the frame, so a user's function would keep alive, until it returns,
     every object it had when a fit looked (one it then deletes, too)."""
     return frame.f_globals.get("__name__", "").startswith(prefixes)
+
+
+def search_fit_running(search, thread_id):
+    """Whether the thread ``thread_id`` is now inside ``search``'s own ``fit`` (scikit-learn's
+    ``BaseSearchCV.fit`` on that very object): a fit under way, not one that ended."""
+    frame = sys._current_frames().get(thread_id)
+    code = _codes()["search_fit"]
+    while frame is not None:
+        # (scikit-learn's frame: its self is read, no user's frame's locals)
+        if frame.f_code is code and frame.f_locals.get("self") is search:
+            return True
+        frame = frame.f_back
+    return False

@@ -11,6 +11,7 @@ from ._lineage._final import (
     pipeline_leaf,
     refuse_frozen,
 )
+from ._lineage._fitted_elsewhere import watch_step_fits
 from ._lineage._record import build_lineage, collect_ops
 from ._lineage._skorch import rows_trained, skorch_fit_indices
 from ._model_lock import exclusive
@@ -102,11 +103,12 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
             exclusive(self),
             skorch_fit_indices(self._final_estimator) as seen,
             final_fit_rows(leaf, steps) as final,
+            watch_step_fits(self) as fits,
         ):
-            return self._traced_fit(method, X, y, sample_id, params, context=(seen, final))
+            return self._traced_fit(method, X, y, sample_id, params, context=(seen, final, fits))
 
     def _build_lineage(self, X, ids, context):
-        seen, final = context
+        seen, final, fits = context
         leaf, steps = pipeline_leaf(self)
         row_ids, notes, traced = final_row_ids(
             X, ids, steps, leaf, final, getattr(getattr(self, "lineage_", None), "run_id", None)
@@ -118,7 +120,9 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
             )
         row_ids = rows_trained(row_ids, self._final_estimator, seen, traced, notes)
         transformer = model_inputs(self)
-        return build_lineage(self, X, ids, row_ids, transformer, collect_ops(self), notes=notes)
+        ops = collect_ops(self)  # (the fingerprints of the steps' fitted state)
+        fits.check(type(self).__name__)  # a step fitted elsewhere meanwhile: no run
+        return build_lineage(self, X, ids, row_ids, transformer, ops, notes=notes)
 
     def get_metadata_routing(self):
         """Metadata routing of the steps, plus the pipeline's own ``sample_id``."""

@@ -1,6 +1,7 @@
-"""A transformer that holds a thread at a known point: the set-up of the tests of a call
+"""Transformers that hold a thread at a known point: the set-up of the tests of a call
 and a refit of one model in two threads (tests/test_model_lock.py,
-tests/influence/test_explain_while_model_refitted.py)."""
+tests/influence/test_explain_while_model_refitted.py), and of a refit held under way
+(tests/test_search_runs_under_way.py, tests/compliance/test_report_refitted_in_place.py)."""
 
 import threading
 
@@ -27,6 +28,27 @@ class Gate(TransformerMixin, BaseEstimator):
         if threading.current_thread().name in GATED:
             ENTERED.set()
             RELEASE.wait(WAIT_S)
+        return X
+
+
+#: The name of the thread a :class:`HeldFit` holds in its fit.
+REFITTER = "refitter"
+FIT_ENTERED = threading.Event()
+FIT_RELEASE = threading.Event()
+
+
+class HeldFit(TransformerMixin, BaseEstimator):
+    """Passes rows through; its fit in the thread named :data:`REFITTER` sets
+    ``FIT_ENTERED`` and waits to be released (``FIT_RELEASE``): a refit held under way."""
+
+    def fit(self, X, y=None):
+        if threading.current_thread().name == REFITTER:
+            FIT_ENTERED.set()
+            assert FIT_RELEASE.wait(WAIT_S)
+        self.n_seen_ = len(X)
+        return self
+
+    def transform(self, X):
         return X
 
 

@@ -1,5 +1,7 @@
 """``compliance_report``: EU AI Act evidence for one model, from its run and its store."""
 
+import contextlib
+
 from .. import __version__
 from .._erased_held import warn_erased_held
 from .._lineage._source import utc_now
@@ -93,6 +95,39 @@ def _read_record(store, run, checkpoint_key, model=None):
         _check_after_head(now, events[-1])
         kept, copied = record_keeping(store, run, events, now, checkpoint_key, calls, times)
         return now, kept, copied, retention_section(store, run, events, now, times=times)
+
+
+def _sealed(estimator, store, run_id, held, checkpoint_key, private_key, system, people):
+    """The report, sealed (see :func:`compliance_report`), its model held in ``held``."""
+    run, store, matches, after, caveat, model = _resolve(estimator, store, run_id, held)
+    now, kept, copied, retention = _read_record(store, run, checkpoint_key, model)
+    # a search refitted meanwhile: its new run may be in the record just read
+    check_in_use(estimator, model, run)
+    body = {
+        "report": {
+            "format": "sktraceprop-compliance-report",
+            "format_version": FORMAT_VERSION,
+            "generated_at": now,
+            "generator": f"sktraceprop {__version__}",
+            "regulation": REGULATION,
+        },
+        "system": system,
+        "human_oversight": {"assigned": people},
+        "model": model_section(run, matches, after, caveat),
+        "sources": sources_section(run),
+        "feature_lineage": features_section(run, _inputs_after(store, run, after)),
+    }
+    body["record_keeping"], body["events"], body["retention"] = kept, copied, retention
+    # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
+    body = exact_view(body)
+    body["articles"] = articles(body)
+    report = ComplianceReport._made({**body, "integrity": seal(body, private_key)})
+    problems = schema_problems(report._data)
+    if problems:  # a defect of this library, never of the caller's input
+        raise ComplianceError(
+            "the report does not follow its own schema:\n  - " + "\n  - ".join(problems)
+        )
+    return report
 
 
 def compliance_report(
@@ -192,39 +227,22 @@ def compliance_report(
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
-    run, store, matches, after, caveat, model = _resolve(estimator, store, run_id)
-    now, kept, copied, retention = _read_record(store, run, checkpoint_key, model)
-    # a search refitted meanwhile: its new run may be in the record just read
-    check_in_use(estimator, model, run)
-    body = {
-        "report": {
-            "format": "sktraceprop-compliance-report",
-            "format_version": FORMAT_VERSION,
-            "generated_at": now,
-            "generator": f"sktraceprop {__version__}",
-            "regulation": REGULATION,
-        },
-        "system": {
-            "name": system_name.strip(),
-            "version": system_version.strip(),
-            "deployer": deployer_name.strip(),
-            "intended_purpose": intended_purpose.strip(),
-            "high_risk_category": category,
-        },
-        "human_oversight": {"assigned": people},
-        "model": model_section(run, matches, after, caveat),
-        "sources": sources_section(run),
-        "feature_lineage": features_section(run, _inputs_after(store, run, after)),
-    }
-    body["record_keeping"], body["events"], body["retention"] = kept, copied, retention
-    # no JSON reader rounds a figure of the report: no integer beyond 2**53 as a number
-    body = exact_view(body)
-    body["articles"] = articles(body)
-    report = ComplianceReport._made({**body, "integrity": seal(body, private_key)})
-    problems = schema_problems(report._data)
-    if problems:  # a defect of this library, never of the caller's input
-        raise ComplianceError(
-            "the report does not follow its own schema:\n  - " + "\n  - ".join(problems)
+    with contextlib.ExitStack() as held:  # (the model reported on, held: _resolve)
+        report = _sealed(
+            estimator,
+            store,
+            run_id,
+            held,
+            checkpoint_key,
+            private_key,
+            {
+                "name": system_name.strip(),
+                "version": system_version.strip(),
+                "deployer": deployer_name.strip(),
+                "intended_purpose": intended_purpose.strip(),
+                "high_risk_category": category,
+            },
+            people,
         )
     if output_path is not None:
         report.save(output_path)

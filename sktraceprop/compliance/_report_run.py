@@ -8,6 +8,13 @@ refit in another thread while the report was made had it describe the old model'
 next to a record that already held the new one's, with no error. The model read is
 held (its own lock, see :mod:`sktraceprop._model_lock`) and, once the report's record
 is read, checked to be the one the search still holds (:func:`check_in_use`).
+
+A model refitted in place (a traced pipeline's own ``fit``, an unlearner's correction)
+is held, its lock shared, from the match of its steps to its run until the report is
+sealed: a refit in another thread waits for the report. Before, the lock was let go once
+the steps were matched, and a refit before the record was read left a report of the old
+run, saying the fitted steps match it, dated after they had been refitted on other rows
+(its erased-rows warning read the new fit's run). Logged calls still run beside it.
 """
 
 from .._lineage._current import old_note, step_matches, unchecked_steps
@@ -89,10 +96,11 @@ def _check_fitted_in(estimator, model):
     )
 
 
-def _resolve(estimator, store, run_id):
+def _resolve(estimator, store, run_id, held):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model, what a match rests on when it is only by
-    fingerprint scheme 1, else None, the model read)``."""
+    fingerprint scheme 1, else None, the model read)``; the model's lock is entered
+    (shared) in the ``ExitStack`` ``held``, for the report to be made under it."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
@@ -101,11 +109,12 @@ def _resolve(estimator, store, run_id):
             )
         return _load(store, run_id), store, None, None, None, None
     model = _model_of(estimator)
-    # its run read and its steps matched to it with no refit or correction in between
-    # (in another thread: the run read before it, the steps after, see _model_lock)
-    with shared(model):
-        _check_fitted_in(estimator, model)
-        resolved = _resolve_fitted(model, store, run_id)
+    # its run read, its steps matched to it and the record read with no refit or
+    # correction in between (in another thread, see _model_lock): held until the report
+    # is sealed
+    held.enter_context(shared(model))
+    _check_fitted_in(estimator, model)
+    resolved = _resolve_fitted(model, store, run_id)
     check_in_use(estimator, model, resolved[0])
     return (*resolved, model)
 
