@@ -37,12 +37,27 @@ def _cmd_erase(args, out):
 def _report(args, done, out):
     sources = ", ".join(map(_shown, args.source))
     if not done:
-        _print(f"{args.db}: no stored run holds anything more of the rows of {sources}", out=out)
+        _print(
+            f"{args.db}: no stored run holds anything more of the rows of {sources}"
+            + ("" if args.dry_run else "; an earlier request named them all: nothing recorded"),
+            out=out,
+        )
         return
-    verb = "would erase" if args.dry_run else "erased"
-    _print(f"{args.db}: {verb} what {len(done)} run(s) hold of the rows of {sources}", out=out)
+    if all(d.get("erased_before") for d in done):
+        # recorded, nothing left to redact: not "nothing done" (the message above)
+        _print(
+            f"{args.db}: no stored run holds anything more of the rows of {sources} (an "
+            f"earlier request erased it); the request "
+            f"{'would be' if args.dry_run else 'is'} recorded for {len(done)} run(s)",
+            out=out,
+        )
+    else:
+        verb = "would erase" if args.dry_run else "erased"
+        _print(f"{args.db}: {verb} what {len(done)} run(s) hold of the rows of {sources}", out=out)
     for d in done:
-        if args.dry_run:
+        if args.dry_run and d.get("erased_before"):
+            _print(f"{_shown(d['run_id'])}  nothing left to erase", out=out)
+        elif args.dry_run:
             what = "; ".join(
                 f"{kind}: {', '.join(map(_shown, d[kind]))}"
                 for kind in ("sources", "fit_params", "features")
@@ -54,6 +69,12 @@ def _report(args, done, out):
                     "categories) would stay: name them with --feature to erase them"
                 )
             _print(f"{_shown(d['run_id'])}  {what}", out=out)
+        elif d.get("erased_before"):
+            _print(
+                f"{_shown(d['run_id'])}  nothing left to erase; request recorded in "
+                f"store.erasure event seq {d['erasure_seq']}",
+                out=out,
+            )
         else:
             _print(
                 f"{_shown(d['run_id'])}  {d['erased']} value(s), store.redaction event "

@@ -348,8 +348,11 @@ class TracedMixin(
         Returns
         -------
         trace : DataFrame
-            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line`` and
-            ``ops``.
+            Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``,
+            ``ops``, ``file_state`` and ``erased``: True where the row is, or was built
+            from, a row that an erasure request recorded in the pipeline's ``store``
+            named, False where none did, ``<NA>`` where the pipeline has no store (see
+            :meth:`Lineage.trace <sktraceprop.Lineage.trace>`).
 
         Raises
         ------
@@ -361,8 +364,10 @@ class TracedMixin(
         check_is_fitted(self, "lineage_")
         check_unchanged(self, "trace() naming the training rows")
         # a model pickled before an erasure its store records names the erased rows' lines
-        warn_erased_held(self, getattr(self, "store", None))
-        return self.lineage_.trace(indices)
+        store = getattr(self, "store", None)
+        held = warn_erased_held(self, store)
+        # (said once: by the warning above where it named the rows, as this model's)
+        return self.lineage_._trace(indices, store, warn=not held)
 
     def _add_sample_id_request(self, router):
         # ``sample_id`` is consumed by the traced estimator itself, like sample_weight

@@ -40,7 +40,15 @@ def test_issue_example_end_to_end(hospital_frames, tmp_path):
     rows = stp.row_lineage(X_tr.iloc[:3])
     with pytest.raises(TypeError, match="lineage_"):
         stp.row_lineage(pipe)  # a fitted estimator is not data
-    assert list(rows.columns) == ["row", "row_id", "source_id", "uri", "line", "file_state"]
+    assert list(rows.columns) == [
+        "row",
+        "row_id",
+        "source_id",
+        "uri",
+        "line",
+        "file_state",
+        "erased",
+    ]
     np.testing.assert_array_equal(rows["line"], X_tr["key"].iloc[:3])
 
     run = pipe.lineage_

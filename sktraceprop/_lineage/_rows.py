@@ -87,7 +87,7 @@ def row_ids(X):
     return ids
 
 
-def row_lineage(X):
+def row_lineage(X, *, store=None):
     """Where each row of ``X`` comes from: source, URI and line.
 
     Parameters
@@ -95,6 +95,10 @@ def row_lineage(X):
     X : DataFrame, Series, traced array or array-like of int64
         Traced data (``sktraceprop.array`` included), or packed row ids. A polars
         frame, which has no index to carry row ids, is refused.
+    store : store, default=None
+        The store whose erasure requests (``store.erase_rows``) to check the rows
+        against. None: not checked (an erasure is recorded only in a store), and
+        column ``erased`` says ``<NA>``.
 
     Returns
     -------
@@ -118,7 +122,12 @@ def row_lineage(X):
         :class:`~sktraceprop.exceptions.LineageWarning` naming the file, its recorded
         SHA-256 and what is there now; ``"not a file"`` for rows of frames, arrays and
         aggregates (a merged row's parents are traced to their files); ``"unknown"``
-        where this process lacks the source's record.
+        where this process lacks the source's record. Column ``erased`` (nullable
+        boolean): True where the row of ``X`` is, or was built from, a row that an
+        erasure request recorded in ``store`` named (with an
+        :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`), False where none did,
+        ``<NA>`` where no store was given; ``frame.attrs["erasures_checked"]`` and
+        ``frame.attrs["erasures_note"]`` say which.
 
     The values are checked first, as a traced fit checks them: against the values kept
     of each load (every row of a load under 512 rows; 256 to 512 rows of a larger one).
@@ -140,6 +149,7 @@ def row_lineage(X):
         name a line whose record it does not hold.
     """
     from ._capture import carried_ids, validate_ids
+    from ._erasures_seen import erased_in_registry, with_erasures
     from ._file_digests import PROCESS_DIGESTS
     from ._file_state import with_file_states
     from ._read_paths import narrowed_sources
@@ -164,4 +174,6 @@ def row_lineage(X):
     else:
         ids = validate_ids(np.asarray(X), REGISTRY)
     frame = lineage_frame(ids, sources)
-    return with_file_states(frame, sources, "row_lineage", digests=PROCESS_DIGESTS)
+    frame = with_file_states(frame, sources, "row_lineage", digests=PROCESS_DIGESTS)
+    hit, seqs = (None, []) if store is None else erased_in_registry(store, ids, REGISTRY)
+    return with_erasures(frame, frame["row"].to_numpy(), hit, seqs, store, "row_lineage")

@@ -14,6 +14,7 @@ import pandas as pd
 from ..exceptions import LineageError, LineageWarning, UnknownSourceError
 from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
+from ._erasures_seen import erased_in_run, with_erasures
 from ._file_digests import PROCESS_DIGESTS
 from ._file_state import with_file_states
 from ._labels import row_groups, source_labels
@@ -114,13 +115,17 @@ class _LineageRows:
         index = pd.Index(source_labels(sources), name="source_id")
         return pd.Series(counts, index=index, name=self._position_name).sort_index()
 
-    def trace(self, indices):
+    def trace(self, indices, *, store=None):
         """Source, URI, line and ops of the given training rows.
 
         Parameters
         ----------
         indices : int or array-like of int
             Positions in the final estimator's training set.
+        store : store, default=None
+            The store whose erasure requests (``store.erase_rows``) to check the rows
+            against (the store the run was saved in). None: not checked (an erasure
+            is recorded only in a store), and column ``erased`` says ``<NA>``.
 
         Returns
         -------
@@ -137,7 +142,11 @@ class _LineageRows:
             are named ``"name [fingerprint[:12]]"``. ``file_state`` says whether the
             row's file still holds the bytes read (``"unchanged"``, ``"changed"``,
             ``"missing"``, ``"unreadable"``; ``"not a file"`` for rows of frames, arrays
-            and aggregates): see :func:`sktraceprop.row_lineage`.
+            and aggregates): see :func:`sktraceprop.row_lineage`. ``erased``
+            (nullable boolean): True where the training row is, or was built from, a
+            row that an erasure request recorded in ``store`` named, False where none
+            did, ``<NA>`` where no store was given; ``frame.attrs["erasures_checked"]``
+            and ``frame.attrs["erasures_note"]`` say which.
 
         Raises
         ------
@@ -156,7 +165,13 @@ class _LineageRows:
             a source id that several sources of the run carry (two folders'
             ``data.csv``, two contents of one file): it is then listed for the rows of
             each.
+        ErasedRowsHeldWarning
+            When ``store`` records an erasure request of some of the rows: their lines
+            are shown (the run still holds their ids), marked in ``erased``.
         """
+        return self._trace(indices, store)
+
+    def _trace(self, indices, store, *, warn=True):
         sampler = self._untraced_sampler()
         if sampler is not None:
             # its row ids are the rows given to fit: position i of them is not the final
@@ -187,9 +202,12 @@ class _LineageRows:
             ops[(int(p), int(r))]
             for p, r in zip(frame["train_index"].to_numpy(), frame["row_id"].to_numpy())
         ]
-        frame["train_index"] = indices[frame["train_index"].to_numpy()]
+        local = frame["train_index"].to_numpy()
+        frame["train_index"] = indices[local]
         self._warn_shared_op_sources()
-        return with_file_states(frame, self.source, "trace", digests=PROCESS_DIGESTS)
+        frame = with_file_states(frame, self.source, "trace", digests=PROCESS_DIGESTS)
+        hit, seqs = (None, []) if store is None else erased_in_run(store, self, ids)
+        return with_erasures(frame, local, hit, seqs, store, "trace", warn=warn)
 
     def _ops_by_leaf(self, ids):
         """``{(position in ids, leaf row id): [op names]}``, in the order of the ops."""

@@ -117,11 +117,17 @@ class ErasureMethods:
             with ``dry_run``, per run that would be (``run_id``, ``features``,
             ``sources``, ``fit_params``, and ``value_names_kept``: how many of its
             feature names made of values ``features`` did not name, which the erasure
-            would keep and warn of). Empty when no stored run holds anything of the
-            rows any more (another writer may have erased it just before); the request
-            is then still recorded where it names rows no earlier request named (its
-            ``store.erasure`` event lists those runs under ``erased_before``), so that
-            ``trace`` hides them and pickles made before warn of them.
+            would keep and warn of). Where no stored run holds anything of the rows
+            any more (an earlier request erased their sources' statistics, or another
+            writer just did), the request is still recorded where it names rows no
+            earlier request named (its ``store.erasure`` event lists those runs under
+            ``erased_before``), so that ``trace`` hides them and pickles made before
+            warn of them: one summary per such run, with ``event_seq`` None (no
+            redaction event: nothing was left to redact), ``erased`` 0,
+            ``erased_before`` True, ``erasure_seq`` (the ``store.erasure`` event) and
+            ``wiped`` (with ``dry_run``: ``run_id`` and ``erased_before`` True, nothing
+            written). Empty only where nothing was, or would be, recorded (every row
+            named was named by an earlier request).
 
         Raises
         ------

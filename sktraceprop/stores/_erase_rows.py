@@ -85,7 +85,13 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     )
     # a dry run names what erasing would not reach; an erasure has valuers drop the rows
     warn_held_here(*given_here, drop=not dry_run)
+    payload = {**_request(source_ids, rows), "reason": reason.strip()}
     if dry_run:
+        if not planned:  # (what a real request would record, with nothing to erase)
+            return [
+                {"run_id": run_id, "erased_before": True}
+                for run_id in _named_anew(store, payload, list(kept))
+            ]
         # the names made of values a real erasure would warn of (counted, never named)
         return [
             {"run_id": run_id, **held, "value_names_kept": kept[run_id]}
@@ -93,16 +99,16 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         ]
     # the process's own copies of the rows' loaded values go, whatever the store held
     forget_erased(source_ids, rows, REGISTRY)
-    payload = {**_request(source_ids, rows), "reason": reason.strip()}
     if not planned:
         # Erased already. The files are wiped again: a writer killed after committing
         # the erasure, before it wiped them (SQLite's write-ahead log folded, PostgreSQL's
         # table rewritten), left the values' old bytes there; the request run again
         # is how that is finished.
-        _record_named_anew(store, payload, list(kept))
+        recorded = _record_named_anew(store, payload, list(kept))
         store._scrub()
         warn_unsalted_inputs(store)
-        return []
+        wiped = not store._erasure_left()
+        return [{**summary, "wiped": wiped} for summary in recorded]
     # The request's event and every run's erasure: one transaction (a writer killed
     # part way leaves all or nothing), re-planned inside it against what the runs still
     # hold (another writer may have erased some of it since).
@@ -125,12 +131,9 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     return [{**summary, "wiped": wiped} for summary in done]
 
 
-def _record_named_anew(store, payload, given):
-    """Record a request whose rows the runs ``given`` them hold nothing more of (an
-    earlier request erased their sources' statistics: rows 20 and 25 of a file after its
-    rows 2 and 7) where it names rows no earlier request named for a run: unrecorded,
-    ``sktraceprop trace`` would show their values and a model pickled before would hold
-    them with no word. A request asked again (every row named before) writes nothing."""
+def _named_anew(store, payload, given):
+    """The runs of ``given`` for which the request ``payload`` names a training row no
+    earlier request named."""
     from ._erased_rows import erased_rows, named_positions
 
     anew = []
@@ -139,13 +142,39 @@ def _record_named_anew(store, payload, given):
         before = erased_rows(store, run)
         if any(p not in before for p in named_positions(run, payload).tolist()):
             anew.append(run_id)
+    return anew
+
+
+def _record_named_anew(store, payload, given):
+    """Record a request whose rows the runs ``given`` them hold nothing more of (an
+    earlier request erased their sources' statistics: rows 20 and 25 of a file after its
+    rows 2 and 7) where it names rows no earlier request named for a run: unrecorded,
+    ``sktraceprop trace`` would show their values and a model pickled before would hold
+    them with no word. A request asked again (every row named before) writes nothing.
+
+    Returns one summary per run the request was recorded for: ``run_id``, ``event_seq``
+    None (no redaction: nothing was left to erase), ``erased`` 0, ``erased_before``
+    True and ``erasure_seq`` (the ``store.erasure`` event); empty where none was."""
+    anew = _named_anew(store, payload, given)
     if anew:
         # ``erased_before``: the runs had nothing left to erase of the rows, so the
         # request is carried out there with no redaction event naming it
         request = Request(
             ERASURE_EVENT, {**payload, "runs": anew, "erased_before": anew}, names_runs=False
         )
-        redact_runs(store, [], lambda event: None, request=request, held_only=True)
+        _, event = redact_runs(store, [], lambda event: None, request=request, held_only=True)
+        if event is not None:
+            return [
+                {
+                    "run_id": run_id,
+                    "event_seq": None,
+                    "erased": 0,
+                    "erased_before": True,
+                    "erasure_seq": int(event["seq"]),
+                }
+                for run_id in anew
+            ]
+    return []
 
 
 def _warn_value_names(kept):

@@ -530,7 +530,9 @@ def test_chains_of_pandas_operations_name_the_right_lines(tmp_path_factory, file
         assert counts.get(f"chain_{s}", 0) == holding, (s, counts)
     stored = stp.stores.MemoryStore()
     stored.save_run(run)
-    pd.testing.assert_frame_equal(stored.load_run(run.run_id).trace(np.arange(len(X))), as_traced)
+    pd.testing.assert_frame_equal(
+        stored.load_run(run.run_id).trace(np.arange(len(X)), store=pipe.store), as_traced
+    )
 
 
 def test_a_binary_column_of_moved_rows_beside_the_rows_own_records_has_no_source(tmp_path):

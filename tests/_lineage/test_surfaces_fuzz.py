@@ -121,7 +121,7 @@ def test_every_surface_names_the_line_holding_the_row(tmp_path_factory, files, s
     assert _keys(stp.row_lineage(X_tr)) == truth
     loaded = store.load_run(run.run_id)
     assert loaded == run
-    pd.testing.assert_frame_equal(loaded.trace(np.arange(n)), traced)
+    pd.testing.assert_frame_equal(loaded.trace(np.arange(n), store=store), traced)
     for row in {0, n - 1, seed % n}:
         [(uri, line)] = _cli_lines(tmp_path / "lineage.db", run.run_id, row)
         assert _key_at(uri, line) == truth[row]

@@ -109,7 +109,9 @@ def test_each_row_lists_exactly_the_steps_it_was_given_to(
     assert not any("is listed for every row" in n for n in model.lineage_.notes)
     # the stored run says the same
     back = model.store.load_run(model.lineage_.run_id)
-    pd.testing.assert_frame_equal(back.trace(np.arange(rows)), model.trace(np.arange(rows)))
+    pd.testing.assert_frame_equal(
+        back.trace(np.arange(rows), store=model.store), model.trace(np.arange(rows))
+    )
     assert model.store.verify()
     # the valuer counts the rows through each step as the truth does
     valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)

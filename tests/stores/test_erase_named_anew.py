@@ -49,9 +49,20 @@ def test_rows_of_a_source_erased_before_are_recorded_and_hidden(backend, tmp_pat
     first = store.erase_rows(sample_id=ids[[2, 7]], reason="first")
     assert [d["run_id"] for d in first] == [run_id]
     # rows 20 and 25: the run holds nothing more of visits, so nothing is erased...
-    assert store.erase_rows(sample_id=ids[[20, 25]], reason="second") == []
+    second = store.erase_rows(sample_id=ids[[20, 25]], reason="second")
     store = backend.make()
     request = _erasures(store)[-1]
+    # ...and the caller is told the request was recorded for the run, not given []
+    assert second == [
+        {
+            "run_id": run_id,
+            "event_seq": None,
+            "erased": 0,
+            "erased_before": True,
+            "erasure_seq": request["seq"],
+            "wiped": True,
+        }
+    ]
     assert len(_erasures(store)) == 2
     assert request["payload"]["runs"] == [run_id]
     assert request["payload"]["erased_before"] == [run_id]
@@ -122,3 +133,57 @@ def test_every_row_any_request_named_is_erased_and_no_other(tmp_path_factory, re
     erased = erased_rows(store, run)
     assert set(erased) == _named(run, np.array(sorted(asked)))
     assert all(e["carried_out"] for e in erased.values())
+
+
+def test_the_erase_command_says_a_request_was_recorded_with_nothing_left(tmp_path, capsys):
+    from sktraceprop.cli import main
+
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, visits, _, _ = _frames(tmp_path / "data")
+    run_id = _fit(store, df).lineage_.run_id
+    store.erase_rows(sample_id=stp.row_ids(visits)[[2, 7]], reason="first")
+    store.close()
+    # every other row of visits: the run holds nothing more of the source
+    args = ["erase", str(path), "--source", "visits", "--reason", "whole source"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    store = stp.stores.SQLiteStore(path)
+    request = _erasures(store)[-1]
+    store.close()
+    assert request["payload"]["source_ids"] == ["visits"]
+    assert request["payload"]["erased_before"] == [run_id]
+    assert "the request is recorded for 1 run(s)" in printed
+    assert (
+        f"{run_id}  nothing left to erase; request recorded in store.erasure event seq "
+        + (f"{request['seq']}")
+        in printed
+    )
+    # asked again: nothing recorded, and said so
+    assert main(args) == 0
+    assert "an earlier request named them all: nothing recorded" in capsys.readouterr().out
+
+
+def test_a_dry_run_says_the_request_would_be_recorded_and_writes_nothing(tmp_path, capsys):
+    from sktraceprop.cli import main
+
+    path = tmp_path / "s.db"
+    store = stp.stores.SQLiteStore(path)
+    df, visits, _, _ = _frames(tmp_path / "data")
+    run_id = _fit(store, df).lineage_.run_id
+    ids = stp.row_ids(visits)
+    store.erase_rows(sample_id=ids[[2, 7]], reason="first")
+    n_events = len(store.events(include_store_events=True))
+    assert store.erase_rows(sample_id=ids[[20]], reason="r", dry_run=True) == [
+        {"run_id": run_id, "erased_before": True}
+    ]
+    assert store.erase_rows(sample_id=ids[[7]], reason="r", dry_run=True) == []
+    store.close()
+    args = ["erase", str(path), "--source", "visits", "--reason", "r", "--dry-run"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "the request would be recorded for 1 run(s)" in printed
+    assert f"{run_id}  nothing left to erase" in printed
+    store = stp.stores.SQLiteStore(path)
+    assert len(store.events(include_store_events=True)) == n_events
+    store.close()
