@@ -1,13 +1,14 @@
 """Optax-style optimizers written out (optax is not a dependency): AdamW (the update of
 ``optax.adamw``: Adam's step plus a decoupled ``weight_decay * params``, on the leaves
 ``mask`` keeps, as ``optax.adamw(mask=...)``), and Adam after a coupled decay (the
-update of ``optax.chain(optax.add_decayed_weights(wd, mask), optax.adam(lr))``)."""
+update of ``optax.chain(optax.add_decayed_weights(wd, mask), optax.adam(lr))``), whose
+decay may follow a schedule of the step count (``optax.inject_hyperparams``)."""
 
 
 class _AdamW:
-    def __init__(self, lr, weight_decay, mask=None, coupled=False):
+    def __init__(self, lr, weight_decay, mask=None, coupled=False, schedule=None):
         self.lr, self.weight_decay = lr, weight_decay
-        self.mask, self.coupled = mask, coupled
+        self.mask, self.coupled, self.schedule = mask, coupled, schedule
 
     def init(self, params):
         import jax
@@ -23,7 +24,7 @@ class _AdamW:
         tm = jax.tree_util.tree_map
         m, v, t = state
         t = t + 1
-        wd = self.weight_decay
+        wd = self.weight_decay if self.schedule is None else self.schedule(t)
         keep = tm(lambda p: True, params) if self.mask is None else self.mask(params)
         if self.coupled:  # add_decayed_weights ahead of adam: part of the gradient
             grads = tm(lambda g, p, k: g + wd * k * p, grads, params, keep)
@@ -52,3 +53,17 @@ def decayed_adam(weight_decay, mask=None):
         return _AdamW(learning_rate, weight_decay, mask=mask, coupled=True)
 
     return decayed_adam
+
+
+def scheduled_decayed_adam(before, after, switch):
+    """A coupled decay of ``before`` for the first ``switch`` steps, then ``after``."""
+
+    def scheduled_decayed_adam(learning_rate):
+        import jax.numpy as jnp
+
+        def schedule(t):
+            return jnp.where(t > switch, after, before)
+
+        return _AdamW(learning_rate, before, coupled=True, schedule=schedule)
+
+    return scheduled_decayed_adam

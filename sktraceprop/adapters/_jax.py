@@ -1,8 +1,9 @@
 """scikit-learn estimators around a pure JAX model: an apply function and an init function.
 
 :class:`JaxClassifier` and :class:`JaxRegressor` (their shared parameters, training and
-outputs are in :mod:`._jax_base`, the compiled training loop in :mod:`._jax_train`, what
-they predict from the logits in :mod:`._jax_outputs`), and the default model, a fully
+outputs are in :mod:`._jax_base`, their ``fit`` docstring in :mod:`._jax_docs`, the
+compiled training loop in :mod:`._jax_train`, what they predict from the logits in
+:mod:`._jax_outputs`), and the default model, a fully
 connected network (:func:`mlp`). These classes stay in this module: pickles and model
 fingerprints name a class by its module. jax is imported inside the functions that need
 it, so importing this module (and ``sktraceprop.adapters``) does not import jax.
@@ -14,7 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._digest import params_digest, rows_digest
-from ._jax_base import _JaxEstimator, row_ids_given, warn_if_removed
+from ._jax_base import _JaxEstimator, row_ids_given, training_rows
+from ._jax_docs import fit_doc
 from ._jax_outputs import _ClassifierOutputs, _RegressorOutputs
 from ._jax_train import (  # noqa: F401 (importable from here, as before)
     _is_weighted,
@@ -29,40 +31,6 @@ from ._jax_train import (  # noqa: F401 (importable from here, as before)
 __all__ = ["JaxClassifier", "JaxRegressor", "MLPApply", "MLPInit", "mlp"]
 
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
-
-
-#: The fit docstring both estimators share (numpydoc reads ``fit.__doc__``, set below each).
-_FIT_DOC = """Train the model on ``X``, ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : {y}
-        sample_weight : array-like of shape (n_samples,) or float, default=None
-            Non-negative weights of the rows; None weighs every row 1. The data term of
-            the objective becomes the weighted mean ``sum_i w_i loss_i / sum_i w_i``
-            (in mini-batch training, the weighted mean over each batch). Rows of weight
-            zero are left out before training, exactly as if they were removed{removed};
-            with full-batch training an integer weight ``k`` is the same objective as
-            ``k`` copies of the row. Equal weights train exactly as None.
-
-        Returns
-        -------
-        self : {cls}
-            The fitted {what}.
-
-        Raises
-        ------
-        ValueError
-            If ``sample_weight`` has the wrong shape, contains NaN, infinite or negative
-            values, {zero}.
-        """
-
-
-def _fit_doc(cls, what, *, y, removed, zero):
-    """``fit``'s docstring for the estimator ``cls`` (a ``what``)."""
-    return _FIT_DOC.format(cls=cls, what=what, y=y, removed=removed, zero=zero)
 
 
 class MLPInit:
@@ -292,9 +260,7 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
         ids = row_ids_given(X)
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
-        keep, W = _row_weights(sample_weight, X.shape[0])
-        warn_if_removed(self, ids, keep)
-        weighted = _is_weighted(keep, W, X.shape[0])
+        keep, W, weighted = training_rows(self, ids, sample_weight, X.shape[0])
         if keep is not None:
             X, y = X[keep], y[keep]
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -313,7 +279,7 @@ class JaxClassifier(ClassifierMixin, _ClassifierOutputs, _BaseJax):
         self._fit_digest = (rows_digest(X, y_enc), params_digest(self.params_))
         return self
 
-    fit.__doc__ = _fit_doc(
+    fit.__doc__ = fit_doc(
         "JaxClassifier",
         "classifier",
         y="array-like of shape (n_samples,)\n            Class labels.",
@@ -378,14 +344,12 @@ class JaxRegressor(RegressorMixin, _RegressorOutputs, _BaseJax):
         y = np.asarray(y, dtype=np.float32)
         self._y_1d = y.ndim == 1
         Y = y[:, None] if y.ndim == 1 else y
-        keep, W = _row_weights(sample_weight, X.shape[0])
-        warn_if_removed(self, ids, keep)
-        weighted = _is_weighted(keep, W, X.shape[0])
+        keep, W, weighted = training_rows(self, ids, sample_weight, X.shape[0])
         if keep is not None:
             X, Y = X[keep], Y[keep]
         return self._fit(X, Y, "squared", Y.shape[1], W, weighted)
 
-    fit.__doc__ = _fit_doc(
+    fit.__doc__ = fit_doc(
         "JaxRegressor",
         "regressor",
         y="array-like of shape (n_samples,) or (n_samples, n_targets)\n            Targets.",

@@ -23,9 +23,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._state_format import StateFormatMixin
+from ..gradients._jax_decay_steps import coefficient_before, record
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._jax_params import check_frozen, check_params, frozen_leaves
-from ._jax_train import _predict_blocks, _trainer, check_apply_fn
+from ._jax_train import _is_weighted, _predict_blocks, _row_weights, _trainer, check_apply_fn
 
 
 def row_ids_given(X):
@@ -51,6 +52,15 @@ def warn_if_removed(estimator, ids, keep):
     warn_refit_on_removed(
         ids if keep is None else ids[keep], type(estimator).__name__, user_stacklevel()
     )
+
+
+def training_rows(estimator, ids, sample_weight, n_samples):
+    """``(keep, W, weighted)``: the rows to train on and their weights
+    (:func:`._jax_train._row_weights`), and whether they make another objective than the
+    plain mean loss; rows of ``ids`` a removal took out are warned of first."""
+    keep, W = _row_weights(sample_weight, n_samples)
+    warn_if_removed(estimator, ids, keep)
+    return keep, W, _is_weighted(keep, W, n_samples)
 
 
 class _JaxEstimator(StateFormatMixin, BaseEstimator):
@@ -117,21 +127,25 @@ class _JaxEstimator(StateFormatMixin, BaseEstimator):
             W = np.concatenate([W, np.zeros(pad, np.float32)])
         args = (jnp.asarray(X), jnp.asarray(Y), jnp.asarray(W))
         frozen = frozen_leaves(apply_fn, kind, params, *args)
-        optimizer = self.optimizer
+        optimizer, coef = self.optimizer, None
         if callable(optimizer):
-            # optax style: optimizer(learning_rate) -> GradientTransformation
+            # optax style: optimizer(learning_rate) -> GradientTransformation, whose
+            # decay is read from its first steps and checked at every step of the fit
             optimizer = optimizer(self.learning_rate)
-        params, curve = _trainer()(
+            coef = coefficient_before(optimizer, params)
+        params, curve, off = _trainer()(
             params,
             *args,
             train_key,
             jnp.float32(self.learning_rate),
             jnp.float32(self.alpha),
+            jnp.asarray(0.0 if coef is None else float(coef)),
             apply_fn=apply_fn,
             kind=kind,
             n_epochs=int(self.n_epochs),
             batch_size=None if batch_size is None else int(batch_size),
             optimizer=optimizer,
+            check_decay=coef is not None,
         )
         # again at the trained parameters: an initialisation can hide a dependence on
         # the batch (a zero output layer gives zero outputs whatever the other rows)
@@ -148,6 +162,8 @@ class _JaxEstimator(StateFormatMixin, BaseEstimator):
         # read by the neural influence, which scores the plain mean loss of every row
         # given to fit: weighted rows (or rows of weight zero, left out) are another one
         self._sample_weighted = bool(weighted)
+        # read by the decay probe: the decay of each step of the fit (None: built-in)
+        self._decay_steps = record(coef, off) if callable(self.optimizer) else None
         if not np.all(np.isfinite(self.loss_curve_)):
             raise ValueError(
                 "Training diverged (non-finite loss); lower learning_rate or scale X."

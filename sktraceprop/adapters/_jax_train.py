@@ -128,10 +128,32 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
 
 @functools.cache
 def _trainer():
+    """The compiled training loop: ``(params, curve, off)``, the trained parameters, the
+    mean objective per epoch and, per step, how far an optax-style optimizer's update
+    was from that of the coupled decay ``coef`` read before the fit (zeros unless
+    ``check_decay``: :mod:`sktraceprop.gradients._jax_decay_steps`)."""
     import jax
     import jax.numpy as jnp
 
-    def train(params, X, Y, W, key, lr, alpha, *, apply_fn, kind, n_epochs, batch_size, optimizer):
+    from ..gradients._jax_decay_steps import step_mismatch
+
+    def train(
+        params,
+        X,
+        Y,
+        W,
+        key,
+        lr,
+        alpha,
+        coef,
+        *,
+        apply_fn,
+        kind,
+        n_epochs,
+        batch_size,
+        optimizer,
+        check_decay,
+    ):
         n = X.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
         n_batches = -(-n // bs)
@@ -171,24 +193,34 @@ def _trainer():
             p, state, t = carry
             idx, w = idx_w
             value, g = jax.value_and_grad(objective)(p, X[idx], Y[idx], w)
-            step, state = update(g, state, t + 1, p)
+            step, new_state = update(g, state, t + 1, p)
+            # each step's decay against the one read before the fit (a schedule moves it)
+            off = step_mismatch(optimizer, g, state, p, step, coef) if check_decay else 0.0
             p = _tree_map(lambda a, b: a + b, p, step)
-            return (p, state, t + 1), value
+            return (p, new_state, t + 1), (value, jnp.float32(off))
 
         def epoch(carry, key_e):
             order = jnp.arange(n) if n_batches == 1 else jax.random.permutation(key_e, n)
             pad = n_batches * bs - n
             idx = jnp.concatenate([order, jnp.zeros(pad, order.dtype)]).reshape(n_batches, bs)
             w = jnp.concatenate([W[order], jnp.zeros(pad, X.dtype)])
-            carry, values = jax.lax.scan(batch_step, carry, (idx, w.reshape(n_batches, bs)))
-            return carry, jnp.mean(values)
+            carry, (values, off) = jax.lax.scan(batch_step, carry, (idx, w.reshape(n_batches, bs)))
+            return carry, (jnp.mean(values), off)
 
         keys = jax.random.split(key, n_epochs)
-        (params, _, _), curve = jax.lax.scan(epoch, (params, opt_state, 0), keys)
-        return params, curve
+        (params, _, _), (curve, off) = jax.lax.scan(epoch, (params, opt_state, 0), keys)
+        return params, curve, off
 
     return jax.jit(
-        train, static_argnames=("apply_fn", "kind", "n_epochs", "batch_size", "optimizer")
+        train,
+        static_argnames=(
+            "apply_fn",
+            "kind",
+            "n_epochs",
+            "batch_size",
+            "optimizer",
+            "check_decay",
+        ),
     )
 
 

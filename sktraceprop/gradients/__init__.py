@@ -2,7 +2,7 @@
 
 Closed forms for linear models (``_linear.py``, with ``_linear_losses.py`` and
 ``_linear_hessian.py``; the models taken: ``_linear_models.py``);
-``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch*.py``, ``_jax.py``,
+``torch.func`` and ``jax.vmap(jax.grad)`` for neural models (``_torch*.py``, ``_jax*.py``,
 imported only when used, so this package does not import torch or jax).
 """
 
@@ -18,7 +18,7 @@ _LAZY = {
     "torch_margins": "._torch_margins",
     "torch_parameter_names": "._torch_module",
     "jax_per_sample_gradients": "._jax",
-    "jax_gauss_newton_factors": "._jax",
+    "jax_gauss_newton_factors": "._jax_gauss_newton",
     "jax_margins": "._jax",
     "jax_parameter_names": "._jax",
 }

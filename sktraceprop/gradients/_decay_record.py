@@ -20,7 +20,7 @@ that starts after step N moves no weight in a one-step probe.
 import weakref
 from contextlib import contextmanager
 
-__all__ = ["decay_change", "fit_steps", "record_decays"]
+__all__ = ["decay_change", "fit_steps", "record_decays", "was_recorded"]
 
 # the group settings that decide a decay; any other key naming one ("shrink_decay")
 DECAY_KEYS = ("weight_decay", "decoupled_weight_decay", "lambd", "maximize")
@@ -81,6 +81,11 @@ def record_decays(net):
         handle.remove()
         for optimizer, record in seen.values():
             _SEEN[optimizer] = record
+
+
+def was_recorded(optimizer):
+    """Whether this process saw ``optimizer`` step through a library fit."""
+    return optimizer in _SEEN
 
 
 def fit_steps(optimizer):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._torch_decay import group_decay, table_rule
 
-__all__ = ["build_optimizer", "inner_optimizer", "wrapper_refusal"]
+__all__ = ["build_optimizer", "inner_optimizer", "lost_inner", "wrapper_refusal"]
 
 # steps compared at least (a Lookahead syncs its slow weights every k = 5 or 6 steps)
 MIN_STEPS = 24
@@ -54,6 +54,33 @@ def inner_optimizer(optimizer):
         if isinstance(value, torch.optim.Optimizer) and value is not optimizer
     }
     return next(iter(held.values())) if len(held) == 1 else None
+
+
+def lost_inner(net, optimizer):
+    """Why ``optimizer``, a wrapper that holds no optimizer it wraps while the one the
+    net's factory builds does, cannot be read, in words, or None.
+
+    A wrapper that keeps torch's ``Optimizer.__getstate__`` (defaults, state and
+    groups only) loses the optimizer it wraps when it is pickled (skorch pickles its
+    ``optimizer_``): loaded, it is a class sktraceprop does not know, and it can no
+    longer step."""
+    import torch
+
+    if table_rule(optimizer) is not None or inner_optimizer(optimizer) is not None:
+        return None
+    fresh = build_optimizer(net, torch.nn.Parameter(torch.zeros(1)))
+    inner = None if fresh is None else inner_optimizer(fresh)
+    if inner is None:
+        return None
+    name = type(optimizer).__name__
+    return (
+        f"{name}, an optimizer wrapping {type(inner).__name__} that no longer holds it "
+        f"(the {name} the net's optimizer settings build holds one; the fitted one lost "
+        "it, as a wrapper whose __getstate__ keeps only torch's defaults, state and "
+        "parameter groups does when the net is pickled), so its steps cannot be read "
+        f"and it cannot step again; give {name} a __getstate__ that keeps the optimizer "
+        "it wraps, or fit the net again in this process"
+    )
 
 
 def _probe(net, decay, steps, zero=False):

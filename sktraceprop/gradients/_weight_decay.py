@@ -21,20 +21,25 @@ so (:mod:`sktraceprop.influence._penalty`).
 A torch optimizer's decay is read from the table of :mod:`._torch_decay`; one the
 table does not know (a third-party class) is a decay of unknown kind, refused and
 warned of like a decoupled one, unless it wraps an optimizer whose steps it keeps
-(:mod:`._torch_wrapper`); a decay that changed during the fit is one too
+(:mod:`._torch_wrapper`; one that lost the optimizer it wraps on pickling is refused
+saying so); a decay that changed during the fit is one too
 (:mod:`._decay_record`). An optax-style optimizer is asked directly: its update for a
 zero gradient is zero unless it moves the weights by something other than the
 gradient. Whether such a move is coupled (``optax.chain(optax.add_decayed_weights(wd),
 optax.adam(lr))``, an L2 term) or decoupled (``optax.adamw``) depends on where the
 decay stands in the chain, which optax does not expose: its steps are asked
 (:mod:`._optax_decay`), a coupled decay's coefficient is added to the model's
-``alpha``, and anything else is refused.
+``alpha``, and anything else is refused; each step of a fit is checked against the
+decay so read, and a decay that changed (a schedule) is refused too
+(:mod:`._jax_decay_steps`).
 """
 
-from ._decay_record import decay_change, fit_steps
+from ._decay_record import decay_change as torch_decay_change
+from ._decay_record import fit_steps
+from ._jax_decay_steps import decay_change
 from ._optax_decay import coupled_coefficient
 from ._torch_decay import group_decay
-from ._torch_wrapper import build_optimizer, inner_optimizer, wrapper_refusal
+from ._torch_wrapper import build_optimizer, inner_optimizer, lost_inner, wrapper_refusal
 
 __all__ = [
     "coupled_decays",
@@ -52,10 +57,14 @@ def _torch_unmodelled(optimizer, net):
     :mod:`._decay_record`)."""
     inner = inner_optimizer(optimizer)
     # the wrapper's groups as its factory builds them, and each step of the inner one
-    changed = decay_change(net, optimizer) or (inner and decay_change(net, inner))
+    changed = torch_decay_change(net, optimizer) or (inner and torch_decay_change(net, inner))
     if changed:
         return changed
-    if inner is not None:
+    if inner is None:
+        lost = lost_inner(net, optimizer)
+        if lost is not None:
+            return lost
+    else:
         found = wrapper_refusal(net, optimizer, inner, fit_steps(inner))
         if found is not None:
             return found
@@ -157,7 +166,8 @@ def _jax_probe(model):
         updates, _ = transform.update(zeros, transform.init(tree), tree)
         leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(updates)]
         if all(np.all(leaf == 0) for leaf in leaves):
-            return None, 0.0
+            changed = decay_change(model, 0.0) if fitted else None
+            return changed, 0.0
         coef, why = coupled_coefficient(transform, tree)
     except Exception as exc:  # noqa: BLE001 - any failure: the decay is not known
         if not fitted:
@@ -168,7 +178,9 @@ def _jax_probe(model):
             "the weights cannot be told"
         ), 0.0
     if coef is not None:
-        return None, coef
+        # the steps of the fit, each checked against the decay of the first ones
+        changed = decay_change(model, coef) if fitted else None
+        return (changed, 0.0) if changed else (None, coef)
     return (
         f"{name}, an optax-style optimizer that moves weights whose loss gradient is "
         "zero (a weight decay such as optax.adamw's, default 1e-4, or "

@@ -18,11 +18,14 @@ outside the loss: it is no term of any objective
 a net on which it was measured), so the curvature leaves it out, ``fit`` warns naming
 the optimizer, and the explanation's notes say so; the neural removal refuses such a
 net, since it certifies an objective. Parameter groups with different decays are left
-out too (said in the notes).
+out too (said in the notes). A decay checked at the start and end of the fit only (a
+net fitted outside the library) is said in the notes too
+(:mod:`sktraceprop.gradients._decay_seen`).
 """
 
 import warnings
 
+from ..gradients._decay_seen import decay_unchecked
 from ..gradients._weight_decay import (
     coupled_decays,
     decay_holder,
@@ -53,7 +56,8 @@ def _decoupled(model):
 
 
 def l2_penalty(model):
-    """The model's L2 coefficient per row of the mean loss, and what the notes say of it.
+    """The model's L2 coefficient per row of the mean loss, and what the notes say of it
+    (and of what could not be checked of its decay during the fit: :mod:`._decay_seen`).
 
     Returns
     -------
@@ -63,6 +67,12 @@ def l2_penalty(model):
     text : str
         What the curvature includes of the model's own penalty, in words.
     """
+    coef, text = _l2_penalty(model)
+    unchecked = decay_unchecked(model)
+    return coef, text if unchecked is None else f"{text}; {unchecked}"
+
+
+def _l2_penalty(model):
     from ..adapters import JaxClassifier, JaxRegressor
 
     decoupled = _decoupled(model)

@@ -48,6 +48,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from ..gradients._decay_seen import decay_unchecked
 from ._calibration import resolve_calibration
 from ._crossfit import crossfit_losses, crossfit_target
 from ._method import Removal, RemovalMethod
@@ -193,7 +194,10 @@ class NeuralCorrection(RemovalMethod):
                     f"splits, corrected on the {holdout[2]} rows to the removal's size"
                 ),
             }
-        return cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
+        method = cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
+        # said at fit: the removals work on copies, whose optimizers no fit stepped
+        method.decay_unchecked = decay_unchecked(final)
+        return method
 
     def trained_features(self):
         return self.Z, True
@@ -292,6 +296,12 @@ class NeuralCorrection(RemovalMethod):
             + " plus retained-set fine-tuning; the certificate is the retained-objective "
             "gradient norm, not a bound on the distance to a retrain"
         )
+        # (older pickles lack it: the net as loaded, whose steps no fit here saw)
+        unchecked = (
+            self.decay_unchecked if hasattr(self, "decay_unchecked") else decay_unchecked(final)
+        )
+        if unchecked is not None:  # the objective certified is that of the decay seen
+            note += f"; {unchecked}"
         fields = {
             "method": (
                 "influence+finetune"
@@ -330,6 +340,7 @@ class NeuralCorrection(RemovalMethod):
             self.calibration,
             validation_ids,
         )
+        kept.decay_unchecked = unchecked
         if remains:
             fields["caveat"] = "; ".join(remains)
         return Removal(final, kept, fields)
