@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
-from ._csv_kernel import (
+from ._csv_kernel_state import (
     S_COUNTED,
     S_FILE_LINES,
     S_LINE,

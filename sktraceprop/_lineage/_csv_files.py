@@ -49,7 +49,7 @@ def open_text(path, kwargs):
 
 
 def _decompressed(raw, method, path):
-    """File-like object over the decompressed bytes of ``raw`` (a :class:`_Hashing`)."""
+    """File-like object over the decompressed bytes of ``raw`` (a :class:`._csv_text._Hashing`)."""
     if method is None:
         return raw
     if method == "gzip":

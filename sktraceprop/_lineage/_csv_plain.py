@@ -20,7 +20,7 @@ from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..utils import _numba_cache  # noqa: F401  (registers the cache locators first)
-from ._csv_kernel import (
+from ._csv_kernel_state import (
     IN_FIELD,
     S_COUNTED,
     S_FILE_LINES,

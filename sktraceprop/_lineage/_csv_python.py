@@ -18,6 +18,13 @@ line where the line finder starts a record is checked on its own. Lines that hol
 other than whitespace, quotes, escapes and delimiters before the comment character are
 not blank, without parsing them.
 
+With ``skip_blank_lines=False`` the python engine keeps an empty line as a row of missing
+values, as the C tokenizer does, wherever it is. A line that starts with the comment
+character it drops among the first lines it reads (the header and the lines it looks at
+for index names) and reads as a row of missing values after them, where the C tokenizer
+always skips it: how many lines the first are is pandas' internals, so such a line after
+the first record is refused, as is a row cut to nothing by the comment character.
+
 The python engine also skips the leading ``skiprows`` lines as physical lines, before
 its csv reader starts, where the C tokenizer skips records: they differ when one of
 those lines ends inside a quoted field.
@@ -55,6 +62,7 @@ def _dropped(line, dialect, comment, skip_blank):
         row = next(csv.reader([line], dialect), [])
     except csv.Error:
         return True  # not a row it reads: refuse rather than guess
+    empty = not row or all(not field for field in row)  # (pandas' _is_line_empty)
     if comment is not None:
         # pandas' _check_comments (it also keeps a field equal to an NA value whole:
         # cutting it too drops more rows, so refuses more, never fewer)
@@ -64,7 +72,11 @@ def _dropped(line, dialect, comment, skip_blank):
                 row = row[:k] + ([head] if head else [])
                 break
     if not row:
-        return True
+        # an empty line (or ",,", all fields empty) is a row of missing values to both
+        # engines with skip_blank_lines=False; a row cut to nothing by the comment
+        # character is dropped among the python engine's first lines, a row of missing
+        # values after them (not modelled: refused)
+        return skip_blank or not empty
     return skip_blank and len(row) == 1 and not row[0].strip()
 
 
@@ -118,12 +130,18 @@ def python_engine_line(path, kwargs, record_lines):
     -------
     found : tuple of (int, str) or None
         The 1-based line and ``"skipped"`` (a leading skipped line that ends inside
-        quotes) or ``"dropped"`` (a record the python engine drops); None when there is
-        neither.
+        quotes), ``"dropped"`` (a record the python engine drops) or ``"comment"`` (with
+        ``skip_blank_lines=False``, a line after the first record that starts with the
+        comment character, which the C tokenizer skips and the python engine may read
+        as a row); None when there is none of these.
     """
     comment = kwargs.get("comment")
     skip_blank = bool(kwargs.get("skip_blank_lines", True))
     drops = skip_blank or comment is not None  # else it drops nothing
+    # with skip_blank_lines=False the python engine drops a comment line among the
+    # first lines it reads (for the header and index names), as the C tokenizer always
+    # does, and reads one after them as a row of missing values: not modelled
+    comments_read = comment is not None and not skip_blank
     dialect = _dialect(kwargs)
     sep = dialect.delimiter
     quote = dialect.quotechar if dialect.quoting != csv.QUOTE_NONE else None
@@ -155,7 +173,10 @@ def python_engine_line(path, kwargs, record_lines):
             if not_blank.search(head):
                 continue
             at = np.searchsorted(record_lines, number)
-            if at == record_lines.size or record_lines[at] != number:
+            starts = at < record_lines.size and record_lines[at] == number
+            if comments_read and not starts and at > 0 and line.startswith(comment):
+                return number, "comment"
+            if not starts:
                 continue  # no record starts here: a skipped, blank or inner line
             if _dropped(line.rstrip("\r\n"), dialect, comment, skip_blank):
                 return number, "dropped"

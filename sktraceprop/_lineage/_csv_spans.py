@@ -7,8 +7,9 @@ forward only, as pandas reads the chunks: the file decompressed and re-encoded a
 scan did, holding one block and the bytes asked for at a time.
 """
 
+from . import _csv_stream
 from ._csv_files import _decompressed, compression_of
-from ._csv_stream import _first_at_least, _utf8
+from ._csv_text import _first_at_least, _utf8
 
 
 class RecordBytes:
@@ -35,7 +36,8 @@ class RecordBytes:
         )
         encoding = self._kwargs.get("encoding")
         errors = self._kwargs.get("encoding_errors", "strict")
-        self._blocks = _first_at_least(_utf8(stream, encoding, errors), 3)
+        chunks = _utf8(stream, encoding, errors, _csv_stream.CHUNK)
+        self._blocks = _first_at_least(chunks, 3)
 
     def read(self, start, end):
         """The bytes ``start .. end``; ``start`` at least the last one asked's.

@@ -4,13 +4,12 @@ Runs beside ``pandas.read_csv`` (in a thread: hashing, decompressing and the num
 release the GIL), holding one chunk at a time, never the whole file: the line numbers
 cost one int64 per row. The bytes of a thinned, evenly spread sample of records (and the
 header, the first and the last data records) are kept for the content check
-(``_csv_kept``). How the file is opened and decompressed is ``_csv_files``; the chunks
-(:data:`CHUNK` bytes, which the tests make small), their re-encoding and the scan are here.
+(``_csv_kept``). How the file is opened and decompressed is ``_csv_files``, how it is
+hashed and re-encoded into chunks ``_csv_text``; the chunk size (:data:`CHUNK` bytes,
+which the tests make small) and the scan are here.
 """
 
-import codecs
 import csv
-import hashlib
 import sys
 from dataclasses import dataclass, field
 
@@ -19,94 +18,10 @@ import numpy as np
 from ._csv_files import _decompressed, check_stable, compression_of, open_text  # noqa: F401
 from ._csv_kept import N_SAMPLED, _Kept  # noqa: F401 (re-exported, as the above)
 from ._csv_skiprows import SkipRows
+from ._csv_text import _first_at_least, _Hashing, _utf8, _writable
 
 #: Bytes read per chunk.
 CHUNK = 1 << 22
-
-
-class _Hashing:
-    """A binary file that hashes what is read from it."""
-
-    def __init__(self, fh):
-        self._fh = fh
-        self.sha = hashlib.sha256()
-        self.n_bytes = 0
-
-    def read(self, size=-1):
-        data = self._fh.read(size)
-        self.sha.update(data)
-        self.n_bytes += len(data)
-        return data
-
-    def readinto(self, buffer):
-        n = self._fh.readinto(buffer)
-        view = memoryview(buffer)[:n]
-        self.sha.update(view)
-        self.n_bytes += n
-        return n
-
-    def readable(self):
-        return True
-
-    def drain(self):
-        while self.read(CHUNK):
-            pass
-
-
-def _utf8(stream, encoding, errors):
-    """Chunks of the UTF-8 bytes pandas' tokenizer sees (other encodings re-encoded).
-
-    A full chunk of a UTF-8 stream is one reused ``bytearray``, overwritten by the next
-    read (fresh 4 MB buffers cost page faults): use it before asking for the next. Every
-    chunk is a ``bytearray`` (see :func:`_writable`).
-    """
-    transcode = encoding is not None and codecs.lookup(encoding).name not in ("utf-8", "ascii")
-    decoder = codecs.getincrementaldecoder(encoding)(errors) if transcode else None
-    if decoder is None:
-        buffer = bytearray(CHUNK)
-        while n := stream.readinto(buffer):
-            yield buffer if n == len(buffer) else buffer[:n]  # (a slice: a bytearray)
-        return
-    while True:
-        chunk = stream.read(CHUNK)
-        out = decoder.decode(chunk, final=not chunk).encode()
-        if out:
-            yield bytearray(out)
-        if not chunk:
-            return
-
-
-def _first_at_least(chunks, n):
-    """The same bytes, with a first chunk of at least ``n`` bytes (to see a BOM)."""
-    head = bytearray()
-    for chunk in chunks:
-        if head is None:
-            yield chunk
-        elif not head and len(chunk) >= n:
-            head = None
-            yield chunk
-        else:
-            head += chunk
-            if len(head) >= n:
-                yield head
-                head = None
-    if head:
-        yield head
-
-
-def _writable(chunk):
-    """``chunk`` as a writable uint8 array, for the scan kernels.
-
-    numba compiles a kernel once per combination of argument types, and a read-only
-    array (``np.frombuffer`` of ``bytes``) is a type of its own: a file's last, short
-    chunk given as ``bytes`` made a process's first read of a file longer than a chunk
-    compile every scan kernel twice (about 20 s more of a first read with numba's cache
-    empty, on a loaded 2-core machine), and load both from the cache after. Chunks come
-    as ``bytearray`` (:func:`_utf8`); any other is copied into one here.
-    """
-    if not isinstance(chunk, bytearray):
-        chunk = bytearray(chunk)
-    return np.frombuffer(chunk, dtype=np.uint8)
 
 
 def _byte(value):
@@ -266,7 +181,8 @@ def scan_file(
     with open(path, "rb") as fh:
         raw = _Hashing(fh)
         stream = _decompressed(raw, method, path)
-        chunks = _utf8(stream, kwargs.get("encoding"), kwargs.get("encoding_errors", "strict"))
+        encoding = kwargs.get("encoding")
+        chunks = _utf8(stream, encoding, kwargs.get("encoding_errors", "strict"), CHUNK)
         chunks = _first_at_least(chunks, 3)
         for chunk in chunks:
             if st is None:
@@ -358,7 +274,7 @@ def scan_file(
             last_byte = chunk[-1]
         else:
             complete = True
-        raw.drain()
+        raw.drain(CHUNK)
     status = None
     if st is None:
         st = K.new_state()

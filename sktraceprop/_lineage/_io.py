@@ -120,7 +120,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
         a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
         blank line after the header that it drops, read with ``names``, ``usecols``,
-        ``skiprows``, ``skipfooter``, ``comment``, ``index_col`` or ``chunksize``).
+        ``skiprows``, ``skipfooter``, ``comment``, ``index_col`` or ``chunksize``; with
+        ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line after
+        the header that starts with the comment character).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -203,16 +205,19 @@ def check_python_engine(path, modelled, scan):
     if odd is None:
         return
     line, how = odd
-    what = (
-        "is skipped by skiprows before the header and ends inside a quoted field: "
-        "pandas' python engine skips it as one line, its C tokenizer with the "
-        "lines up to the closing quote"
-        if how == "skipped"
-        else "starts a row that is blank once unquoted and cut at the comment "
+    what = {
+        "skipped": "is skipped by skiprows before the header and ends inside a quoted "
+        "field: pandas' python engine skips it as one line, its C tokenizer with the "
+        "lines up to the closing quote",
+        "dropped": "starts a row that is blank once unquoted and cut at the comment "
         "character: pandas' python engine drops such a row (with skip_blank_lines=False "
         "and a comment character it keeps or drops it by the lines around it) where its "
-        "C tokenizer keeps it"
-    )
+        "C tokenizer keeps it",
+        "comment": "starts with the comment character: with skip_blank_lines=False "
+        "pandas' python engine drops such a line among the first lines it reads and "
+        "reads it as a row of missing values after them, where its C tokenizer skips "
+        "it (read with skip_blank_lines=True to skip it with either engine)",
+    }[how]
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
         "skipfooter or sep=None, which need it); the lines of the rows after it "

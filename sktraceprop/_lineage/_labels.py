@@ -24,6 +24,13 @@ def content_key(source):
     return source.source_id, same_file_uri(source.uri), source.sha256
 
 
+def source_order(source):
+    """The key tables and figures order sources by: ``source_id``, file (by
+    :func:`._uri_path.same_file_uri`, so an old and a new record's spelling of one file,
+    or of a share, sort alike), load time, ``sha256``."""
+    return str(source.source_id), same_file_uri(source.uri), source.loaded_at, source.sha256
+
+
 def source_labels(sources):
     """A distinct label per source (one per content, see :func:`content_key`).
 
@@ -88,10 +95,7 @@ def group_codes(codes, source_of):
     for code in unique.tolist():
         source = source_of(int(code))
         first.setdefault(content_key(source), source)
-    ordered = sorted(
-        first.values(),
-        key=lambda s: (str(s.source_id), same_file_uri(s.uri), s.loaded_at, s.sha256),
-    )
+    ordered = sorted(first.values(), key=source_order)
     position = {content_key(s): k for k, s in enumerate(ordered)}
     of_unique = np.array(
         [position[content_key(source_of(int(c)))] for c in unique.tolist()], dtype=np.int64

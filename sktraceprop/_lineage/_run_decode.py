@@ -9,6 +9,7 @@ decoder) make of ``changed_columns``, ``rows_compared``, ``attached_columns`` an
 from dataclasses import replace
 
 from ._row_sets import from_json
+from ._run_op import Op
 
 _CHANGED_COUNTS = ("rows_checked", "rows_changed", "missing_filled")
 
@@ -73,8 +74,6 @@ def attached_from(entries):
 
 def ops_from(d):
     """The ops of a run's record, with their ``source_keys`` (see :meth:`Lineage.to_dict`)."""
-    from ._run import Op  # (which imports this module)
-
     ops = [Op.from_dict(o) for o in d["ops"]]
     for name, field_name in (("op_source_keys", "source_keys"), ("op_rows", "rows")):
         values = d.get(name)

@@ -43,7 +43,7 @@ import ntpath
 import os
 import re
 from pathlib import PureWindowsPath
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
 
 __all__ = [
     "NotALocalPath",
@@ -70,13 +70,55 @@ _SHARE = re.compile(rb"///?([^/]+)(/.*)?", re.DOTALL)
 _SHARE_TEXT = re.compile(r"///?([^/]+)(/.*)?", re.DOTALL)
 
 
+def _folded(text):
+    """``text`` with each letter that has a one-letter lower case, and is that letter's
+    upper case, lowered (``Share`` -> ``share``).
+
+    Windows compares share names by upper-casing each character, one to one. A letter
+    whose lower case is longer (``İ``), or is the lower case of another letter too (the
+    Kelvin sign and ``K`` both lower to ``k``), is kept: folding it could make two shares
+    Windows keeps apart one.
+    """
+    out = []
+    for c in text:
+        low = c.lower()
+        out.append(low if len(low) == 1 and low != c and low.upper() == c else c)
+    return "".join(out)
+
+
+def _folded_share(path):
+    """A host URI's (percent-encoded) path with its share name folded (:func:`_folded`).
+
+    The share, the path's first segment, names an SMB share, whose name is
+    case-insensitive (``\\\\server\\Share`` and ``\\\\server\\share`` are one share);
+    the rest of the path stays as written. The share is written back as ``as_uri`` writes
+    it (percent-encoded UTF-8); bytes that are not UTF-8 (no Windows name) are kept.
+    """
+    if not path.startswith("/"):
+        return path
+    end = path.find("/", 1)
+    end = len(path) if end < 0 else end
+    raw = unquote_to_bytes(path[1:end])
+    try:
+        share = _folded(raw.decode("utf-8", "surrogatepass")).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:  # (its other bytes kept, as shown_path_of_uri shows them)
+        share = _folded(raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    return "/" + quote_from_bytes(share, safe="") + path[end:]  # (a %2F stays one)
+
+
+def _folded_shown_share(path):
+    """A host's path as shown (decoded text) with its share name folded."""
+    head, sep, rest = path[1:].partition("/")
+    return "/" + _folded(head) + sep + rest if path.startswith("/") else path
+
+
 class NotALocalPath(OSError):
     """A ``file:`` URI whose host is another machine: no path here opens it."""
 
 
 def uri_of_path(path):
     """The ``file:`` URI records name ``path`` by (absolute): ``path.as_uri()`` with a
-    Windows drive letter upper case and a share's host lower case.
+    Windows drive letter upper case and a share's host and share name lower case.
 
     Parameters
     ----------
@@ -92,8 +134,9 @@ def uri_of_path(path):
         at = len("file:///")
         return uri[:at] + uri[at].upper() + uri[at + 1 :]
     parts = urlsplit(uri)
-    if parts.netloc:  # a share, \\Server\share: file://server/share/...
-        return "file://" + parts.netloc.lower() + uri[len("file://") + len(parts.netloc) :]
+    if parts.netloc:  # a share, \\Server\Share: file://server/share/...
+        path = uri[len("file://") + len(parts.netloc) :]
+        return "file://" + parts.netloc.lower() + _folded_share(path)
     return uri
 
 
@@ -102,10 +145,12 @@ def same_file_uri(uri):
 
     A ``file:`` URI's Windows drive letter (written ``c:``, ``C:`` or ``c|`` in the URI)
     upper case, its host lower case (``localhost`` none; a share with an empty
-    authority, ``file:////server/share``, on host ``server``); the rest as written, as
-    is any other URI (``s3://``, a frame's). Two URIs of one file written by this and
-    by earlier versions compare equal; other case differences in the path stay apart (a
-    POSIX file name, or a case-sensitive Windows folder, is its case).
+    authority, ``file:////server/share``, on host ``server``) and so the share name
+    after a host (SMB share names are case-insensitive: ``file://server/Share/a.csv``
+    is ``file://server/share/a.csv``); the rest as written, as is any other URI
+    (``s3://``, a frame's). Two URIs of one file written by this and by earlier versions
+    compare equal; other case differences in the path stay apart (a POSIX file name, or
+    a case-sensitive Windows folder, is its case).
     """
     parts = urlsplit(uri)
     if parts.scheme.lower() != "file" or parts.query or parts.fragment:
@@ -116,7 +161,7 @@ def same_file_uri(uri):
         host, path = share.group(1), share.group(2) or "/"
     host = "" if host.lower() == "localhost" else host.lower()
     if host:
-        return f"file://{host}{path}"
+        return f"file://{host}{_folded_share(path)}"
     drive = _DRIVE.match(path)
     if drive:
         path = "/" + drive.group(1).upper() + ":" + path[drive.end() :]
@@ -189,9 +234,10 @@ def shown_path_of_uri(uri, *, host=True):
     Windows path; ``file:///c:/...`` too, one drive: ``C:/...``); a host other than
     ``localhost`` is kept before the path (``file://server/share/a.csv``:
     ``//server/share/a.csv``, as Windows writes its share ``\\\\server\\share\\a.csv``
-    with forward slashes), so two hosts' files of one path stay two texts, apart from
-    the local file of that path too. Both are :func:`path_of_uri`'s Windows path with
-    forward slashes. ``host=False`` gives the
+    with forward slashes; its host and share name lower case, as Windows names one
+    share ``\\\\Server\\Share`` and ``\\\\server\\share``), so two hosts' files of one
+    path stay two texts, apart from the local file of that path too. Both are
+    :func:`path_of_uri`'s Windows path with forward slashes. ``host=False`` gives the
     path on the URI's host alone, for a name whose namespace holds the host
     (OpenLineage's ``file://server``).
 
@@ -202,6 +248,7 @@ def shown_path_of_uri(uri, *, host=True):
     on, raw = _host_and_bytes(uri)
     path = raw.decode("utf-8", "backslashreplace")
     if on is not None:
+        path = _folded_shown_share(path)
         return "//" + on.lower() + path if host else path
     # A drive only as written in the URI: as_uri writes a POSIX root folder "c:" as
     # /c%3A (one of two files /c: and /C:), a Windows drive as /c: (one drive); the

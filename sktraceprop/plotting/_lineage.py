@@ -6,6 +6,7 @@ import numpy as np
 
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
+from .._lineage._labels import source_order
 from ..utils._prefit import unfrozen
 from ._base import axes, count_of_rows, shortened, source_names
 
@@ -197,9 +198,7 @@ def _graph(lineage):
     def add(node_id, label, kind):
         nodes.append({"id": node_id, "label": label, "kind": kind})
 
-    sources = sorted(
-        lineage.sources.values(), key=lambda s: (s.source_id, s.uri, s.loaded_at, s.sha256)
-    )
+    sources = sorted(lineage.sources.values(), key=source_order)
     # several sources of one source_id (two folders' data.csv, two versions of a file):
     # a node each, told apart by the SHA-256
     versions = Counter(source.source_id for source in sources)

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._lineage import row_lineage
 from .._lineage._ids import codes_of
-from .._lineage._labels import content_key
+from .._lineage._labels import content_key, source_order
 from .._lineage._source import REGISTRY
 from .._lineage._uri_path import same_file_uri
 from ._base import axes, count_of_rows, shortened, source_names
@@ -227,7 +227,7 @@ def _groups(lines, sources):
     pairs = pd.DataFrame({"row": lines[position].to_numpy(), "group": of_row}).drop_duplicates()
     first = {g: source for g, source in found_at.values()}
     found = [(first[g], part["row"].to_numpy()) for g, part in pairs.groupby("group", sort=False)]
-    found.sort(key=lambda f: (f[0].source_id, f[0].uri, f[0].loaded_at, f[0].sha256))
+    found.sort(key=lambda f: source_order(f[0]))
     names = source_names([source for source, _ in found])
     return [
         (f"{name} ({count_of_rows(rows.size)})", rows, source)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._lineage._depends_on import depends_on
 from .._lineage._ids import codes_of
-from .._lineage._labels import content_key, source_labels
+from .._lineage._labels import content_key, source_labels, source_order
 from .._lineage._lineage_frame import lineage_frame
 
 __all__ = [
@@ -36,7 +36,7 @@ def labels_among(unl, contents):
     removal from one of two ``data`` files names which, though the other loses nothing."""
     pool = {content_key(s): s for s in unl._sources.values()}
     pool.update((content_key(s), s) for s in contents)
-    pool = sorted(pool.values(), key=lambda s: (str(s.source_id), s.uri, s.loaded_at, s.sha256))
+    pool = sorted(pool.values(), key=source_order)
     label = dict(zip(map(content_key, pool), source_labels(pool)))
     return [label[content_key(s)] for s in contents]
 

@@ -2,7 +2,7 @@
 
 numba keys a cached kernel on the modification time and size of the one file that
 defines it. A kernel that calls a jitted helper or reads a constant from another
-module (the CSV line scan calls ``_csv_kernel._count_to``; the projection kernels
+module (the CSV line scan calls ``_csv_kernel_state._count_to``; the projection kernels
 inline ``_simd``'s intrinsics) would be loaded stale after only that other module
 changed, for instance after a ``git checkout`` that touches one file: line numbers
 computed by old code, with no error. The locators below add to numba's stamp a

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._lineage._current import changed_steps
 from .._lineage._ids import codes_of
 from .._lineage._io import lineage_frame
-from .._lineage._labels import content_key
+from .._lineage._labels import content_key, source_order
 from .._lineage._op_rows import leaf_paths, name_only, positions_through
 from .._lineage._record import collect_ops, upstream_ops
 from .._lineage._upstream_outputs import identify
@@ -83,15 +83,7 @@ def source_values(valuer):
     table = grouped.agg(n_rows="size", sum=math.fsum)
     table["mean"] = table["sum"] / table["n_rows"]
     sources = [valuer._sources[int(code)] for code in table.index]
-    order = sorted(
-        range(len(sources)),
-        key=lambda i: (
-            sources[i].source_id,
-            sources[i].uri,
-            sources[i].loaded_at,
-            sources[i].sha256,
-        ),
-    )
+    order = sorted(range(len(sources)), key=lambda i: source_order(sources[i]))
     several = [len(s.uris()) > 1 for s in sources]  # copies: which is not known
     head = pd.DataFrame(
         {

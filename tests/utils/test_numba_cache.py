@@ -13,6 +13,7 @@ from sktraceprop.utils import _numba_cache
 
 KERNEL_MODULES = [
     "sktraceprop._lineage._csv_kernel",
+    "sktraceprop._lineage._csv_kernel_state",
     "sktraceprop._lineage._csv_plain",
     "sktraceprop.projection._kernels",
     "sktraceprop.projection._scatter",
