@@ -13,7 +13,7 @@ from ._versions import library_versions  # noqa: F401 (re-exported)
 
 
 @dataclass
-class Op:
+class Op(RecordedFormatMixin):
     """One fitted step.
 
     Attributes
@@ -29,19 +29,19 @@ class Op:
     features_in, features_out : list of str
         Feature names seen and produced (empty when unknown).
     sources : list of str or None
-        Source ids whose rows went through the op (for display: two files read under
-        one source_id share it); None means every training row.
+        Source ids whose rows went through the op (for display: two files read under one
+        source_id share it); None means every training row.
     source_keys : list of [str, str] or None
         ``[source_id, sha256]`` of each source whose rows went through the op, sorted:
-        what tells two sources that share a source id apart (two folders'
-        ``data.csv``, two contents of one edited file). None where ``sources`` is
-        None, and in ops recorded before it was kept (then only the names are known,
-        and rows are matched to the op by name: see ``sktraceprop._lineage._op_rows``).
+        what tells two sources that share a source id apart (two folders' ``data.csv``,
+        two contents of one edited file). None where ``sources`` is None, and in ops
+        recorded before it was kept (only the names are known, and rows are matched to
+        the op by name: see ``sktraceprop._lineage._op_rows``).
     rows : tuple or None
-        The rows of those sources that went through the op, where only some did (a
-        scaler fitted on one hospital's rows of a file): a set of row ids (see
-        ``sktraceprop._lineage._row_sets``). None where every row of its sources did,
-        or where which ones is not known (an op learnt from another process).
+        The rows of those sources that went through the op, where only some did (a scaler fitted on
+        one hospital's rows of a file): a set of row ids (see ``sktraceprop._lineage._row_sets``).
+        None where every row of its sources did, or where which ones is not known (an op learnt
+        from another process).
     """
 
     name: str
@@ -53,6 +53,8 @@ class Op:
     sources: list = None
     source_keys: list = None
     rows: tuple = None
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __post_init__(self):
         if self.source_keys is None:
@@ -73,9 +75,8 @@ class Op:
         self.source_keys = [list(k) for k in keys]
 
     def to_dict(self):
-        # every field, read as an attribute: an op pickled by an sktraceprop before a
-        # field was added lacks it in its __dict__ and reads the field's default (None:
-        # not recorded), as the same op read from a store does
+        # every field read as an attribute: an op pickled before a field was added lacks
+        # it and reads its default (None: not recorded), as the op read from a store does
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.source_keys is None:  # absent from ops of every row (and older runs)
             del out["source_keys"]
@@ -87,10 +88,8 @@ class Op:
 
     @classmethod
     def from_dict(cls, d):
-        d = dict(d)
-        if "rows" in d:
-            d["rows"] = from_json(d["rows"])
-        return cls(**d)
+        rows = {"rows": from_json(d["rows"])} if "rows" in d else {}
+        return cls(**{**d, **rows})
 
 
 @dataclass(eq=False)
@@ -273,9 +272,8 @@ class Lineage(RecordedFormatMixin, _LineageRows, _LineageFeatures):
         state.setdefault("fit_params", {})  # pickled before fit parameters were recorded
         state.setdefault("renamed_columns", {})  # (and before renamed columns were kept)
         state.setdefault("attached_columns", [])  # (and attached ones)
-        state.setdefault("changed_columns", None)  # (and changed ones: not known)
-        state.setdefault("rows_compared", None)
-        state.setdefault("fingerprint_scheme", None)  # (and their fingerprint scheme)
+        for key in ("changed_columns", "rows_compared", "fingerprint_scheme"):
+            state.setdefault(key, None)  # (and changed ones, ...: not known)
         self.__dict__.update(state)
 
     # -- serialisation ----------------------------------------------------------------------
