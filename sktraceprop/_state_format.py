@@ -26,13 +26,23 @@ A traced object pickled with others inside it (a pipeline's traced column transf
 is loaded, its inner objects first, as one: the warnings of the objects without a
 format are said once, by the outermost, naming each of them (one warning per object hid
 the message in noise). An object being unpickled is known by its empty ``__dict__``
-between its allocation (``__new__``) and its ``__setstate__``; pickles of protocol 0
-and 1 allocate without ``__new__``, and their objects warn one by one.
+between its allocation (``__new__``) and its ``__setstate__``. Pickles of protocol 0
+and 1 allocate with ``object.__new__`` (``copyreg._reconstructor``), which calls no
+``__new__`` of ours: where an object so allocated has something to say, the objects
+being loaded around it are found in the memo of the unpickler loading it
+(:func:`_unpickler_outer`; a search of the heap, made only for pickles that record no
+format and only until the outermost is known), else each object warned by itself.
+
+A class pickled through a function of its own (``__reduce__``: an array, a record
+rebuilt by its constructor) passes its record to that function, which checks it with
+:func:`check_record`.
 
 scikit-learn's own ``__getstate__``/``__setstate__`` (its version warning) run
 unchanged inside these.
 """
 
+import gc
+import pickle
 import threading
 import warnings
 import weakref
@@ -56,7 +66,7 @@ class _FormatBase:
     #: Whether a state without a format is said only where it is fitted (estimators).
     _unnumbered_fitted_only = False
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, /, *args, **kwargs):
         obj = super().__new__(cls)
         if not args and not kwargs:
             # as the unpickler allocates (a constructor given arguments is not loading;
@@ -100,7 +110,7 @@ class RecordedFormatMixin(_FormatBase):
 def stamp_state(obj, state):
     """A copy of ``state`` recording ``obj``'s class's state format and this version."""
     state = dict(state)
-    state[KEY] = {"format": type(obj)._state_format, "sktraceprop": __version__}
+    state[KEY] = record_of(type(obj))
     return state
 
 
@@ -108,6 +118,22 @@ def check_state(obj, state):
     """``state`` (pickled) as ``obj``'s class of this version holds it, without its
     record; raises where it cannot be read, and says where it records no format: with
     the object being loaded around ``obj``, or here where none is (the module)."""
+    try:
+        return _checked(obj, state)
+    except BaseException:
+        _load_failed()
+        raise
+
+
+def _load_failed():
+    """Forget this thread's objects being loaded: a load that failed leaves them
+    allocated and empty, kept alive by the exception (its traceback holds ``self``; a
+    notebook keeps the last one), and a later load's warning was given to them, never
+    said."""
+    _THREAD.allocated = []
+
+
+def _checked(obj, state):
     cls = type(obj)
     outer = _loading_outer(obj)
     # what objects loaded inside this one left unsaid: said with it, or passed out
@@ -121,12 +147,51 @@ def check_state(obj, state):
             state, unnumbered = read_state(cls, record, state, warn=False)
     if unnumbered:
         unsaid.insert(0, (cls.__name__, cls._state_format))
+    if unsaid and outer is None and not _watched(obj):
+        outer = _unpickler_outer(obj)
     if unsaid and outer is not None:
         _give_unsaid(outer, unsaid)
     elif unsaid:
         said = _unnumbered_message(unsaid, None if unnumbered else cls.__name__)
         warnings.warn(said, EarlierPickleWarning, stacklevel=3)
     return state
+
+
+def check_record(cls, record):
+    """Check the record a class pickled through a function of its own passed to it
+    (:func:`stamp_state`'s, or None from before pickles recorded one): raises where
+    ``cls`` cannot read it, and says (with the object being loaded around it, or here)
+    where it is None."""
+    if record is not None:
+        try:
+            read_state(cls, record, {}, warn=False)
+        except BaseException:
+            _load_failed()
+            raise
+        return
+    found = [(cls.__name__, cls._state_format)]
+    outer = _loading_outer(None)
+    if outer is not None:
+        _give_unsaid(outer, found)
+    else:
+        warnings.warn(_unnumbered_message(found), EarlierPickleWarning, stacklevel=3)
+
+
+def record_of(cls):
+    """The record :func:`stamp_state` writes for ``cls``."""
+    return {"format": cls._state_format, "sktraceprop": __version__}
+
+
+def constructed(cls, record, args):
+    """``cls(*args)``, for a class whose pickle calls its constructor (``__reduce__``
+    returning ``(constructed, (cls, record_of(cls), args))``), once its record is read.
+
+    Such a class's pickles from before records were written call ``cls(*args)`` itself:
+    that cannot be told from a construction, and is read as one (its arguments are
+    checked by the constructor as any are), with no warning.
+    """
+    check_record(cls, record)
+    return cls(*args)
 
 
 _THREAD = threading.local()
@@ -157,6 +222,44 @@ def _allocated(obj):
         refs = _THREAD.allocated = []
     refs[:] = [r for r in refs if (o := r()) is not None and not vars(o)]
     refs.append(weakref.ref(obj))
+
+
+def _watched(obj):
+    """Whether ``obj`` was allocated as the unpickler of protocol 2 and later does."""
+    return any(ref() is obj for ref in getattr(_THREAD, "allocated", ()))
+
+
+def _unpickler_outer(obj):
+    """The outermost object being loaded around ``obj`` by the unpickler loading it
+    (protocols 0 and 1: see the module), found in its memo, or None.
+
+    Those found are watched as :func:`_allocated` watches, ahead of the others, so
+    that the objects loaded after ``obj`` inside them find them without a search.
+    """
+    found = []
+    for holder in gc.get_referrers(obj):
+        # the C unpickler (its memo copied out), or the Python one's memo dict: memo
+        # index -> object, in the order the objects were allocated
+        if isinstance(holder, pickle.Unpickler):
+            memo = holder.memo.copy()
+        elif isinstance(holder, dict) and holder and all(type(k) is int for k in holder):
+            memo = holder
+        else:
+            continue
+        for _, other in sorted(memo.items(), key=lambda item: item[0]):
+            if other is obj:
+                break
+            if isinstance(other, _FormatBase) and not vars(other):
+                found.append(other)
+        if found:
+            break
+    if not found:
+        return None
+    refs = getattr(_THREAD, "allocated", None)
+    if refs is None:
+        refs = _THREAD.allocated = []
+    refs[:0] = [weakref.ref(o) for o in found if not any(r() is o for r in refs)]
+    return found[0]
 
 
 def _loading_outer(obj):

@@ -164,14 +164,14 @@ def _said(caught):
 @pytest.mark.parametrize(
     "path, outer, inner",
     [
-        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 2),
-        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 3),
-        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 2),
+        ("_lineage/data/pipeline_29414bb/pipeline.pkl", "TracedPipeline", 7),
+        ("influence/data/explainer_c5065de/explainer.pkl", "InfluenceExplainer", 8),
+        ("_lineage/data/scheme1_forms/tree_de48847.pkl", "TracedPipeline", 7),
     ],
 )
 def test_earlier_fixtures_load_with_one_warning_naming_their_objects(path, outer, inner):
     """Each traced object inside gave a warning of its own (the explainer's fixture
-    three): one is given per load, naming them all."""
+    three): one is given per load, naming them all (their runs' sources and ops too)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded = pickle.loads((DATA / path).read_bytes())
@@ -356,7 +356,12 @@ def test_a_run_without_a_format_inside_a_pipeline_is_said_with_it(monkeypatch):
         warnings.simplefilter("always")
         loaded = pickle.loads(data)
     (said,) = _said(caught)
-    assert said.startswith("the 1 object(s) loaded inside this TracedPipeline (Lineage) record")
+    # the run and what it holds (its sources and ops record formats too)
+    held = [type(o).__name__ for o in _objects(loaded) if isinstance(o, RecordedFormatMixin)]
+    start = f"the {len(held)} object(s) loaded inside this TracedPipeline ("
+    assert said.startswith(start) and "Lineage" in held
+    listed = said[len(start) : said.index(")", len(start))].split(", ")
+    assert sorted(held) == sorted(n for name in listed for n in _repeated(name))
     assert loaded.lineage_.run_id == pipe.lineage_.run_id
 
 

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass, field, fields
 
+from .._state_format import RecordedFormatMixin
 from ._row_sets import from_json, to_json
 
 
 @dataclass
-class Op:
+class Op(RecordedFormatMixin):
     """One fitted step.
 
     Attributes
@@ -50,6 +51,8 @@ class Op:
     sources: list = None
     source_keys: list = None
     rows: tuple = None
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __post_init__(self):
         if self.source_keys is None:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from .._state_format import RecordedFormatMixin
 from ..exceptions import LineageError
 from ._earlier_digests import earlier_scheme_message, legacy_digest  # noqa: F401 (re-exported)
 from ._ids import codes_of
@@ -133,7 +134,7 @@ class Parents:
 
 
 @dataclass(frozen=True, eq=False)
-class Source:
+class Source(RecordedFormatMixin):
     """A file, frame or array that training rows come from, or rows derived from others.
 
     Parameters
@@ -218,6 +219,8 @@ class Source:
     other_reads: tuple = ()
     digest_scheme: str = None
     encoding: str = None
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __post_init__(self):
         if self.max_line is None:

@@ -12,6 +12,7 @@ reductions are defined in :mod:`._ufuncs`, :mod:`._indexing`, :mod:`._layout` an
 
 import numpy as np
 
+from .._state_format import check_record, record_of
 from ..exceptions import LineageError
 from . import _rowmap as rmap
 from ._graph import _MODE, NOT_RECORDED, ROWS, note_rows, record, without_rows
@@ -265,6 +266,9 @@ class TracedArray(np.ndarray):
 
     __slots__ = ("_stp_rows", "_stp_node", "_stp_epoch", "_stp_plain")
     __stp_framework__ = "numpy"
+    # (its pickle passes _rebuild the record of sktraceprop._state_format)
+    _state_format = 1
+    _state_upgrades = {}
 
     def __hash__(self):
         # a 0-d array (one element: ``x[i, j]``) hashes as NumPy's scalar of it, which
@@ -327,12 +331,14 @@ class TracedArray(np.ndarray):
 
         plain = _view(self, _nd)
         node = without_rows(_node_of(self))
-        return _rebuild, (plain, _rows_of(self), node, sources_of(self))
+        return _rebuild, (plain, _rows_of(self), node, sources_of(self), record_of(TracedArray))
 
 
-def _rebuild(plain, rm, node, sources):
+def _rebuild(plain, rm, node, sources, record=None):
     from .._lineage._source import REGISTRY
 
+    # (no record: pickled before pickles recorded one, said; a newer one refused)
+    check_record(TracedArray, record)
     for source in sources:
         REGISTRY.adopt(source)
     return _wrap(plain, rm, node)

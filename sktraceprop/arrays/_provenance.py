@@ -5,6 +5,7 @@ import pandas as pd
 
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
+from .._state_format import RecordedFormatMixin
 from ..exceptions import LineageError
 from . import _rowmap as rmap
 from ._graph import (
@@ -32,12 +33,14 @@ from ._through import went_through
 MAY_HAVE = "may have"
 
 
-class Provenance:
+class Provenance(RecordedFormatMixin):
     """Lineage of one traced array: its sources, the operations it went through, and the
     source rows behind each of its rows.
 
     Made by :func:`sktraceprop.provenance`.
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(self, rows, node, shape, framework):
         self._rows = rows

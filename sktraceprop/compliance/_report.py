@@ -5,6 +5,7 @@ import copy
 import json
 import os
 
+from .._state_format import RecordedFormatMixin
 from ._graph import lineage_graph
 from ._html import render_html
 from ._read_report import read_report
@@ -12,7 +13,7 @@ from ._report_files import _write_new, check_new_file
 from ._verify import checked_report, verify_report
 
 
-class ComplianceReport:
+class ComplianceReport(RecordedFormatMixin):
     """A compliance report: the JSON document, its HTML page, and its verification.
 
     Made by :func:`compliance_report`, or read back with :meth:`load`.
@@ -26,6 +27,8 @@ class ComplianceReport:
         :class:`~sktraceprop.exceptions.ReportVerificationError`, never renders.
     """
 
+    _state_format = 1  # (its pickle records it: see _state_format)
+
     def __init__(self, data):
         # what the page and the file show is what was checked: a copy, so that the
         # caller's dict edited later changes neither
@@ -33,6 +36,12 @@ class ComplianceReport:
         # a signature is checked where a key is given: verify() or load()
         checked_report(data, unkeyed_notes=False)
         self._data = data
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # checked as __init__ checks: a pickled report edited after it was made (its
+        # bytes are anyone's to change) never renders either
+        checked_report(self._data, unkeyed_notes=False)
 
     @classmethod
     def _made(cls, data):

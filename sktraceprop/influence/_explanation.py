@@ -60,6 +60,12 @@ class Explanation(RecordedFormatMixin):
 
     _state_format = 1  # (its pickle records it: see _state_format)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # pickled before explanations shared the process's file digests (dc23a111): its
+        # own, read by nothing since
+        self.__dict__.pop("_digests", None)
+
     def __init__(
         self,
         *,

@@ -7,11 +7,12 @@ import pandas as pd
 
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
+from .._state_format import RecordedFormatMixin
 from ..utils._sklearn_compat import num_samples, safe_indexing
 from ._base import axes, shortened, source_names
 
 
-class InfluenceDisplay:
+class InfluenceDisplay(RecordedFormatMixin):
     """Training rows that most raised and most lowered one test prediction.
 
     One horizontal bar per training row, labelled with the file and line the row was
@@ -56,6 +57,8 @@ class InfluenceDisplay:
     >>> display.labels[0].startswith("influence_rows:")
     True
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(self, *, scores, labels, test_index, explained=None):
         self.scores = scores

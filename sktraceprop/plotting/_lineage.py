@@ -7,6 +7,7 @@ import numpy as np
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
 from .._lineage._labels import source_order
+from .._state_format import RecordedFormatMixin
 from ..utils._prefit import unfrozen
 from ._base import axes, count_of_rows, shortened, source_names
 
@@ -17,7 +18,7 @@ def _short(cls_path):
     return cls_path.rsplit(".", 1)[-1]
 
 
-class LineageDisplay:
+class LineageDisplay(RecordedFormatMixin):
     """The graph of one run: source files, the ops their rows went through, the model.
 
     Columns from left to right: the source files (with the number of training rows
@@ -65,6 +66,8 @@ class LineageDisplay:
     >>> LineageDisplay.from_estimator(pipe).edges[0]
     ('source:lineage_rows', 'op:standardscaler')
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(self, *, nodes, edges, title=None):
         self.nodes = nodes

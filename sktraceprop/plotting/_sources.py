@@ -11,10 +11,11 @@ from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_order
 from .._lineage._source import REGISTRY
 from .._lineage._uri_path import same_file_uri
+from .._state_format import RecordedFormatMixin
 from ._base import axes, count_of_rows, shortened, source_names
 
 
-class BySourceDisplay:
+class BySourceDisplay(RecordedFormatMixin):
     """Distribution per source file of the rows' values or influence.
 
     One box per source (quartiles, whiskers at 1.5 IQR, outliers as points) with its
@@ -59,6 +60,8 @@ class BySourceDisplay:
     >>> list(display.values)
     ['shop_a (20 rows)', 'shop_b (20 rows)']
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(self, *, values, xlabel, title=None):
         self.values = values

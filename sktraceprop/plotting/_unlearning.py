@@ -2,12 +2,13 @@
 
 import numpy as np
 
+from .._state_format import RecordedFormatMixin
 from ..metrics._distance import distance_ratio, frobenius
 from ..metrics._responses import as_list, responses
 from ._base import axes
 
 
-class UnlearningDisplay:
+class UnlearningDisplay(RecordedFormatMixin):
     """How close an unlearned model's predictions are to a real retrain's.
 
     A scatter of each model's output against the retrained model's, for the original
@@ -56,6 +57,8 @@ class UnlearningDisplay:
     >>> d.distance_original, d.distance_unlearned, d.distance_ratio
     (1.0, 0.0, 0.0)
     """
+
+    _state_format = 1  # (its pickle records it: see _state_format)
 
     def __init__(self, *, original, unlearned, retrained, response):
         self.original, self.unlearned, self.retrained = (

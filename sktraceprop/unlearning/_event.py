@@ -14,6 +14,8 @@ import hashlib
 
 import numpy as np
 
+from .._state_format import constructed, record_of
+
 __all__ = ["RemovedRows", "UnlearningEvent", "row_ids_digest"]
 
 #: Fields shown first when an event is printed, in this order.
@@ -49,6 +51,11 @@ class RemovedRows:
     lines : dict of str to (int, int), default=None
         First and last line removed per source, for the summary.
     """
+
+    # (its pickle passes sktraceprop._state_format.constructed its record: see there why
+    # one from before records were written is not warned about)
+    _state_format = 1
+    _state_upgrades = {}
 
     def __init__(self, ids, lines=None):
         self._ids = np.array(ids, dtype=np.int64)
@@ -96,7 +103,7 @@ class RemovedRows:
         return f"<{len(self)} row ids{where}; sha256 {self.sha256[:16]}...>"
 
     def __reduce__(self):
-        return (type(self), (self._ids, self.lines))
+        return (constructed, (type(self), record_of(type(self)), (self._ids, self.lines)))
 
 
 def _short(value):
@@ -118,6 +125,10 @@ class UnlearningEvent(dict):
     the first and last line removed per source. ``repr`` and ``print`` show the count
     per source, those line ranges and the digest instead of the ids.
     """
+
+    # (as RemovedRows')
+    _state_format = 1
+    _state_upgrades = {}
 
     def __init__(self, fields):
         rows = fields["row_ids"]
@@ -141,4 +152,4 @@ class UnlearningEvent(dict):
         printer.text(repr(self))
 
     def __reduce__(self):
-        return (type(self), (dict(self),))
+        return (constructed, (type(self), record_of(type(self)), (dict(self),)))
