@@ -40,6 +40,7 @@ def _cmd_predictions(args, out):
 
     from ._lineage._current import old_note
     from .compliance import find_predictions, logged_outputs
+    from .compliance._told_apart import UNTOLD_WORDS, run_schemes, step_columns
 
     if args.input is not None and args.sha256 is not None:
         raise _UsageError("give --input or --sha256, not both")
@@ -70,6 +71,8 @@ def _cmd_predictions(args, out):
 
             # salted calls through their salts; erased ones are found by nothing
             events = [e for e, _ in matching(events, salts, {digest: None})]
+        # the runs whose scheme tells apart the steps of calls logged before
+        schemes = run_schemes(store, events)
         found = [
             {
                 "seq": e["seq"],
@@ -82,8 +85,7 @@ def _cmd_predictions(args, out):
                 "classes": e["payload"]["outputs"].get("classes"),
                 "model_fingerprint": e["payload"].get("model_fingerprint"),
                 "model_fingerprint_now": e["payload"].get("model_fingerprint_now"),
-                "changed_since_fit": e["payload"].get("changed_since_fit"),
-                "unchecked_since_fit": e["payload"].get("unchecked_since_fit"),
+                **step_columns(e, schemes),
                 "replaced_since_fit": e["payload"].get("replaced_since_fit"),
                 "matched_by_old_fingerprint_scheme": e["payload"].get(
                     "matched_by_old_fingerprint_scheme"
@@ -147,6 +149,7 @@ def _cmd_predictions(args, out):
         for key, words in (
             ("changed_since_fit", "changed since the run's fit"),
             ("unchecked_since_fit", "cannot be checked against the run (fingerprint scheme 1)"),
+            ("changed_or_unchecked_since_fit", UNTOLD_WORDS),
             ("replaced_since_fit", "replaced since the run's fit"),
         ):
             if e[key]:

@@ -25,6 +25,7 @@ from .._signed_zeros import SIGNED_NOTE, signed_digest
 from ..stores._prediction_salts import matching
 from ._find_exact import exact_variants
 from ._find_rows import row_matches
+from ._told_apart import run_schemes, step_columns
 
 __all__ = ["find_predictions", "logged_outputs"]
 
@@ -43,6 +44,7 @@ COLUMNS = (
     "estimator",
     "changed_since_fit",
     "unchecked_since_fit",
+    "changed_or_unchecked_since_fit",
     "replaced_since_fit",
     "matched_by_old_fingerprint_scheme",
     "old_fingerprint_schemes",
@@ -137,8 +139,12 @@ def find_predictions(store, X, *, row=None, run_id=None):
         ``unchecked_since_fit`` (the steps that could not be checked against a run of
         fingerprint scheme 1 or none, whose form did not see what a tree, a KNN model or
         a histogram boosting model learnt: whether they changed cannot be told; None
-        where there were none, and in events logged before it was said, which named
-        them in ``changed_since_fit``),
+        where there were none, and in events logged before it was said),
+        ``changed_or_unchecked_since_fit`` (the steps an event logged before then named
+        changed, of a run of fingerprint scheme 1 or none, or of a run the store does
+        not hold: changed, or unchecked, which the event cannot tell apart; not in
+        ``changed_since_fit``, as the report counts these calls apart, in
+        ``calls_by_a_model_changed_or_unchecked_since_fit``; None for other events),
         ``matched_by_old_fingerprint_scheme`` (the steps that matched their run's
         record, when the call was answered, only by an earlier fingerprint scheme,
         which some different models share: the run was recorded before the current
@@ -204,7 +210,7 @@ def find_predictions(store, X, *, row=None, run_id=None):
                     variants.setdefault(old, f"{note}; {SIGNED_NOTE}")
         tried += len(variants)
         matches = matching(events, salts, variants)
-    found = [_found(event, row, note) for event, note in matches]
+    found = [(event, row, note) for event, note in matches]
     # each row of X alone, inside any logged batch (calls and explanations)
     calls = sorted(events + explained, key=lambda e: e["seq"])
     rows, without = row_matches(
@@ -215,7 +221,10 @@ def find_predictions(store, X, *, row=None, run_id=None):
         only=row,
         skip={event["seq"] for event, _ in matches},
     )
-    found += [_found_row(event, i, positions, note) for event, i, positions, note in rows]
+    # the runs whose scheme tells apart the steps of calls logged before (_told_apart)
+    schemes = run_schemes(store, [e for e, _, _ in found] + [e for e, _, _, _ in rows])
+    found = [_found(event, row, note, schemes) for event, row, note in found]
+    found += [_found_row(e, i, positions, note, schemes) for e, i, positions, note in rows]
     found.sort(key=lambda f: (f["seq"], -1 if f["row"] is None else f["row"]))
     result = pd.DataFrame(found, columns=list(COLUMNS))
     if without:
@@ -277,9 +286,9 @@ def _outputs(event):
     return payload["method"], logged_outputs(payload), payload["outputs"].get("classes")
 
 
-def _found_row(event, i, positions, note):
+def _found_row(event, i, positions, note, schemes):
     """The table row of a call found by row ``i`` of X at ``positions`` of its batch."""
-    found = _found(event, None, note)
+    found = _found(event, None, note, schemes)
     outputs = found["output"]
     if outputs is not None:
         outputs = outputs[positions[0]] if len(positions) == 1 else outputs[positions]
@@ -293,7 +302,8 @@ def _found_row(event, i, positions, note):
     return found
 
 
-def _found(event, row, note):
+def _found(event, row, note, schemes):
+    """The table row of a call; ``schemes``: :func:`~._told_apart.run_schemes`'."""
     payload = event["payload"]
     method, outputs, classes = _outputs(event)
     return {
@@ -308,8 +318,7 @@ def _found(event, row, note):
         "model_fingerprint": payload.get("model_fingerprint"),
         "model_fingerprint_now": payload.get("model_fingerprint_now"),
         "estimator": payload.get("estimator"),
-        "changed_since_fit": payload.get("changed_since_fit"),
-        "unchecked_since_fit": payload.get("unchecked_since_fit"),
+        **step_columns(event, schemes),
         "replaced_since_fit": payload.get("replaced_since_fit"),
         "matched_by_old_fingerprint_scheme": payload.get("matched_by_old_fingerprint_scheme"),
         "old_fingerprint_schemes": _old_schemes(payload),

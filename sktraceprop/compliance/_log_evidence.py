@@ -10,6 +10,7 @@ from ._erasure_evidence import erasure_section
 from ._evidence import audit_events, included, is_store_event, parse_time
 from ._exact_ints import event_copy
 from ._model_calls import calls_by_model
+from ._told_apart import logged_before_told_apart, may_be_unchecked
 
 __all__ = ["checkpoints_of", "prediction_digest", "record_keeping", "store_location"]
 
@@ -81,12 +82,12 @@ class PredictionFigures:
             if payload.get("replaced_since_fit"):
                 self.flagged += 1
             elif payload.get("changed_since_fit"):
-                # logged before the steps that cannot be checked were told apart (no
-                # unchecked_since_fit key, not even empty): changed, or not checkable
-                # where the run's scheme could not check them (see summary)
-                told = "unchecked_since_fit" in payload
-                self.flagged += told
-                self.untold += not told
+                # logged before the steps that cannot be checked were told apart:
+                # changed, or not checkable where the run's scheme could not check
+                # them (see summary; the rule is _told_apart's)
+                untold = logged_before_told_apart(payload)
+                self.flagged += not untold
+                self.untold += untold
             if payload.get("unchecked_since_fit"):
                 self.unchecked += 1
             if payload.get("matched_by_old_fingerprint_scheme"):
@@ -107,7 +108,7 @@ class PredictionFigures:
         first, last = self.first or (None, None), self.last or (None, None)
         # events logged before unchecked_since_fit was said name in changed_since_fit the
         # steps a run of scheme 1 (or none) cannot check too: theirs are not said changed
-        untold = self.untold if fingerprint_scheme in (None, 1) else 0
+        untold = self.untold if may_be_unchecked(fingerprint_scheme) else 0
         return {
             "n_calls": self.n_calls,
             "n_rows": self.rows,
