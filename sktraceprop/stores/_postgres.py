@@ -16,6 +16,7 @@ from ._postgres_schema import (
     _TABLES_BY_VERSION,
     _psycopg,
 )
+from ._schema_indexes import postgres_index_problems
 from ._sqlite_transaction import check_durability
 
 _MODES = ("rw", "ro")
@@ -177,7 +178,10 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             ``"schema"`` for the guards, else as for :meth:`verify`). This handle then
             refuses writes.
         """
-        problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
+        problems = [
+            {"check": "schema", "message": m}
+            for m in (*self._guard_problems(), *self._index_problems())
+        ]
         return check_with(self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
 
     def _guard_problems(self):
@@ -186,6 +190,17 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         with self._snapshot():  # the store this handle opened, not another one since
             try:
                 return guard_problems(self._connection(), self.schema, self._tables, _ERASABLE)
+            except psycopg.Error as exc:
+                raise self._translate(exc) from None
+
+    def _index_problems(self):
+        """What was done to the store's indexes, read from the catalog now."""
+        psycopg, _, _ = _psycopg()
+        with self._snapshot():
+            try:
+                return postgres_index_problems(
+                    self._connection(), self.schema, self._tables, self.schema_version
+                )
             except psycopg.Error as exc:
                 raise self._translate(exc) from None
 
