@@ -154,7 +154,8 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         1. The triggers and their function, read from the server's catalog and
            compared with what the store installed (``pg_get_triggerdef``,
            ``pg_get_functiondef``): none dropped, disabled, redefined or added, no rule,
-           no row-level security.
+           no row-level security; and the indexes (``pg_get_indexdef``), against those
+           of the store's schema version: none dropped, added or redefined.
         2. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain, the checkpoints (their signatures with ``public_key``).
 
@@ -175,7 +176,7 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         ------
         CorruptStoreError
             If any check fails; its ``problems`` attribute lists each (``check`` is
-            ``"schema"`` for the guards, else as for :meth:`verify`). This handle then
+            ``"schema"`` for the guards and indexes, else as for :meth:`verify`). This handle then
             refuses writes.
         """
         problems = [
