@@ -28,6 +28,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -243,7 +244,6 @@ def main(argv=None):
         "measured now are shown apart, labelled",
     )
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
     results = {
         "machine": machine(),
         "command": "python benchmarks/bench_stores.py --rows "
@@ -255,57 +255,66 @@ def main(argv=None):
         "load_average_before": os.getloadavg(),
         "niceness": os.nice(0),
     }
-    with TemporaryPostgres(fsync=True) as server:
-        results["postgresql"] = server.version()
+    folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
+    # (removed however the run ends: an error, Ctrl-C, or SIGTERM, which TemporaryPostgres
+    # turns into SystemExit after stopping its server)
+    try:
+        with TemporaryPostgres(fsync=True) as server:
+            results["postgresql"] = server.version()
 
-        def sqlite():
-            return stp.stores.SQLiteStore(folder / f"{uuid.uuid4().hex}.db")
+            def sqlite():
+                return stp.stores.SQLiteStore(folder / f"{uuid.uuid4().hex}.db")
 
-        def postgres():
-            return stp.stores.PostgresStore(server.dsn, schema=f"b_{uuid.uuid4().hex[:12]}")
+            def postgres():
+                return stp.stores.PostgresStore(server.dsn, schema=f"b_{uuid.uuid4().hex[:12]}")
 
-        backends = {"SQLite": sqlite, "PostgreSQL": postgres}
-        for n in args.rows:
-            X, y = shuffled_frame(n)
-            run = pipeline(None).fit(X, y).lineage_
-            case = {"n_rows": n, "operations": {}}
-            for name, make in backends.items():
-                medians, raw, per_row = store_operations(make, run, args.repeats)
-                case["operations"][name] = {
-                    "median_s": medians,
-                    "runs_s": raw,
-                    "bytes_per_row": per_row,
-                }
-                print(f"{n:>9,} {name:<10} {medians} {per_row:.2f} B/row", flush=True)
-            stores = {"none": None, **{name: make() for name, make in backends.items()}}
-            medians, raw = fit_overhead(X, y, stores, args.fit_repeats)
-            case["fit"] = {"median_s": medians, "runs_s": raw}
-            case["fit"]["ratio"] = {k: medians[k] / medians["none"] for k in backends}
-            print(f"{n:>9,} fit {medians} ratios {case['fit']['ratio']}", flush=True)
-            results["cases"][str(n)] = case
-            del X, y, run
-        classes = {
-            "SQLite": (stp.stores.SQLiteStore, type("U", (_Unsealed, stp.stores.SQLiteStore), {})),
-            "PostgreSQL": (
-                stp.stores.PostgresStore,
-                type("U", (_Unsealed, stp.stores.PostgresStore), {}),
-            ),
-        }
+            backends = {"SQLite": sqlite, "PostgreSQL": postgres}
+            for n in args.rows:
+                X, y = shuffled_frame(n)
+                run = pipeline(None).fit(X, y).lineage_
+                case = {"n_rows": n, "operations": {}}
+                for name, make in backends.items():
+                    medians, raw, per_row = store_operations(make, run, args.repeats)
+                    case["operations"][name] = {
+                        "median_s": medians,
+                        "runs_s": raw,
+                        "bytes_per_row": per_row,
+                    }
+                    print(f"{n:>9,} {name:<10} {medians} {per_row:.2f} B/row", flush=True)
+                stores = {"none": None, **{name: make() for name, make in backends.items()}}
+                medians, raw = fit_overhead(X, y, stores, args.fit_repeats)
+                case["fit"] = {"median_s": medians, "runs_s": raw}
+                case["fit"]["ratio"] = {k: medians[k] / medians["none"] for k in backends}
+                print(f"{n:>9,} fit {medians} ratios {case['fit']['ratio']}", flush=True)
+                results["cases"][str(n)] = case
+                del X, y, run
+            classes = {
+                "SQLite": (
+                    stp.stores.SQLiteStore,
+                    type("U", (_Unsealed, stp.stores.SQLiteStore), {}),
+                ),
+                "PostgreSQL": (
+                    stp.stores.PostgresStore,
+                    type("U", (_Unsealed, stp.stores.PostgresStore), {}),
+                ),
+            }
 
-        def wide_store(name, sealed):
-            cls = classes[name][0 if sealed else 1]
-            if name == "SQLite":
-                return cls(folder / f"{uuid.uuid4().hex}.db")
-            return cls(server.dsn, schema=f"w_{uuid.uuid4().hex[:12]}")
+            def wide_store(name, sealed):
+                cls = classes[name][0 if sealed else 1]
+                if name == "SQLite":
+                    return cls(folder / f"{uuid.uuid4().hex}.db")
+                return cls(server.dsn, schema=f"w_{uuid.uuid4().hex[:12]}")
 
-        run, first = wide_run(args.categories)
-        results["wide"] = {"n_features": len(run.feature_lineage), "stores": {}}
-        for name in classes:
-            sealed, plain = wide_operations(
-                lambda s, name=name: wide_store(name, s), run, first, args.repeats
-            )
-            results["wide"]["stores"][name] = {"sealed_s": sealed, "unsealed_s": plain}
-            print(f"wide {name} sealed {sealed} unsealed {plain}", flush=True)
+            run, first = wide_run(args.categories)
+            results["wide"] = {"n_features": len(run.feature_lineage), "stores": {}}
+            for name in classes:
+                sealed, plain = wide_operations(
+                    lambda s, name=name: wide_store(name, s), run, first, args.repeats
+                )
+                results["wide"]["stores"][name] = {"sealed_s": sealed, "unsealed_s": plain}
+                print(f"wide {name} sealed {sealed} unsealed {plain}", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     results["load_average_after"] = os.getloadavg()
     ops_rows, fit_rows = case_rows(results["cases"].values())
     ops = markdown_table(

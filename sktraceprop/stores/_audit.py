@@ -50,7 +50,8 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         cache = _check_sources(store, source_events, problems, report)
         _check_runs(store, run_events, cache, problems, report, redactions)
         check_salts(store, salts, problems)
-        report["upgrades"], unrecorded = upgrade_history(store)
+        report["upgrades"], unrecorded, inconsistent = upgrade_history(store)
+        problems += inconsistent
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )

@@ -83,6 +83,9 @@ class AuditMethods:
         events hold, the calls without their salt being those the last
         ``store.prediction_erasure`` event committed to (what a salted call committed
         to cannot be checked without its input rows);
+        the ``store.upgrade`` events against the ``schema_version`` table (two events
+        to one version, or an event whose version has no row: an inconsistent upgrade
+        history, ``check`` ``"upgrades"``);
         and the stored checkpoints against the chain.
 
         With ``public_key``, also that every stored checkpoint is signed by that key,

@@ -16,6 +16,7 @@ from ._postgres_schema import (
     _TABLES_BY_VERSION,
     _psycopg,
 )
+from ._schema_indexes import postgres_index_problems
 from ._sqlite_transaction import check_durability
 
 _MODES = ("rw", "ro")
@@ -153,7 +154,8 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         1. The triggers and their function, read from the server's catalog and
            compared with what the store installed (``pg_get_triggerdef``,
            ``pg_get_functiondef``): none dropped, disabled, redefined or added, no rule,
-           no row-level security.
+           no row-level security; and the indexes (``pg_get_indexdef``), against those
+           of the store's schema version: none dropped, added or redefined.
         2. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain, the checkpoints (their signatures with ``public_key``).
 
@@ -174,10 +176,13 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         ------
         CorruptStoreError
             If any check fails; its ``problems`` attribute lists each (``check`` is
-            ``"schema"`` for the guards, else as for :meth:`verify`). This handle then
+            ``"schema"`` for the guards and indexes, else as for :meth:`verify`). This handle then
             refuses writes.
         """
-        problems = [{"check": "schema", "message": m} for m in self._guard_problems()]
+        problems = [
+            {"check": "schema", "message": m}
+            for m in (*self._guard_problems(), *self._index_problems())
+        ]
         return check_with(self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
 
     def _guard_problems(self):
@@ -186,6 +191,17 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
         with self._snapshot():  # the store this handle opened, not another one since
             try:
                 return guard_problems(self._connection(), self.schema, self._tables, _ERASABLE)
+            except psycopg.Error as exc:
+                raise self._translate(exc) from None
+
+    def _index_problems(self):
+        """What was done to the store's indexes, read from the catalog now."""
+        psycopg, _, _ = _psycopg()
+        with self._snapshot():
+            try:
+                return postgres_index_problems(
+                    self._connection(), self.schema, self._tables, self.schema_version
+                )
             except psycopg.Error as exc:
                 raise self._translate(exc) from None
 

@@ -7,7 +7,10 @@ refuses root), a server listening on 127.0.0.1 only, on a free port, with its so
 that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
 :meth:`TemporaryPostgres.start` calls itself when it fails or is interrupted (Ctrl-C while
 ``pg_ctl`` waits for the server: ``pg_ctl`` detaches the server from the terminal, so
-nothing else would stop it).
+nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops every
+server of the process too where it would end the process (its default handling): the
+servers are stopped and their folders removed, then ``SystemExit(143)`` is raised, so
+the caller's own cleanup (``finally``, ``with``) runs as after Ctrl-C.
 """
 
 import contextlib
@@ -117,6 +120,7 @@ class TemporaryPostgres:
         if reason is not None:
             raise RuntimeError(reason)
         self.bindir = find_bindir()
+        _stopped_on_sigterm(self)
         self.folder = tempfile.mkdtemp(prefix="stp-pg-")
         self._launched = False
         try:
@@ -193,8 +197,10 @@ class TemporaryPostgres:
 
     def stop(self):
         """Stop the server and remove its folder; Ctrl-C is ignored meanwhile (here and
-        in ``pg_ctl``), so a second one cannot leave the server running."""
+        in ``pg_ctl``), and SIGTERM held until it is done, so neither can leave the
+        server running."""
         if self.folder is None:
+            _LIVE.discard(self)
             return
         with _sigint_ignored():
             data = os.path.join(self.folder, "data")
@@ -208,6 +214,9 @@ class TemporaryPostgres:
                 self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        _LIVE.discard(self)
+        if not _LIVE and signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def __enter__(self):
         return self.start()
@@ -216,14 +225,51 @@ class TemporaryPostgres:
         self.stop()
 
 
+#: The servers of this process started and not yet stopped (SIGTERM stops them).
+_LIVE = set()
+
+
+def _stopped_on_sigterm(server):
+    """Have SIGTERM stop ``server`` (and every other live one) before the process ends.
+
+    Installed only in the main thread, and only where SIGTERM has its default handling
+    (which ends the process at once, skipping ``finally`` and ``__exit__``: the server,
+    detached by ``pg_ctl``, ran on and its folder stayed); a handler of the caller's is
+    left as it is.
+    """
+    _LIVE.add(server)
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame):
+    # (a second SIGTERM ends the process at once, as it would have)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for server in list(_LIVE):
+        server.stop()
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def _sigint_ignored():
-    """SIGINT ignored inside (in the main thread; its children inherit it)."""
+    """SIGINT ignored inside, SIGTERM held until the end (in the main thread; children
+    inherit the ignored SIGINT): a stop under way is not cut short, leaving the server
+    running, and a SIGTERM meanwhile is not lost."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = []
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, _: held.append(signum)),
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            os.kill(os.getpid(), signal.SIGTERM)

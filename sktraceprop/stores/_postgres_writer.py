@@ -31,6 +31,15 @@ class _Writer:
             f"SELECT {_EVENT_COLUMNS} FROM {{e}} ORDER BY seq DESC LIMIT 1", (), e="events"
         )
 
+    def events_of_kind(self, kind):
+        """``(seq, payload)`` of the events of ``kind``, oldest first."""
+        return self.con.execute(
+            self.store._sql(
+                "SELECT seq, payload FROM {e} WHERE kind = %s ORDER BY seq", e="events"
+            ),
+            (kind,),
+        ).fetchall()
+
     def insert_event(self, row):
         self.con.execute(
             self.store._sql("INSERT INTO {e} VALUES (%s, %s, %s, %s, %s, %s, %s)", e="events"), row

@@ -299,7 +299,8 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
            and constraint, as :meth:`verify` runs it) or ``PRAGMA quick_check``
            (``full=False``: the same without matching indexes to their tables; an
            index entry that points at another row passes it).
-        2. The append-only triggers, as they are now.
+        2. The append-only triggers, as they are now, and the indexes against those
+           of the store's schema version (none dropped, added or redefined).
         3. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain (each run decoded, within the size it declares), the
            checkpoints (their signatures with ``public_key``).

@@ -6,6 +6,7 @@ import sqlite3
 
 from ..exceptions import CorruptStoreError, StoreError
 from ._integrity import check_with, raise_problems
+from ._schema_indexes import sqlite_index_problems
 from ._sqlite_errors import SQLITE_ERRORS
 from ._sqlite_files import file_id
 from ._sqlite_pages import page_problems
@@ -68,4 +69,8 @@ def _trigger_problems(store, con):
     wrong = trigger_problem(
         {n: sql for n, kind, sql in names if kind == "trigger"}, store.schema_version
     )
-    return [{"check": "schema", "message": wrong}] if wrong else []
+    wrong = [wrong] if wrong else []
+    wrong += sqlite_index_problems(
+        {n: sql for n, kind, sql in names if kind == "index"}, store.schema_version
+    )
+    return [{"check": "schema", "message": m} for m in wrong]

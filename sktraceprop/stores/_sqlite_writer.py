@@ -27,6 +27,12 @@ class Writer:
             "ORDER BY seq DESC LIMIT 1"
         ).fetchone()
 
+    def events_of_kind(self, kind):
+        """``(seq, payload)`` of the events of ``kind``, oldest first."""
+        return self.con.execute(
+            "SELECT seq, payload FROM events WHERE kind = ? ORDER BY seq", (kind,)
+        ).fetchall()
+
     def insert_event(self, row):
         self.con.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", row)
 

@@ -8,7 +8,10 @@ upgrade). Stores upgraded before this event existed have none: their ``schema_ve
 rows are all that says when.
 """
 
+import json
+
 from .._version import __version__
+from ..exceptions import CorruptStoreError
 from ._append import _Chain
 
 UPGRADE_EVENT = "store.upgrade"
@@ -40,9 +43,44 @@ def not_upgraded(store):
     )
 
 
+def recorded_upgrade(seq, payload):
+    """``(seq, from_version, to_version)`` of a :data:`UPGRADE_EVENT` whose payload
+    text is ``payload``; None where it records no version (an edited event, which the
+    chain check names)."""
+    try:
+        payload = json.loads(payload)
+        return int(seq), int(payload["from_version"]), int(payload["to_version"])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def record_upgrade(store, writer, before, after):
     """Append a :data:`UPGRADE_EVENT` through ``writer`` (what a store's write
-    transaction yields) inside the upgrade's transaction; return the event."""
+    transaction yields) inside the upgrade's transaction; return the event.
+
+    Refused (:class:`~sktraceprop.exceptions.CorruptStoreError` naming the event, the
+    transaction rolled back, the handle then refusing writes) where the chain already
+    records an upgrade to ``after``: one upgrade writes one, so the store's version was
+    set back outside sktraceprop, and a second event would make its history say it was
+    upgraded twice.
+    """
+    earlier = [
+        found[0]
+        for found in (recorded_upgrade(s, p) for s, p in writer.events_of_kind(UPGRADE_EVENT))
+        if found is not None and found[2] == int(after)
+    ]
+    if earlier:
+        message = (
+            f"its store.upgrade event {earlier[0]} already records an upgrade to schema "
+            f"version {after}, yet it has version {before}: its version was set back (or "
+            "its schema_version row deleted) outside sktraceprop, so its upgrade history "
+            "is inconsistent"
+        )
+        store._refuse_writes(message)
+        raise CorruptStoreError(
+            f"{store!r}: {message}. It was not upgraded again (a second event would say "
+            "it was upgraded twice) and was not modified; check() names the inconsistency."
+        )
     chain = _Chain(store, writer)
     event = chain.append(
         UPGRADE_EVENT,

@@ -7,11 +7,15 @@ to, with the time) is outside the chain. Since session 61 each upgrade also appe
 by an earlier sktraceprop has the table's row and no event, so when, from which version
 and by which release it was upgraded is not under the chain. The check says so rather
 than let a store whose chain verifies read as one whose upgrades are all recorded.
+
+Where the events and the table disagree, the history is inconsistent: a row deleted, or
+the version set back, outside sktraceprop (both are append-only, and every upgrade
+writes its row and its event in one transaction). That is a problem of the check
+(``verify()`` fails), not a note: an audit must not say "verified" of a history it
+knows to be wrong.
 """
 
-import json
-
-from ._upgrade_event import UPGRADE_EVENT
+from ._upgrade_event import UPGRADE_EVENT, recorded_upgrade
 
 __all__ = ["upgrade_history"]
 
@@ -19,15 +23,12 @@ __all__ = ["upgrade_history"]
 def _recorded_upgrades(store):
     """``(seq, from_version, to_version)`` of each of the store's ``store.upgrade``
     events, oldest first."""
-    out = []
-    for seq, *_, payload, _prev, _hash in store._raw_events_of_kinds((UPGRADE_EVENT,)):
-        try:
-            payload = json.loads(payload)
-            out.append((int(seq), int(payload["from_version"]), int(payload["to_version"])))
-        except (TypeError, ValueError, KeyError):
-            # the chain check names an edited event; this one records no version
-            continue
-    return out
+    found = (
+        recorded_upgrade(seq, payload)
+        for seq, *_, payload, _prev, _hash in store._raw_events_of_kinds((UPGRADE_EVENT,))
+    )
+    # (one that records no version: the chain check names the edited event)
+    return [upgrade for upgrade in found if upgrade is not None]
 
 
 def _inconsistent(versions, recorded):
@@ -62,14 +63,15 @@ def _inconsistent(versions, recorded):
 
 
 def upgrade_history(store):
-    """``(upgrades, not_shown)`` of ``store``, read inside the audit's snapshot.
+    """``(upgrades, not_shown, problems)`` of ``store``, read inside the audit's snapshot.
 
     ``upgrades``: one dict per row of the ``schema_version`` table after the first (the
     version the store was created at), oldest first: ``from_version``, ``to_version``,
     ``applied_at`` (the table's time, outside the chain) and ``event_seq`` (the first
     ``store.upgrade`` event recording it, or None where there is none). ``not_shown``:
-    a sentence for each upgrade that no event records, and for each way the events and
-    the table disagree (the history is then said to be inconsistent, never recorded).
+    a sentence for each upgrade that no event records. ``problems``: a problem
+    (``check`` ``"upgrades"``) for each way the events and the table disagree (the
+    history is then said to be inconsistent, never recorded).
     """
     rows = sorted((int(v), str(t)) for v, t in store._raw_schema_versions())
     recorded = _recorded_upgrades(store) if rows else []
@@ -95,4 +97,8 @@ def upgrade_history(store):
                 "recorded none, so the store's upgrade history is not recorded under the "
                 "chain (when, and by which release, it was upgraded is not shown)"
             )
-    return upgrades, not_shown + _inconsistent({v for v, _ in rows}, recorded)
+    problems = [
+        {"check": "upgrades", "message": message}
+        for message in _inconsistent({v for v, _ in rows}, recorded)
+    ]
+    return upgrades, not_shown, problems

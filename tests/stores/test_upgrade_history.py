@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.cli import main
+from sktraceprop.exceptions import CorruptStoreError
 from tests.stores._store_helpers import Backend
 
 DATA = Path(__file__).parent / "data"
@@ -103,59 +105,126 @@ def test_a_postgresql_upgrade_without_its_event_is_said_not_recorded(pg_dsn, req
     assert len(_unrecorded(report)) == 1
 
 
-def _inconsistent(report):
-    return [s for s in report["not_shown"] if "upgrade history is inconsistent" in s]
+def _inconsistent(error):
+    """The problems of ``error`` (a failed check) that name an inconsistent history."""
+    return [
+        p["message"]
+        for p in error.problems
+        if p["check"] == "upgrades" and "upgrade history is inconsistent" in p["message"]
+    ]
 
 
-def _set_back_to_4(path):
+def _set_back_to_4(backend):
     """Damage a schema-5 store as a restore of part of it would: its row of version 5
     deleted and its version set back to 4 (the index dropped), its events kept."""
-    con = sqlite3.connect(path)
-    triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-    triggers = triggers.fetchall()
-    for name, _ in triggers:
-        con.execute(f"DROP TRIGGER {name}")
-    con.execute("DELETE FROM schema_version WHERE version = 5")
-    con.execute("UPDATE stp_meta SET value = '4' WHERE key = 'schema_version'")
-    con.execute("DROP INDEX events_kind")
-    for _, definition in triggers:
-        con.execute(definition)
-    con.commit()
-    con.close()
+    backend.sql("DELETE FROM schema_version WHERE version = 5")
+    backend.sql("UPDATE stp_meta SET value = '4' WHERE key = 'schema_version'")
+    backend.sql("DROP INDEX events_kind")
 
 
-def test_an_upgrade_event_without_its_version_row_is_said_inconsistent(tmp_path):
+def _history(backend):
+    """The truth: ``schema_version`` rows and ``store.upgrade`` event seqs, read raw."""
+    rows = backend.sql("SELECT version FROM schema_version ORDER BY version", fetch=True)
+    seqs = backend.sql(
+        "SELECT seq FROM events WHERE kind = 'store.upgrade' ORDER BY seq", fetch=True
+    )
+    return [v for (v,) in rows], [s for (s,) in seqs]
+
+
+def _refused(backend, seq):
+    """A writable handle's first write is refused, naming the event, and writes nothing;
+    the handle refuses writes after."""
+    before = backend.sql("SELECT count(*) FROM events", fetch=True)
+    store = backend.make()
+    with pytest.raises(CorruptStoreError, match=rf"store\.upgrade event {seq} already") as info:
+        store.append_event("review", {})
+    assert "to schema version 5, yet it has version 4" in str(info.value)
+    assert backend.sql("SELECT count(*) FROM events", fetch=True) == before
+    with pytest.raises(CorruptStoreError):
+        store.append_event("review", {})
+
+
+def test_a_store_set_back_after_its_upgrade_fails_its_check_and_is_not_upgraded_again(
+    tmp_path, request, capsys
+):
     path = tmp_path / "store.db"
     shutil.copyfile(DATA / "ops_without_keys.db", path)
+    backend = Backend("sqlite", tmp_path, request)
+    backend.path = str(path)
     store = stp.stores.SQLiteStore(path)
     store.append_event("review", {})  # no logged call: 3 stays 3
     stp.TracedPipeline([("lr", LogisticRegression())], store=store, log_predictions=True).fit(
         _X, _Y
     ).predict(_X.iloc[:1])  # 3 -> 4 -> 5, one event each
     store.close()
-    assert _inconsistent(stp.stores.SQLiteStore(path, mode="ro").check()) == []
-    _set_back_to_4(path)
-    rows, seqs = _file(path)
-    assert [v for v, _ in rows] == [3, 4] and len(seqs) == 2  # the truth: event to 5, no row
+    assert stp.stores.SQLiteStore(path, mode="ro").verify()
+    _set_back_to_4(backend)
+    rows, seqs = _history(backend)
+    assert rows == [3, 4] and len(seqs) == 2  # the truth: an event to 5, no row of 5
     store = stp.stores.SQLiteStore(path, mode="ro")
-    assert store.schema_version == 4 and store.verify()  # (the chain itself is whole)
-    (said,) = _inconsistent(store.check())
+    assert store.schema_version == 4
+    with pytest.raises(CorruptStoreError, match="upgrade history is inconsistent"):
+        store.verify()
+    with pytest.raises(CorruptStoreError) as info:
+        stp.stores.SQLiteStore(path, mode="ro").check()
+    (said,) = _inconsistent(info.value)
     assert f"event {seqs[1]}" in said and "from schema version 4 to 5" in said
     assert "no row of version 5" in said
-    # a writable handle's first write upgrades it again: a second event to 5
-    stp.stores.SQLiteStore(path).append_event("review", {})
-    rows, seqs = _file(path)
-    assert [v for v, _ in rows] == [3, 4, 5] and len(seqs) == 3
-    report = stp.stores.SQLiteStore(path, mode="ro").check()
-    (said,) = _inconsistent(report)
-    assert f"seqs {seqs[1]}, {seqs[2]}" in said and "upgrade to schema version 5" in said
-    assert report["upgrades"][1]["event_seq"] == seqs[1]
     out = io.StringIO()
-    assert main(["check", str(path)], out=out) == 0
-    assert f"note: {said}" in out.getvalue()
+    assert main(["check", str(path)], out=out) == 1
+    assert said in capsys.readouterr().err
+    # a writable handle's first write would upgrade it again: refused, naming the event
+    _refused(backend, seqs[1])
+    assert _history(backend) == (rows, seqs)
 
 
-def test_an_upgrade_event_from_a_version_with_no_row_is_said_inconsistent(tmp_path, request):
+def test_a_postgresql_store_set_back_after_its_upgrade_is_refused(pg_dsn, request, tmp_path):
+    backend = Backend("postgres", tmp_path, request)
+    backend.make().append_event("review", {})
+    # as a store created at version 4: one row, of 4
+    backend.sql("UPDATE schema_version SET version = 4 WHERE version = 5")
+    backend.sql("INSERT INTO schema_version VALUES (5, '2026-12-01T00:00:00+00:00')")
+    _set_back_to_4(backend)
+    backend.make().append_event("review", {})  # 4 -> 5, its event
+    rows, seqs = _history(backend)
+    assert rows == [4, 5] and len(seqs) == 1
+    assert backend.make(mode="ro").verify()
+    _set_back_to_4(backend)
+    with pytest.raises(CorruptStoreError) as info:
+        backend.make(mode="ro").check()
+    (said,) = _inconsistent(info.value)
+    assert f"event {seqs[0]}" in said and "no row of version 5" in said
+    _refused(backend, seqs[0])
+    assert _history(backend) == ([4], seqs)
+
+
+def test_two_upgrade_events_to_one_version_fail_the_check(tmp_path, request):
+    # as the store an sktraceprop without the refusal wrote: set back, upgraded again
+    backend = Backend("sqlite", tmp_path, request)
+    store = backend.make()
+    store.append_event("review", {})
+    backend.sql("INSERT INTO schema_version VALUES (4, '2026-12-01T00:00:00+00:00')")
+    from sktraceprop.stores._append import _Chain
+    from sktraceprop.stores._upgrade_event import UPGRADE_EVENT
+
+    store = backend.make()
+    for _ in range(2):
+        # (appended as an upgrade appends its event, without the refusal under test above)
+        with store._writer() as writer:
+            chain = _Chain(store, writer)
+            chain.append(UPGRADE_EVENT, {"from_version": 4, "to_version": 5})
+            chain.confirm()
+    seqs = _history(backend)[1]
+    store = backend.make(mode="ro")
+    with pytest.raises(CorruptStoreError, match="upgrade history is inconsistent"):
+        store.verify()
+    with pytest.raises(CorruptStoreError) as info:
+        backend.make(mode="ro").check()
+    (said,) = _inconsistent(info.value)
+    assert f"seqs {seqs[0]}, {seqs[1]}" in said and "upgrade to schema version 5" in said
+
+
+def test_an_upgrade_event_from_a_version_with_no_row_fails_the_check(tmp_path, request):
     backend = Backend("sqlite", tmp_path, request)
     store = backend.make()
     store.append_event("review", {})
@@ -167,6 +236,7 @@ def test_an_upgrade_event_from_a_version_with_no_row_is_said_inconsistent(tmp_pa
     with store._writer() as writer:
         record_upgrade(store, writer, 4, 5)
     backend.sql("DELETE FROM schema_version WHERE version = 4")
-    report = backend.make(mode="ro").check()
-    (said,) = _inconsistent(report)
+    with pytest.raises(CorruptStoreError) as info:
+        backend.make(mode="ro").check()
+    (said,) = _inconsistent(info.value)
     assert "from schema version 4 to 5" in said and "no row of version 4" in said

@@ -1,0 +1,88 @@
+"""The indexes a store's schema holds, checked against those of its version (SQLite
+and PostgreSQL), for :meth:`check`.
+
+An index changes no row, but what was done to one outside sktraceprop is a change of
+the store's layout as a dropped trigger is: a dropped ``events_kind`` makes every
+traced fit scan the whole log (slower, never different), and an index added can refuse
+what sktraceprop writes (a unique one) or is not the store sktraceprop made. The
+indexes a primary key makes are checked too on PostgreSQL (they are named there);
+SQLite's (``sqlite_autoindex_*``, without SQL) cannot be dropped alone.
+"""
+
+from ._sqlite_schema import SCHEMA
+
+#: SQLite: the named indexes of each schema version, as their CREATE statements.
+_SQLITE_4 = {
+    s.split()[2]: " ".join(s.split())
+    for s in SCHEMA
+    if s.startswith("CREATE INDEX") and "events_kind" not in s
+}
+_SQLITE = {
+    **_SQLITE_4,
+    "events_kind": " ".join(next(s for s in SCHEMA if "events_kind" in s).split()),
+}
+
+#: PostgreSQL: the columns of each table's primary key, and the two indexes on events.
+_PRIMARY_KEYS = {
+    "stp_meta": "key",
+    "schema_version": "version",
+    "sources": "source_id, sha256",
+    "runs": "run_id",
+    "events": "seq",
+    "checkpoints": "seq",
+    "run_leaves": "run_id, leaf",
+    "prediction_salts": "seq",
+}
+_POSTGRES_EVENTS = {"events_run_id_idx": "run_id", "events_kind": "kind, seq"}
+
+_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid), quote_ident(n.nspname)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"""
+
+
+def sqlite_index_problems(found, version):
+    """What was done to a SQLite store's indexes outside sktraceprop, one sentence per
+    kind of change. ``found`` maps each index's name to its CREATE statement (None for
+    SQLite's own); ``version`` is the store's schema version (2 to 5)."""
+    expected = _SQLITE if version >= 5 else _SQLITE_4
+    found = {n: " ".join(str(sql).split()) for n, sql in found.items() if sql is not None}
+    return _problems(expected, found)
+
+
+def postgres_index_problems(con, schema, tables, version):
+    """What was done to a PostgreSQL store's indexes outside sktraceprop (see
+    :func:`sqlite_index_problems`); ``con`` reads the catalog, ``schema`` is the
+    store's (unquoted), ``tables`` those of its ``version``."""
+    rows = con.execute(_INDEXES, (schema,)).fetchall()
+    found = {name: definition for name, definition, _ in rows}
+    quoted = rows[0][2] if rows else schema
+    expected = {
+        f"{t}_pkey": f"CREATE UNIQUE INDEX {t}_pkey ON {quoted}.{t} USING btree ({c})"
+        for t, c in _PRIMARY_KEYS.items()
+        if t in tables
+    }
+    events = dict(_POSTGRES_EVENTS) if version >= 5 else {"events_run_id_idx": "run_id"}
+    expected.update(
+        (n, f"CREATE INDEX {n} ON {quoted}.events USING btree ({c})") for n, c in events.items()
+    )
+    return _problems(expected, found)
+
+
+def _problems(expected, found):
+    gone = sorted(set(expected) - set(found))
+    added = sorted(set(found) - set(expected))
+    redefined = sorted(n for n in set(found) & set(expected) if found[n] != expected[n])
+    out = []
+    if gone:
+        out.append(
+            f"index(es) {', '.join(gone)} were dropped outside sktraceprop (what they find "
+            "is then found by reading whole tables: slower, never different)"
+        )
+    if added:
+        out.append(
+            f"index(es) {', '.join(added)} were added outside sktraceprop (a unique index "
+            "can refuse what sktraceprop writes)"
+        )
+    if redefined:
+        out.append(f"index(es) {', '.join(redefined)} were redefined outside sktraceprop")
+    return out
