@@ -178,6 +178,14 @@ def test_a_request_recorded_for_one_run_is_seen_for_another_on_the_same_lines(ba
         top["erased"].to_numpy(bool), np.isin(top["train_index"].to_numpy(), truth)
     )
 
+    # the request run again, as the warning says: carried out for the second run now
+    _erased_by_key(store, visits, keys, "art. 17, again")
+    again = _erasures(store)[-1]
+    assert again["payload"]["runs"] == [run.run_id]
+    erased = erased_rows(store, store.load_run(run.run_id))
+    assert sorted(erased) == truth.tolist()
+    assert all(e["carried_out"] and e["seq"] == again["seq"] for e in erased.values())
+
 
 def test_a_request_for_other_lines_marks_nothing(backend, tmp_path):
     folder = tmp_path / "data"
