@@ -104,7 +104,8 @@ def _cmd_trace(args, out):
             if not erasure["carried_out"]:
                 _print(
                     "  that request was not carried out for this run: no store.redaction "
-                    "event of the run names it (its writer stopped or failed part way), so "
+                    "event of the run names it (its writer stopped or failed part way, or "
+                    "the run was stored after the request, on the rows it named), so "
                     "the run still holds what it would erase; run the request again "
                     "(sktraceprop erase, or store.erase_rows)",
                     out=out,

@@ -12,18 +12,25 @@ of a row so erased (:func:`erasure_of`). A logged call checks once per model and
 (the store's erasure events, kept by :mod:`._removal_events` until one is appended, and
 one query of the run's redactions; a compliance report hands over its own read of the
 chain): the erasure of a row later in
-this process names the model itself (see :mod:`._holders`).
+this process names the model itself (see :mod:`._holders`); an explanation's
+``top()`` and ``train_rows`` mark such rows (column ``erased``, :func:`erased_marks`).
+
+A request names rows (by source identity and line, or sources), not runs: it is seen
+for every run holding them, listed in it or not (a run stored after it on the same
+file lines), by the rule of :mod:`._lineage._erasures_seen`.
 """
 
 import threading
 import warnings
 import weakref
 
+import numpy as np
+
 from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning
 from .utils._stack import user_stacklevel
 
-__all__ = ["erasure_of", "warn_erased_held"]
+__all__ = ["erased_marks", "erasure_of", "warn_erased_held"]
 
 _LOCK = threading.Lock()
 _CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
@@ -64,15 +71,26 @@ def warn_erased_held(estimator, store, *, once=False, events=None):
         rows[name] = rows.get(name, 0) + 1
         seqs.add(int(event["seq"]))
     named = ", ".join(f"{name!r} ({n} row(s))" for name, n in sorted(rows.items()))
+    left = sum(not e["carried_out"] for e in erased.values())
+    # a request lists the runs stored when it was made: a run stored after it on the
+    # rows it named (or one its writer stopped before) still holds them in the store too
+    where = (
+        "The erasure redacted the store's copy of the run but could not reach this "
+        "object (pickled before it, or loaded in another process)"
+        if not left
+        else f"For {left} of them the request was not carried out for this run (stored "
+        "after the request, on the rows it named, or its writer stopped part way): the "
+        "store's copy of the run holds them too, until the request is run again "
+        "(store.erase_rows); nor could it reach this object"
+    )
     warnings.warn(
         f"this {type(estimator).__name__}'s lineage_ (run {run.run_id}) holds "
-        f"{len(erased)} training row(s) that {type(store).__name__} records as erased "
-        f"since the fit: source(s) {named}, by erasure event(s) seq "
-        f"{', '.join(map(str, sorted(seqs)))}. The erasure redacted the store's copy of "
-        "the run but could not reach this object (pickled before it, or loaded in "
-        "another process): its run still holds those rows' ids (so their files and "
-        "lines) and its sources' statistics counted over them, and its fitted steps "
-        "what they learnt from them. Refit it on the rows kept, or discard it.",
+        f"{len(erased)} training row(s) that {type(store).__name__} records as erased: "
+        f"source(s) {named}, by erasure event(s) seq "
+        f"{', '.join(map(str, sorted(seqs)))}. {where}: its run still holds those rows' "
+        "ids (so their files and lines) and its sources' statistics counted over them, "
+        "and its fitted steps what they learnt from them. Refit it on the rows kept, or "
+        "discard it.",
         ErasedRowsHeldWarning,
         stacklevel=user_stacklevel(),
     )
@@ -91,9 +109,62 @@ def erasure_of(estimator, row_id):
         return None
     for position, event in sorted(erased_rows(store, run).items()):
         if int(run.row_ids[position]) == int(row_id):
+            when = (
+                "after this object was pickled"
+                if event["carried_out"]
+                else "not carried out for this object's run (stored after the request, "
+                "or its writer stopped part way)"
+            )
             return (
                 f"erased at request by the store's erasure event {event['seq']} "
-                f"({event['created_at']}), after this object was pickled: it still holds "
-                "the row until refitted or discarded"
+                f"({event['created_at']}), {when}: it still holds the row until refitted "
+                "or discarded"
             )
     return None
+
+
+def erased_marks(estimator, row_ids):
+    """``(hit, seqs, store, note)``: which of ``row_ids`` (training rows of
+    ``estimator``'s ``lineage_``) are, or were built from, rows that an erasure request
+    recorded in ``estimator``'s store named, and the requests' ``seq``; where that
+    cannot be checked, ``hit`` and ``store`` are None and ``note`` says why."""
+    from ._lineage._erasures_seen import erased_in_run
+    from .exceptions import UnknownSourceError
+
+    run = getattr(estimator, "lineage_", None)
+    store = getattr(estimator, "store", None)
+    if store is None:
+        return (
+            None,
+            [],
+            None,
+            (
+                "erasures not checked: the explained model has no store, and an erasure "
+                "request is recorded only in a store, so whether these rows were erased "
+                "since is not known here"
+            ),
+        )
+    if run is None or not hasattr(run, "row_ids"):
+        return (
+            None,
+            [],
+            None,
+            (
+                "erasures not checked: the explained model has no traced run (lineage_) to "
+                "read its rows' sources from, so they cannot be matched to the erasure "
+                "requests of its store"
+            ),
+        )
+    try:
+        hit, seqs = erased_in_run(store, run, np.asarray(row_ids, dtype=np.int64))
+    except UnknownSourceError:
+        return (
+            None,
+            [],
+            None,
+            (
+                "erasures not checked: the rows explained name sources the explained "
+                f"model's run {run.run_id} does not hold (it was refitted since?)"
+            ),
+        )
+    return hit, seqs, store, None

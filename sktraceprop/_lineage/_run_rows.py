@@ -60,19 +60,37 @@ class _LineageRows:
         # the rows given to fit are not labelled as the final estimator's positions
         return "train_index" if self._untraced_sampler() is None else "fit_index"
 
-    def rows(self):
+    def rows(self, *, store=None):
         """Source, URI and line of every training row (``train_index`` = position).
+
+        Parameters
+        ----------
+        store : store, default=None
+            The store whose erasure requests (``store.erase_rows``) to check the rows
+            against (the store the run was saved in). None: not checked (an erasure
+            is recorded only in a store), and column ``erased`` says ``<NA>``.
 
         Returns
         -------
         rows : DataFrame
             Columns ``train_index`` (position in the final estimator's training set),
-            ``row_id``, ``source_id``, ``uri`` and ``line`` (``via`` for merged rows).
+            ``row_id``, ``source_id``, ``uri`` and ``line`` (``via`` for merged rows),
+            and ``erased`` (nullable boolean, as in :meth:`trace`: True where the row
+            is, or was built from, a row that an erasure request recorded in ``store``
+            named, False where none did, ``<NA>`` where no store was given;
+            ``frame.attrs["erasures_checked"]`` and ``frame.attrs["erasures_note"]``
+            say which).
             Where a sampler without ``sample_indices_`` (SMOTE, SMOTEENN,
             ClusterCentroids) stood before the final estimator, which rows it was
             fitted on is not recorded: the rows are those given to fit, their first
             column ``fit_index`` (position among the rows given to fit), and a
             :class:`~sktraceprop.exceptions.LineageWarning` says so.
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            When ``store`` records an erasure request of some of the rows: their lines
+            are shown (the run still holds their ids), marked in ``erased``.
         """
         sampler = self._untraced_sampler()
         if sampler is not None:
@@ -84,7 +102,10 @@ class _LineageRows:
                 LineageWarning,
                 stacklevel=user_stacklevel(),
             )
-        return self._rows_frame()
+        frame = self._rows_frame()
+        at = frame[self._position_name].to_numpy()
+        hit, seqs = (None, []) if store is None else erased_in_run(store, self, self.row_ids)
+        return with_erasures(frame, at, hit, seqs, store, "rows")
 
     def _rows_frame(self):
         return lineage_frame(self.row_ids, self.source, position_name=self._position_name)

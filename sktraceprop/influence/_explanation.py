@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from .._lineage._erasures_seen import with_erasures
 from .._lineage._file_digests import PROCESS_DIGESTS
 from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
@@ -112,9 +113,23 @@ class Explanation(RecordedFormatMixin):
         longer holds them, at each access), sorted by ``train_index``. A row built by
         :func:`sktraceprop.merge` appears once per parent, with the merge in column
         ``via`` (present only when some row was merged), as in
-        :func:`sktraceprop.row_lineage`.
+        :func:`sktraceprop.row_lineage`. Column ``erased`` marks the rows an erasure
+        request recorded in the explained model's store named, as in :meth:`top`.
         """
-        return self._with_file_states(self._train_rows, "Explanation.train_rows")
+        rows = self._with_file_states(self._train_rows, "Explanation.train_rows")
+        return self._with_erasures(rows, "Explanation.train_rows")
+
+    def _with_erasures(self, rows, what):
+        """``rows`` (of :attr:`train_rows`) with column ``erased``: whether the explained
+        model's store records an erasure request of the training row (see
+        :func:`sktraceprop._erased_held.erased_marks`; an explanation pickled before it
+        still names the row's file line)."""
+        marks = self._explainer._erased_marks(rows["train_index"].to_numpy())
+        hit, seqs, store, note = marks
+        rows = with_erasures(rows.copy(), np.arange(len(rows)), hit, seqs, store, what)
+        if note is not None:
+            rows.attrs["erasures_note"] = note
+        return rows
 
     def _lines_of(self, train_index):
         """Positions in :attr:`train_rows` of the lines behind each training row."""
@@ -148,6 +163,13 @@ class Explanation(RecordedFormatMixin):
             row then rank. A merged
             training row takes one line per parent (same rank and score), with the
             merge in column ``via`` (present only when some training row was merged).
+            Column ``erased`` (nullable boolean): True where the explained model's
+            store records an erasure request of the training row (made after this
+            explanation, which still names its file line; an
+            :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` says so), False
+            where it records none, ``<NA>`` where it cannot be checked (the model has no
+            store, or no traced run); ``attrs["erasures_checked"]`` and
+            ``attrs["erasures_note"]`` say which.
         """
         refuse = getattr(self._explainer, "refuse_if_forgotten", None)
         if refuse is not None:  # (a removal dropped the fit that scored it)
@@ -180,7 +202,7 @@ class Explanation(RecordedFormatMixin):
         if "via" in rows:
             out["via"] = rows["via"].to_numpy()
         out["file_state"] = self._with_file_states(rows, "Explanation.top")["file_state"].array
-        return out
+        return self._with_erasures(out, "Explanation.top")
 
     def _with_file_states(self, rows, what):
         """``rows`` of :attr:`train_rows` with their files' ``file_state`` (see

@@ -86,3 +86,6 @@ class FitView:
 
     def _removal(self, row_id):
         return self._read("_removal", row_id)
+
+    def _erased_marks(self, train_index):
+        return self._read("_erased_marks", train_index)

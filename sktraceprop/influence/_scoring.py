@@ -10,7 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
-from .._erased_held import erasure_of
+from .._erased_held import erased_marks, erasure_of
 from .._lineage._paired import check_paired
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
@@ -49,6 +49,13 @@ class ScoringMixin:
         # an erasure its store records since this object was pickled (the erasure could
         # not reach it): the row's values are not handed out again
         return erasure_of(self.estimator_, row_id)
+
+    def _erased_marks(self, train_index):
+        """:func:`~sktraceprop._erased_held.erased_marks` of the training rows at
+        ``train_index``: which an erasure request recorded in the explained model's
+        store named (an explanation pickled before it still names their lines)."""
+        ids = np.asarray(self.train_row_ids_, dtype=np.int64)[np.asarray(train_index)]
+        return erased_marks(self.estimator_, ids)
 
     def _ops(self, train_index):
         if self._lineage is None:

@@ -139,7 +139,7 @@ def _named_anew(store, payload, given):
     anew = []
     for run_id in given:
         run = store.load_run(run_id)
-        before = erased_rows(store, run)
+        before = erased_rows(store, run, listed_only=True)
         if any(p not in before for p in named_positions(run, payload).tolist()):
             anew.append(run_id)
     return anew

@@ -17,13 +17,18 @@ def _read(store, run):
     )
 
 
-def erased_rows(store, run, events=None):
+def erased_rows(store, run, events=None, *, listed_only=False):
     """``{training row position: erasure event}``: the rows of ``run`` (a stored run) that
     an erasure request (:meth:`BaseStore.erase_rows`) named, or that were built from
     rows it named; the earliest request for each (carried out, if one was). Each event
     has ``carried_out``: whether a ``store.redaction`` event of the run names it (not so
     where a writer of an older sktraceprop stopped, or failed, between recording the
-    request and erasing).
+    request and erasing, nor for a run the request does not list).
+
+    A request names rows (by source identity and line, or sources), not runs: a run it
+    does not list (stored after it, or in another store, on the same file lines) holds
+    erased rows all the same, as :mod:`sktraceprop._lineage._erasures_seen` marks them.
+    ``listed_only``: only the requests that list ``run`` (what was recorded for it).
 
     ``events``: the store's events already read (its erasure and redaction events among
     them, decoded), as a compliance report's read of the chain holds them; None: read
@@ -40,7 +45,7 @@ def erased_rows(store, run, events=None):
     reasons = [e["payload"].get("reason", "") for e in redactions]
     for event in events:
         payload = event["payload"]
-        if run.run_id not in payload.get("runs", ()):
+        if listed_only and run.run_id not in payload.get("runs", ()):
             continue
         named = f"(erasure event {event['seq']})"
         # a run that held nothing more of the rows (an earlier request had erased it) has

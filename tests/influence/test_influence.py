@@ -167,7 +167,10 @@ def test_traced_pipeline_scores_name_file_and_line(tmp_path):
         "uri",
         "line",
         "file_state",
+        "erased",
     ]
+    # (the model has no store: whether rows were erased is not known, never False)
+    assert top["erased"].isna().all() and top.attrs["erasures_checked"] is False
     assert len(top) == 10 * 2
     assert np.all(top.groupby("test_index")["score"].diff().dropna() <= 0)
     for _, r in top.iterrows():
