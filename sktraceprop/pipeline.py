@@ -110,9 +110,14 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
     def _build_lineage(self, X, ids, context):
         seen, final, fits = context
         leaf, steps = pipeline_leaf(self)
-        row_ids, notes, traced = final_row_ids(
-            X, ids, steps, leaf, final, getattr(getattr(self, "lineage_", None), "run_id", None)
-        )
+        previous = getattr(getattr(self, "lineage_", None), "run_id", None)
+        try:
+            row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final, previous)
+        except Exception:
+            # a sampler refitted elsewhere meanwhile has its sample_indices_ name other
+            # rows than reached the model: that is the cause to say, not the rows
+            fits.check(type(self).__name__)
+            raise
         if traced and seen.indices is not None:
             notes.append(
                 f"the final estimator trained on {seen.indices.size} of the "

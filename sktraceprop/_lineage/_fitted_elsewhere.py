@@ -9,8 +9,9 @@ the pipeline, not objects other code holds. So, while a traced fit runs, each st
 methods are watched in the step's own dict (as :func:`._final.final_fit_rows` watches
 the final estimator's rows), and :meth:`StepFits.check` refuses the run where
 
-- a fit method of a step was called from another thread (through the step's
-  attributes: a fit in any thread looks them up there), or
+- a fit method of a step (an imbalanced-learn sampler's ``fit_resample`` among them:
+  its ``sample_indices_`` name the rows the run records) was called from another thread
+  (through the step's attributes: a fit in any thread looks them up there), or
 - an attribute of a step's fitted state (``coef_``, ``mean_``...) is no longer the
   object its fit in this thread left there once the run's fingerprints were taken (a
   fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or ended
@@ -31,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from ..exceptions import LineageError
 from ._final import _class_method
 
-_WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit")
+_WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
 
 class _Watch:

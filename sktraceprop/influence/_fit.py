@@ -12,6 +12,7 @@ from .._model_lock import exclusive
 from .._removed_rows import warn_refit_on_removed
 from ..gradients import linear_model_objective
 from ..gradients._torch_objective import check_torch_objective
+from ..utils._fit_under_way import fit_marked
 from ..utils._prefit import unfrozen
 from ..utils._read_unchanged import ReadSnapshot
 from ..utils._stack import user_stacklevel
@@ -57,7 +58,8 @@ class ExplainerFitMixin:
         # refitted alone: an explain under way in another thread would read half the
         # old fit and half the new (scores of one model traced to the other's rows)
         # a fitted model given is read with no refit of it in between (see _model_held)
-        with exclusive(self, "an explainer's fit"), given_model_held(self):
+        # marked while it runs: a copy made meanwhile (pickle, deepcopy) says so
+        with exclusive(self, "an explainer's fit"), given_model_held(self), fit_marked(self):
             self._validate_params()
             # explanations of the fit this one replaces refuse to trace from here on,
             # also where this fit fails halfway (see _fit_view)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._lineage._fingerprint import fingerprint
 from ..exceptions import LineageWarning
+from ..utils._fit_under_way import check_fit_finished
 from ..utils._prefit import unfrozen
 from ..utils._stack import user_stacklevel
 from ._class_balance import BalancedRemoval
@@ -209,14 +210,10 @@ class FitPartsMixin:
             )
 
     def _check_model_unchanged(self):
+        fitted = self.__dict__.get("_fingerprint_now")
+        check_fit_finished(self, fitted is not None, "no model to explain")
         if getattr(self, "trak_", None) is not None:
             self.trak_.check_store()
-        fitted = self.__dict__.get("_fingerprint_now")
-        if fitted is None:
-            raise ValueError(
-                f"this {type(self).__name__}'s last fit did not complete (it raised): "
-                "it holds no model to explain. Fit it again."
-            )
         now = fingerprint(unfrozen(self.estimator_))
         if now != fitted:
             raise ValueError(

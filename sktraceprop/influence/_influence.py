@@ -15,6 +15,7 @@ from .._lineage._current import FingerprintCarryMixin
 from .._selection import SelectionCloneMixin
 from .._state_format import StateFormatMixin
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._fit_under_way import FitStateCarryMixin
 from ..utils._prefit import KeepFittedParamsMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._explain import ExplainMixin
@@ -39,6 +40,7 @@ class InfluenceExplainer(
     SelectionCloneMixin,
     HolderMixin,
     FingerprintCarryMixin,
+    FitStateCarryMixin,
     KeepFittedParamsMixin,
     SourcesTravelMixin,
     MetaEstimatorMixin,

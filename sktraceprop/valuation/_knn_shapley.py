@@ -13,6 +13,7 @@ from .._model_lock import exclusive
 from .._model_lock import shared as shared_use
 from .._state_format import StateFormatMixin
 from ..utils._delegation import SourcesTravelMixin
+from ..utils._fit_under_way import FitStateCarryMixin, fit_marked
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._fit_rows import fit_rows, forget_rows
@@ -29,6 +30,7 @@ class KNNShapleyValuer(
     StateFormatMixin,
     GroupTablesMixin,
     TransformerCarryMixin,
+    FitStateCarryMixin,
     HolderMixin,
     KeepFittedParamsMixin,
     SourcesTravelMixin,
@@ -238,7 +240,8 @@ class KNNShapleyValuer(
         """
         # refitted alone: a value() under way in another thread would read half the
         # old rows and half the new (values of one set named by the other's row ids)
-        with exclusive(self, "a valuer's fit"):
+        # marked while it runs: a copy made meanwhile (pickle, deepcopy) says so
+        with exclusive(self, "a valuer's fit"), fit_marked(self):
             return fit_rows(self, X, y, sample_id)
 
     def _held_row_ids(self):

@@ -16,11 +16,18 @@ import warnings
 
 from .._lineage._fingerprint import fingerprint
 from ..exceptions import UncheckedStateWarning
+from ..utils._fit_under_way import check_fit_finished
 from ..utils._prefit import is_fitted, unfrozen
 from ..utils._read_unchanged import ReadSnapshot
 from ..utils._stack import user_stacklevel
 
-__all__ = ["TransformerCarryMixin", "check_transformer", "record_transformer", "start_fit_read"]
+__all__ = [
+    "TransformerCarryMixin",
+    "check_fit_done",
+    "check_transformer",
+    "record_transformer",
+    "start_fit_read",
+]
 
 
 def _fingerprint(transformer):
@@ -65,15 +72,18 @@ def record_transformer(valuer, snapshot):
     valuer._transformer_fingerprint = now
 
 
+def check_fit_done(valuer):
+    """Refuse a query of a valuer whose last fit did not complete, or that was copied
+    while a fit of it was under way (with or without a transformer: its rows, labels
+    and statistics may be of two fits)."""
+    recorded = valuer.__dict__.get("_transformer_fingerprint")
+    check_fit_finished(valuer, recorded != _INCOMPLETE, "no training rows to value")
+
+
 def check_transformer(valuer, transform):
     """``transform()`` (the validation rows through ``transformer_``), refused where
     the transformer is not the one fitted, or changed while it transformed them."""
     recorded = valuer.__dict__.get("_transformer_fingerprint")
-    if recorded == _INCOMPLETE:
-        raise ValueError(
-            f"this {type(valuer).__name__}'s last fit did not complete (it raised): it "
-            "holds no training rows to value. Fit it again."
-        )
     snapshot = ReadSnapshot(valuer.transformer_)
     if recorded is None:
         # pickled before fingerprints were recorded: nothing to compare with, and said

@@ -9,7 +9,7 @@ from .._lineage._paired import check_paired
 from ..utils._labels import check_label_kinds
 from ._distances import _DOT_METRICS
 from ._magnitude import check_magnitude, scaled
-from ._transformer_read import check_transformer
+from ._transformer_read import check_fit_done, check_transformer
 
 
 def check_no_missing_labels(y, role):
@@ -97,6 +97,7 @@ def validation_rows(valuer, X, y):
     checked (and transformed) like the training rows, scaled alike; ``y`` as float
     codes of ``classes_`` (-1: a label no training row has) or targets."""
     check_is_fitted(valuer)
+    check_fit_done(valuer)
     check_no_missing_labels(y, "y (the validation rows' labels)")
     check_paired(X, y, call="valuing")
     if valuer.transformer_ is None:
