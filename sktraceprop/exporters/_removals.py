@@ -1,7 +1,9 @@
 """What a store recorded since a run's fit that the run as fitted no longer shows: the
 removals of its training rows (``"unlearning"`` events, each with the fingerprint of
-the model it left) and the erasure requests that named it (``store.erasure`` events,
-:meth:`~sktraceprop.stores.BaseStore.erase_rows`). Every exporter states them per run,
+the model it left) and the erasure requests that named it or its rows (``store.erasure``
+events, :meth:`~sktraceprop.stores.BaseStore.erase_rows`: a request recorded before the
+run was stored names its rows all the same, and is listed as not carried out for it).
+Every exporter states them per run,
 so that an export never presents a model state that no longer exists as the current
 one; where no store of the run is known, it says that they were not looked up.
 
@@ -99,7 +101,9 @@ def removals(run, store):
     ]
     for event in store.events(kind=ERASURE_EVENT, include_store_events=True):
         payload = event["payload"] if isinstance(event["payload"], dict) else {}
-        if run.run_id not in (payload.get("runs") or ()):
+        # a request names rows, not runs: one recorded before this run was stored, on
+        # the same file lines, is listed too, not carried out for it (erased_rows)
+        if run.run_id not in (payload.get("runs") or ()) and int(event["seq"]) not in positions:
             continue
         hit = sorted(positions.get(int(event["seq"]), ()))
         per_source = _by_source(run, run.row_ids[hit]) if hit else []
