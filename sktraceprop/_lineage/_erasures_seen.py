@@ -26,7 +26,7 @@ from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
 from ._ids import pack
 
-__all__ = ["NOT_CHECKED", "erased_in_run", "erased_in_registry", "with_erasures"]
+__all__ = ["NOT_CHECKED", "SNAPSHOT", "erased_in_run", "erased_in_registry", "with_erasures"]
 
 #: Why a query given no store says ``<NA>``.
 NOT_CHECKED = (
@@ -35,6 +35,21 @@ NOT_CHECKED = (
     "store= (the store the model's runs are saved in) to check, or trace through the "
     "fitted traced pipeline, whose trace() checks its own store"
 )
+
+
+#: Why rows an unpickled MemoryStore records no request of are ``<NA>``.
+SNAPSHOT = (
+    "erasures checked in an unpickled MemoryStore: a copy of the store made when it was "
+    "pickled, so an erasure request recorded in that store since is not seen here; rows "
+    "this copy records a request of are marked True, the others are not known (<NA>); "
+    "pass store= (the store itself, or an SQLiteStore/PostgresStore) to check"
+)
+
+
+def _snapshot(store):
+    """Whether ``store`` is a copy frozen when it was pickled (an unpickled MemoryStore;
+    a database store reads the database itself)."""
+    return bool(getattr(store, "__dict__", {}).get("_unpickled"))
 
 
 def _erased(store, ids, source, code_of_key, codes_named):
@@ -112,9 +127,17 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
         frame.attrs["erasures_checked"] = False
         frame.attrs["erasures_note"] = NOT_CHECKED
         return frame
-    frame["erased"] = pd.array(hit[np.asarray(positions)], dtype="boolean")
-    frame.attrs["erasures_checked"] = True
-    frame.attrs["erasures_note"] = f"erasures checked in {type(store).__name__}"
+    marks = hit[np.asarray(positions)]
+    if _snapshot(store):
+        # a row the copy records no request of may have been named since in the store
+        # that was pickled: not known (<NA>), never False
+        frame["erased"] = pd.arrays.BooleanArray(marks, ~marks)
+        frame.attrs["erasures_checked"] = False
+        frame.attrs["erasures_note"] = SNAPSHOT
+    else:
+        frame["erased"] = pd.array(marks, dtype="boolean")
+        frame.attrs["erasures_checked"] = True
+        frame.attrs["erasures_note"] = f"erasures checked in {type(store).__name__}"
     if warn and hit.any():
         warnings.warn(
             f"{what}: {int(hit.sum())} of the {hit.size} row(s) named are, or were built "
