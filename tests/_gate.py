@@ -88,3 +88,40 @@ def start_until_stopped(target, locked, name):
     thread.start()
     assert stopped.wait(WAIT_S), f"{name} neither returned nor waited for a lock"
     return thread, not done.is_set(), out
+
+
+def fit_while_other_code_fits(monkeypatch, pipe, X, y, other_fit):
+    """Fit ``pipe`` on ``X, y`` in a thread held after its steps' fits and before its run
+    is built (an event, no sleep), run ``other_fit()`` (other code fitting a step object
+    the pipeline shares) meanwhile, and return the error the pipeline's fit raised, or
+    None where it returned."""
+    from sktraceprop import pipeline as traced_pipeline
+
+    held, go = threading.Event(), threading.Event()
+    rows = traced_pipeline.final_row_ids
+
+    def held_before_the_run(*args, **kwargs):  # (the steps fitted, nothing recorded yet)
+        if threading.current_thread().name == "pipeline":
+            held.set()
+            assert go.wait(WAIT_S)
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(traced_pipeline, "final_row_ids", held_before_the_run)
+    out = {}
+
+    def fit():
+        try:
+            pipe.fit(X, y)
+        except Exception as e:  # (read by the caller once joined)
+            out["error"] = e
+
+    fitting = threading.Thread(target=fit, name="pipeline")
+    fitting.start()
+    try:
+        assert held.wait(WAIT_S)
+        other_fit()  # the other code's fit, to its end
+    finally:
+        go.set()
+        fitting.join(WAIT_S)
+    assert not fitting.is_alive()
+    return out.get("error")

@@ -19,10 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop import pipeline as traced_pipeline
 from sktraceprop.exceptions import LineageError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S
+from tests._gate import WAIT_S, fit_while_other_code_fits
 
 pytest.importorskip("imblearn")
 from imblearn.under_sampling import RandomUnderSampler  # noqa: E402
@@ -58,33 +57,7 @@ def test_a_sampler_resampled_elsewhere_during_the_fit_records_no_run(monkeypatch
     store = MemoryStore()
     sampler = RandomUnderSampler(random_state=0)
     pipe = stp.TracedImbPipeline(LAYOUTS[layout](sampler), store=store)
-    held, go = threading.Event(), threading.Event()
-    rows = traced_pipeline.final_row_ids
-
-    def held_before_the_run(*args, **kwargs):  # (the steps fitted, nothing recorded yet)
-        if threading.current_thread().name == "pipeline":
-            held.set()
-            assert go.wait(WAIT_S)
-        return rows(*args, **kwargs)
-
-    monkeypatch.setattr(traced_pipeline, "final_row_ids", held_before_the_run)
-    out = {}
-
-    def fit():
-        try:
-            pipe.fit(X1, y1)
-        except Exception as e:  # (read by the test once joined)
-            out["error"] = e
-
-    fitting = threading.Thread(target=fit, name="pipeline")
-    fitting.start()
-    try:
-        assert held.wait(WAIT_S)
-        BY[how](sampler, X2, y2)  # the other code's resampling, to its end
-    finally:
-        go.set()
-        fitting.join(WAIT_S)
-    assert not fitting.is_alive()
+    error = fit_while_other_code_fits(monkeypatch, pipe, X1, y1, lambda: BY[how](sampler, X2, y2))
     # the truth: the sampler holds the other fit's indices, not those of this fit's rows
     mine = clone(sampler)
     mine.fit_resample(np.asarray(X1), y1)
@@ -92,7 +65,6 @@ def test_a_sampler_resampled_elsewhere_during_the_fit_records_no_run(monkeypatch
     other.fit_resample(np.asarray(X2), y2)
     np.testing.assert_array_equal(sampler.sample_indices_, other.sample_indices_)
     assert not np.array_equal(sampler.sample_indices_, mine.sample_indices_)
-    error = out.get("error")
     assert isinstance(error, LineageError), f"recorded run {getattr(pipe, 'lineage_', None)}"
     assert "step 's'" in str(error) and "No run was recorded" in str(error), str(error)
     assert store.list_runs().empty and not hasattr(pipe, "lineage_")

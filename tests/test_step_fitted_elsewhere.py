@@ -17,10 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
-from sktraceprop import pipeline as traced_pipeline
 from sktraceprop.exceptions import LineageError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S
+from tests._gate import WAIT_S, fit_while_other_code_fits
 
 
 def _data(seed, n=60):
@@ -49,38 +48,13 @@ def test_a_step_fitted_elsewhere_during_the_fit_records_no_run(monkeypatch, shar
     store = MemoryStore()
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
     step = pipe.named_steps[shared]
-    held, go = threading.Event(), threading.Event()
-    rows = traced_pipeline.final_row_ids
-
-    def held_before_the_run(*args, **kwargs):  # (the steps fitted, nothing recorded yet)
-        if threading.current_thread().name == "pipeline":
-            held.set()
-            assert go.wait(WAIT_S)
-        return rows(*args, **kwargs)
-
-    monkeypatch.setattr(traced_pipeline, "final_row_ids", held_before_the_run)
-    out = {}
-
-    def fit():
-        try:
-            pipe.fit(X1, y1)
-        except Exception as e:  # (read by the test once joined)
-            out["error"] = e
-
-    fitting = threading.Thread(target=fit, name="pipeline")
-    fitting.start()
-    try:
-        assert held.wait(WAIT_S)
-        BY_ATTRIBUTE[how](step, X2, y2)  # the other code's fit, to its end
-    finally:
-        go.set()
-        fitting.join(WAIT_S)
-    assert not fitting.is_alive()
+    error = fit_while_other_code_fits(
+        monkeypatch, pipe, X1, y1, lambda: BY_ATTRIBUTE[how](step, X2, y2)
+    )
     # the truth: what the shared step holds is the other fit's state
     other = clone(step).fit(*_plain(X2, y2))
     attr = "mean_" if shared == "standardscaler" else "intercept_"
     np.testing.assert_array_equal(getattr(step, attr), getattr(other, attr))
-    error = out.get("error")
     assert isinstance(error, LineageError), f"recorded run {getattr(pipe, 'lineage_', None)}"
     assert f"step {shared!r}" in str(error) and "No run was recorded" in str(error)
     assert store.list_runs().empty and not hasattr(pipe, "lineage_")
