@@ -56,6 +56,24 @@ KEY = "_sktraceprop_state"
 _REFIT = "Fit it again with this sktraceprop (or load it with the sktraceprop that pickled it)."
 
 
+def _forgetting_failure(setstate):
+    """``setstate`` (a class's own ``__setstate__``), forgetting this thread's objects
+    being loaded where it raises, after its format was read as well as before (a report
+    checked on loading, a run whose sources cannot be completed): else the object it
+    leaves empty, kept alive by the exception, takes a later load's warning."""
+
+    def __setstate__(self, state):
+        try:
+            return setstate(self, state)
+        except BaseException:
+            _load_failed()
+            raise
+
+    __setstate__.__doc__, __setstate__.__qualname__ = setstate.__doc__, setstate.__qualname__
+    __setstate__._forgets_failed_load = True
+    return __setstate__
+
+
 class _FormatBase:
     """The class attributes of a state format, and the allocations an unpickling makes
     (see the module: objects loaded inside another are said with it)."""
@@ -65,6 +83,12 @@ class _FormatBase:
     _reads_unnumbered = True
     #: Whether a state without a format is said only where it is fitted (estimators).
     _unnumbered_fitted_only = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__setstate__")
+        if own is not None and not getattr(own, "_forgets_failed_load", False):
+            cls.__setstate__ = _forgetting_failure(own)
 
     def __new__(cls, /, *args, **kwargs):
         obj = super().__new__(cls)

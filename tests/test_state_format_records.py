@@ -370,6 +370,32 @@ def test_a_failed_load_kept_alive_swallows_no_later_warning(monkeypatch):
     assert kept.value is not None
 
 
+def test_a_load_refused_after_its_format_was_read_swallows_no_later_warning(monkeypatch):
+    """A run's pickle refused after its format was read (its sources could not be
+    completed: a derived source whose parents this process lacks) left its object
+    allocated and empty, kept alive by the exception held: a later load of an earlier
+    pickle took it for the object being loaded around it and said nothing (0 warnings,
+    not 1)."""
+    from sktraceprop._lineage._source import REGISTRY
+
+    pipe = _nested()
+    blob = pickle.dumps(pipe.lineage_)
+
+    def incomplete(source):
+        raise KeyError(f"parents of {source!r} not known here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(REGISTRY, "complete", incomplete)
+        with pytest.raises(KeyError) as kept:
+            pickle.loads(blob)
+    data = _earlier(monkeypatch, pipe)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    assert len(_said(caught)) == 1
+    assert kept.value is not None
+
+
 def test_a_pickled_report_edited_after_it_was_made_is_refused_on_loading():
     """A report's pickle was loaded unchecked: one edited after it was made rendered
     as if made so (ComplianceReport(data) refuses the same data)."""
