@@ -352,6 +352,15 @@ def test_an_explanation_from_before_shared_digests_keeps_no_digests_of_its_own()
     assert _comparable(loaded.trace(0)) == _comparable(explanation.trace(0))
 
 
+def _warnings_of_an_earlier_load(monkeypatch, pipe):
+    """How many EarlierPickleWarnings one load of ``pipe`` pickled as before says."""
+    data = _earlier(monkeypatch, pipe)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pickle.loads(data)
+    return len(_said(caught))
+
+
 def test_a_failed_load_kept_alive_swallows_no_later_warning(monkeypatch):
     """A load refused (a newer format) left its object allocated and empty, kept alive
     by the exception held (a notebook keeps the last): a later load of an earlier
@@ -362,11 +371,7 @@ def test_a_failed_load_kept_alive_swallows_no_later_warning(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(StateFormatError) as kept:
         pickle.loads(newer)
-    data = _earlier(monkeypatch, pipe)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pickle.loads(data)
-    assert len(_said(caught)) == 1
+    assert _warnings_of_an_earlier_load(monkeypatch, pipe) == 1
     assert kept.value is not None
 
 
@@ -388,11 +393,7 @@ def test_a_load_refused_after_its_format_was_read_swallows_no_later_warning(monk
         patched.setattr(REGISTRY, "complete", incomplete)
         with pytest.raises(KeyError) as kept:
             pickle.loads(blob)
-    data = _earlier(monkeypatch, pipe)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pickle.loads(data)
-    assert len(_said(caught)) == 1
+    assert _warnings_of_an_earlier_load(monkeypatch, pipe) == 1
     assert kept.value is not None
 
 
