@@ -1,7 +1,8 @@
 """Transformers that hold a thread at a known point: the set-up of the tests of a call
 and a refit of one model in two threads (tests/test_model_lock.py,
 tests/influence/test_explain_while_model_refitted.py), and of a refit held under way
-(tests/test_search_runs_under_way.py, tests/compliance/test_report_refitted_in_place.py)."""
+(tests/test_search_runs_under_way.py, tests/compliance/test_report_refitted_in_place.py),
+and of a removal held between two updates of an object (tests/utils/test_removal_under_way.py)."""
 
 import threading
 
@@ -125,3 +126,50 @@ def fit_while_other_code_fits(monkeypatch, pipe, X, y, other_fit):
         fitting.join(WAIT_S)
     assert not fitting.is_alive()
     return out.get("error")
+
+
+#: The name of the thread :func:`copy_while_removal_held` holds in its removal.
+REMOVER = "remover"
+
+
+class HeldDrop:
+    """A value whose release (``del`` of the last reference) in the thread named
+    :data:`REMOVER` sets ``held`` and waits for ``go``: put in an object's ``__dict__``,
+    it holds a removal that deletes the attributes one by one at that attribute."""
+
+    def __init__(self, held, go):
+        self.held, self.go = held, go
+
+    def __del__(self):
+        if threading.current_thread().name == REMOVER:
+            self.held.set()
+            self.go.wait(WAIT_S)
+
+
+def copy_while_removal_held(remove, hold, copy):
+    """Run ``remove()`` (a removal of rows an object holds) in a thread named
+    :data:`REMOVER`, held between two of its updates of the object by ``hold(held, go)``
+    (which arranges for the thread to set ``held`` there and wait for ``go``: an event,
+    no sleep), run ``copy()`` meanwhile and return what it returned, once the removal
+    returned (its error, if any, raised here)."""
+    held, go, out = threading.Event(), threading.Event(), {}
+    hold(held, go)
+
+    def run():
+        try:
+            remove()
+        except Exception as e:  # (raised by the caller once joined)
+            out["error"] = e
+
+    removing = threading.Thread(target=run, name=REMOVER)
+    removing.start()
+    try:
+        assert held.wait(WAIT_S), "the removal was not held"
+        copied = copy()
+    finally:
+        go.set()
+        removing.join(WAIT_S)
+    assert not removing.is_alive()
+    if "error" in out:
+        raise out["error"]
+    return copied

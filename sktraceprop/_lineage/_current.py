@@ -149,9 +149,12 @@ class FingerprintCarryMixin:
     def __getstate__(self):
         state = super().__getstate__()
         if "_fingerprint_now" in state:
-            state["_fingerprint_now"] = self._fingerprint_now == fingerprint(
-                unfrozen(self.estimator_)
-            )
+            # the state's own model, not the object's: a removal in another thread may
+            # be dropping them (the copy is then refused, see utils._fit_under_way)
+            model = state.get("estimator_")
+            state["_fingerprint_now"] = model is not None and state[
+                "_fingerprint_now"
+            ] == fingerprint(unfrozen(model))
         return state
 
     def __setstate__(self, state):

@@ -13,6 +13,7 @@ names the explainer, and refitting or discarding it lets the data go).
 import threading
 
 from .._model_lock import shared
+from ..utils._fit_under_way import check_removal_finished
 
 
 class FitToken:
@@ -57,6 +58,8 @@ class FitView:
         explainer = self._explainer
         with shared(explainer):  # never during a refit (see InfluenceExplainer.fit)
             self.refuse_if_forgotten()
+            # (an explainer copied with this view while a removal dropped its fit)
+            check_removal_finished(explainer)
             if getattr(explainer, "_fit_token", None) is not self._token:
                 raise ValueError(
                     f"the {type(explainer).__name__} was fitted again after this "

@@ -15,6 +15,7 @@ in use) is the user's and stays; a removal names it if it holds removed rows.
 import numpy as np
 
 from .._model_lock import exclusive
+from ..utils._fit_under_way import MARKS, removal_marked
 from ._fit_view import as_fit_token
 
 
@@ -39,18 +40,21 @@ class ForgetRowsMixin:
                 return 0
             token = self.__dict__.get("_fit_token")
             params = self.get_params(deep=False)
-            for key in [k for k in self.__dict__ if k not in params]:
-                del self.__dict__[key]
-            self.forgotten_ = (
-                f"this {type(self).__name__} was fitted on {gone} row(s) that "
-                f"{by or 'a removal'} removed: it dropped its fitted state (its copies of "
-                "the training rows' features, gradients and the explained model's fit), "
-                "and its explanations would be of the model before the removal. Fit it "
-                "again (fit) on the unlearned model (the unlearner's estimator_) and the "
-                "retained rows"
-            )
-            if token is not None:  # its explanations refuse too (see _fit_view)
-                token.forgotten = self.forgotten_
+            # marked while its attributes go one by one: a copy made meanwhile (pickle,
+            # deepcopy in another thread) holds some of them and is refused, naming this
+            with removal_marked(self, by):
+                for key in [k for k in self.__dict__ if k not in params and k not in MARKS]:
+                    del self.__dict__[key]
+                self.forgotten_ = (
+                    f"this {type(self).__name__} was fitted on {gone} row(s) that "
+                    f"{by or 'a removal'} removed: it dropped its fitted state (its copies "
+                    "of the training rows' features, gradients and the explained model's "
+                    "fit), and its explanations would be of the model before the removal. "
+                    "Fit it again (fit) on the unlearned model (the unlearner's estimator_) "
+                    "and the retained rows"
+                )
+                if token is not None:  # its explanations refuse too (see _fit_view)
+                    token.forgotten = self.forgotten_
             return gone
 
     def _refuse_if_forgotten(self):

@@ -22,6 +22,7 @@ from .._lineage._record import source_table
 from .._lineage._source import REGISTRY
 from .._removed_rows import warn_refit_on_removed
 from ..exceptions import LineageWarning
+from ..utils._fit_under_way import removal_marked
 from ..utils._private_copy import shares_memory
 from ..utils._stack import user_stacklevel
 from ._distances import _DOT_METRICS, _fit_stats, _shift, _squared_norms
@@ -160,40 +161,42 @@ def fit_rows(valuer, X, y, sample_id):
     return valuer
 
 
-def forget_rows(valuer, removed_ids):
+def forget_rows(valuer, removed_ids, by=None):
     """Body of :meth:`KNNShapleyValuer._forget_rows` (called holding the valuer
     alone): drop the rows of ``removed_ids`` and recompute the statistics over the rows
-    kept; return how many rows were dropped."""
+    kept; return how many rows were dropped. The valuer is marked meanwhile (its
+    attributes are replaced one by one): a copy made before the last is refused."""
     if valuer.row_ids_ is None:
         return 0
     gone = np.isin(valuer.row_ids_, np.asarray(removed_ids, dtype=np.int64))
     if not gone.any():
         return 0
-    keep = np.flatnonzero(~gone)  # (none: value() refuses)
-    valuer.__dict__.pop("values_", None)
-    X = valuer._fit_X
-    if valuer._shift is not None:
-        X = X + valuer._shift  # (exact: the shift was kept only where it is)
-    if valuer._scale is not None:
-        X = X / valuer._scale  # (a power of two)
-    X = X[keep]
-    valuer._scale = magnitude_scale(X) if valuer.metric in _DOT_METRICS else None
-    X = scaled(X, valuer._scale)
-    valuer._shift = _shift(X) if valuer.metric in _DOT_METRICS else None
-    if valuer._shift is not None:
-        X = X - valuer._shift
-    if not sparse.issparse(X):
-        X = np.ascontiguousarray(X)
-    y = valuer._fit_y[keep]
-    if valuer.task_ == "classification":
-        codes, y = np.unique(y.astype(np.int64), return_inverse=True)
-        valuer.classes_ = valuer.classes_[codes]
-        y = y.astype(np.float64)
-    dropped = valuer.row_ids_[gone]
-    before = valuer.__dict__.get("removed_row_ids_")
-    valuer.removed_row_ids_ = dropped if before is None else np.concatenate([before, dropped])
-    valuer._fit_X, valuer._fit_y, valuer.row_ids_ = X, y, valuer.row_ids_[keep]
-    valuer._fit_norms = _squared_norms(X)
-    valuer._fit_stats = _fit_stats(X, valuer.metric)
-    valuer.n_samples_fit_ = X.shape[0]
+    with removal_marked(valuer, by):
+        keep = np.flatnonzero(~gone)  # (none: value() refuses)
+        valuer.__dict__.pop("values_", None)
+        X = valuer._fit_X
+        if valuer._shift is not None:
+            X = X + valuer._shift  # (exact: the shift was kept only where it is)
+        if valuer._scale is not None:
+            X = X / valuer._scale  # (a power of two)
+        X = X[keep]
+        valuer._scale = magnitude_scale(X) if valuer.metric in _DOT_METRICS else None
+        X = scaled(X, valuer._scale)
+        valuer._shift = _shift(X) if valuer.metric in _DOT_METRICS else None
+        if valuer._shift is not None:
+            X = X - valuer._shift
+        if not sparse.issparse(X):
+            X = np.ascontiguousarray(X)
+        y = valuer._fit_y[keep]
+        if valuer.task_ == "classification":
+            codes, y = np.unique(y.astype(np.int64), return_inverse=True)
+            valuer.classes_ = valuer.classes_[codes]
+            y = y.astype(np.float64)
+        dropped = valuer.row_ids_[gone]
+        before = valuer.__dict__.get("removed_row_ids_")
+        valuer.removed_row_ids_ = dropped if before is None else np.concatenate([before, dropped])
+        valuer._fit_X, valuer._fit_y, valuer.row_ids_ = X, y, valuer.row_ids_[keep]
+        valuer._fit_norms = _squared_norms(X)
+        valuer._fit_stats = _fit_stats(X, valuer.metric)
+        valuer.n_samples_fit_ = X.shape[0]
     return int(gone.sum())

@@ -262,7 +262,7 @@ class KNNShapleyValuer(
         ``transformer`` was fitted here; ``values_`` is discarded. Returns how many rows
         were dropped."""
         with exclusive(self, "a removal of a valuer's rows"):
-            return forget_rows(self, removed_ids)
+            return forget_rows(self, removed_ids, by)
 
     # -- valuing ---------------------------------------------------------------------------
     def value(self, X, y):
