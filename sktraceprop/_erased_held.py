@@ -18,6 +18,12 @@ this process names the model itself (see :mod:`._holders`); an explanation's
 A request names rows (by source identity and line, or sources), not runs: it is seen
 for every run holding them, listed in it or not (a run stored after it on the same
 file lines), by the rule of :mod:`._lineage._erasures_seen`.
+
+An unpickled :class:`~sktraceprop.stores.MemoryStore` (one pickled with the model) is a
+copy frozen when it was pickled: a request recorded in the store since is not in it, so
+a check there that finds none does not know (an
+:class:`~sktraceprop.exceptions.ErasuresUnknownWarning`, :func:`warn_snapshot`, in the
+words of the ``erased`` column's note, where a frame's column says ``<NA>``).
 """
 
 import threading
@@ -26,11 +32,12 @@ import weakref
 
 import numpy as np
 
+from ._lineage._erasures_seen import SNAPSHOT_CHECKED, is_snapshot
 from ._lineage._ids import codes_of
-from .exceptions import ErasedRowsHeldWarning
+from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning
 from .utils._stack import user_stacklevel
 
-__all__ = ["erased_marks", "erasure_of", "warn_erased_held"]
+__all__ = ["erased_marks", "erasure_of", "warn_erased_held", "warn_snapshot"]
 
 _LOCK = threading.Lock()
 _CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
@@ -48,11 +55,27 @@ def _first_check(estimator, store):
         return True
 
 
-def warn_erased_held(estimator, store, *, once=False, events=None):
+def warn_snapshot(estimator, run, what):
+    """Warn that ``estimator``'s training rows (of ``run``) were checked for erasure
+    requests only in an unpickled MemoryStore (``what``: those the copy records none
+    of, in words), so whether they were erased since is not known."""
+    warnings.warn(
+        f"this {type(estimator).__name__} (run {run.run_id}): {SNAPSHOT_CHECKED}; "
+        f"{what} may have been erased since: not known here. Check against the store "
+        "itself (set_params(store=...)), or keep the runs in an SQLiteStore or "
+        "PostgresStore, which outlive a pickle.",
+        ErasuresUnknownWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said=False):
     """Warn where ``estimator``'s ``lineage_`` holds training rows that ``store``
     records an erasure request of (``once``: only the first time for this estimator and
-    store; ``events``: the store's events, already read, to find them in). Returns
-    ``{source_id: rows}`` of those rows (empty where none)."""
+    store; ``events``: the store's events, already read, to find them in), and where
+    ``store`` is an unpickled MemoryStore, that the others are not known
+    (:func:`warn_snapshot`; not with ``snapshot_said``: the caller's answer says so).
+    Returns ``{source_id: rows}`` of the rows erased (empty where none)."""
     from .stores._erased_rows import erased_rows
 
     run = getattr(estimator, "lineage_", None)
@@ -61,6 +84,9 @@ def warn_erased_held(estimator, store, *, once=False, events=None):
     if once and not _first_check(estimator, store):
         return {}
     erased = erased_rows(store, run, events)
+    if is_snapshot(store) and not snapshot_said:
+        n = len(run.row_ids) - len(erased)
+        warn_snapshot(estimator, run, f"its {n} training row(s) the copy records no request of")
     if not erased:
         return {}
     rows, seqs = {}, set()
@@ -107,7 +133,16 @@ def erasure_of(estimator, row_id):
     store = getattr(estimator, "store", None)
     if run is None or store is None or not hasattr(run, "row_ids"):
         return None
-    for position, event in sorted(erased_rows(store, run).items()):
+    erased = erased_rows(store, run)
+    if is_snapshot(store) and not np.isin(int(row_id), np.asarray(run.row_ids)[list(erased)]):
+        # (its values are handed out, as this object holds them: said, not withheld)
+        warn_snapshot(
+            estimator,
+            run,
+            f"training row {int(row_id)}, whose values are handed out (the copy records "
+            "no request of it),",
+        )
+    for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
             when = (
                 "after this object was pickled"

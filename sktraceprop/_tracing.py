@@ -365,7 +365,8 @@ class TracedMixin(
         check_unchanged(self, "trace() naming the training rows")
         # a model pickled before an erasure its store records names the erased rows' lines
         store = getattr(self, "store", None)
-        held = warn_erased_held(self, store)
+        # (an unpickled MemoryStore: the frame's erased column says <NA>, and why)
+        held = warn_erased_held(self, store, snapshot_said=True)
         # (said once: by the warning above where it named the rows, as this model's)
         return self.lineage_._trace(indices, store, warn=not held)
 

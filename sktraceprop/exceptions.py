@@ -9,6 +9,7 @@ __all__ = [
     "CorruptStoreError",
     "EarlierPickleWarning",
     "ErasedRowsHeldWarning",
+    "ErasuresUnknownWarning",
     "LineageError",
     "LineageLostError",
     "LineageWarning",
@@ -112,6 +113,23 @@ class ErasedRowsHeldWarning(LineageWarning):
     a compliance report on it. The message names the sources, the rows' count and the
     erasure events. Refit the model on the rows kept, or discard it. A subclass of
     :class:`LineageWarning`: filters on that still apply.
+    """
+
+
+class ErasuresUnknownWarning(ErasedRowsHeldWarning):
+    """Whether a fitted object's training rows were erased since could not be checked:
+    the store it was checked against is an unpickled
+    :class:`~sktraceprop.stores.MemoryStore`.
+
+    A MemoryStore pickled with a model (or an explainer) is a copy of the store frozen
+    when it was pickled; an erasure request recorded in that store since is not in the
+    copy. Where a check against such a copy would say "no erased row" (a compliance
+    report, a logged call, an explanation's ``trace()`` handing out a row's values),
+    this warning says it is not known instead; a frame's ``erased`` column says
+    ``<NA>``. Check against the store itself, or use an
+    :class:`~sktraceprop.stores.SQLiteStore` or
+    :class:`~sktraceprop.stores.PostgresStore`, which outlive a pickle. A subclass of
+    :class:`ErasedRowsHeldWarning`: filters on that still apply.
     """
 
 

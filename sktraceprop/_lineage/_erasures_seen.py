@@ -26,7 +26,15 @@ from ..utils._stack import user_stacklevel
 from ._depends_on import depends_on
 from ._ids import pack
 
-__all__ = ["NOT_CHECKED", "SNAPSHOT", "erased_in_run", "erased_in_registry", "with_erasures"]
+__all__ = [
+    "NOT_CHECKED",
+    "SNAPSHOT",
+    "SNAPSHOT_CHECKED",
+    "erased_in_run",
+    "erased_in_registry",
+    "is_snapshot",
+    "with_erasures",
+]
 
 #: Why a query given no store says ``<NA>``.
 NOT_CHECKED = (
@@ -37,16 +45,23 @@ NOT_CHECKED = (
 )
 
 
+#: What a check in an unpickled MemoryStore can tell: one rule, said in these words by
+#: the ``erased`` column's note (:data:`SNAPSHOT`) and by every check that answers in
+#: one word, not a column (:func:`sktraceprop._erased_held.warn_snapshot`).
+SNAPSHOT_CHECKED = (
+    "erasures checked in an unpickled MemoryStore: a copy of the store made when it was "
+    "pickled, so an erasure request recorded in that store since is not seen here"
+)
+
 #: Why rows an unpickled MemoryStore records no request of are ``<NA>``.
 SNAPSHOT = (
-    "erasures checked in an unpickled MemoryStore: a copy of the store made when it was "
-    "pickled, so an erasure request recorded in that store since is not seen here; rows "
-    "this copy records a request of are marked True, the others are not known (<NA>); "
-    "pass store= (the store itself, or an SQLiteStore/PostgresStore) to check"
+    f"{SNAPSHOT_CHECKED}; rows this copy records a request of are marked True, the others "
+    "are not known (<NA>); pass store= (the store itself, or an SQLiteStore/PostgresStore) "
+    "to check"
 )
 
 
-def _snapshot(store):
+def is_snapshot(store):
     """Whether ``store`` is a copy frozen when it was pickled (an unpickled MemoryStore;
     a database store reads the database itself)."""
     return bool(getattr(store, "__dict__", {}).get("_unpickled"))
@@ -128,7 +143,7 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
         frame.attrs["erasures_note"] = NOT_CHECKED
         return frame
     marks = hit[np.asarray(positions)]
-    if _snapshot(store):
+    if is_snapshot(store):
         # a row the copy records no request of may have been named since in the store
         # that was pickled: not known (<NA>), never False
         frame["erased"] = pd.arrays.BooleanArray(marks, ~marks)
