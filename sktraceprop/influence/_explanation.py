@@ -293,7 +293,11 @@ class Explanation(RecordedFormatMixin):
             the row until it is refitted or discarded (the removal's ``held_elsewhere``);
             or, where the explained model's store records an erasure request of the row
             made after this explanation was pickled, that erasure event (its values are
-            then not handed out again).
+            then not handed out again). Where that store is an unpickled
+            :class:`~sktraceprop.stores.MemoryStore` (pickled with the explainer), a row
+            its copy records no request of is handed out with an
+            :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`: a request recorded
+            in the store itself since is not known here.
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
             ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
             where the source's bytes were read from several paths and the model's run

@@ -63,6 +63,9 @@ def removal_marked(obj, by=None):
     """Mark ``obj`` as having rows removed while the block runs (its lock held alone),
     as removed part way where the block raises (``by``: what removes them, in words,
     kept for the error); the mark goes once the block completes."""
+    # a copy made during a fit or a removal (registered as holding rows when loaded)
+    # stays refused after this removal: its state was of two fits before it
+    prior = {key: obj.__dict__[key] for key in MARKS if key in obj.__dict__}
     obj.__dict__[_ATTR] = REMOVING
     obj.__dict__["_removal_what"] = "a removal of its rows" + (f" by {by}" if by else "")
     try:
@@ -72,6 +75,7 @@ def removal_marked(obj, by=None):
         raise
     for key in MARKS:
         obj.__dict__.pop(key, None)
+    obj.__dict__.update(prior)
 
 
 def _check_removal(obj, state):

@@ -18,11 +18,22 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 from sktraceprop.valuation import _fit_rows
-from tests._gate import REMOVER, WAIT_S, HeldDrop, copy_while_removal_held
+from tests._gate import (
+    FIT_ENTERED,
+    FIT_RELEASE,
+    REFITTER,
+    REMOVER,
+    WAIT_S,
+    HeldDrop,
+    HeldFit,
+    copy_while_removal_held,
+)
 
 COPIES = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}
 REFUSED = (
@@ -113,3 +124,27 @@ def test_an_explainer_and_its_explanation_copied_during_a_removal_are_refused(ho
     # the explainer itself refuses as removed (the truth of what the removal did)
     with pytest.raises(ValueError, match="removed: it dropped its fitted state"):
         explainer.explain(X.iloc[:2])
+
+
+def test_a_valuer_copied_during_a_fit_stays_refused_after_a_removal_of_its_rows():
+    """A copy is registered as holding its rows when loaded: a removal of them reaches
+    it, and before, took its mark away, so that it answered from two fits' parts."""
+    X, y = _data(seed=2)
+    X2, y2 = _data(seed=3)
+    valuer = stp.KNNShapleyValuer(
+        n_neighbors=3, transformer=make_pipeline(HeldFit(), StandardScaler())
+    ).fit(X, y)
+    FIT_ENTERED.clear(), FIT_RELEASE.clear()
+    refit = threading.Thread(target=lambda: valuer.fit(X2, y2), name=REFITTER)
+    refit.start()
+    try:
+        assert FIT_ENTERED.wait(WAIT_S)
+        copied = pickle.loads(pickle.dumps(valuer))
+    finally:
+        FIT_RELEASE.set()
+        refit.join(WAIT_S)
+    assert not refit.is_alive()
+    _unlearn(X, y, np.array([5, 6]))()
+    assert copied.row_ids_.size == len(X) - 2  # (the removal reached the copy)
+    with pytest.raises(ValueError, match="was copied .* while a fit of it was under way"):
+        copied.value(X.iloc[:6], y[:6])
