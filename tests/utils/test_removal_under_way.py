@@ -6,8 +6,9 @@ and ``copy.deepcopy`` do not. A copy made meanwhile carried no mark: a valuer co
 between its new rows and their norms answered with the rows kept and the norms and
 distance statistics of every row, an explainer copied with some of its fitted state
 dropped answered as a fit that "did not complete (it raised)", and an explanation
-copied with it still traced rows. Each copy is now refused, naming the removal. The
-removal is held between two of its updates by an event (no sleep).
+copied with it still traced rows. Each copy is now refused, naming the removal, and so
+is a valuer whose removal raised part way. The removal is held between two of its
+updates by an event (no sleep).
 """
 
 import copy
@@ -148,3 +149,18 @@ def test_a_valuer_copied_during_a_fit_stays_refused_after_a_removal_of_its_rows(
     assert copied.row_ids_.size == len(X) - 2  # (the removal reached the copy)
     with pytest.raises(ValueError, match="was copied .* while a fit of it was under way"):
         copied.value(X.iloc[:6], y[:6])
+
+
+def test_a_valuer_whose_removal_raised_part_way_is_refused(monkeypatch):
+    X, y = _data(seed=4)
+    valuer = stp.KNNShapleyValuer(n_neighbors=3).fit(X, y)
+
+    def failing(Z):  # (its rows and labels replaced, their norms not: out of memory)
+        raise MemoryError("no room for the norms")
+
+    monkeypatch.setattr(_fit_rows, "_squared_norms", failing)
+    with pytest.raises(MemoryError):
+        _unlearn(X, y, np.array([3, 4]))()
+    assert valuer.row_ids_.size == len(X) - 2 and valuer._fit_norms.size == len(X)
+    with pytest.raises(ValueError, match="a removal of its rows by .* raised part way"):
+        valuer.value(X.iloc[:6], y[:6])
