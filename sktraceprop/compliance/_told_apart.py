@@ -65,7 +65,8 @@ def _scheme_of(store, run_id):
     if run_id is None:
         return _UNKNOWN
     try:
-        return store.load_run(run_id).fingerprint_scheme
+        # (the scheme alone, checked as load_run checks it: not the run's sources)
+        return store._fingerprint_scheme(run_id)
     except UnknownRunError:
         return _UNKNOWN
 
