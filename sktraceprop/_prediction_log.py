@@ -21,6 +21,7 @@ from ._call_hashes import start_call_hashes, start_salt_hashes
 from ._erased_held import warn_erased_held
 from ._lineage._current import step_matches, unchecked_steps
 from ._lineage._fingerprint import class_path, fingerprint
+from ._lineage._fingerprint_match import may_hold_unseen_form
 from ._model_lock import shared
 from ._prediction_outputs import encode_array, encode_outputs
 from ._row_digests import NoRowRecord, warm_up
@@ -166,7 +167,7 @@ def _says_unchecked(unchecked, changed, run):
     even empty, says that the steps named there were told apart from those that cannot
     be checked (a report counts the calls of an event without it apart, as changed or
     unchecked)."""
-    return bool(unchecked) or (bool(changed) and run.fingerprint_scheme in (None, 1))
+    return bool(unchecked) or (bool(changed) and may_hold_unseen_form(run.fingerprint_scheme))
 
 
 def log_call(estimator, method, X, outputs, input_sha256=None, salt=None, store=None):

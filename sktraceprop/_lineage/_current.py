@@ -18,6 +18,7 @@ from ._fingerprint import SCHEME, fingerprint
 from ._fingerprint_match import (
     UNCHECKED_NOTE,
     matching_scheme,
+    may_hold_unseen_form,
     old_scheme_note,
     unseen_by_early_forms,
 )
@@ -85,7 +86,7 @@ def unchecked_steps(estimator, changed, run=None):
     see what the step learnt (a tree's nodes), so a record of then cannot be reproduced
     from the model, changed or not (:data:`~._fingerprint_match.UNCHECKED_NOTE`)."""
     run = estimator.lineage_ if run is None else run
-    if not changed or run.fingerprint_scheme not in (None, 1):
+    if not changed or not may_hold_unseen_form(run.fingerprint_scheme):
         return []
     steps = dict(fitted_steps(getattr(estimator, "estimator_", estimator)))
     return [name for name in changed if name in steps and unseen_by_early_forms(steps[name])]

@@ -40,7 +40,9 @@ __all__ = [
     "OLD_SCHEME_NOTE",
     "OLD_SCHEME_NOTES",
     "UNCHECKED_NOTE",
+    "UNTOLD_SCHEMES",
     "matching_scheme",
+    "may_hold_unseen_form",
     "old_scheme_note",
     "unseen_by_early_forms",
 ]
@@ -95,6 +97,11 @@ UNCHECKED_NOTE = (
     "fingerprint: no scheme of now gives the recorded one, and whether the step changed "
     "since cannot be told"
 )
+#: The fingerprint schemes a run may be recorded with (None: none recorded) whose
+#: fingerprints may be of the forms that did not see a tree (:data:`UNCHECKED_NOTE`).
+#: One definition: the call's event is written by it (``unchecked_since_fit``) and the
+#: report, ``find_predictions`` and the CLI read the events by it.
+UNTOLD_SCHEMES = frozenset({None, 1})
 #: What each earlier scheme's match is worth, by scheme.
 OLD_SCHEME_NOTES = {
     1: OLD_SCHEME_NOTE,
@@ -140,6 +147,12 @@ def matching_scheme(obj, recorded, now=None):
         if old == recorded:
             return scheme
     return None
+
+
+def may_hold_unseen_form(fingerprint_scheme):
+    """Whether a run recorded with ``fingerprint_scheme`` (None: not recorded) may hold
+    a fingerprint of a form that did not see what a step learnt (:data:`UNTOLD_SCHEMES`)."""
+    return fingerprint_scheme in UNTOLD_SCHEMES
 
 
 def unseen_by_early_forms(obj):

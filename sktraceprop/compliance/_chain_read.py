@@ -15,6 +15,7 @@ one read of every event, not one to check and one to report.
 from ..stores._audit_chain import watching_chain
 from ..stores._chain import EVENT_COLUMNS
 from ..stores._events import decoded
+from ..stores._salt_digests import packed_digest
 
 __all__ = ["Call", "Tally", "chain_events", "verified_chain_events"]
 
@@ -37,7 +38,8 @@ class Call:
         if key not in self.__slots__[:5]:
             # (loud: a reader of a call's payload must be given the whole event)
             raise KeyError(f"a call held by chain_events has no {key!r}: its payload was summed")
-        return getattr(self, key)
+        value = getattr(self, key)
+        return value.hex() if key == "hash" and isinstance(value, bytes) else value
 
     def holds(self, key):
         """Whether the call's payload holds ``key`` (one of :data:`_FLAGS`)."""
@@ -47,7 +49,10 @@ class Call:
 def _call(event, rows):
     call = Call()
     call.seq, call.run_id, call.created_at = event["seq"], event["run_id"], event["created_at"]
-    call.kind, call.hash, call.n_rows = "prediction", event["hash"], rows
+    # (its hash as 32 bytes where it is a lower-case hex SHA-256: 65 bytes, not 113)
+    packed = packed_digest(event["hash"])
+    call.hash = event["hash"] if packed is None else packed
+    call.kind, call.n_rows = "prediction", rows
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     held = tuple(k for k in _FLAGS if k in payload)
     call.flags = _FLAG_SETS.setdefault(held, frozenset(held))

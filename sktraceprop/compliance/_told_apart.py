@@ -16,6 +16,7 @@ One rule, read by the report (:class:`~._log_evidence.PredictionFigures`, format
 :func:`~sktraceprop.compliance.find_predictions` and by ``sktraceprop predictions``.
 """
 
+from .._lineage._fingerprint_match import may_hold_unseen_form
 from ..exceptions import UnknownRunError
 
 __all__ = [
@@ -42,9 +43,10 @@ def logged_before_told_apart(payload):
 
 def may_be_unchecked(fingerprint_scheme):
     """Whether a run recorded with ``fingerprint_scheme`` (None: not recorded) may hold a
-    fingerprint of the form that did not see a tree: scheme 1 or none. ``_UNKNOWN`` (a
-    run the store does not hold) may too."""
-    return fingerprint_scheme in (None, 1) or fingerprint_scheme is _UNKNOWN
+    fingerprint of the form that did not see a tree: scheme 1 or none, as the events are
+    written (:func:`~sktraceprop._lineage._fingerprint_match.may_hold_unseen_form`).
+    ``_UNKNOWN`` (a run the store does not hold) may too."""
+    return fingerprint_scheme is _UNKNOWN or may_hold_unseen_form(fingerprint_scheme)
 
 
 def run_schemes(store, events):
@@ -63,7 +65,8 @@ def _scheme_of(store, run_id):
     if run_id is None:
         return _UNKNOWN
     try:
-        return store.load_run(run_id).fingerprint_scheme
+        # (the scheme alone, checked as load_run checks it: not the run's sources)
+        return store._fingerprint_scheme(run_id)
     except UnknownRunError:
         return _UNKNOWN
 

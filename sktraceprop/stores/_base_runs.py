@@ -52,6 +52,13 @@ class RunMethods:
         note_saved(self, run_id)  # (an exporter of the run then finds its removals here)
         return run
 
+    def _fingerprint_scheme(self, run_id):
+        """The stored run's ``fingerprint_scheme`` (None: not recorded), as
+        ``load_run(run_id).fingerprint_scheme`` gives it: its record and row ids are
+        checked against the digest of its audit event as :meth:`load_run` checks them,
+        but its sources are not read nor the run built. Raises as :meth:`load_run`."""
+        return _load_run.load_scheme(self, run_id)
+
     # -- sealed runs (see _sealed_runs.py) -----------------------------------------------------
     def _as_stored(self, run):
         """``run`` (a Lineage as its fit made it) as this store shows it now, with the

@@ -10,6 +10,7 @@ and unaltered, so an altered run is never returned. :func:`read_run` and
 import json
 
 from .._lineage._run import Lineage
+from .._lineage._run_decode import scheme_from
 from .._lineage._source import DERIVED_KINDS, Parents, Source
 from ..exceptions import CorruptStoreError, UnknownRunError
 from ._chain import (
@@ -39,8 +40,27 @@ def load_run(store, run_id):
     return lineage
 
 
-def read_run(store, run_id, cache):
-    """``(lineage, digest, event_seq, {source key: (event_seq, digest)})``, bounded."""
+def load_scheme(store, run_id):
+    """See :meth:`BaseStore._fingerprint_scheme`: the scheme of the run's record as
+    :func:`load_run` reads it, the record and row ids checked against its audit event,
+    without decoding its sources or building the run."""
+    if not isinstance(run_id, str) or text_problem(run_id):
+        raise UnknownRunError(f"no run {run_id!r} in {store!r}")
+    with store._snapshot():
+        record_text, record, row_ids, inputs, event_seq = _read_row(store, run_id)
+        digest = run_digest(record_text, row_ids, inputs)
+        check_event(store, event_seq, RUN_EVENT, digest, run_id=run_id)
+    try:
+        return scheme_from(record.get("fingerprint_scheme"))
+    except ValueError as exc:  # (as Lineage.from_dict refuses it in load_run)
+        raise store._corrupt(
+            f"run {run_id}: its record is not readable ({exc!r})", run_id=run_id
+        ) from None
+
+
+def _read_row(store, run_id):
+    """``(record_text, record, row_ids, input_row_ids, event_seq)`` of a stored run,
+    its row ids decoded up to the counts the row declares."""
     row = store._raw_run(run_id)
     if row is None:
         raise UnknownRunError(f"no run {run_id!r} in {store!r}")
@@ -59,8 +79,6 @@ def read_run(store, run_id, cache):
             f"says {run_id} with {n_samples}",
             run_id=run_id,
         )
-    if is_sealed(record):
-        record = unseal_stored(store, run_id, record)
     try:
         row_ids = decode_ids(blob, n_samples, f"row ids of {name}")
         inputs = None
@@ -70,6 +88,15 @@ def read_run(store, run_id, cache):
             raise CorruptStoreError(f"{name} has input row ids but declares none")
     except CorruptStoreError as exc:
         raise store._corrupt(str(exc), run_id=run_id) from None
+    return record_text, record, row_ids, inputs, event_seq
+
+
+def read_run(store, run_id, cache):
+    """``(lineage, digest, event_seq, {source key: (event_seq, digest)})``, bounded."""
+    record_text, record, row_ids, inputs, event_seq = _read_row(store, run_id)
+    name = f"run {run_id}"
+    if is_sealed(record):
+        record = unseal_stored(store, run_id, record)
     sources, source_events = {}, {}
     for entry in record.get("sources", ()):
         key = (entry.get("source_id"), entry.get("sha256"))

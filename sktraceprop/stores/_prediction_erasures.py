@@ -25,6 +25,7 @@ import hashlib
 import json
 
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, new_salt, salt_sha256
+from ._salt_digests import SaltDigests
 
 __all__ = ["erasure_payload", "problems", "read_state"]
 
@@ -50,13 +51,14 @@ class State:
     """What the chain says of salted calls and their erasures (see :func:`read_state`).
 
     ``salted``: ``{seq: salt_sha256}`` of the salted prediction and explanation events
-    (None where a payload could not be read); ``named``: ``{call seq: erasure seq}`` of
-    the calls listed by erasure events of the first salted releases; ``erasures``:
-    ``[(seq, payload)]`` of the erasure events that commit to the set, oldest first.
+    (None where a payload could not be read), a :class:`._salt_digests.SaltDigests`
+    (40 bytes a call); ``named``: ``{call seq: erasure seq}`` of the calls listed by
+    erasure events of the first salted releases; ``erasures``: ``[(seq, payload)]`` of
+    the erasure events that commit to the set, oldest first.
     """
 
     def __init__(self):
-        self.salted, self.named, self.erasures = {}, {}, []
+        self.salted, self.named, self.erasures = SaltDigests(), {}, []
 
     def add(self, seq, kind, payload):
         """Take one event (its payload decoded, or None where it could not be)."""

@@ -200,6 +200,11 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
 
     load_run.__doc__ = BaseStore.load_run.__doc__
 
+    def _fingerprint_scheme(self, run_id):
+        if self._legacy:  # (0.1 runs: not under the chain, their scheme set on load)
+            return self.load_run(run_id).fingerprint_scheme
+        return super()._fingerprint_scheme(run_id)
+
     def size_of_run(self, run_id):
         """Bytes the run's row ids take in the file."""
         rows = self._query(

@@ -95,7 +95,9 @@ def test_a_run_the_store_cannot_load_is_not_told(tmp_path, monkeypatch):
     def unknown(run_id):
         raise UnknownRunError(f"no run {run_id!r}")
 
+    # (the scheme is read alone, report64: both reads say so)
     monkeypatch.setattr(store, "load_run", unknown)
+    monkeypatch.setattr(store, "_fingerprint_scheme", unknown)
     found = find_predictions(store, _rows())
     assert _steps(found, "changed_or_unchecked_since_fit") == [[step]] * 2
     assert _steps(found, "changed_since_fit") == [None] * 2

@@ -789,6 +789,7 @@ def test_schema_1_stores_are_read_with_their_ids_repacked(tmp_path, old_layout):
             np.testing.assert_array_equal(loaded.row_ids, run.row_ids)
         # 0.1 predates fingerprint scheme 2 (and its stores take no new runs): scheme 1
         assert run.fingerprint_scheme == SCHEME and loaded.fingerprint_scheme == 1
+        assert store._fingerprint_scheme(run.run_id) == 1  # (read alone, the same)
     assert store.list_runs()["run_id"].tolist() == [plain.run_id, merged.run_id]
     assert [e["payload"] for e in store.events()] == [{"n": 1}, {"n": 2}]
     with pytest.raises(StoreError, match="not under the chain") as info:
