@@ -20,10 +20,17 @@ not blank, without parsing them.
 
 With ``skip_blank_lines=False`` the python engine keeps an empty line as a row of missing
 values, as the C tokenizer does, wherever it is. A line that starts with the comment
-character it drops among the first lines it reads (the header and the lines it looks at
-for index names) and reads as a row of missing values after them, where the C tokenizer
-always skips it: how many lines the first are is pandas' internals, so such a line after
-the first record is refused, as is a row cut to nothing by the comment character.
+character it drops among the first lines it reads and reads as a row of missing values
+after them, where the C tokenizer always skips it. The first lines are those its
+``_next_line`` reads, which skips such a line: the header records, then two records for
+index names (``_get_index_name``; with ``header=None`` the first data record is read for
+the column count and counts as the first of the two), the same in pandas 2.2 and 3.1. A
+comment line before the start of the second data record is therefore dropped by both
+engines and its lines are known (:func:`_early_comment`); one after it is refused, as is
+one whose first field is a missing-value marker such as ``#N/A`` (a row to the python
+engine, which keeps such a field whole), and one under ``skiprows``, ``skipfooter``, a
+list ``header`` or ``sep=None``, which move what the first lines are. A row cut to
+nothing by the comment character is refused too.
 
 The python engine also skips the leading ``skiprows`` lines as physical lines, before
 its csv reader starts, where the C tokenizer skips records: they differ when one of
@@ -36,6 +43,7 @@ import re
 
 import numpy as np
 
+from ._csv_lines import header_records
 from ._csv_stream import _decompressed, compression_of
 
 
@@ -54,6 +62,45 @@ def _dialect(kwargs):
         strict = False
 
     return Dialect
+
+
+def _na_markers(kwargs):
+    """Every string the python engine may keep whole as a missing value (more than it
+    does, where ``keep_default_na=False`` or ``na_values`` is per column: refusing more,
+    never fewer)."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    given = kwargs.get("na_values")
+    if given is None:
+        given = []
+    elif isinstance(given, dict):
+        given = [*given, *(v for values in given.values() for v in np.atleast_1d(values))]
+    else:
+        given = np.atleast_1d(given).tolist()
+    return set(STR_NA_VALUES) | {str(v) for v in given}
+
+
+def _early_comment(kwargs, record_lines, number, line, dialect):
+    """Whether the comment line ``number`` is one the python engine drops with
+    ``skip_blank_lines=False``, as the C tokenizer does (see the module's docstring)."""
+    header = kwargs.get("header", "infer")
+    if (
+        isinstance(header, list | tuple)
+        or kwargs.get("skiprows") is not None
+        or int(kwargs.get("skipfooter", 0) or 0)
+        or kwargs.get("sep", ",") is None
+    ):
+        return False
+    # the records _next_line reads are the line finder's: a record the python engine
+    # drops and the C tokenizer keeps is refused apart ("dropped")
+    second = header_records(kwargs) + 1
+    if second < record_lines.size and number > record_lines[second]:
+        return False
+    try:
+        first = next(csv.reader([line.rstrip("\r\n")], dialect), [""])[0]
+    except csv.Error:
+        return False
+    return first not in _na_markers(kwargs)
 
 
 def _dropped(line, dialect, comment, skip_blank):
@@ -131,9 +178,9 @@ def python_engine_line(path, kwargs, record_lines):
     found : tuple of (int, str) or None
         The 1-based line and ``"skipped"`` (a leading skipped line that ends inside
         quotes), ``"dropped"`` (a record the python engine drops) or ``"comment"`` (with
-        ``skip_blank_lines=False``, a line after the first record that starts with the
-        comment character, which the C tokenizer skips and the python engine may read
-        as a row); None when there is none of these.
+        ``skip_blank_lines=False``, a line after the first records that starts with the
+        comment character, which the C tokenizer skips and the python engine reads as a
+        row); None when there is none of these.
     """
     comment = kwargs.get("comment")
     skip_blank = bool(kwargs.get("skip_blank_lines", True))
@@ -175,6 +222,8 @@ def python_engine_line(path, kwargs, record_lines):
             at = np.searchsorted(record_lines, number)
             starts = at < record_lines.size and record_lines[at] == number
             if comments_read and not starts and at > 0 and line.startswith(comment):
+                if _early_comment(kwargs, record_lines, number, line, dialect):
+                    continue
                 return number, "comment"
             if not starts:
                 continue  # no record starts here: a skipped, blank or inner line

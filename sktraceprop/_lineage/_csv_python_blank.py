@@ -95,7 +95,9 @@ def dropped_blank(path, kwargs, scan):
     if not _applies(kwargs) or scan.lines.size < first + 2:
         return None
     header, blank, after = _first_lines(path, kwargs, scan, first)
-    if blank is None or blank.rstrip("\r\n") != "":
+    # (a record's text runs to the next record: comment lines the C tokenizer skips
+    # after the blank line are in it)
+    if blank is None or blank.splitlines()[:1] not in ([], [""]):
         return None
     if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_blank(path, int(scan.lines[first]))

@@ -1,7 +1,8 @@
 """The delimiter pandas sniffs for ``read_csv(sep=None)``.
 
 pandas' python engine (the only one that sniffs) reads the first physical line that
-``skiprows`` does not skip, cuts it at the comment character, and takes the delimiter
+``skiprows`` does not skip and that does not start with the comment character (a line
+cut to nothing there), cuts it at the comment character, and takes the delimiter
 :class:`csv.Sniffer` finds in it; the rest of its dialect stays the caller's. Sniffing the
 same line the same way gives the line finder the delimiter pandas used. pandas parses that
 line alone: one that ends inside a quoted field is a row cut at the line's end, where the
@@ -21,7 +22,9 @@ def _first_line(path, kwargs):
     comment = kwargs.get("comment")
     with open_text(path, kwargs) as text:  # (a UTF-8 BOM stays on the line it sniffs)
         number, line = 0, text.readline()
-        while line and skipped(number):  # (pandas asks on past the end, forever)
+        # (pandas asks on past the end, forever; a comment line is skipped too, where
+        # sniffing it would raise "Could not determine delimiter")
+        while line and (skipped(number) or (comment is not None and line.startswith(comment))):
             number, line = number + 1, text.readline()
     if comment is not None and comment in line:
         line = line[: line.find(comment)]

@@ -80,10 +80,16 @@ def _row_sources(value):
     if ids is None or not ids.size:
         return None
     codes, counts = np.unique(codes_of(ids), return_counts=True)
+    out = {}
     try:
-        return {REGISTRY.by_code(int(c)).source_id: int(n) for c, n in zip(codes, counts)}
+        for c, n in zip(codes.tolist(), counts.tolist()):
+            # summed: one source under two codes (an alias adopted from another
+            # process) or two versions of one source_id are one name's rows
+            name = REGISTRY.by_code(c).source_id
+            out[name] = out.get(name, 0) + n
     except LineageError:  # ids of no registered source: nothing to name
         return None
+    return out
 
 
 def _weights(value):

@@ -121,8 +121,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
         blank line after the header that it drops, read with ``names``, ``usecols``,
         ``skiprows``, ``skipfooter``, ``comment``, ``index_col`` or ``chunksize``; with
-        ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line after
-        the header that starts with the comment character).
+        ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that
+        starts with the comment character after the second data record, which that
+        engine reads as a row).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -214,9 +215,11 @@ def check_python_engine(path, modelled, scan):
         "and a comment character it keeps or drops it by the lines around it) where its "
         "C tokenizer keeps it",
         "comment": "starts with the comment character: with skip_blank_lines=False "
-        "pandas' python engine drops such a line among the first lines it reads and "
-        "reads it as a row of missing values after them, where its C tokenizer skips "
-        "it (read with skip_blank_lines=True to skip it with either engine)",
+        "pandas' python engine drops such a line among the first records it reads (the "
+        "header and two more) and reads it as a row of missing values after them (or "
+        "when its first field is a missing-value marker such as #N/A), where its C "
+        "tokenizer skips it (read with skip_blank_lines=True to skip it with either "
+        "engine)",
     }[how]
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "

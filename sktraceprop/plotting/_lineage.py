@@ -6,7 +6,8 @@ import numpy as np
 
 from .._lineage._current import check_unchanged
 from .._lineage._ids import codes_of
-from .._lineage._labels import source_order
+from .._lineage._labels import content_key, row_groups, source_order
+from .._lineage._uri_path import same_file_uri
 from .._state_format import RecordedFormatMixin
 from ..utils._prefit import unfrozen
 from ._base import axes, count_of_rows, shortened, source_names
@@ -201,15 +202,22 @@ def _graph(lineage):
     def add(node_id, label, kind):
         nodes.append({"id": node_id, "label": label, "kind": kind})
 
-    sources = sorted(lineage.sources.values(), key=source_order)
+    # one node per content (content_key): a source read under two codes (an alias
+    # adopted from another process, one share spelled in two cases) is one source
+    contents = {}
+    for source in sorted(lineage.sources.values(), key=source_order):
+        contents.setdefault(content_key(source), source)
+    sources = list(contents.values())
     # several sources of one source_id (two folders' data.csv, two versions of a file):
-    # a node each, told apart by the SHA-256
+    # a node each, told apart by the SHA-256, then by the file
     versions = Counter(source.source_id for source in sources)
+    copies = Counter(source.key for source in sources)
 
     def node_of(source):
-        if versions[source.source_id] > 1:
-            return f"source:{source.source_id}@{source.sha256[:12]}"
-        return f"source:{source.source_id}"
+        if versions[source.source_id] == 1:
+            return f"source:{source.source_id}"
+        node = f"source:{source.source_id}@{source.sha256[:12]}"
+        return f"{node}@{same_file_uri(source.uri)}" if copies[source.key] > 1 else node
 
     leaves = [source for source in sources if source.parents is None]
     names = dict(zip([source.code for source in leaves], source_names(leaves)))
@@ -219,7 +227,7 @@ def _graph(lineage):
     entries = {}
     for source in leaves:
         node = node_of(source)
-        rows = count_of_rows(int(counts.get(source.code, 0)))
+        rows = count_of_rows(int(counts.get(content_key(source), 0)))
         if untraced:  # the rows given to fit: the model's own were made by the sampler
             rows += " given to fit"
         add(node, f"{names[source.code]}\n{rows}", "source")
@@ -233,7 +241,8 @@ def _graph(lineage):
         # a derived source (a merge, an aggregate) is fed by the sources of its parents
         add(node, f"{source.kind}\n{source.source_id}", "derived")
         codes = np.unique(codes_of(source.parents.ids))
-        parents = sorted((lineage.sources[int(code)] for code in codes), key=node_of)
+        parents = [lineage.sources[int(code)] for code in codes]
+        parents = sorted({node_of(p): p for p in parents}.values(), key=node_of)
         for parent in parents:
             parent_node = node_of(parent)
             edges.append((parent_node, node))
@@ -357,10 +366,13 @@ def _op_label(op):
 
 
 def _source_counts(lineage):
-    """Training rows per source, by code (a merged row counts for each parent, once)."""
+    """Training rows per source, by :func:`content_key` (a merged row counts for each
+    parent, once; a source's rows under two codes count together)."""
     if any(source.derived for source in lineage.sources.values()):
         frame = lineage._rows_frame()
-        codes = codes_of(frame["row_id"].to_numpy())
-        return frame[lineage._position_name].groupby(codes).nunique().to_dict()
-    codes, counts = np.unique(codes_of(lineage.row_ids), return_counts=True)
-    return dict(zip(codes.tolist(), counts.tolist()))
+        group, contents = row_groups(frame["row_id"].to_numpy(), lineage.sources.__getitem__)
+        counts = frame[lineage._position_name].groupby(group).nunique().to_dict()
+    else:
+        group, contents = row_groups(lineage.row_ids, lineage.sources.__getitem__)
+        counts = dict(zip(*(a.tolist() for a in np.unique(group, return_counts=True))))
+    return {content_key(contents[g]): n for g, n in counts.items()}
