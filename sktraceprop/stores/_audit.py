@@ -34,6 +34,7 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         "signed_through": None,
         "key_fingerprint": fingerprint,
         "times_set_back": [],
+        "notes": [],
     }
     with store._snapshot():
         stored = _stored_checkpoints(store, problems)

@@ -300,7 +300,8 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
            (``full=False``: the same without matching indexes to their tables; an
            index entry that points at another row passes it).
         2. The append-only triggers, as they are now, and the indexes against those
-           of the store's schema version (none dropped, added or redefined).
+           of the store's schema version (none dropped or redefined; one added outside
+           sktraceprop is named in ``notes``, not refused).
         3. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain (each run decoded, within the size it declares), the
            checkpoints (their signatures with ``public_key``).
@@ -326,7 +327,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
             (an erasure not yet wiped from the file and its write-ahead log, in words;
             ``[]`` when none), ``times_set_back`` and ``upgrades`` (each schema upgrade,
             with its ``store.upgrade`` event's ``event_seq`` or None where none records
-            it).
+            it), ``notes`` (an index added outside sktraceprop, in words).
 
         Raises
         ------
