@@ -18,11 +18,12 @@ from ._postgres_schema import (
 )
 from ._schema_indexes import postgres_index_problems
 from ._sqlite_transaction import check_durability
+from ._upgrade_repair import UpgradeRepairMixin
 
 _MODES = ("rw", "ro")
 
 
-class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
+class PostgresStore(OpeningMixin, ConnectionMixin, UpgradeRepairMixin, BaseStore):
     """Runs, audit events and checkpoints in a PostgreSQL database, under one hash chain.
 
     The same semantics as :class:`SQLiteStore`: every table is append-only (triggers

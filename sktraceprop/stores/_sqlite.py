@@ -16,12 +16,13 @@ from ._sqlite_open import OpeningMixin
 from ._sqlite_raw import RawReadsMixin
 from ._sqlite_transaction import check_durability, set_sync
 from ._sqlite_wal import fold
+from ._upgrade_repair import UpgradeRepairMixin
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
 
 
-class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
+class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, UpgradeRepairMixin, BaseStore):
     """Runs, audit events and checkpoints in a SQLite file, under one hash chain.
 
     Parameters

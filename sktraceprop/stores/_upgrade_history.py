@@ -16,8 +16,9 @@ knows to be wrong.
 """
 
 from ._upgrade_event import UPGRADE_EVENT, recorded_upgrade
+from ._upgrade_repair import REPAIR_EVENT, repair_notes
 
-__all__ = ["upgrade_history"]
+__all__ = ["repairs", "upgrade_history"]
 
 
 def _recorded_upgrades(store):
@@ -60,6 +61,15 @@ def _inconsistent(versions, recorded):
                 "sktraceprop)"
             )
     return out
+
+
+def repairs(store):
+    """A sentence for each ``store.repair`` event of ``store`` (see
+    :meth:`repair_upgrade`), for the report's ``notes``."""
+    return repair_notes(
+        (seq, created_at, payload)
+        for seq, _, created_at, _, payload, *_ in store._raw_events_of_kinds((REPAIR_EVENT,))
+    )
 
 
 def upgrade_history(store):
