@@ -35,7 +35,9 @@ def not_upgraded(store):
     if store.schema_version == 3:
         return (
             "the calls its models log are not salted (the SHA-256 of their input rows "
-            "stays in the chain, and erase_predictions cannot make them unfindable)."
+            "stays in the chain, and erase_predictions cannot make them unfindable), and "
+            "its events are found by kind by reading the whole log (slower, never "
+            "different)."
         )
     return (
         "its events are found by kind by reading the whole log (no index on their kind): "
