@@ -30,6 +30,7 @@ from ._base_runs import RunMethods
 from ._chain import GENESIS, make_event  # noqa: F401 (importable from here, as before)
 from ._codec import encode_ids
 from ._sealed import REDACTION_EVENT
+from ._upgrade_wait import timed_upgrade
 
 
 def check_timeout(timeout):
@@ -167,7 +168,8 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
             and not self.__dict__.get("_upgrade_tried")
         ):
             self._upgrade_tried = True
-            self._upgrade_to_index()
+            # (a lock it waited for counts against the write's wait: one timeout in all)
+            timed_upgrade(self, self._upgrade_to_index)
 
     def _upgrade_to_index(self):
         """Upgrade a store of schema version 3 or 4 to the newest (SQLite, PostgreSQL)."""
