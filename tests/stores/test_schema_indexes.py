@@ -4,6 +4,7 @@ DBA added is a note in the report, never a refusal (SQLite and PostgreSQL); a st
 schema 4, which has no ``events_kind``, checks clean. The truth is the database's
 catalog, read raw, and the indexes are made with the raw sqlite3 module / psycopg."""
 
+import io
 import shutil
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import sktraceprop as stp
+from sktraceprop.cli import main
 from sktraceprop.exceptions import CorruptStoreError
 from tests.stores._store_helpers import Backend
 
@@ -114,6 +116,10 @@ def test_a_store_with_an_added_index_opens_when_checked_on_open(tmp_path, reques
     _as_a_dba(backend, "CREATE INDEX events_time ON events (created_at)")
     store = stp.stores.SQLiteStore(backend.path, check_on_open=check_on_open)
     assert store.append_event("review", {})["seq"] == 2
+    # and ``sktraceprop check`` passes and prints the note
+    out = io.StringIO()
+    assert main(["check", str(backend.path)], out=out) == 0
+    assert "note: index(es) events_time were added outside sktraceprop" in out.getvalue()
     # a dropped one is still refused on open
     backend.sql("DROP INDEX events_kind")
     with pytest.raises(CorruptStoreError, match="events_kind were dropped"):
