@@ -15,9 +15,19 @@ checked too on PostgreSQL (they are named there); SQLite's (``sqlite_autoindex_*
 without SQL) cannot be dropped alone.
 """
 
+import re
+
 from ._sqlite_schema import SCHEMA
 
+
 #: SQLite: the named indexes of each schema version, as their CREATE statements.
+def _sqlite_form(sql):
+    """``sql`` (a CREATE INDEX) in one form: SQLite keeps the text as it was typed, and
+    keywords and names are case-insensitive, so ``create index events_kind on
+    events(kind)`` is the index sktraceprop made, not one redefined."""
+    return re.sub(r"\s*([(),])\s*", r"\1", " ".join(str(sql).lower().split()))
+
+
 _SQLITE_4 = {
     s.split()[2]: " ".join(s.split())
     for s in SCHEMA
@@ -53,7 +63,7 @@ def sqlite_index_problems(found, version):
     SQLite's own); ``version`` is the store's schema version (2 to 5)."""
     expected = _SQLITE if version >= 5 else _SQLITE_4
     found = {n: " ".join(str(sql).split()) for n, sql in found.items() if sql is not None}
-    return _problems(expected, found)
+    return _problems(expected, found, _sqlite_form)
 
 
 def postgres_index_problems(con, schema, tables, version):
@@ -75,10 +85,13 @@ def postgres_index_problems(con, schema, tables, version):
     return _problems(expected, found)
 
 
-def _problems(expected, found):
+def _problems(expected, found, form=str):
+    """``(problems, notes)``; definitions are compared in ``form`` and named as found."""
     gone = sorted(set(expected) - set(found))
     added = sorted(set(found) - set(expected))
-    redefined = sorted(n for n in set(found) & set(expected) if found[n] != expected[n])
+    redefined = sorted(
+        n for n in set(found) & set(expected) if form(found[n]) != form(expected[n])
+    )
     problems, notes = [], []
     if gone:
         problems.append(

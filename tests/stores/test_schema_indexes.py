@@ -126,6 +126,16 @@ def test_a_store_with_an_added_index_opens_when_checked_on_open(tmp_path, reques
         stp.stores.SQLiteStore(backend.path, check_on_open=check_on_open)
 
 
+def test_an_index_made_again_as_it_was_typed_otherwise_is_not_redefined(tmp_path, request):
+    # SQLite keeps an index's text as typed: the same index in lower case, without the
+    # space before its columns, is the one sktraceprop made
+    backend = Backend("sqlite", tmp_path, request)
+    backend.make().append_event("review", {})
+    _as_a_dba(backend, "DROP INDEX events_kind")
+    _as_a_dba(backend, "create index events_kind on EVENTS( KIND )")
+    assert _said(backend) == [] and backend.make(mode="ro").check()["notes"] == []
+
+
 def test_unique_added_to_an_index_of_the_schema_is_a_failure(db):
     name = "events_run_id" if db.kind == "sqlite" else "events_run_id_idx"
     db.sql(f"DROP INDEX {name}")
