@@ -124,6 +124,8 @@ def _cmd_check(args, out):
             "(checkpoint=)", "(--checkpoint)"
         )
         _print(f"note: {said}", out=out)
+    for said in report.get("notes", ()):  # (an index a DBA added, a repair: no damage)
+        _print(f"note: {said}", out=out)
     for said in report["erased_bytes_left"]:
         _print(f"warning: {said}", out=out)
     set_back = report.get("times_set_back") or []

@@ -8,7 +8,7 @@ from ._audit_records import _check_runs, _check_sources
 from ._chain import GENESIS
 from ._prediction_erasures import State
 from ._prediction_salts import check_salts
-from ._upgrade_history import upgrade_history
+from ._upgrade_history import notes, upgrade_history
 
 
 def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
@@ -34,6 +34,7 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         "signed_through": None,
         "key_fingerprint": fingerprint,
         "times_set_back": [],
+        "notes": [],
     }
     with store._snapshot():
         stored = _stored_checkpoints(store, problems)
@@ -52,6 +53,7 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
         check_salts(store, salts, problems)
         report["upgrades"], unrecorded, inconsistent = upgrade_history(store)
         problems += inconsistent
+        report["notes"] = notes(store)
     _check_checkpoints(
         store, stored, external, heads, key, fingerprint, allow_unsigned_tail, problems, report
     )

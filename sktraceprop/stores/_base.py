@@ -30,6 +30,7 @@ from ._base_runs import RunMethods
 from ._chain import GENESIS, make_event  # noqa: F401 (importable from here, as before)
 from ._codec import encode_ids
 from ._sealed import REDACTION_EVENT
+from ._upgrade_wait import timed_upgrade
 
 
 def check_timeout(timeout):
@@ -153,22 +154,25 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
         raise NotImplementedError(f"{type(self).__name__} has no schema version 3 to upgrade")
 
     def _indexing(self):
-        """Before a write: a writable store of schema version 4 is upgraded to 5 (an
-        index on the events' kind) when this handle first writes to it (opening,
-        reading and verifying never alter it; tried once per handle, which warns where
-        it failed). A store of version 3 is upgraded when a model first logs a call to
-        it (:meth:`_salting`), to the newest version."""
+        """Before a write: a writable store of schema version 3 or 4 is upgraded to the
+        newest (the salts table, the index on the events' kind) when this handle first
+        writes to it (opening, reading and verifying never alter it; tried once per
+        handle, which warns where it failed). A version-3 store written but never
+        logged to stayed at 3 and found its events by kind by scanning the whole log
+        at every traced fit, with nothing said; :meth:`_salting` upgrades it too where
+        the first write is a logged call."""
         if (
             getattr(self, "mode", None) == "rw"
-            and getattr(self, "schema_version", 5) == 4
+            and getattr(self, "schema_version", 5) in (3, 4)
             and getattr(self, "_integrity_failure", None) is None
             and not self.__dict__.get("_upgrade_tried")
         ):
             self._upgrade_tried = True
-            self._upgrade_to_index()
+            # (a lock it waited for counts against the write's wait: one timeout in all)
+            timed_upgrade(self, self._upgrade_to_index)
 
     def _upgrade_to_index(self):
-        """Upgrade a store of schema version 4 to 5 (SQLite, PostgreSQL)."""
+        """Upgrade a store of schema version 3 or 4 to the newest (SQLite, PostgreSQL)."""
         raise NotImplementedError(f"{type(self).__name__} has no schema version 4 to upgrade")
 
     def _raw_prediction_salts(self):

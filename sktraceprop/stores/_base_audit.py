@@ -190,6 +190,9 @@ class AuditMethods:
             ``applied_at`` and ``event_seq`` (its ``store.upgrade`` event, None where an
             sktraceprop from before that event upgraded it: ``not_shown`` then says the
             upgrade history is not recorded under the chain).
+            ``notes``: what the check found that is no damage and no failure, in words
+            (``check()`` names each index added outside sktraceprop here; ``[]`` when
+            none).
 
         Raises
         ------

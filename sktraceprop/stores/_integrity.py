@@ -71,10 +71,11 @@ def check_integrity(store, public_key=None, *, checkpoint=None, allow_unsigned_t
     return report
 
 
-def check_with(store, problems, where, public_key, checkpoint, allow_unsigned_tail):
+def check_with(store, problems, where, public_key, checkpoint, allow_unsigned_tail, notes=()):
     """:meth:`BaseStore.check_integrity`'s report, after a store's own checks found
     ``problems``: raise them all together with what it finds (refusing writes on damage,
-    not on signatures alone), or return the report."""
+    not on signatures alone), or return the report with ``notes`` (what those checks
+    found that is no damage, in words) added to its ``notes``."""
     try:
         report = store.check_integrity(
             public_key, checkpoint=checkpoint, allow_unsigned_tail=allow_unsigned_tail
@@ -85,4 +86,5 @@ def check_with(store, problems, where, public_key, checkpoint, allow_unsigned_ta
     if problems:
         _refuse_on_damage(store, problems)
         raise_problems(where, problems)
+    report["notes"] = [*notes, *report["notes"]]
     return report

@@ -18,11 +18,12 @@ from ._postgres_schema import (
 )
 from ._schema_indexes import postgres_index_problems
 from ._sqlite_transaction import check_durability
+from ._upgrade_repair import UpgradeRepairMixin
 
 _MODES = ("rw", "ro")
 
 
-class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
+class PostgresStore(OpeningMixin, ConnectionMixin, UpgradeRepairMixin, BaseStore):
     """Runs, audit events and checkpoints in a PostgreSQL database, under one hash chain.
 
     The same semantics as :class:`SQLiteStore`: every table is append-only (triggers
@@ -155,7 +156,8 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
            compared with what the store installed (``pg_get_triggerdef``,
            ``pg_get_functiondef``): none dropped, disabled, redefined or added, no rule,
            no row-level security; and the indexes (``pg_get_indexdef``), against those
-           of the store's schema version: none dropped, added or redefined.
+           of the store's schema version: none dropped or redefined (one added outside
+           sktraceprop is named in the report's ``notes``, not refused).
         2. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain, the checkpoints (their signatures with ``public_key``).
 
@@ -179,11 +181,11 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
             ``"schema"`` for the guards and indexes, else as for :meth:`verify`). This handle then
             refuses writes.
         """
-        problems = [
-            {"check": "schema", "message": m}
-            for m in (*self._guard_problems(), *self._index_problems())
-        ]
-        return check_with(self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail)
+        indexes, notes = self._index_problems()
+        problems = [{"check": "schema", "message": m} for m in (*self._guard_problems(), *indexes)]
+        return check_with(
+            self, problems, repr(self), public_key, checkpoint, allow_unsigned_tail, notes
+        )
 
     def _guard_problems(self):
         """What was done to the append-only guards, read from the catalog now."""
@@ -195,7 +197,7 @@ class PostgresStore(OpeningMixin, ConnectionMixin, BaseStore):
                 raise self._translate(exc) from None
 
     def _index_problems(self):
-        """What was done to the store's indexes, read from the catalog now."""
+        """``(problems, notes)`` of the store's indexes, read from the catalog now."""
         psycopg, _, _ = _psycopg()
         with self._snapshot():
             try:

@@ -18,6 +18,7 @@ from ._identity import store_gone, store_replaced, store_upgraded
 from ._postgres_schema import _psycopg
 from ._postgres_writer import _Writer
 from ._upgrade_event import upgraded_here
+from ._upgrade_wait import busy_after_upgrade, wait_left
 
 # A durable write commits once on the server's disk (synchronous_commit 'on', 'local',
 # 'remote_write' or 'remote_apply', kept as set: the remote ones wait for a standby too);
@@ -130,17 +131,25 @@ class ConnectionMixin:
     def _writer(self):
         psycopg, _, _ = _psycopg()
         self._indexing()
+        waited, left = wait_left(self)
         con = self._connection()
         committing = False
         try:
             with con.transaction():
                 con.execute(_SYNC_COMMIT[getattr(self, "durability", "full")])
+                if left is not None:
+                    # (for this transaction only; 0 would wait for ever: at least 1 ms)
+                    con.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        (f"{max(1, round(left * 1000))}ms",),
+                    )
                 con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
                 self._check_same_store(con)
                 yield _Writer(self, con)
                 committing = True
         except psycopg.Error as exc:
-            raise self._translate(exc, committing=committing) from None
+            error = self._translate(exc, committing=committing)
+            raise busy_after_upgrade(self, error, waited) from None
         _postgres_scrub.retry(self, con)
 
     def _check_same_store(self, con):

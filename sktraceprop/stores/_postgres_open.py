@@ -21,7 +21,8 @@ from ._postgres_schema import (
     _psycopg,
 )
 from ._postgres_writer import _Writer
-from ._upgrade_event import not_upgraded, record_upgrade
+from ._upgrade_event import UPGRADE_EVENT, not_upgraded, record_upgrade
+from ._upgrade_repair import plan_repair, record_repair
 from ._version_records import check_version_records
 
 
@@ -78,18 +79,27 @@ class OpeningMixin:
                 stacklevel=user_stacklevel(),
             )
 
-    def _upgrade_step(self, con, before):
+    def _upgrade_step(self, con, before, *, repair=False):
         """What upgrades the store from version ``before`` to the next, inside the
-        upgrade's transaction: what that version adds, and both records of the version."""
+        upgrade's transaction: what that version adds, and both records of the version.
+        ``repair`` (:meth:`repair_upgrade`): what the version adds is made only where
+        missing, and no ``schema_version`` row is written (the repair writes those)."""
         _, _, sql = _psycopg()
         schema = sql.Identifier(self.schema)
         _, triggers = guard_statements(_TABLES, _ERASABLE)
-        if before == 3:
+        added = "prediction_salts" if before == 3 else "events_kind"
+        missing = (
+            not repair
+            or con.execute(
+                "SELECT to_regclass(%s) IS NULL", (self._t(added).as_string(con),)
+            ).fetchone()[0]
+        )
+        if missing and before == 3:
             con.execute(self._sql(_SALTS_TABLE, salts="prediction_salts"))
             for name, statement in triggers.items():
                 if name.startswith("prediction_salts_"):
                     con.execute(sql.SQL(statement).format(schema=schema))
-        else:
+        elif missing:
             con.execute(self._sql(_KIND_INDEX, events="events"))
         # stp_meta is append-only: its guard is dropped and made again around the one
         # update, inside this transaction
@@ -103,10 +113,54 @@ class OpeningMixin:
             (str(before + 1),),
         )
         con.execute(sql.SQL(triggers["stp_meta_append_only"]).format(schema=schema))
-        con.execute(
-            self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
-            (before + 1, utc_now()),
-        )
+        if not repair:
+            con.execute(
+                self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
+                (before + 1, utc_now()),
+            )
+
+    def _repair_upgrade(self):
+        """:meth:`repair_upgrade`'s transaction (see :mod:`._upgrade_repair`)."""
+        psycopg, _, _ = _psycopg()
+        con = self._connection()
+        try:
+            with con.transaction():
+                con.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",)
+                )
+                con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
+                (version,) = con.execute(
+                    self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
+                ).fetchone()
+                version = int(version)
+                rows = con.execute(
+                    self._sql("SELECT version, applied_at FROM {v}", v="schema_version")
+                )
+                recorded = con.execute(
+                    self._sql(
+                        "SELECT seq, payload, created_at FROM {e} WHERE kind = %s ORDER BY seq",
+                        e="events",
+                    ),
+                    (UPGRADE_EVENT,),
+                )
+                plan = plan_repair(
+                    self, version, dict(rows.fetchall()), recorded.fetchall(), SCHEMA_VERSION
+                )
+                if plan is None:
+                    return None
+                for before in range(version, plan[0]):
+                    self._upgrade_step(con, before, repair=True)
+                for v, applied_at, _ in plan[1]:
+                    con.execute(
+                        self._sql("INSERT INTO {v} VALUES (%s, %s)", v="schema_version"),
+                        (v, applied_at),
+                    )
+                return record_repair(self, _Writer(self, con), version, plan)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from None
+
+    def _read_schema_after_repair(self):
+        self._read_schema(self._connection())
 
     def _schema_exists(self, con):
         found = con.execute(

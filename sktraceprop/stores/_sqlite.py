@@ -16,12 +16,13 @@ from ._sqlite_open import OpeningMixin
 from ._sqlite_raw import RawReadsMixin
 from ._sqlite_transaction import check_durability, set_sync
 from ._sqlite_wal import fold
+from ._upgrade_repair import UpgradeRepairMixin
 
 _MODES = ("rw", "ro")
 _CHECK_ON_OPEN = ("header", "quick", "full")
 
 
-class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
+class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, UpgradeRepairMixin, BaseStore):
     """Runs, audit events and checkpoints in a SQLite file, under one hash chain.
 
     Parameters
@@ -305,7 +306,8 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
            (``full=False``: the same without matching indexes to their tables; an
            index entry that points at another row passes it).
         2. The append-only triggers, as they are now, and the indexes against those
-           of the store's schema version (none dropped, added or redefined).
+           of the store's schema version (none dropped or redefined; one added outside
+           sktraceprop is named in ``notes``, not refused).
         3. What :meth:`verify` checks: the hash chain, every run and source against its
            digest in the chain (each run decoded, within the size it declares), the
            checkpoints (their signatures with ``public_key``).
@@ -331,7 +333,7 @@ class SQLiteStore(OpeningMixin, ConnectionMixin, RawReadsMixin, BaseStore):
             (an erasure not yet wiped from the file and its write-ahead log, in words;
             ``[]`` when none), ``times_set_back`` and ``upgrades`` (each schema upgrade,
             with its ``store.upgrade`` event's ``event_seq`` or None where none records
-            it).
+            it), ``notes`` (an index added outside sktraceprop, in words).
 
         Raises
         ------

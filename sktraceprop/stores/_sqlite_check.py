@@ -35,14 +35,16 @@ def check_file(store, full, *, triggers, audit_here, where, public_key, checkpoi
             problems = page_problems(con, full)
         except SQLITE_ERRORS as exc:  # (a lock: not damage)
             raise store._translate(exc) from None
+        notes = []
         if triggers:
-            problems += _trigger_problems(store, con)
+            found, notes = _schema_problems(store, con)
+            problems += found
         con.isolation_level = None
         store._local.pages_checked = True
         if audit_here:
             store._local.override = con
         try:
-            report = check_with(store, problems, where, public_key, checkpoint, tail)
+            report = check_with(store, problems, where, public_key, checkpoint, tail, notes)
         except StoreError as exc:
             # a schema-1 store's audit raises StoreError even when it finds nothing, and
             # a lock can stop it: the damage the pages showed must still be reported
@@ -59,18 +61,20 @@ def check_file(store, full, *, triggers, audit_here, where, public_key, checkpoi
     return report
 
 
-def _trigger_problems(store, con):
+def _schema_problems(store, con):
+    """``(problems, notes)`` of the store's triggers and indexes (an index added outside
+    sktraceprop is a note, see :mod:`._schema_indexes`)."""
     try:
         names = store._schema_names(con)
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        return [{"check": "schema", "message": f"unreadable: {exc}"}]
+        return [{"check": "schema", "message": f"unreadable: {exc}"}], []
     if store._legacy or not names:
-        return []
+        return [], []
     wrong = trigger_problem(
         {n: sql for n, kind, sql in names if kind == "trigger"}, store.schema_version
     )
     wrong = [wrong] if wrong else []
-    wrong += sqlite_index_problems(
+    indexes, notes = sqlite_index_problems(
         {n: sql for n, kind, sql in names if kind == "index"}, store.schema_version
     )
-    return [{"check": "schema", "message": m} for m in wrong]
+    return [{"check": "schema", "message": m} for m in wrong + indexes], notes

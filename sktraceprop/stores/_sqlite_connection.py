@@ -16,6 +16,7 @@ from ._sqlite_files import stamp as file_stamp
 from ._sqlite_transaction import set_sync
 from ._sqlite_writer import Writer
 from ._upgrade_event import upgraded_here
+from ._upgrade_wait import busy_after_upgrade, wait_left
 
 
 class ConnectionMixin:
@@ -202,13 +203,20 @@ class ConnectionMixin:
     @contextlib.contextmanager
     def _writer(self):
         self._indexing()
+        waited, left = wait_left(self)
         con = self._connection()
         try:
             # the file's journal mode can change between two writes (set at each)
             set_sync(con, fast=self._fast_sync())
-            con.execute("BEGIN IMMEDIATE")
+            if left is not None:
+                con.execute(f"PRAGMA busy_timeout = {round(left * 1000)}")
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            finally:
+                if left is not None:
+                    con.execute(f"PRAGMA busy_timeout = {round(self.timeout * 1000)}")
         except _SQLITE_ERRORS as exc:
-            raise self._translate(exc) from None
+            raise busy_after_upgrade(self, self._translate(exc), waited) from None
         committed = False
         try:
             # A connection on a file no longer at the path (removed, or replaced by another

@@ -24,7 +24,8 @@ from ._sqlite_files import stamp as file_stamp
 from ._sqlite_schema import APP, SCHEMA, SCHEMA_VERSION, check_schema, upgrade_statements
 from ._sqlite_transaction import immediate
 from ._sqlite_writer import Writer
-from ._upgrade_event import not_upgraded, record_upgrade
+from ._upgrade_event import UPGRADE_EVENT, not_upgraded, record_upgrade
+from ._upgrade_repair import plan_repair, record_repair
 from ._version_records import check_version_records
 
 
@@ -134,6 +135,49 @@ class OpeningMixin:
             con.close()
         self._read_schema()
         return None
+
+    def _repair_upgrade(self):
+        """:meth:`repair_upgrade`'s transaction (see :mod:`._upgrade_repair`)."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            try:
+                with immediate(con):
+                    (version,) = con.execute(
+                        "SELECT value FROM stp_meta WHERE key = 'schema_version'"
+                    ).fetchone()
+                    version = int(version)
+                    plan = plan_repair(
+                        self,
+                        version,
+                        dict(con.execute("SELECT version, applied_at FROM schema_version")),
+                        con.execute(
+                            "SELECT seq, payload, created_at FROM events WHERE kind = ? "
+                            "ORDER BY seq",
+                            (UPGRADE_EVENT,),
+                        ).fetchall(),
+                        SCHEMA_VERSION,
+                    )
+                    if plan is None:
+                        return None
+                    present = {n for (n,) in con.execute("SELECT name FROM sqlite_master")}
+                    for before in range(version, plan[0]):
+                        for statement in upgrade_statements(before):
+                            words = statement.split()
+                            # what the version adds is made again only where missing
+                            if words[0] == "CREATE" and words[2] in present:
+                                continue
+                            con.execute(statement)
+                            present.discard(words[2])
+                    for v, applied_at, _ in plan[1]:
+                        con.execute("INSERT INTO schema_version VALUES (?, ?)", (v, applied_at))
+                    return record_repair(self, Writer(con), version, plan)
+            finally:
+                con.close()
+        except _SQLITE_ERRORS as exc:
+            raise self._translate(exc) from None
+
+    def _read_schema_after_repair(self):
+        self._read_schema()
 
     def _not_upgraded(self, exc):
         warnings.warn(

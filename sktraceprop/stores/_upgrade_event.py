@@ -35,7 +35,9 @@ def not_upgraded(store):
     if store.schema_version == 3:
         return (
             "the calls its models log are not salted (the SHA-256 of their input rows "
-            "stays in the chain, and erase_predictions cannot make them unfindable)."
+            "stays in the chain, and erase_predictions cannot make them unfindable), and "
+            "its events are found by kind by reading the whole log (slower, never "
+            "different)."
         )
     return (
         "its events are found by kind by reading the whole log (no index on their kind): "
@@ -79,7 +81,10 @@ def record_upgrade(store, writer, before, after):
         store._refuse_writes(message)
         raise CorruptStoreError(
             f"{store!r}: {message}. It was not upgraded again (a second event would say "
-            "it was upgraded twice) and was not modified; check() names the inconsistency."
+            "it was upgraded twice) and was not modified; check() names the inconsistency. "
+            "To bring it back to the version its chain records, losing nothing, call "
+            "repair_upgrade() on a new writable handle (it records a store.repair event), "
+            "then open another handle to write"
         )
     chain = _Chain(store, writer)
     event = chain.append(

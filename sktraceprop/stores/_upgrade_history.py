@@ -15,9 +15,11 @@ writes its row and its event in one transaction). That is a problem of the check
 knows to be wrong.
 """
 
-from ._upgrade_event import UPGRADE_EVENT, recorded_upgrade
+from ._sqlite_schema import SCHEMA_VERSION
+from ._upgrade_event import UPGRADE_EVENT, not_upgraded, recorded_upgrade
+from ._upgrade_repair import REPAIR_EVENT, repair_notes
 
-__all__ = ["upgrade_history"]
+__all__ = ["notes", "upgrade_history"]
 
 
 def _recorded_upgrades(store):
@@ -60,6 +62,24 @@ def _inconsistent(versions, recorded):
                 "sktraceprop)"
             )
     return out
+
+
+def notes(store):
+    """The report's ``notes`` on the store's schema: a store of version 3 or 4 (what it
+    lacks until a writable handle's first write upgrades it), and a sentence for each
+    ``store.repair`` event (see :meth:`repair_upgrade`)."""
+    version = getattr(store, "schema_version", None)
+    said = []
+    if version in (3, 4):
+        said.append(
+            f"the store has schema version {version}, not {SCHEMA_VERSION}: "
+            f"{not_upgraded(store)} A writable handle upgrades it at its first write "
+            "(opening, reading and checking never alter it)."
+        )
+    return said + repair_notes(
+        (seq, created_at, payload)
+        for seq, _, created_at, _, payload, *_ in store._raw_events_of_kinds((REPAIR_EVENT,))
+    )
 
 
 def upgrade_history(store):

@@ -303,6 +303,7 @@ def test_sqlite_check_sound_store_reports_and_leaves_file_alone(tmp_path):
             "erased_bytes_left": [],
             "times_set_back": [],
             "upgrades": [],  # created at this schema version
+            "notes": [],
         }
     assert _stamp(path) == before
     # The store is still usable, and a run still in the WAL is checked too.

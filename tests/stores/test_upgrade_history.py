@@ -152,10 +152,10 @@ def test_a_store_set_back_after_its_upgrade_fails_its_check_and_is_not_upgraded_
     backend = Backend("sqlite", tmp_path, request)
     backend.path = str(path)
     store = stp.stores.SQLiteStore(path)
-    store.append_event("review", {})  # no logged call: 3 stays 3
+    store.append_event("review", {})  # the first write: 3 -> 4 -> 5, one event each
     stp.TracedPipeline([("lr", LogisticRegression())], store=store, log_predictions=True).fit(
         _X, _Y
-    ).predict(_X.iloc[:1])  # 3 -> 4 -> 5, one event each
+    ).predict(_X.iloc[:1])
     store.close()
     assert stp.stores.SQLiteStore(path, mode="ro").verify()
     _set_back_to_4(backend)
