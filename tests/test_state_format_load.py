@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop._lineage._read_paths import READ_PATHS_ATTR, union
 from sktraceprop._lineage._source import Source
 from sktraceprop._state_format import KEY, RecordedFormatMixin, StateFormatMixin
 from sktraceprop.arrays import _array
@@ -55,7 +56,10 @@ def _frame_of_files(tmp_path, n):
         path = tmp_path / f"part{k}.csv"
         path.write_text(f"a,b\n{k},{k + 1}\n{k + 2},{k + 3}\n")
         parts.append(stp.read_csv(path, source_id=f"load_part{k}"))
-    return pd.concat(parts)
+    frame = pd.concat(parts)
+    # (as pandas 3 marks a concat; pandas 2.2 keeps the first frame's mark alone)
+    frame.attrs[READ_PATHS_ATTR] = union(*(part.attrs[READ_PATHS_ATTR] for part in parts))
+    return frame
 
 
 @pytest.mark.parametrize("loads", LOADS.values(), ids=LOADS.keys())
