@@ -53,7 +53,9 @@ def main():
     _file_digests.SETTLED_NS = -(10**15)
     variants = {
         f"bounded ({MAX_KEPT:,} paths, now)": FileDigests(),
-        "unbounded (one entry per path, as before)": FileDigests(10**12, 10**15),
+        "unbounded (one entry per path, as before)": FileDigests(
+            max_kept=10**12, max_path_chars=10**15
+        ),
     }
     rows, table = [], []
     with tempfile.TemporaryDirectory() as folder:

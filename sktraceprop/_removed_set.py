@@ -11,11 +11,20 @@ when a warning names it (five at most), never kept.
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
+from ._state_format import check_record, record_of
 
 __all__ = ["RemovedRows"]
 
 _NONE = np.zeros(0, np.int64)
 _NONE.flags.writeable = False
+
+
+def _loaded(record, ids, what, sources, alias, by):
+    """A :class:`RemovedRows` read back from its pickle, once its record is read."""
+    check_record(RemovedRows, record)
+    out = RemovedRows.of_sorted(ids, what, sources)
+    out._alias, out._by = np.asarray(alias, np.int64), np.asarray(by, np.int64)
+    return out
 
 
 def _sorted(ids):
@@ -48,6 +57,9 @@ class RemovedRows:
     """
 
     __slots__ = ("_alias", "_by", "_sources", "ids", "what")
+    # (its pickle passes _loaded its record: see sktraceprop._state_format)
+    _state_format = 1
+    _state_upgrades = {}
 
     def __init__(self, ids, what, sources, aliases=None):
         self.ids = _sorted(ids)
@@ -79,6 +91,18 @@ class RemovedRows:
         """The rows ``ids``, each named by its own source (``source``: code -> record)."""
         codes = distinct_codes(np.asarray(ids, dtype=np.int64)).tolist()
         return cls(ids, what, {c: source(c).source_id for c in codes})
+
+    def __reduce__(self):
+        kept = (self.ids, self.what, self._sources, self._alias, self._by)
+        return (_loaded, (record_of(RemovedRows), *kept))
+
+    def __setstate__(self, state):
+        # only a pickle from before its state format calls this (copyreg's form: its
+        # slots, ``(None, {name: value})``); the record it lacks is said, the rows kept
+        check_record(RemovedRows, None)
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self.ids.flags.writeable = False
 
     def __contains__(self, row_id):
         return _index(self.ids, int(row_id)) >= 0

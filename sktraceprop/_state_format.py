@@ -26,12 +26,13 @@ A traced object pickled with others inside it (a pipeline's traced column transf
 is loaded, its inner objects first, as one: the warnings of the objects without a
 format are said once, by the outermost, naming each of them (one warning per object hid
 the message in noise). An object being unpickled is known by its empty ``__dict__``
-between its allocation (``__new__``) and its ``__setstate__``. Pickles of protocol 0
-and 1 allocate with ``object.__new__`` (``copyreg._reconstructor``), which calls no
-``__new__`` of ours: where an object so allocated has something to say, the objects
-being loaded around it are found in the memo of the unpickler loading it
-(:func:`_unpickler_outer`; a search of the heap, made only for pickles that record no
-format and only until the outermost is known), else each object warned by itself.
+between its allocation (``__new__``) and its ``__setstate__``. An object that sees
+none around it waits until the load ends (:mod:`._state_format_load`): pickles of
+protocol 0 and 1 allocate with ``object.__new__`` (``copyreg._reconstructor``), which
+calls no ``__new__`` of ours, so an object of ours set later takes those waiting in its
+state; a function of ours given objects as arguments (a traced array's sources, a
+frame's mark of its read paths) takes theirs; the others are said, each by itself, when
+the load ends.
 
 A class pickled through a function of its own (``__reduce__``: an array, a record
 rebuilt by its constructor) passes its record to that function, which checks it with
@@ -41,12 +42,11 @@ scikit-learn's own ``__getstate__``/``__setstate__`` (its version warning) run
 unchanged inside these.
 """
 
-import gc
-import pickle
 import threading
 import warnings
 import weakref
 
+from . import _state_format_load as _load_end
 from ._version import __version__
 from .exceptions import EarlierPickleWarning, StateFormatError
 
@@ -155,50 +155,65 @@ def _load_failed():
     notebook keeps the last one), and a later load's warning was given to them, never
     said."""
     _THREAD.allocated = []
+    _load_end.end()
 
 
 def _checked(obj, state):
     cls = type(obj)
     outer = _loading_outer(obj)
-    # what objects loaded inside this one left unsaid: said with it, or passed out
-    unsaid, unnumbered = _take_unsaid(obj), False
+    # what objects loaded inside this one left unsaid (those that saw it being loaded,
+    # then those waiting in its state): said with it, or passed out
+    unsaid, unnumbered, given = _take_unsaid(obj), False, state
+    if not _watched(obj):
+        unsaid += _load_end.inside(obj, state)
     if isinstance(state, dict):
         state = dict(state)
         record = state.pop(KEY, None)
+        state.pop(_load_end.MARK, None)
         if record is None and not cls._unnumbered_fitted_only and cls._reads_unnumbered:
             unnumbered = True
         else:
             state, unnumbered = read_state(cls, record, state, warn=False)
     if unnumbered:
         unsaid.insert(0, (cls.__name__, cls._state_format))
-    if unsaid and outer is None and not _watched(obj):
-        outer = _unpickler_outer(obj)
+    holder = None if unnumbered else cls.__name__
     if unsaid and outer is not None:
         _give_unsaid(outer, unsaid)
-    elif unsaid:
-        said = _unnumbered_message(unsaid, None if unnumbered else cls.__name__)
-        warnings.warn(said, EarlierPickleWarning, stacklevel=3)
+    elif unsaid and not _load_end.defer(obj, given, holder, unsaid):
+        warnings.warn(_unnumbered_message(unsaid, holder), EarlierPickleWarning, stacklevel=3)
     return state
 
 
-def check_record(cls, record):
+def check_record(cls, record, holding=()):
     """Check the record a class pickled through a function of its own passed to it
     (:func:`stamp_state`'s, or None from before pickles recorded one): raises where
     ``cls`` cannot read it, and says (with the object being loaded around it, or here)
-    where it is None."""
+    where it is None, with the objects of ``holding`` (the function's arguments: a
+    traced array's sources) that record none."""
     if record is not None:
         try:
             read_state(cls, record, {}, warn=False)
         except BaseException:
             _load_failed()
             raise
+    found = [(cls.__name__, cls._state_format)] if record is None else []
+    found += _load_end.claim(holding)
+    say_held(found, None if record is None else cls.__name__, stacklevel=4)
+
+
+def say_held(found, holder=None, stacklevel=3):
+    """Say ``found`` (as :func:`_unnumbered_message` takes it; ``holder`` the class
+    name of the object holding them where it records a format) with the object being
+    loaded around it, or here (``stacklevel`` counted from this function)."""
+    if not found:
         return
-    found = [(cls.__name__, cls._state_format)]
     outer = _loading_outer(None)
     if outer is not None:
         _give_unsaid(outer, found)
     else:
-        warnings.warn(_unnumbered_message(found), EarlierPickleWarning, stacklevel=3)
+        warnings.warn(
+            _unnumbered_message(found, holder), EarlierPickleWarning, stacklevel=stacklevel
+        )
 
 
 def record_of(cls):
@@ -251,39 +266,6 @@ def _allocated(obj):
 def _watched(obj):
     """Whether ``obj`` was allocated as the unpickler of protocol 2 and later does."""
     return any(ref() is obj for ref in getattr(_THREAD, "allocated", ()))
-
-
-def _unpickler_outer(obj):
-    """The outermost object being loaded around ``obj`` by the unpickler loading it
-    (protocols 0 and 1: see the module), found in its memo, or None.
-
-    Those found are watched as :func:`_allocated` watches, ahead of the others, so
-    that the objects loaded after ``obj`` inside them find them without a search.
-    """
-    found = []
-    for holder in gc.get_referrers(obj):
-        # the C unpickler (its memo copied out), or the Python one's memo dict: memo
-        # index -> object, in the order the objects were allocated
-        if isinstance(holder, pickle.Unpickler):
-            memo = holder.memo.copy()
-        elif isinstance(holder, dict) and holder and all(type(k) is int for k in holder):
-            memo = holder
-        else:
-            continue
-        for _, other in sorted(memo.items(), key=lambda item: item[0]):
-            if other is obj:
-                break
-            if isinstance(other, _FormatBase) and not vars(other):
-                found.append(other)
-        if found:
-            break
-    if not found:
-        return None
-    refs = getattr(_THREAD, "allocated", None)
-    if refs is None:
-        refs = _THREAD.allocated = []
-    refs[:0] = [weakref.ref(o) for o in found if not any(r() is o for r in refs)]
-    return found[0]
 
 
 def _loading_outer(obj):

@@ -63,7 +63,7 @@ def test_a_pickle_records_its_format_and_loads_silently(which):
 
 def _loaded_from(obj, state):
     new = type(obj).__new__(type(obj))
-    new.__setstate__(state)
+    new.__setstate__(dict(state))  # (a copy: freed once set, as an unpickler's memo is at its end)
     return new
 
 

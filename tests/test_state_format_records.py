@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
+from sktraceprop import _removed_set as removed_set
 from sktraceprop._lineage._file_digests import FileDigests
 from sktraceprop._lineage._run import Op
 from sktraceprop._lineage._source import Source
@@ -48,7 +49,10 @@ STATED = [
     "unlearning display",
     "report",
 ]
-ALL = [*STATED, "traced array", "unlearning event", "removed rows"]
+#: Those pickled through a function of theirs that say an earlier pickle (one of before
+#: they recorded a format: FileDigests(max_kept, max_path_chars), copyreg's slots).
+SAID = ["traced array", "file digests", "removed set"]
+ALL = [*STATED, *SAID, "unlearning event", "removed rows"]
 
 
 def _rows():
@@ -109,6 +113,10 @@ MAKE = {
     "traced array": _traced,
     "unlearning event": _event,
     "removed rows": lambda: _event()["row_ids"],
+    "file digests": lambda: FileDigests(max_kept=7, max_path_chars=99),
+    "removed set": lambda: removed_set.RemovedRows(
+        np.array([2**40 + 5, 2**40 + 3, 7]), "a removal", {1: "people"}, ([7], [2**40 + 3])
+    ),
 }
 
 
@@ -147,9 +155,23 @@ def _same(loaded, obj):
         return loaded.to_json() == obj.to_json() and loaded.verify() == obj.verify()
     if isinstance(obj, RemovedRows):
         return loaded == obj and loaded.lines == obj.lines
+    if isinstance(obj, removed_set.RemovedRows):
+        kept = ("ids", "_alias", "_by")
+        assert not loaded.ids.flags.writeable
+        return all(np.array_equal(getattr(loaded, k), getattr(obj, k)) for k in kept) and (
+            loaded.what,
+            loaded._sources,
+            [loaded.get(i) for i in obj.ids],
+        ) == (obj.what, obj._sources, [obj.get(i) for i in obj.ids])
+    if isinstance(obj, FileDigests):
+        return (loaded.max_kept, loaded.max_path_chars, len(loaded)) == (7, 99, 0)
     if isinstance(obj, Source | Op | dict):
         return loaded == obj
     return _comparable(vars(loaded)) == _comparable(vars(obj))
+
+
+def _counted(n, name="Source"):
+    return name if n == 1 else f"{n} {name}"
 
 
 def _said(caught):
@@ -198,24 +220,33 @@ def _earlier(monkeypatch, obj, protocol=pickle.HIGHEST_PROTOCOL):
     monkeypatch.setattr(
         _array.TracedArray, "__reduce__", lambda self: (_array._rebuild, reduced(self)[1][:4])
     )
+    # (FileDigests called its constructor; RemovedRows pickled its slots, as copyreg does)
+    monkeypatch.setattr(
+        FileDigests, "__reduce__", lambda self: (FileDigests, (self.max_kept, self.max_path_chars))
+    )
+    monkeypatch.setattr(removed_set.RemovedRows, "__reduce__", object.__reduce__)
     data = pickle.dumps(obj, protocol=protocol)
     monkeypatch.undo()
     return data
 
 
-@pytest.mark.parametrize("which", [*STATED, "traced array"])
+@pytest.mark.parametrize("which", [*STATED, *SAID])
 def test_a_pickle_without_a_format_warns_once_and_loads_the_same(which, monkeypatch):
     obj = _made(which)
     data = _earlier(monkeypatch, obj)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loaded = pickle.loads(data)
-    *carried, said = _said(caught)
-    assert said.startswith(f"this {type(obj).__name__} records no state format:")
-    # (a traced array's sources are its rebuild's arguments, loaded before it is made:
-    # they cannot be said with it, and say their own)
-    assert len(carried) == (len(sources_of(obj)) if which == "traced array" else 0)
-    assert all(c.startswith("this Source records no state format:") for c in carried)
+    (said,) = _said(caught)
+    if which == "traced array":
+        # (its sources are its rebuild's arguments, loaded before it is made: each said
+        # its own before they waited for the load's end)
+        n = len(sources_of(obj))
+        assert said.startswith(
+            f"this TracedArray and the {n} object(s) loaded inside it ({_counted(n)}) record"
+        )
+    else:
+        assert said.startswith(f"this {type(obj).__name__} records no state format:")
     assert _same(loaded, obj)
 
 
@@ -272,7 +303,7 @@ def test_a_source_of_any_shape_round_trips_and_warns_once_without_a_format(
     earlier = Source.__new__(Source)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        earlier.__setstate__(state)
+        earlier.__setstate__(dict(state))  # (a copy: freed once set, as a memo at its end)
     assert len(_said(caught)) == 1
     assert earlier == source and earlier.to_dict() == source.to_dict()
 

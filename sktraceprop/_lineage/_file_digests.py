@@ -45,6 +45,8 @@ import threading
 import time
 from collections import OrderedDict
 
+from .._state_format import check_record, record_of
+
 __all__ = ["MAX_KEPT", "MAX_PATH_CHARS", "PROCESS_DIGESTS", "SETTLED_NS", "FileDigests"]
 
 #: How long a file must have been left alone before its digest is kept (ns).
@@ -72,10 +74,28 @@ class FileDigests:
         Characters of paths kept at most.
 
     Not carried by pickle or copy (another machine's device and inode numbers name
-    other files): a copy starts empty.
+    other files): a copy starts empty. Its pickle records its state format
+    (:mod:`sktraceprop._state_format`). Pickles made before it recorded one call
+    ``FileDigests(max_kept, max_path_chars)``: the limits given by position are read as
+    such a pickle's, with an :class:`~sktraceprop.exceptions.EarlierPickleWarning`
+    (this library passes them by keyword); those made before the limits existed call
+    ``FileDigests()``, which cannot be told from a construction (only an
+    ``Explanation`` of then held one, and it says its own).
     """
 
-    def __init__(self, max_kept=MAX_KEPT, max_path_chars=MAX_PATH_CHARS):
+    # (its pickle passes _loaded its record: see sktraceprop._state_format)
+    _state_format = 1
+    _state_upgrades = {}
+
+    def __init__(self, *earlier, max_kept=MAX_KEPT, max_path_chars=MAX_PATH_CHARS):
+        if earlier:
+            if len(earlier) != 2:
+                raise TypeError(
+                    "FileDigests takes max_kept and max_path_chars by keyword (given "
+                    f"{len(earlier)} by position)"
+                )
+            check_record(FileDigests, None)
+            max_kept, max_path_chars = earlier
         self.max_kept = max_kept
         self.max_path_chars = max_path_chars
         # path -> packed status + the 32 bytes of the digest, least recently used first
@@ -85,10 +105,10 @@ class FileDigests:
         self._lock = threading.Lock()
 
     def __reduce__(self):
-        return (FileDigests, (self.max_kept, self.max_path_chars))
+        return (_loaded, (record_of(FileDigests), self.max_kept, self.max_path_chars))
 
     def __deepcopy__(self, memo):
-        return FileDigests(self.max_kept, self.max_path_chars)
+        return FileDigests(max_kept=self.max_kept, max_path_chars=self.max_path_chars)
 
     def __len__(self):
         return len(self._kept)
@@ -132,6 +152,12 @@ class FileDigests:
     def _drop(self, path):
         if self._kept.pop(path, None) is not None:
             self._chars -= len(path)
+
+
+def _loaded(record, max_kept, max_path_chars):
+    """A :class:`FileDigests` read back from its pickle (empty), once its record is read."""
+    check_record(FileDigests, record)
+    return FileDigests(max_kept=max_kept, max_path_chars=max_path_chars)
 
 
 def _status(st):

@@ -92,8 +92,12 @@ def _unpickled(marks, records=(), spans=None):
     """A mark read back from a pickle (noted: another process may have read another
     copy); the records it carries are adopted (a code that names another source here
     is then refused as ambiguous, never taken for this one: ``SourceRegistry.adopt``)."""
+    from .._state_format import say_held
+    from .._state_format_load import claim
     from ._source import REGISTRY
 
+    # (records pickled before they recorded a state format: said once, as this mark's)
+    say_held(claim(records), f"frame's attrs[{READ_PATHS_ATTR!r}]")
     for record in records:
         REGISTRY.adopt(record)
     REGISTRY.adopt_read_lines(spans or {})

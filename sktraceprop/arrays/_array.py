@@ -338,7 +338,7 @@ def _rebuild(plain, rm, node, sources, record=None):
     from .._lineage._source import REGISTRY
 
     # (no record: pickled before pickles recorded one, said; a newer one refused)
-    check_record(TracedArray, record)
+    check_record(TracedArray, record, holding=sources)
     for source in sources:
         REGISTRY.adopt(source)
     return _wrap(plain, rm, node)
