@@ -67,3 +67,80 @@ def scheduled_decayed_adam(before, after, switch):
         return _AdamW(learning_rate, before, coupled=True, schedule=schedule)
 
     return scheduled_decayed_adam
+
+
+class _TrustRatio:
+    """``optax.lamb`` (Adam's scaling, ``add_decayed_weights(wd)``, the trust ratio, the
+    learning rate) or ``optax.lars`` (``add_decayed_weights(wd)``, the trust ratio of
+    coefficient 0.001, the learning rate, ``trace(momentum)``), as optax writes them:
+    each leaf's update times ``coefficient * ||param|| / ||update||``, 1 where a norm
+    is zero."""
+
+    def __init__(self, lr, kind, weight_decay, momentum):
+        self.lr, self.kind, self.weight_decay, self.momentum = lr, kind, weight_decay, momentum
+
+    def init(self, params):
+        import jax
+        import jax.numpy as jnp
+
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return zeros, zeros, jnp.zeros((), jnp.int32), zeros
+
+    def update(self, grads, state, params):
+        import jax
+        import jax.numpy as jnp
+
+        tm = jax.tree_util.tree_map
+        m, v, t, trace = state
+        t = t + 1
+        wd = self.weight_decay
+        if self.kind == "lamb":
+            m = tm(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
+            v = tm(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
+            c1, c2 = 1 - 0.9**t, 1 - 0.999**t
+            u = tm(lambda m, v, p: (m / c1) / (jnp.sqrt(v / c2) + 1e-6) + wd * p, m, v, params)
+            coefficient = 1.0
+        else:
+            u = tm(lambda g, p: g + wd * p, grads, params)
+            coefficient = 0.001
+
+        def trust(u, p):
+            pn, un = jnp.linalg.norm(p.ravel()), jnp.linalg.norm(u.ravel())
+            ratio = coefficient * pn / un
+            return u * jnp.where((pn == 0) | (un == 0), 1.0, ratio)
+
+        u = tm(lambda u, p: -self.lr * trust(u, p), u, params)
+        if self.kind == "lars":
+            trace = tm(lambda u, tr: u + self.momentum * tr, u, trace)
+            u = trace
+        return u, (m, v, t, trace)
+
+
+def lamb(weight_decay=0.0):
+    def lamb(learning_rate):
+        return _TrustRatio(learning_rate, "lamb", weight_decay, 0.0)
+
+    return lamb
+
+
+def lars(weight_decay=0.0, momentum=0.9):
+    def lars(learning_rate):
+        return _TrustRatio(learning_rate, "lars", weight_decay, momentum)
+
+    return lars
+
+
+def coupled_lamb(weight_decay):
+    """``optax.chain(optax.add_decayed_weights(weight_decay), optax.lamb(lr))``."""
+
+    class _Coupled(_TrustRatio):
+        def update(self, grads, state, params):
+            import jax
+
+            fed = jax.tree_util.tree_map(lambda g, p: g + weight_decay * p, grads, params)
+            return super().update(fed, state, params)
+
+    def coupled_lamb(learning_rate):
+        return _Coupled(learning_rate, "lamb", 0.0, 0.0)
+
+    return coupled_lamb

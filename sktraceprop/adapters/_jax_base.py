@@ -127,12 +127,12 @@ class _JaxEstimator(StateFormatMixin, BaseEstimator):
             W = np.concatenate([W, np.zeros(pad, np.float32)])
         args = (jnp.asarray(X), jnp.asarray(Y), jnp.asarray(W))
         frozen = frozen_leaves(apply_fn, kind, params, *args)
-        optimizer, coef = self.optimizer, None
+        optimizer, coef, scaled = self.optimizer, None, False
         if callable(optimizer):
             # optax style: optimizer(learning_rate) -> GradientTransformation, whose
             # decay is read from its first steps and checked at every step of the fit
             optimizer = optimizer(self.learning_rate)
-            coef = coefficient_before(optimizer, params)
+            coef, scaled = coefficient_before(optimizer, params)
         params, curve, off = _trainer()(
             params,
             *args,
@@ -146,6 +146,7 @@ class _JaxEstimator(StateFormatMixin, BaseEstimator):
             batch_size=None if batch_size is None else int(batch_size),
             optimizer=optimizer,
             check_decay=coef is not None,
+            scaled=scaled is True,
         )
         # again at the trained parameters: an initialisation can hide a dependence on
         # the batch (a zero output layer gives zero outputs whatever the other rows)
@@ -163,7 +164,7 @@ class _JaxEstimator(StateFormatMixin, BaseEstimator):
         # given to fit: weighted rows (or rows of weight zero, left out) are another one
         self._sample_weighted = bool(weighted)
         # read by the decay probe: the decay of each step of the fit (None: built-in)
-        self._decay_steps = record(coef, off) if callable(self.optimizer) else None
+        self._decay_steps = record(coef, off, scaled) if callable(self.optimizer) else None
         if not np.all(np.isfinite(self.loss_curve_)):
             raise ValueError(
                 "Training diverged (non-finite loss); lower learning_rate or scale X."

@@ -130,8 +130,9 @@ def check_apply_fn(apply_fn, params, X, n_outputs=None):
 def _trainer():
     """The compiled training loop: ``(params, curve, off)``, the trained parameters, the
     mean objective per epoch and, per step, how far an optax-style optimizer's update
-    was from that of the coupled decay ``coef`` read before the fit (zeros unless
-    ``check_decay``: :mod:`sktraceprop.gradients._jax_decay_steps`)."""
+    was from that of the coupled decay ``coef`` read before the fit, with the smallest
+    difference the step could show (zeros unless ``check_decay``:
+    :mod:`sktraceprop.gradients._jax_decay_steps`)."""
     import jax
     import jax.numpy as jnp
 
@@ -153,6 +154,7 @@ def _trainer():
         batch_size,
         optimizer,
         check_decay,
+        scaled,
     ):
         n = X.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
@@ -195,9 +197,13 @@ def _trainer():
             value, g = jax.value_and_grad(objective)(p, X[idx], Y[idx], w)
             step, new_state = update(g, state, t + 1, p)
             # each step's decay against the one read before the fit (a schedule moves it)
-            off = step_mismatch(optimizer, g, state, p, step, coef) if check_decay else 0.0
+            off = (
+                step_mismatch(optimizer, g, state, p, step, coef, scaled)
+                if check_decay
+                else jnp.zeros(2)
+            )
             p = _tree_map(lambda a, b: a + b, p, step)
-            return (p, new_state, t + 1), (value, jnp.float32(off))
+            return (p, new_state, t + 1), (value, off.astype(jnp.float32))
 
         def epoch(carry, key_e):
             order = jnp.arange(n) if n_batches == 1 else jax.random.permutation(key_e, n)
@@ -220,6 +226,7 @@ def _trainer():
             "batch_size",
             "optimizer",
             "check_decay",
+            "scaled",
         ),
     )
 

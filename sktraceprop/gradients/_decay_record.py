@@ -15,12 +15,35 @@ refuses the net, the influence curvature leaves the decay out and says so.
 The record also counts the steps, so that a probe of an optimizer of unknown kind
 (:mod:`._torch_decay`) can run as many zero-gradient steps as the fit did: a decay
 that starts after step N moves no weight in a one-step probe.
+
+The record is kept per optimizer object in this process: torch's
+``Optimizer.__getstate__`` keeps no attribute of its own, and the net's attributes are
+part of its fingerprint, taken before the fit ends. So a ``copy.deepcopy`` or a pickle of
+a fitted net holds no record, and a copy of an optimizer of unknown kind with no step
+counter in its state (as ``SGD`` without momentum keeps none) was probed for 1
+zero-gradient step where its fit took many, a decay starting later taken for none: such
+a fitted optimizer is now refused, saying its steps are not known
+(:mod:`._weight_decay`). A removal works on a copy of the net: it takes the record of the
+net it copies (:func:`records_of`) and binds it to its result (:func:`bind_records`,
+``_decay_steps`` on the net, with the digest of the parameters the removal ended with),
+so removal after removal, and copies and pickles of a removal's result, are read as the
+fit was; the carried record counts only while the module holds those parameters.
 """
 
 import weakref
 from contextlib import contextmanager
 
-__all__ = ["decay_change", "fit_steps", "record_decays", "was_recorded"]
+__all__ = [
+    "bind_records",
+    "decay_change",
+    "fit_steps",
+    "record_decays",
+    "records_of",
+    "was_recorded",
+]
+
+#: The net's instance attribute that carries the record through copies and pickles.
+CARRIED = "_decay_steps"
 
 # the group settings that decide a decay; any other key naming one ("shrink_decay")
 DECAY_KEYS = ("weight_decay", "decoupled_weight_decay", "lambd", "maximize")
@@ -83,15 +106,84 @@ def record_decays(net):
             _SEEN[optimizer] = record
 
 
-def was_recorded(optimizer):
-    """Whether this process saw ``optimizer`` step through a library fit."""
-    return optimizer in _SEEN
+def _places(net):
+    """``(place, optimizer)`` for each torch optimizer on ``net`` and the one each
+    wraps (its place with ``"/inner"``)."""
+    import torch
+
+    from ._torch_wrapper import inner_optimizer
+
+    for key, value in list(vars(net).items()):
+        if isinstance(value, torch.optim.Optimizer):
+            yield key, value
+            inner = inner_optimizer(value)
+            if inner is not None:
+                yield f"{key}/inner", inner
 
 
-def fit_steps(optimizer):
-    """How many steps ``optimizer`` took in the fit the library saw, else the most its
-    state counts for a parameter (``state["step"]``, torch's own counter), or None."""
+def _role(net, optimizer):
+    """Where ``optimizer`` sits on ``net`` (:func:`_places`), or None."""
+    return next((place for place, value in _places(net) if value is optimizer), None)
+
+
+def _digest(net):
+    from ..adapters._digest import module_digest
+
+    try:
+        return module_digest(net)
+    except Exception:  # noqa: BLE001 - no fitted module (a fit that raised)
+        return None
+
+
+def bind_records(net, records):
+    """Carry ``records`` (place on the net -> record) on ``net``, bound to the
+    parameters its module holds now; none drops an earlier record."""
+    net.__dict__.pop(CARRIED, None)
+    digest = _digest(net) if records else None
+    if digest is not None:
+        net.__dict__[CARRIED] = (digest, dict(records))
+
+
+def records_of(net):
+    """The records of the steps of ``net``'s optimizers that hold now (place on the net
+    -> record): a removal takes them before it moves the parameters, and binds them to
+    its result (:func:`bind_records`), whose decay is that of the fit."""
+    records = {}
+    for place, optimizer in _places(net):
+        record = _record(net, optimizer)
+        if record is not None:
+            records[place] = record
+    return records
+
+
+def _record(net, optimizer):
+    """The record of ``optimizer``'s steps in the fit the library saw: kept in this
+    process, or carried by ``net`` (a removal's result, its copies and pickles) while
+    its module holds the parameters the removal ended with; None when there is none."""
     record = _SEEN.get(optimizer)
+    if record is not None or net is None:
+        return record
+    carried = getattr(net, "__dict__", {}).get(CARRIED)
+    if not carried:
+        return None
+    digest, records = carried
+    role = _role(net, optimizer)
+    if role not in records or _digest(net) != digest:
+        return None
+    return records[role]
+
+
+def was_recorded(optimizer, net=None):
+    """Whether the library saw ``optimizer`` step through its fit (in this process, or
+    as carried by ``net``, a removal's result: :func:`_record`)."""
+    return _record(net, optimizer) is not None
+
+
+def fit_steps(optimizer, net=None):
+    """How many steps ``optimizer`` took in the fit the library saw (this process's
+    record, or the one ``net`` carries), else the most its state counts for a parameter
+    (``state["step"]``, torch's own counter), or None."""
+    record = _record(net, optimizer)
     if record is not None:
         return record.steps
     counts = []
@@ -128,7 +220,7 @@ def decay_change(net, optimizer):
     """How the decay of ``optimizer`` (``net``'s fitted one, or the optimizer it wraps)
     changed during the fit, in words, or None when it was seen not to."""
     name = type(optimizer).__name__
-    record = _SEEN.get(optimizer)
+    record = _record(net, optimizer)
     if record is not None:
         now = _settings(optimizer)
         if record.changes and record.changes[-1][1] != now:

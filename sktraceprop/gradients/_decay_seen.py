@@ -32,7 +32,7 @@ def decay_unchecked(model):
     if optimizer is None:
         return None
     inner = inner_optimizer(optimizer)
-    if was_recorded(optimizer) or (inner is not None and was_recorded(inner)):
+    if was_recorded(optimizer, model) or (inner is not None and was_recorded(inner, model)):
         return None
     return (
         "weight decay checked at start and end of fit only: the optimizer's steps were "

@@ -10,54 +10,89 @@ while a :class:`~sktraceprop.adapters.JaxClassifier` or
 (:func:`step_mismatch`): the update the optimizer made at ``params`` fed ``g`` must be
 the one it makes, from the same state, at zero parameters fed ``g + c * params`` --
 the step of a coupled decay of ``c`` (for ``c = 0``: an update the parameters do not
-move). A step whose update differs from it by more than :data:`TOL` of its largest
-entry is one of another decay. The model keeps the record (``_decay_steps``), and
+move). The difference is read as a decay (along the steps of ``c`` and ``c + h``), and
+a step whose reading is off by more than float32 rounding of that step can make
+(:data:`NOISE`) is one of another decay: until 2026-12 a fixed 1% of ``c`` was allowed,
+so a schedule from 0.05 to 0.0504 went unseen. What no step can show (a change below its
+rounding, largest where Adam's first steps hardly depend on the gradient) is said in
+the model's notes (:func:`decay_unseen`). The model keeps the record (``_decay_steps``), and
 :func:`decay_change` names a fit whose steps were not all of ``c``, or an optimizer
 whose ``c`` changed after the fit (``set_params``): the decay is then treated as
 unmodelled (:mod:`._weight_decay`), refused by the neural removal and left out, with a
 warning, by the influence curvature.
 
 A model fitted before the record existed (an earlier pickle) has its decay read from
-the optimizer's first steps only: :func:`decay_unseen` says so.
+the optimizer's first steps only: :func:`decay_unseen` says so, as it says the smallest
+change the checked steps could show.
 """
 
 import numpy as np
 
-__all__ = ["TOL", "coefficient_before", "decay_change", "decay_unseen", "step_mismatch"]
+__all__ = ["coefficient_before", "decay_change", "decay_unseen", "step_mismatch"]
 
-#: Largest difference, relative to the step's largest update entry, between a step and
-#: the step of the coupled decay read before the fit. Float32 rounding of ``g + c *
-#: params`` with ``c`` read to float64 by bisection moved steps by at most 2e-6 in the
-#: tests; a decay of 0.01 against none moved them by more than 0.1.
-TOL = 1e-2
-ATOL = 1e-6
+#: A step's reading counts as another decay where it is off by more than ``NOISE`` times
+#: float32's epsilon times the step's own scale (:func:`step_mismatch`): the
+#: coefficient, the norm of the gradient plus decay over that of the parameters, and the
+#: reading's own rounding. Readings of a constant coupled decay of 0, 1e-4 and 0.05
+#: stayed within 4 times it (full batch and mini-batches of 16); a decay changed by
+#: 1e-4 of itself read 92 times it and more.
+NOISE = 16.0
+#: Two readings of one coefficient (before and after the fit) agree to float32.
+RTOL = 8 * float(np.finfo(np.float32).eps)
+#: Below any float32 decay: a step whose every scale is zero.
+ATOL = 1e-12
 BUMP = 1e-2
 
 
 def coefficient_before(transform, params):
-    """``c``, the coupled decay the fit's steps are checked against (0.0 for an update
-    that is zero at a zero gradient), or None where there is none to check against (no
-    coupled decay: the fitted model is refused by its probe anyway)."""
+    """``(c, scaled)``: ``c`` the coupled decay the fit's steps are checked against (0.0
+    for an update that is zero at a zero gradient), or None where there is none to
+    check against (no coupled decay: the fitted model is refused by its probe anyway);
+    ``scaled`` whether each leaf's update is that of ``c`` times a positive number (a
+    trust ratio: :func:`~._trust_ratio.trust_scaled`; None where the update depends on
+    the parameters otherwise)."""
     import jax
     import jax.numpy as jnp
 
     from ._optax_decay import coupled_coefficient
+    from ._trust_ratio import trust_scaled
 
     try:
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
         updates, _ = transform.update(zeros, transform.init(params), params)
         if all(np.all(np.asarray(u) == 0) for u in jax.tree_util.tree_leaves(updates)):
-            return 0.0
-        return coupled_coefficient(transform, params)[0]
+            c = 0.0
+        else:
+            c = coupled_coefficient(transform, params)[0]
+        return c, (False if c is None else trust_scaled(transform, params, c))
     except Exception:  # noqa: BLE001 - the probe after the fit names the failure
-        return None
+        return None, False
 
 
-def step_mismatch(transform, grads, state, params, updates, coef):
+def _divided_out(ul, al, bl, tiny):
+    """A step's leaves ``ul`` with each one's positive scale against the coupled step's
+    ``al`` divided out, and the bumped step's difference ``bl - al`` less its part along
+    ``al`` (which a scale absorbs); a negative or zero scale: None."""
+    import jax.numpy as jnp
+
+    scales = [jnp.vdot(u, a) / jnp.maximum(jnp.vdot(a, a), tiny) for u, a in zip(ul, al)]
+    ok = jnp.all(jnp.stack([(k > 0) | (jnp.vdot(a, a) == 0) for k, a in zip(scales, al)]))
+    ul = [jnp.where(k > 0, u / jnp.where(k > 0, k, 1.0), u) for u, k in zip(ul, scales)]
+    e = []
+    for a, b in zip(al, bl):
+        diff = b - a
+        e.append(diff - a * (jnp.vdot(diff, a) / jnp.maximum(jnp.vdot(a, a), tiny)))
+    return ul, e, ok
+
+
+def step_mismatch(transform, grads, state, params, updates, coef, scaled=False):
     """The decay a step had beyond ``coef`` (traced): ``updates``, ``transform``'s at
     ``params`` fed ``grads``, against the steps at zero parameters, from the same state,
     fed ``grads + a * params`` for ``a = coef`` and ``coef + h``, read along their
-    difference (a secant: ``h`` per unit of it)."""
+    difference (a secant: ``h`` per unit of it); and the smallest reading float32 lets
+    the step tell from zero. Both as one float32 array ``[reading, limit]``. With
+    ``scaled`` (a trust ratio, :mod:`._trust_ratio`), each leaf's positive scale is
+    divided out first and the reading is along what no scale can absorb."""
     import jax
     import jax.numpy as jnp
 
@@ -67,35 +102,56 @@ def step_mismatch(transform, grads, state, params, updates, coef):
 
     def coupled(a):
         fed = tm(lambda g, p: g + a.astype(p.dtype) * p, grads, params)
-        return leaves(transform.update(fed, state, zeros)[0])
+        return [
+            x.astype(jnp.float32).ravel() for x in leaves(transform.update(fed, state, zeros)[0])
+        ]
 
+    def sq(tree_leaves):
+        return sum(jnp.vdot(x, x) for x in (y.astype(jnp.float32).ravel() for y in tree_leaves))
+
+    h32, tiny = h.astype(jnp.float32), jnp.float32(1e-38)
     at, bumped = coupled(coef), coupled(coef + h)
-    d = [(u - a).astype(jnp.float32).ravel() for u, a in zip(leaves(updates), at)]
-    e = [(b - a).astype(jnp.float32).ravel() for b, a in zip(bumped, at)]
+    ul = [u.astype(jnp.float32).ravel() for u in leaves(updates)]
+    ok = jnp.bool_(True)
+    if scaled:
+        ul, e, ok = _divided_out(ul, at, bumped, tiny)
+    else:
+        e = [b - a for b, a in zip(bumped, at)]
+    d = [u - a for u, a in zip(ul, at)]
     de = sum(jnp.vdot(x, y) for x, y in zip(d, e))
-    ee = sum(jnp.vdot(y, y) for y in e)
-    dd = sum(jnp.vdot(x, x) for x in d)
+    ee, dd = sq(e), sq(d)
     # no direction to read along (every parameter zero): any difference is off
-    return jnp.where(
-        ee > 0,
-        h.astype(jnp.float32) * de / jnp.maximum(ee, 1e-38),
-        jnp.where(dd > 0, jnp.inf, 0.0),
+    reading = jnp.where(ee > 0, h32 * de / jnp.maximum(ee, tiny), jnp.where(dd > 0, jnp.inf, 0.0))
+    reading = jnp.where(ok, reading, jnp.inf)
+    # float32 rounds the coefficient, the step's gradient plus decay and the updates
+    fed = leaves(tm(lambda g, p: g + coef.astype(p.dtype) * p, grads, params))
+    noise = jnp.abs(coef).astype(jnp.float32) + jnp.sqrt(
+        sq(fed) / jnp.maximum(sq(leaves(params)), tiny)
     )
+    noise = noise + h32 * jnp.sqrt(sq(at) / jnp.maximum(ee, tiny))
+    return jnp.stack([reading, NOISE * jnp.finfo(jnp.float32).eps * noise + ATOL])
 
 
-def record(coef, mismatch):
+def record(coef, mismatch, scaled=False):
     """What a model keeps of its fit's steps: the coefficient checked against, the
-    number of steps, and the steps (1-based, first and last) of another decay."""
-    mismatch = np.asarray(mismatch, dtype=np.float64).reshape(-1)
-    off = np.flatnonzero(~(np.abs(mismatch) <= TOL * (coef or 0.0) + ATOL)) + 1
+    number of steps, the steps (1-based, first and last) of another decay, the
+    smallest change each step could show (``limit``: its largest and median), and
+    whether the steps were read up to a trust ratio (``scaled``, as
+    :func:`coefficient_before` gives it)."""
+    both = np.asarray(mismatch, dtype=np.float64).reshape(-1, 2)
+    reading, limit = both[:, 0], both[:, 1]
+    off = np.flatnonzero(~(np.abs(reading) <= limit)) + 1
     return {
         "coef": coef,
-        "steps": int(mismatch.shape[0]),
+        "steps": int(reading.shape[0]),
         "off": int(off.shape[0]),
         "first_off": int(off[0]) if off.size else None,
         "last_off": int(off[-1]) if off.size else None,
-        "low": float(np.min(mismatch)) if mismatch.size else 0.0,
-        "high": float(np.max(mismatch)) if mismatch.size else 0.0,
+        "low": float(np.min(reading)) if reading.size else 0.0,
+        "high": float(np.max(reading)) if reading.size else 0.0,
+        "limit": float(np.max(limit)) if limit.size else 0.0,
+        "limit_median": float(np.median(limit)) if limit.size else 0.0,
+        "scaled": scaled,
     }
 
 
@@ -106,10 +162,20 @@ def decay_change(model, coef):
     if kept is None:
         return None
     name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
-    if kept["coef"] is not None and not np.isclose(coef, kept["coef"], rtol=1e-3, atol=1e-12):
+    # both read by bisection to the float32 value the optimizer multiplies by
+    if kept["coef"] is not None and not np.isclose(coef, kept["coef"], rtol=RTOL, atol=ATOL):
         return (
             f"{name}, whose coupled weight decay changed after the fit (its steps were "
             f"checked against {kept['coef']:.6g}; it reads {coef:.6g} now)"
+        )
+    if kept["off"] and "scaled" in kept and kept["scaled"] is None:
+        return (
+            f"{name}, whose update depends on the parameters other than through a "
+            "coupled weight decay or a positive scale per leaf (a trust ratio followed "
+            "by momentum, as optax.lars's default momentum=0.9, does): where its steps "
+            "stop cannot be read, and the decay of its steps cannot be checked "
+            f"({kept['off']} of its {kept['steps']} steps differ from those of the "
+            f"coupled {kept['coef']:.6g} at zero parameters)"
         )
     if kept["off"]:
         low, high = kept["coef"] + kept["low"], kept["coef"] + kept["high"]
@@ -124,14 +190,22 @@ def decay_change(model, coef):
 
 
 def decay_unseen(model):
-    """A note for a fitted JAX model with an optax-style optimizer whose steps in the fit
-    were not checked (fitted by an earlier sktraceprop), else None."""
+    """What was not checked of the decay of a fitted JAX model's optax-style optimizer,
+    in words: that its steps were not (fitted by an earlier sktraceprop), or the
+    smallest change of the decay its steps could show; None for the built-in optimizers."""
     if not callable(getattr(model, "optimizer", None)) or not hasattr(model, "params_"):
         return None
-    if getattr(model, "_decay_steps", None) is not None:
-        return None
+    kept = getattr(model, "_decay_steps", None)
+    if kept is None:
+        return (
+            "weight decay read from the optimizer's first steps only: the steps of the fit "
+            "were not checked (fitted by an earlier sktraceprop), so a decay that changed "
+            "during the fit (a schedule) is not seen"
+        )
+    if kept["coef"] is None or "limit" not in kept:
+        return None  # refused by its probe; or checked to 1% by an earlier sktraceprop
     return (
-        "weight decay read from the optimizer's first steps only: the steps of the fit "
-        "were not checked (fitted by an earlier sktraceprop), so a decay that changed "
-        "during the fit (a schedule) is not seen"
+        f"weight decay checked at each of the fit's {kept['steps']} steps to float32 "
+        f"precision: a change of the decay smaller than {kept['limit_median']:.2g} at "
+        f"most steps (than {kept['limit']:.2g} at some) is not seen"
     )

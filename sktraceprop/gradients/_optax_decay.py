@@ -17,10 +17,16 @@ optax does not expose where in a chain the decay stands, so its steps are asked:
    is 10: large beside a decoupled decay's difference, small enough for float32 to
    cancel.
 
+A trust ratio (``optax.lars``: the decayed gradient scaled per leaf by the parameters'
+norm) makes the two runs differ by a positive scale per leaf, which moves no fixed
+point: such updates are compared up to that scale (:mod:`._trust_ratio`).
+
 Anything else (no root, updates that differ) leaves the decay unknown: refused.
 """
 
 import numpy as np
+
+from ._trust_ratio import leaf_scaled, trust_scaled
 
 __all__ = ["coupled_coefficient"]
 
@@ -84,13 +90,19 @@ def coupled_coefficient(transform, tree):
     shifted = tm(lambda p: p + delta, tree)
     at = _run(transform, tree, lambda k: grads[k])
     moved = _run(transform, shifted, lambda k: tm(lambda g: g - c * delta, grads[k]))
+    scaled = None
     for step_at, step_moved in zip(at, moved):
         for a, b in zip(step_at, step_moved):
             scale = max(float(np.abs(a).max()), np.finfo(np.float32).tiny)
-            if not np.allclose(a, b, rtol=RTOL, atol=RTOL * scale):
+            if np.allclose(a, b, rtol=RTOL, atol=RTOL * scale):
+                continue
+            if scaled is None:  # asked once: a trust ratio scales each leaf
+                scaled = trust_scaled(transform, tree, c) is True
+            if not (scaled and leaf_scaled([a], [b])):
                 return None, (
                     f"its update is no function of the gradient plus {c:.3g} * params alone "
-                    "(the decay is applied after a scaling, as in optax.adamw, or to some "
-                    "leaves only)"
+                    "(the decay is applied after a scaling, as in optax.adamw and "
+                    "optax.lamb, or to some leaves only, or ahead of a trust ratio "
+                    "followed by momentum, as in optax.lars)"
                 )
     return c, None

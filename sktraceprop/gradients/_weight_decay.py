@@ -38,7 +38,7 @@ from ._decay_record import decay_change as torch_decay_change
 from ._decay_record import fit_steps
 from ._jax_decay_steps import decay_change
 from ._optax_decay import coupled_coefficient
-from ._torch_decay import group_decay
+from ._torch_decay import group_decay, table_rule
 from ._torch_wrapper import build_optimizer, inner_optimizer, lost_inner, wrapper_refusal
 
 __all__ = [
@@ -65,14 +65,29 @@ def _torch_unmodelled(optimizer, net):
         if lost is not None:
             return lost
     else:
-        found = wrapper_refusal(net, optimizer, inner, fit_steps(inner))
+        found = wrapper_refusal(net, optimizer, inner, fit_steps(inner, net))
         if found is not None:
             return found
         optimizer = inner
     name = type(optimizer).__name__
-    steps = fit_steps(optimizer) or 1
+    steps = fit_steps(optimizer, net)
+    # a fitted net's optimizer whose steps no record nor state counts: how long a
+    # zero-gradient probe must run to see a decay that starts late is not known
+    uncounted = steps is None and getattr(net, "optimizer_", None) is not None
     for group in getattr(optimizer, "param_groups", None) or ():
-        kind, decay = group_decay(optimizer, group, steps)
+        kind, decay = group_decay(optimizer, group, steps or 1)
+        if kind == "coupled" and uncounted and table_rule(optimizer) is None:
+            return (
+                f"{name}, a weight decay of unknown kind: "
+                f"{type(optimizer).__module__}.{type(optimizer).__qualname__} is no "
+                "optimizer of torch.optim whose decay sktraceprop knows, and how many "
+                "steps its fit took is not known (the net was fitted outside sktraceprop, or "
+                "is a copy or pickle of a net it fitted, whose record stays with the "
+                "optimizer that fit stepped, in its process; and the optimizer's state "
+                "counts no steps), so a decay that starts after some steps cannot be "
+                "ruled out; fit the net through sktraceprop (an unlearner, explainer or "
+                "traced pipeline) in this process"
+            )
         if kind == "decoupled" and decay:
             flag = ", decoupled_weight_decay=True" if group.get("decoupled_weight_decay") else ""
             flag = "" if name == "AdamW" else flag

@@ -48,6 +48,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from .._lineage._skorch import is_skorch_net
+from ..gradients._decay_record import bind_records, records_of
 from ..gradients._decay_seen import decay_unchecked
 from ._calibration import resolve_calibration
 from ._crossfit import crossfit_losses, crossfit_target
@@ -240,7 +242,10 @@ class NeuralCorrection(RemovalMethod):
                 (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None
             )
             validation_ids = validation_ids[stay] if stay.any() else None
-        final = copy.deepcopy(_final(estimator))
+        original = _final(estimator)
+        # the record of the fit's steps (kept for the net copied), bound to the result
+        steps_seen = records_of(original) if is_skorch_net(original) else None
+        final = copy.deepcopy(original)
         crossfit, holdout = None, None
         calibration = (
             self.calibration if params["calibration"] == "auto" else params["calibration"]
@@ -268,6 +273,8 @@ class NeuralCorrection(RemovalMethod):
                 if X_holdout is None
                 else _holdout_rows(backend, estimator, X_holdout, y_holdout)
             )
+        if steps_seen:
+            bind_records(final, steps_seen)  # the copy is read as the net copied
         info = neural_remove(
             backend,
             final,
@@ -284,6 +291,8 @@ class NeuralCorrection(RemovalMethod):
         )
         backend.reset_optimizer(final)
         backend.record_held_rows(final, self.Z[keep], self.Y[keep])
+        if steps_seen is not None:
+            bind_records(final, steps_seen)
         note = (
             f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
             "influence step"

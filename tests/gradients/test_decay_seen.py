@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from sktraceprop.gradients import _decay_record
 from sktraceprop.influence._penalty import l2_penalty
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
@@ -40,7 +41,7 @@ def test_a_decay_changed_and_changed_back_outside_the_library_is_said_unseen():
     assert UNSEEN not in l2_penalty(_recorded_fit(_net(optimizer__weight_decay=0.1), X, y))[1]
 
 
-def test_a_removal_says_what_its_fit_could_not_check_of_the_decay():
+def test_a_removal_says_what_its_fit_could_not_check_of_the_decay(monkeypatch):
     # checked at the unlearner's fit, every step: nothing to say, before and after a
     # pickle (the removals work on copies, whose optimizers no fit stepped)
     X, y = _data(seed=7)
@@ -53,8 +54,15 @@ def test_a_removal_says_what_its_fit_could_not_check_of_the_decay():
     loaded.unlearn(mask=(np.arange(X.shape[0]) >= 3) & (np.arange(X.shape[0]) < 6))
     assert UNSEEN not in loaded.unlearning_log_[-1]["note"]
     # an unlearner pickled before the check was kept (its method lacks it): the loaded
-    # net's steps were seen by no fit here, and its removal says so
+    # net carries the record of its fit's steps (bound to each removal's result)...
     del loaded._method.decay_unchecked
     loaded.unlearn(mask=(np.arange(X.shape[0]) >= 6) & (np.arange(X.shape[0]) < 9))
+    assert UNSEEN not in loaded.unlearning_log_[-1]["note"]
+    # ...unless it was pickled by an earlier sktraceprop (read as carrying none): its
+    # steps were seen by no fit here, and its removal says so
+    del loaded._method.decay_unchecked
+    assert "_decay_steps" in vars(loaded.estimator_)
+    monkeypatch.setattr(_decay_record, "CARRIED", "_no_record_carried")
+    loaded.unlearn(mask=(np.arange(X.shape[0]) >= 9) & (np.arange(X.shape[0]) < 12))
     event = loaded.unlearning_log_[-1]
     assert event["weight_decay"] == 0.1 and UNSEEN in event["note"]

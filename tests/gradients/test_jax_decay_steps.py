@@ -25,7 +25,10 @@ def _model(optimizer, **kwargs):
     return JaxClassifier(apply_fn, init_fn, optimizer=optimizer, **kwargs)
 
 
-@pytest.mark.parametrize(("before", "after"), [(0.0, 0.05), (0.05, 0.0), (0.05, 0.2)])
+# (0.05, 0.0504): a change of 0.8%, unseen while 1% of the decay was allowed per step
+@pytest.mark.parametrize(
+    ("before", "after"), [(0.0, 0.05), (0.05, 0.0), (0.05, 0.2), (0.05, 0.0504), (0.0, 1e-6)]
+)
 def test_a_decay_schedule_is_refused_and_left_out(before, after):
     X, y = _data(n=80)
     schedule = scheduled_decayed_adam(before, after, SWITCH)
@@ -54,12 +57,35 @@ def test_a_constant_coupled_decay_has_every_step_of_its_coefficient(batch_size):
     assert "first steps only" not in notes
 
 
-def test_a_decay_changed_after_the_fit_is_refused():
+@pytest.mark.parametrize("after", [0.1, 0.05 * 1.0005])
+def test_a_decay_changed_after_the_fit_is_refused(after):
+    # 1.0005: a change of 0.05%, taken for the same decay while 0.1% was allowed
     X, y = _data(n=80)
     model = _model(decayed_adam(0.05)).fit(X, y)
-    model.set_params(optimizer=decayed_adam(0.1))
+    model.set_params(optimizer=decayed_adam(after))
     with pytest.warns(UserWarning, match=r"changed after the fit \(its steps were checked agai"):
         assert l2_penalty(model)[0] == 0.0
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_the_smallest_change_the_steps_could_show_is_said(batch_size):
+    # the notes name it, and a schedule that changes by twice the median limit after a
+    # third of the steps is found at (nearly) every step from then on
+    X, y = _data(n=80)
+    model = _model(decayed_adam(0.05), batch_size=batch_size).fit(X, y)
+    kept = model._decay_steps
+    assert 0 < kept["limit_median"] <= kept["limit"]
+    # float32 cannot tell the decay from itself plus one rounding of it, nor read finer
+    assert kept["limit_median"] >= np.finfo(np.float32).eps * 0.05
+    notes = l2_penalty(model)[1]
+    assert f"smaller than {kept['limit_median']:.2g} at most steps" in notes
+    assert f"(than {kept['limit']:.2g} at some) is not seen" in notes
+    steps = kept["steps"]
+    switch = steps // 3
+    changed = scheduled_decayed_adam(0.05, 0.05 + 2 * kept["limit_median"], switch)
+    changed_kept = _model(changed, batch_size=batch_size).fit(X, y)._decay_steps
+    assert changed_kept["first_off"] > switch and changed_kept["last_off"] == steps
+    assert changed_kept["off"] >= 0.5 * (steps - switch)
 
 
 def test_a_model_without_a_record_of_its_steps_says_so():
