@@ -122,9 +122,10 @@ class ServerChild:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.send_signal(signal.SIGUSR1)  # (its stack, to stderr)
-            time.sleep(2)
-            self.fail(f"had not ended {timeout} s after signal {signum}")
+            pass
+        self.process.send_signal(signal.SIGUSR1)  # (its stack, to stderr)
+        time.sleep(2)
+        self.fail(f"had not ended {timeout} s after signal {signum}")
 
     def fail(self, what):
         processes = {f: processes_naming(f) for f in self.folders}
