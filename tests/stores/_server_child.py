@@ -11,6 +11,7 @@ the child's stderr and the processes naming its folders, so a timeout says where
 import contextlib
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,9 +130,12 @@ class ServerChild:
 
     def fail(self, what):
         processes = {f: processes_naming(f) for f in self.folders}
+        logs = [Path(f, "server.log") for f in self.folders if "stp-pg-" in f]
+        # (the server's log says whether a stop reached it: "immediate shutdown request")
+        server_log = "".join(log.read_text()[-1500:] for log in logs if log.exists())
         pytest.fail(
             f"the child {what}; processes naming its folders: {processes}; "
-            f"its stderr:\n{self.log.read_text()}",
+            f"its stderr:\n{self.log.read_text()}\nthe server's log:\n{server_log}",
             pytrace=False,
         )
 
@@ -139,7 +143,8 @@ class ServerChild:
 @contextlib.contextmanager
 def server_child(code, log, sigint_ignored=False):
     """Run ``code`` in a child (``wait()`` defined) until it printed "ready"; on exit,
-    kill it and any server of its folders still running (only the test's own).
+    kill it and any server of its folders still running (only the test's own), and
+    remove the server's folder.
     ``sigint_ignored``: started as by a runner in the background, SIGINT ignored."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
     command = [sys.executable, "-c", textwrap.dedent(_PRELUDE) + textwrap.dedent(code)]
@@ -163,5 +168,7 @@ def server_child(code, log, sigint_ignored=False):
             process.kill()
             process.wait()
         for folder in child.folders:
-            for pid in processes_naming(folder) if "stp-pg-" in folder else ():
-                os.kill(pid, signal.SIGKILL)
+            if "stp-pg-" in folder:
+                for pid in processes_naming(folder):
+                    os.kill(pid, signal.SIGKILL)
+                shutil.rmtree(folder, ignore_errors=True)  # (a failed test's, killed)
