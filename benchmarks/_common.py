@@ -1,9 +1,11 @@
 """Shared helpers for the benchmark scripts: machine description and result files."""
 
+import contextlib
 import gc
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -52,6 +54,25 @@ def machine():
         "sktraceprop": sktraceprop.__version__,
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+@contextlib.contextmanager
+def sigterm_unwinds():
+    """SIGTERM raises ``SystemExit(143)`` inside, in the main thread, so the script's own
+    cleanup (``finally``, ``with TemporaryPostgres``) runs as after Ctrl-C; the handler
+    before is put back after. A script owns its process and may choose so; the library's
+    TemporaryPostgres only stops its server and lets SIGTERM end the process."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, frame):
+    # (a second SIGTERM during the cleanup ends the process at once, as by default)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise SystemExit(128 + signum)
 
 
 def write_results(name, payload, markdown):

@@ -41,7 +41,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, sigterm_unwinds, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop.stores._postgres_server import TemporaryPostgres  # noqa: E402
@@ -256,10 +256,10 @@ def main(argv=None):
         "niceness": os.nice(0),
     }
     folder = Path(tempfile.mkdtemp(prefix="stp-bench-stores-"))
-    # (removed however the run ends: an error, Ctrl-C, or SIGTERM, which TemporaryPostgres
-    # turns into SystemExit after stopping its server)
+    # (removed however the run ends: an error, Ctrl-C, or SIGTERM, which sigterm_unwinds
+    # turns into SystemExit here)
     try:
-        with TemporaryPostgres(fsync=True) as server:
+        with sigterm_unwinds(), TemporaryPostgres(fsync=True) as server:
             results["postgresql"] = server.version()
 
             def sqlite():

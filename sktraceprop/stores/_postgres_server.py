@@ -7,10 +7,15 @@ refuses root), a server listening on 127.0.0.1 only, on a free port, with its so
 that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
 :meth:`TemporaryPostgres.start` calls itself when it fails or is interrupted (Ctrl-C while
 ``pg_ctl`` waits for the server: ``pg_ctl`` detaches the server from the terminal, so
-nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops every
-server of the process too where it would end the process (its default handling): the
-servers are stopped and their folders removed, then ``SystemExit(143)`` is raised, so
-the caller's own cleanup (``finally``, ``with``) runs as after Ctrl-C.
+nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops the
+servers the process started too where SIGTERM has its default handling: the servers are
+stopped and their folders removed, then the process ends by SIGTERM as it would have.
+Nothing else changes: no exception is raised in the code that was running (pytest, say,
+would report it as the running test's error and run on), a handler of the caller's is
+left alone (so a caller that wants its own cleanup to run installs one raising
+``SystemExit``: the ``with`` block then stops the server), the default is put back when
+the last server stops, and a process forked from this one (``multiprocessing``, whose
+``terminate()`` sends SIGTERM) never stops its parent's servers.
 """
 
 import contextlib
@@ -96,6 +101,7 @@ class TemporaryPostgres:
         self.folder = None
         self.port = None
         self._launched = False  # pg_ctl start was run: a server may be up
+        self._owner = None  # the process that started it (a forked child did not)
 
     @property
     def dsn(self):
@@ -120,6 +126,7 @@ class TemporaryPostgres:
         if reason is not None:
             raise RuntimeError(reason)
         self.bindir = find_bindir()
+        self._owner = os.getpid()
         _stopped_on_sigterm(self)
         self.folder = tempfile.mkdtemp(prefix="stp-pg-")
         self._launched = False
@@ -215,7 +222,13 @@ class TemporaryPostgres:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
         _LIVE.discard(self)
-        if not _LIVE and signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        # (signal.signal raises ValueError outside the main thread: a server stopped by
+        # another thread leaves the handler, which is then SIGTERM's default in effect)
+        if (
+            not _LIVE
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is _on_sigterm
+        ):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def __enter__(self):
@@ -230,7 +243,7 @@ _LIVE = set()
 
 
 def _stopped_on_sigterm(server):
-    """Have SIGTERM stop ``server`` (and every other live one) before the process ends.
+    """Have SIGTERM stop ``server`` (and every other one this process started) first.
 
     Installed only in the main thread, and only where SIGTERM has its default handling
     (which ends the process at once, skipping ``finally`` and ``__exit__``: the server,
@@ -246,11 +259,17 @@ def _stopped_on_sigterm(server):
 
 
 def _on_sigterm(signum, frame):
-    # (a second SIGTERM ends the process at once, as it would have)
+    # The default back first: a second SIGTERM ends the process at once, and the one
+    # re-sent below ends it as SIGTERM would have (killed by the signal, exit status
+    # 128 + 15 to a shell). Not SystemExit: it was raised in whatever code ran, and
+    # pytest, catching it as that test's error, ran on. Only the servers this process
+    # started: a forked child inherits this handler and _LIVE, and its terminate()
+    # stopped the parent's server and removed its folder.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for server in list(_LIVE):
-        server.stop()
-    raise SystemExit(128 + signum)
+        if server._owner == os.getpid():
+            server.stop()
+    os.kill(os.getpid(), signum)
 
 
 @contextlib.contextmanager
