@@ -265,6 +265,10 @@ class PredictionLogMixin:
             # old one's salting (a plain SHA-256 of the rows, never erasable, in a
             # store that salts).
             store = event_store(self)
+            # refused before anything is said or computed: a store that cannot take the
+            # event (an unpickled MemoryStore, a read-only handle) would otherwise warn
+            # of its erasures, have the model answer, and only then raise
+            store._check_writable()
             # a model pickled before an erasure the store records still holds its rows
             warn_erased_held(self, store, once=True)
             # the input rows as given, hashed while the model predicts

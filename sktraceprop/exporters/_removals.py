@@ -7,17 +7,27 @@ Every exporter states them per run,
 so that an export never presents a model state that no longer exists as the current
 one; where no store of the run is known, it says that they were not looked up.
 
+An unpickled :class:`~sktraceprop.stores.MemoryStore` (one pickled with the model) is
+a copy frozen when it was pickled: what the store recorded since is not in it. An
+export that reads such a copy (and not the store itself) says so: ``checked`` false,
+the current model unknown, the note in the words of
+:data:`~sktraceprop._lineage._erasures_seen.SNAPSHOT_CHECKED`, and an
+:class:`~sktraceprop.exceptions.ErasuresUnknownWarning`.
+
 (An erasure of logged calls, ``erase_predictions``, removes no training row and names
 no run: it is not listed.)
 """
 
 import heapq
+import warnings
 from datetime import datetime, timezone
 
 import numpy as np
 
+from .._lineage._erasures_seen import SNAPSHOT_CHECKED, is_snapshot
 from .._lineage._ids import codes_of
-from ..exceptions import LineageError, StoreError
+from ..exceptions import ErasuresUnknownWarning, LineageError, StoreError
+from ..utils._stack import user_stacklevel
 
 #: Said where no store holding the run was given or saved to in this process.
 NOT_CHECKED = (
@@ -170,6 +180,33 @@ def _in_time_order(per_store):
     return out
 
 
+def _store_id(store):
+    try:
+        return store.store_id
+    except (StoreError, OSError):
+        return None
+
+
+def _frozen(read):
+    """The unpickled MemoryStores among ``read`` whose store itself was not read too
+    (a copy frozen at pickling: what the store recorded since is not in it)."""
+    live = {_store_id(s) for s in read if not is_snapshot(s)} - {None}
+    return [s for s in read if is_snapshot(s) and _store_id(s) not in live]
+
+
+def _warn_frozen(frozen):
+    names = ", ".join(_name(s) for s in frozen)
+    warnings.warn(
+        f"removals exported from {names}: {SNAPSHOT_CHECKED}; removals (unlearning) and "
+        "erasure requests recorded there since are not listed, and the current model is "
+        "not known: the export says so (removals checked false, its note). Export with "
+        "the store itself (store=...), or keep the runs in an SQLiteStore or "
+        "PostgresStore, which outlive a pickle.",
+        ErasuresUnknownWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
 def removal_record(run, store=None):
     """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether
     every store that can hold its removals (``store``, and the stores of this process
@@ -177,7 +214,9 @@ def removal_record(run, store=None):
     their :func:`removals` (an event found in two copies of a store listed once), and
     the fingerprint of the model the last unlearning left (the run's own where none
     removed rows; None where that unlearning does not record it, or a store was not
-    read)."""
+    read; ``checked`` false and an
+    :class:`~sktraceprop.exceptions.ErasuresUnknownWarning` where one read is an
+    unpickled MemoryStore whose store itself was not read)."""
     found, read, unread = [], [], []
     for candidate in stores_of(run, store):
         try:
@@ -209,12 +248,22 @@ def removal_record(run, store=None):
         "current model no longer holds all of where an unlearning removed rows; an "
         "erasure changes the store's record, not the fitted model"
     )
+    frozen = _frozen(read)
+    if frozen:
+        _warn_frozen(frozen)
+        note = (
+            f"{SNAPSHOT_CHECKED} ({', '.join(_name(s) for s in frozen)}), so removals "
+            "(unlearning) and erasure requests recorded there since are not listed and "
+            "the current model is unknown; pass store= (the store itself, or an "
+            f"SQLiteStore/PostgresStore) to check; {note}"
+        )
     if unread:
         note = (
             f"{len(unread)} store(s) holding this run could not be read, so removals "
             f"(unlearning) and erasure requests recorded there are not listed and the "
             f"current model is unknown ({'; '.join(unread)}); {note}"
         )
+    if unread or frozen:
         return {"checked": False, "note": note, "events": events, "model_fingerprint_now": None}
     return {"checked": True, "note": note, "events": events, "model_fingerprint_now": now}
 

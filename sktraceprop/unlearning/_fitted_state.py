@@ -58,6 +58,7 @@ class FittedStateMixin:
         removal it asks, ``(positions, named, request)``, or None. A failure leaves the
         unlearner unfitted."""
         lineage = getattr(est, "lineage_", None)
+        self._clear_removal_marks()  # (a removal that raised part way: replaced now)
         try:
             self._set_fitted(est, ids, lineage, method)
             self._changed = changed
@@ -138,6 +139,7 @@ class FittedStateMixin:
             "_attached",
         ):
             self.__dict__.pop(name, None)
+        self._clear_removal_marks()
 
     def _resolver(self):
         """The :class:`~._request.Resolver` of a request to this fitted unlearner."""

@@ -29,6 +29,7 @@ from .._removed_rows import record_removed
 from .._removed_set import RemovedRows
 from .._trained import record_trained_rows
 from ..exceptions import UnlearningError
+from ..utils._fit_under_way import removal_marked
 from ._erase import erasure_plan, store_with_erasure, stored_run_values
 from ._event import UnlearningEvent, row_ids_digest
 from ._features_after import features_after
@@ -323,6 +324,16 @@ def _commit(unl, event, removal, retained, erasing):
         else:
             stored = store.append_event("unlearning", event.payload(), run_id=unl.run_id_)
         event = UnlearningEvent({**event, "seq": stored["seq"], "event_hash": stored["hash"]})
+    # from here the unlearner is changed attribute by attribute: a copy taken meanwhile
+    # (pickle, deepcopy in another thread) is marked, and refuses (._removal_mark)
+    seq = f"seq {event['seq']}, " if "seq" in event else ""
+    by = f"{type(unl).__name__} (its unlearning event {seq}{event['time_utc']})"
+    with removal_marked(unl, by=by):
+        _update(unl, event, removal, retained, after)
+
+
+def _update(unl, event, removal, retained, after):
+    """Swap the corrected model in and set the unlearner's state after a removal."""
     _swap_in(unl, event, removal, retained)
     if hasattr(removal.final, "classes_"):
         unl.classes_ = removal.final.classes_  # fewer when a class only removed rows had

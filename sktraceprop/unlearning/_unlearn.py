@@ -11,10 +11,12 @@ from .._model_lock import exclusive
 from ._erase import check_redact
 from ._holdout_dropped import drop_validation_only
 from ._record import remove
+from ._removal_mark import RemovalMarkMixin
 
 
-class UnlearnMixin:
-    """``unlearn`` of :class:`~sktraceprop.GradientCorrectionUnlearner`."""
+class UnlearnMixin(RemovalMarkMixin):
+    """``unlearn`` of :class:`~sktraceprop.GradientCorrectionUnlearner` (a copy made
+    while one was swapped in refuses it, :mod:`._removal_mark`)."""
 
     def unlearn(
         self,
@@ -107,6 +109,7 @@ class UnlearnMixin:
         # their rows are removed: removals (and fits) of one unlearner wait their turn.
         with exclusive(self, "an unlearner's removal"):
             check_is_fitted(self, "estimator_")
+            self._check_whole()
             given = [a is not None for a in (source_id, sample_id, mask)]
             if sum(given) != 1:
                 raise TypeError("unlearn() takes exactly one of source_id=, sample_id= or mask=")

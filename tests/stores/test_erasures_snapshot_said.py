@@ -19,7 +19,7 @@ import pytest
 import sktraceprop as stp
 from sktraceprop._lineage._erasures_seen import SNAPSHOT, SNAPSHOT_CHECKED
 from sktraceprop.compliance import compliance_report
-from sktraceprop.exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning
+from sktraceprop.exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning, StoreError
 from tests.stores._store_helpers import DEPLOYER
 from tests.stores.test_erasure_marks import _explained, _keys_at
 from tests.stores.test_trace_erasures import _data, _erased_by_key, _fit
@@ -94,3 +94,37 @@ def test_a_report_on_a_model_pickled_with_its_memory_store_says_erasures_are_not
     # a frame says so in its column, not again by this warning
     frame, said = _said(lambda: loaded.trace(np.arange(len(df))))
     assert frame["erased"].isna().all() and ErasuresUnknownWarning not in said
+
+
+def _events_of(store):
+    return [(e["seq"], e["hash"]) for e in store.events(include_store_events=True)]
+
+
+@pytest.mark.parametrize("kind", ["unpickled memory", "read-only sqlite"])
+def test_a_logged_call_to_a_store_that_cannot_take_it_is_refused_first(tmp_path, kind):
+    if kind == "unpickled memory":
+        store = stp.stores.MemoryStore()
+    else:
+        store = stp.stores.SQLiteStore(tmp_path / "audit.db")
+    df, visits = _data(tmp_path / "data")
+    pipe = _fit(store, df).set_params(log_predictions=True)
+    _erased_by_key(store, visits, {1003, 1014}, "art. 17")  # (said where it can be logged)
+    if kind == "unpickled memory":
+        refused = pickle.loads(pickle.dumps(pipe))
+        where, problem = refused.store, "was unpickled"
+    else:
+        refused = pickle.loads(pickle.dumps(pipe.set_params(store=None)))
+        where = stp.stores.SQLiteStore(tmp_path / "audit.db", mode="ro")
+        refused.set_params(store=where, log_predictions=True)
+        problem = "read-only"
+    before = _events_of(where)
+    answered = []
+    final = refused.steps[-1][1]
+    final.predict = lambda X: answered.append(len(X)) or np.zeros(len(X), dtype=int)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(StoreError, match=problem):
+            refused.predict(df[["city", "age"]].iloc[:3])
+    assert [str(w.message) for w in caught] == []  # (refused before any word)
+    assert answered == [] and _events_of(where) == before
