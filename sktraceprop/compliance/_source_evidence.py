@@ -20,6 +20,7 @@ from .._lineage._trust import (  # noqa: F401 (the notes, named here by the repo
     source_trust,
 )
 from ._digest_schemes import digest_facts
+from ._source_aliases import fold_aliases
 
 
 def _rate(count, n):
@@ -44,8 +45,12 @@ def _ops_of(code, ops, through, op_rows):
     return {"ops": [ops[k].name for k in listed], "op_training_rows": counts}
 
 
-def sources_section(run, *, op_counts=True):
+def sources_section(run, *, op_counts=True, per_code=False):
     """One record per source of the run: identity, columns, statistics at fit, ops.
+
+    A source whose rows carry several codes (an alias from another process) is one
+    record, its codes listed (:func:`._source_aliases.fold_aliases`); with
+    ``per_code=True``, one record per code, as a report of format 18 or earlier wrote it.
 
     With ``op_counts=False``, as a report of format 6 made before sources counted their
     rows through each op wrote it: no ``op_training_rows``, and ``ops`` lists every op
@@ -153,7 +158,7 @@ def sources_section(run, *, op_counts=True):
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
-    return out
+    return out if per_code else fold_aliases(out, run)
 
 
 _NOT_COUNTED_RE = re.compile(re.escape(NOT_COUNTED).replace(r"\{\}", r"\d+"))
