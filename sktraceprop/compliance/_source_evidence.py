@@ -61,7 +61,7 @@ def sources_section(run, *, op_counts=True, per_code=False):
     checked = stats.get("columns")
     # changes after loading and repeated rows: computed once, for exports too
     trust = source_trust(run)
-    shared = _shared_names(run)
+    shared = _shared_names(run, per_code)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
     # (None: not countable in this process)
@@ -173,7 +173,7 @@ def as_format_15(source_entry):
     return {**source_entry, "repeated_rows": {**source_entry["repeated_rows"], "note": note}}
 
 
-def _shared_names(run):
+def _shared_names(run, per_code=True):
     """For each source of ``run`` whose ``source_id`` another source of it carries (two
     folders' ``data.csv``; an edited file read again), what tells it apart: a distinct
     ``label`` (:func:`sktraceprop._lineage._labels.source_labels`), the codes of the
@@ -195,8 +195,11 @@ def _shared_names(run):
     )
     out = {}
     for name, codes in by_name.items():
-        if len({content_key(run.sources[c]) for c in codes}) < 2:
+        n_contents = len({content_key(run.sources[c]) for c in codes})
+        if n_contents < 2:
             continue  # one content (an alias code from another process): one source
+        # (format 19 counts sources, not codes: an alias is not another source)
+        n = len(codes) if per_code else n_contents
         for code in codes:
             source = run.sources[code]
             out[code] = {
@@ -204,7 +207,7 @@ def _shared_names(run):
                 "name_shared_with": sorted(int(c) for c in codes if c != code),
                 "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
                 "name_note": (
-                    f"{len(codes)} sources of this run carry the source_id {name!r} "
+                    f"{n} sources of this run carry the source_id {name!r} "
                     "(told apart here by URI and SHA-256): "
                     + (
                         "the ops listed, the feature lineage and the runs name sources by "

@@ -151,6 +151,12 @@ def test_share_spellings_of_one_file_are_one_entry(csv_path, spellings, data):
     assert len(entries) == len(rows)
     assert sorted(e["training_rows"] for e in entries) == sorted(rows.values())
     assert all(e["n_rows"] == _raw_rows(path) for e in entries)
+    # two files (a folder in another case): each names the other's codes, and counts
+    # the sources sharing the name, not their codes
+    for e in entries:
+        assert ("name_note" in e) == (len(rows) > 1)
+        if len(rows) > 1:
+            assert e["name_note"].startswith(f"{len(rows)} sources of this run carry")
 
 
 def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
