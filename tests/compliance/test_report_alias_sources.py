@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
@@ -206,3 +206,33 @@ def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
     lowered.write_text(json.dumps(old), encoding="utf-8")
     with pytest.raises(stp.exceptions.ReportVerificationError, match="/sources"):
         verify(lowered, store=store)
+
+
+def test_continuous_target_statistics_over_alias_codes(tmp_path):
+    # a regressor's target counted per code at fit: pooled here, against the raw bytes
+    path = tmp_path / "r.csv"
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"a": rng.normal(size=_N), "y": rng.normal(3.0, 2.0, size=_N)}).to_csv(
+        path, index=False
+    )
+    frame = stp.read_csv(path, source_id="r")
+    code = int(codes_of(np.asarray(frame.index))[0])
+    alias = code + 1
+    while REGISTRY.has_code(alias):
+        alias += 1
+    REGISTRY.adopt(dataclasses.replace(REGISTRY.by_code(code), code=alias))
+    lines = lines_of(np.asarray(frame.index))
+    which = [0, 1, 1, 0, 1] * (_N // 5)
+    ids = np.concatenate([pack([code, alias][k], lines[[i]]) for i, k in enumerate(which)])
+    carried = frame.set_axis(pd.Index(ids, name=frame.index.name))
+    pipe = stp.make_traced_pipeline(StandardScaler(), Ridge())
+    run = pipe.fit(carried[["a"]], carried["y"]).lineage_
+    (entry,) = sources_section(run)
+    labels = entry["statistics"]["labels"]
+    y = np.array([float(r.split(b",")[1]) for r in path.read_bytes().splitlines()[1:]])
+    assert labels["kind"] == "continuous" and labels["count"] == _N == len(y)
+    np.testing.assert_allclose(
+        [labels["mean"], labels["std"], labels["min"], labels["max"]],
+        [y.mean(), y.std(ddof=1), y.min(), y.max()],
+        rtol=1e-12,
+    )
