@@ -200,6 +200,8 @@ def _section_sources(report):
             )
         if "name_note" in s:
             facts.append(("Shared source_id", _e(s["name_note"])))
+        if "codes_note" in s:  # (format 19: one entry for the codes of one source)
+            facts.append(("Codes of its rows", _e(s["codes_note"])))
         details.append(
             f"<h3>{_e(s.get('label', s['source_id']))}</h3>"
             + _kv(facts)

@@ -6,7 +6,7 @@ from ..utils._exact_ints import exact_view
 
 #: The format of the reports written; version 1 (every integer a JSON number, payloads
 #: as stored) is still read and checked.
-FORMAT_VERSION = 18
+FORMAT_VERSION = 19
 #: What format 3 added: the model's and each listed run's purpose and model selection.
 _MODEL_KEYS_3 = ("purpose", "selection", "selection_note")
 #: What format 4 added: the model's fit parameters (sample weights), as its run records.
@@ -85,6 +85,9 @@ _PREDICTION_KEYS_17 = ("calls_by_a_model_unchecked_since_fit",)
 #: steps a run of scheme 1 (or none) may not have been able to check, counted as changed
 #: before (in calls_by_a_model_changed_since_fit, where a report of format 17 holds them).
 _PREDICTION_KEYS_18 = ("calls_by_a_model_changed_or_unchecked_since_fit",)
+#: What format 19 added: a source whose rows carry several codes (an alias from another
+#: process) is one entry, its codes listed; format 18 and earlier wrote one per code.
+_SOURCE_KEYS_19 = ("codes", "codes_note")
 #: What each format version added, in words: what a report of an older one cannot show.
 _ADDED_IN = {
     2: "integers beyond 2**53 written exactly (as decimal strings)",
@@ -168,6 +171,12 @@ _ADDED_IN = {
     "them (calls_by_a_model_changed_or_unchecked_since_fit): format 17 and earlier counted "
     "them as calls by a model changed since fit, which for an unchanged tree, KNN or "
     "histogram boosting model was false",
+    19: "one entry per source where its rows reached the run under several codes (an "
+    "alias registered in another process, a share path spelled in another case), its "
+    "codes listed (codes, codes_note) and its training rows, statistics and checks "
+    "counted over all of them: format 18 and earlier listed an entry per code, each with "
+    "the file's n_rows and part of its training rows (a file of 20 rows twice, with 10 "
+    "training rows each), the alias's values 'not checked'",
 }
 
 

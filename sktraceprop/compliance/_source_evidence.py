@@ -20,6 +20,7 @@ from .._lineage._trust import (  # noqa: F401 (the notes, named here by the repo
     source_trust,
 )
 from ._digest_schemes import digest_facts
+from ._source_aliases import fold_aliases
 
 
 def _rate(count, n):
@@ -44,8 +45,12 @@ def _ops_of(code, ops, through, op_rows):
     return {"ops": [ops[k].name for k in listed], "op_training_rows": counts}
 
 
-def sources_section(run, *, op_counts=True):
+def sources_section(run, *, op_counts=True, per_code=False):
     """One record per source of the run: identity, columns, statistics at fit, ops.
+
+    A source whose rows carry several codes (an alias from another process) is one
+    record, its codes listed (:func:`._source_aliases.fold_aliases`); with
+    ``per_code=True``, one record per code, as a report of format 18 or earlier wrote it.
 
     With ``op_counts=False``, as a report of format 6 made before sources counted their
     rows through each op wrote it: no ``op_training_rows``, and ``ops`` lists every op
@@ -56,7 +61,7 @@ def sources_section(run, *, op_counts=True):
     checked = stats.get("columns")
     # changes after loading and repeated rows: computed once, for exports too
     trust = source_trust(run)
-    shared = _shared_names(run)
+    shared = _shared_names(run, per_code)
     # each op's sources by code (by SHA-256 where recorded: one of two files named alike)
     through = [op_codes(op, run.sources) for op in run.ops]
     # (None: not countable in this process)
@@ -153,7 +158,7 @@ def sources_section(run, *, op_counts=True):
         else:
             entry["statistics"] = {"recorded_at_fit": False, "note": _no_stats_note(source, stats)}
         out.append(entry)
-    return out
+    return out if per_code else fold_aliases(out, run)
 
 
 _NOT_COUNTED_RE = re.compile(re.escape(NOT_COUNTED).replace(r"\{\}", r"\d+"))
@@ -168,7 +173,7 @@ def as_format_15(source_entry):
     return {**source_entry, "repeated_rows": {**source_entry["repeated_rows"], "note": note}}
 
 
-def _shared_names(run):
+def _shared_names(run, per_code=True):
     """For each source of ``run`` whose ``source_id`` another source of it carries (two
     folders' ``data.csv``; an edited file read again), what tells it apart: a distinct
     ``label`` (:func:`sktraceprop._lineage._labels.source_labels`), the codes of the
@@ -190,8 +195,11 @@ def _shared_names(run):
     )
     out = {}
     for name, codes in by_name.items():
-        if len({content_key(run.sources[c]) for c in codes}) < 2:
+        n_contents = len({content_key(run.sources[c]) for c in codes})
+        if n_contents < 2:
             continue  # one content (an alias code from another process): one source
+        # (format 19 counts sources, not codes: an alias is not another source)
+        n = len(codes) if per_code else n_contents
         for code in codes:
             source = run.sources[code]
             out[code] = {
@@ -199,7 +207,7 @@ def _shared_names(run):
                 "name_shared_with": sorted(int(c) for c in codes if c != code),
                 "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
                 "name_note": (
-                    f"{len(codes)} sources of this run carry the source_id {name!r} "
+                    f"{n} sources of this run carry the source_id {name!r} "
                     "(told apart here by URI and SHA-256): "
                     + (
                         "the ops listed, the feature lineage and the runs name sources by "

@@ -159,7 +159,10 @@ def _store_problems(report, store):
         # written by an sktraceprop that described this scheme in other words (scheme
         # 2's note before scheme 3 said what it cannot tell apart): the report as made
         model["fingerprint_scheme_note"] = report["model"]["fingerprint_scheme_note"]
-    sources = sources_section(run, op_counts=_counts_ops(report))
+    # (format 18 and earlier: an entry per code, an alias's apart)
+    sources = sources_section(
+        run, op_counts=_counts_ops(report), per_code=report["report"]["format_version"] < 19
+    )
     if report["report"]["format_version"] < 7:
         sources = [_without(s, _SOURCE_KEYS_7) for s in sources]
     if report["report"]["format_version"] < 9:

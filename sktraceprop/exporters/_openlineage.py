@@ -27,6 +27,7 @@ import numpy as np
 from .._lineage._digest_schemes import digest_facts
 from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._ids import LINE_BITS, codes_of
+from .._lineage._labels import content_key
 from .._lineage._op_rows import training_rows
 from .._lineage._run import Lineage
 from ..exceptions import LineageError
@@ -246,6 +247,9 @@ def to_openlineage(
         engine["openlineageAdapterVersion"] = run.versions["sktraceprop"]
     codes, counts = np.unique(codes_of(run.row_ids), return_counts=True)
     direct = dict(zip(codes.tolist(), counts.tolist()))
+    # a code per entry (row ids name codes), an alias code's entry pointing at the
+    # first code of its content: nRows and trainingRows are then one source's
+    first = _first_codes(run)
     row_facet = facet(
         "sktraceprop_rowLineage",
         runId=run.run_id,
@@ -270,6 +274,7 @@ def to_openlineage(
                 "trainingRows": int(direct.get(int(code), 0)),
                 "parentCodes": [int(c) for c in s.parent_codes] if s.derived else [],
                 **_other_paths(s, code, paths),
+                **({"sameSourceAs": first[code]} if first[code] != code else {}),
             }
             for code, s in sorted(run.sources.items())
         ],
@@ -350,3 +355,13 @@ def to_openlineage(
         return json.loads(json.dumps(event, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise LineageError(f"run {run.run_id} holds a value that is not JSON: {exc}") from None
+
+
+def _first_codes(run):
+    """``{code: the first code of its content}`` (:func:`content_key`): an alias code
+    (another process's code of the same file) or a share spelled in another case names
+    the source its first code does."""
+    seen = {}
+    return {
+        int(c): seen.setdefault(content_key(run.sources[c]), int(c)) for c in sorted(run.sources)
+    }

@@ -117,7 +117,7 @@ def test_a_format_17_report_verifies_and_an_edited_one_is_refused(tmp_path, monk
     body = body_of(
         compliance_report(store=store, run_id=pipe.lineage_.run_id, **DEPLOYER).to_dict()
     )
-    assert body["report"]["format_version"] == 18
+    assert body["report"]["format_version"] == 19
     logged = body["record_keeping"]["predictions"]
     # format 18 saying those calls were by a changed model: refused
     edited = json.loads(json.dumps(body))

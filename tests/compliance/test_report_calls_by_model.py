@@ -50,7 +50,7 @@ def test_each_models_gaps_are_said_in_monitoring(hospitals, tmp_path, monkeypatc
 
     report_b = _report(store, runs["b"], tmp_path / "b.json", when)
     data = report_b.to_dict()
-    assert data["report"]["format_version"] == FORMAT_VERSION == 18
+    assert data["report"]["format_version"] == FORMAT_VERSION == 19
     by_model = data["record_keeping"]["calls_by_model"]
     # c logged no call: it is no model of the prediction log
     assert [e["run_id"] for e in by_model] == [runs["b"], runs["a"]]

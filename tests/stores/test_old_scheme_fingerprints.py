@@ -189,7 +189,7 @@ def test_an_old_run_is_said_to_match_by_its_scheme_only(tmp_path, case, maker, c
         warnings.simplefilter("ignore", LineageWarning)
         report = compliance_report(pipe, **DEPLOYER)
     data = report.to_dict()
-    assert data["report"]["format_version"] == FORMAT_VERSION == 18
+    assert data["report"]["format_version"] == FORMAT_VERSION == 19
     assert data["model"]["fitted_object_matches_run"] is True
     assert data["model"]["fitted_object_match_caveat"] == f"step(s) {case.step}: {note}"
     assert data["model"]["fingerprint_scheme"] == case.scheme

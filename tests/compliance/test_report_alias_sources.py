@@ -1,0 +1,238 @@
+"""The report lists a source once, however many codes its rows carry (format 19).
+
+A source's rows can reach one run under several codes: an alias adopted from another
+process (the code it probed there, ``REGISTRY.adopt``), or an SMB share spelled in
+another case (``\\\\SERVER\\Share\\f.csv`` and ``\\\\server\\share\\f.csv`` are one
+file). The report's sources had an entry per code: the file of 20 rows listed twice
+(n_rows 20 and 20, training_rows 10 and 10), the alias "not checked". Truth: the file's
+rows counted in its raw bytes, the rows packed under each code by the test.
+"""
+
+import dataclasses
+import json
+from pathlib import PureWindowsPath
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.preprocessing import StandardScaler
+
+import sktraceprop as stp
+from sktraceprop._lineage._ids import codes_of, lines_of, pack
+from sktraceprop._lineage._source import REGISTRY
+from sktraceprop.compliance import verify
+from sktraceprop.compliance._integrity import body_of, seal
+from sktraceprop.compliance._schema import schema_problems
+from sktraceprop.compliance._sections import articles
+from sktraceprop.compliance._source_evidence import sources_section
+
+_N = 20
+
+
+def _raw_rows(path):
+    """The file's data rows, from its bytes (the header line not counted)."""
+    return len([line for line in path.read_bytes().splitlines() if line.strip()]) - 1
+
+
+def _raw_classes(path, lines):
+    """Label counts of the file's data lines ``lines`` (1-based), from its bytes."""
+    rows = path.read_bytes().decode().splitlines()[1:]
+    out = {}
+    for line in lines:
+        y = rows[line - 1].split(",")[1]
+        out[y] = out.get(y, 0) + 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def csv_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("alias") / "f.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=_N), "y": np.arange(_N) % 2}).to_csv(path, index=False)
+    return path
+
+
+def _aliased(path):
+    """The file read here, and 3 alias codes of it (another process's records)."""
+    frame = stp.read_csv(path, source_id="f")
+    code = int(codes_of(np.asarray(frame.index))[0])
+    source = REGISTRY.by_code(code)
+    codes = [code]
+    alias = code + 1
+    while len(codes) < 4:
+        if not REGISTRY.has_code(alias):
+            REGISTRY.adopt(dataclasses.replace(source, code=alias))
+            codes.append(alias)
+        alias += 1
+    return path, frame, codes
+
+
+def _fit(frame, codes, which, store=None):
+    lines = lines_of(np.asarray(frame.index))
+    ids = np.concatenate([pack(codes[k], lines[[i]]) for i, k in enumerate(which)])
+    carried = frame.set_axis(pd.Index(ids, name=frame.index.name))
+    pipe = stp.make_traced_pipeline(
+        StandardScaler(), LogisticRegression(), store=store, log_predictions=store is not None
+    ).fit(carried[["a"]], carried["y"])
+    if store is not None:
+        pipe.predict(carried[["a"]])
+    return pipe
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_one_entry_per_file_whatever_codes_its_rows_carry(csv_path, data):
+    path, frame, codes = _aliased(csv_path)
+    which = data.draw(st.lists(st.integers(0, 3), min_size=_N, max_size=_N), label="code")
+    run = _fit(frame, codes, which).lineage_
+    (entry,) = sources_section(run)  # (before: one per code used)
+    used = sorted({codes[k] for k in which})
+    assert entry["n_rows"] == _raw_rows(path) == _N
+    assert entry["training_rows"] == _N
+    assert entry["op_training_rows"] == [_N, _N]
+    assert entry["statistics"]["rows_given_to_fit"] == _N
+    assert entry["statistics"]["labels"]["counts"] == _raw_classes(path, range(1, _N + 1))
+    assert [c["missing"] for c in entry["columns"]] == [0, None]
+    assert "repeated_rows" not in entry  # (each line once, whichever code)
+    # checked once for the file: compared where any row under the code read here was
+    # (before: the alias's entry "not checked" beside it)
+    check = entry["changes_after_loading"]
+    assert check["rows_compared"] == sum(1 for k in which if k == 0)
+    assert check["checked"] is (0 in which)
+    assert ("note" in check) is (0 not in which)
+    if len(used) > 1:
+        assert entry["codes"] == used
+        assert entry["code"] == used[0]
+    else:
+        assert "codes" not in entry and entry["code"] == used[0]
+    # format 18 and earlier: one per code, rows counted code by code
+    per_code = sources_section(run, per_code=True)
+    assert [e["code"] for e in per_code] == used
+    assert sum(e["training_rows"] for e in per_code) == _N
+
+
+def _file_of(spelling):
+    """Brute force: the file a UNC spelling names (host and share without case)."""
+    _, _, host, share, *rest = spelling.split("\\")
+    return host.lower(), share.lower(), *rest
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    spellings=st.lists(
+        st.sampled_from(
+            [r"\\SERVER\Share\d\f.csv", r"\\server\share\d\f.csv", r"\\server\share\D\f.csv"]
+        ),
+        min_size=2,
+        max_size=4,
+    ),
+    data=st.data(),
+)
+def test_share_spellings_of_one_file_are_one_entry(csv_path, spellings, data):
+    path, frame, codes = _aliased(csv_path)
+    run = _fit(frame, codes, [0] * _N).lineage_
+    base = run.sources[codes[0]]
+    mine = codes[: len(spellings)]
+    sources = {
+        c: dataclasses.replace(base, code=c, uri=PureWindowsPath(s).as_uri())
+        for c, s in zip(mine, spellings)
+    }
+    which = data.draw(st.lists(st.integers(0, len(mine) - 1), min_size=_N, max_size=_N))
+    lines = lines_of(run.row_ids)
+    ids = np.concatenate([pack(mine[k], lines[[i]]) for i, k in enumerate(which)])
+    sources = {c: s for c, s in sources.items() if c in set(codes_of(ids).tolist())}
+    entries = sources_section(dataclasses.replace(run, sources=sources, row_ids=ids))
+    rows = {}
+    for k in which:
+        f = _file_of(spellings[k])
+        rows[f] = rows.get(f, 0) + 1
+    assert len(entries) == len(rows)
+    assert sorted(e["training_rows"] for e in entries) == sorted(rows.values())
+    assert all(e["n_rows"] == _raw_rows(path) for e in entries)
+    # two files (a folder in another case): each names the other's codes, and counts
+    # the sources sharing the name, not their codes
+    for e in entries:
+        assert ("name_note" in e) == (len(rows) > 1)
+        if len(rows) > 1:
+            assert e["name_note"].startswith(f"{len(rows)} sources of this run carry")
+
+
+def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
+    path, frame, codes = _aliased(csv_path)
+    store = stp.stores.MemoryStore()
+    which = [k % 2 for k in range(_N)]  # 10 rows under the code read here, 10 an alias
+    pipe = _fit(frame, codes, which, store=store)
+    report = stp.compliance_report(
+        pipe,
+        system_name="Scorer",
+        system_version="1.0.0",
+        deployer_name="Bank",
+        high_risk_category="creditworthiness",
+        intended_purpose="credit decisions",
+        human_oversight=["risk officer"],
+    )
+    data = report.to_dict()
+    assert data["report"]["format_version"] == 19
+    (entry,) = data["sources"]  # (before: 2 entries, n_rows 20 each, 10 + 10 rows)
+    assert sum(s["n_rows"] for s in data["sources"]) == _raw_rows(path)
+    assert entry["training_rows"] == _N
+    assert entry["codes"] == codes[:2]
+    assert entry["changes_after_loading"] == {"checked": True, "rows_compared": _N // 2}
+    assert not schema_problems(data)
+    graph = report.lineage_graph()
+    assert len([n for n in graph["nodes"] if n["kind"] == "source"]) == 1
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert verify(saved, store=store)
+
+    # the same report as format 18 wrote it (an entry per code) verifies as such ...
+    old = json.loads(json.dumps(data))
+    old["report"]["format_version"] = 18
+    old["sources"] = json.loads(json.dumps(sources_section(pipe.lineage_, per_code=True)))
+    assert [s["training_rows"] for s in old["sources"]] == [_N // 2, _N // 2]
+    old["articles"] = articles(old)
+    old["integrity"] = seal(body_of(old))
+    lowered = tmp_path / "format18.json"
+    lowered.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.warns(UserWarning, match="format 18"):
+        assert verify(lowered, store=store)
+    # ... and format 19 with an entry per code does not
+    old["report"]["format_version"] = 19
+    old["articles"] = articles(old)
+    old["integrity"] = seal(body_of(old))
+    lowered.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(stp.exceptions.ReportVerificationError, match="/sources"):
+        verify(lowered, store=store)
+
+
+def test_continuous_target_statistics_over_alias_codes(tmp_path):
+    # a regressor's target counted per code at fit: pooled here, against the raw bytes
+    path = tmp_path / "r.csv"
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"a": rng.normal(size=_N), "y": rng.normal(3.0, 2.0, size=_N)}).to_csv(
+        path, index=False
+    )
+    frame = stp.read_csv(path, source_id="r")
+    code = int(codes_of(np.asarray(frame.index))[0])
+    alias = code + 1
+    while REGISTRY.has_code(alias):
+        alias += 1
+    REGISTRY.adopt(dataclasses.replace(REGISTRY.by_code(code), code=alias))
+    lines = lines_of(np.asarray(frame.index))
+    which = [0, 1, 1, 0, 1] * (_N // 5)
+    ids = np.concatenate([pack([code, alias][k], lines[[i]]) for i, k in enumerate(which)])
+    carried = frame.set_axis(pd.Index(ids, name=frame.index.name))
+    pipe = stp.make_traced_pipeline(StandardScaler(), Ridge())
+    run = pipe.fit(carried[["a"]], carried["y"]).lineage_
+    (entry,) = sources_section(run)
+    labels = entry["statistics"]["labels"]
+    y = np.array([float(r.split(b",")[1]) for r in path.read_bytes().splitlines()[1:]])
+    assert labels["kind"] == "continuous" and labels["count"] == _N == len(y)
+    np.testing.assert_allclose(
+        [labels["mean"], labels["std"], labels["min"], labels["max"]],
+        [y.mean(), y.std(ddof=1), y.min(), y.max()],
+        rtol=1e-12,
+    )
