@@ -8,8 +8,9 @@ recomputed from files (they may have changed) and nothing is estimated.
 """
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+from .._exact_time import ExactTime, exact_time
 from ..exceptions import ComplianceError
 from ._source_evidence import sources_section  # noqa: F401 (the report's sections)
 
@@ -88,11 +89,17 @@ def check_stamped(events, store):
 
 
 def parse_time(text):
-    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC)."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC), exact
+    to the nanosecond (an :class:`~sktraceprop._exact_time.ExactTime` where it has
+    digits below the microsecond).
+
+    A stored time may have up to nine fractional digits; ``datetime`` holds six. The
+    time returned compares, orders and hashes as the exact instant, so a time set back
+    (or a report's time under its chain head's) by less than a microsecond is seen;
+    its text (``isoformat``, the report's figures) and its differences are to the
+    microsecond.
+    """
+    return exact_time(text)
 
 
 def months_before(moment, months):
@@ -313,8 +320,10 @@ def six_months_before(moment):
     the inverse of :func:`six_months_after` (logs since ``t`` span six months at
     ``moment`` exactly when ``t <= six_months_before(moment)``). Six months before 31
     August: the last moment of 28 February (logs of 1 March reach six months on 1
-    September), not 28 February at the time of day of 31 August."""
+    September), not 28 February at the time of day of 31 August. That last moment is
+    the last nanosecond (a stored time may be that fine: logs of 28 February at
+    23:59:59.9999995 span six months on 31 August); written, it shows its microsecond."""
     before = months_before(moment, 6)
     if before.day == moment.day:
         return before
-    return _next_month_start(before) - timedelta(microseconds=1)
+    return ExactTime.of(_next_month_start(before) - timedelta(microseconds=1), 999)

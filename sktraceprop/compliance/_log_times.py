@@ -14,11 +14,23 @@ contradicted both ways could be wrong in either direction, and taking the later 
 contradicting times is still a guess about which clock was right (both may be early).
 """
 
+from .._exact_time import ns_between
 from ._evidence import parse_time
 
 
 def _stamp(moment):
-    return moment.isoformat(timespec="microseconds")
+    # to its nanosecond where it has one (a time set back by 1 ns would show two equal
+    # times cut to the microsecond); other times as every report wrote them
+    exact = getattr(moment, "exact_isoformat", None)
+    return exact() if exact is not None else moment.isoformat(timespec="microseconds")
+
+
+def _seconds_back(later, moment):
+    """How far ``moment`` is before ``later``, in seconds: to the microsecond (as every
+    report wrote it), or where less than one, the exact nanoseconds (rounded to 0 it
+    would say no set-back at all)."""
+    back = round((later - moment).total_seconds(), 6)
+    return back if back > 0 else ns_between(moment, later) / 1e9
 
 
 def event_times(events):
@@ -44,7 +56,7 @@ def times_set_back(events, times=None):
                     "created_at": _stamp(moment),
                     "after_seq": latest_seq,
                     "after_created_at": _stamp(latest),
-                    "seconds_back": round((latest - moment).total_seconds(), 6),
+                    "seconds_back": _seconds_back(latest, moment),
                 }
             )
         elif latest is None or moment > latest:

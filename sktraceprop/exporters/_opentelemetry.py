@@ -7,8 +7,9 @@ identifiers, never a duration that was not measured (the attribute
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
+from .._exact_time import iso_ns
 from .._lineage._digest_schemes import digest_facts, exact
 from .._lineage._fingerprint_schemes import scheme_note
 from .._lineage._op_rows import training_rows
@@ -21,23 +22,22 @@ from ._source_trust import span_attributes
 
 __all__ = ["to_opentelemetry"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
 
 def utc_ns(timestamp):
-    """Nanoseconds since the Unix epoch of an ISO 8601 time with a UTC offset (exact)."""
+    """Nanoseconds since the Unix epoch of an ISO 8601 time with a UTC offset (exact,
+    to the nine fractional digits it may have: :func:`~sktraceprop._exact_time.iso_ns`)."""
     try:
         moment = datetime.fromisoformat(timestamp)
     except (TypeError, ValueError):
         raise ValueError(f"the run's time {timestamp!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ValueError(f"the run's time {timestamp!r} has no UTC offset")
-    delta = moment - _EPOCH
-    if delta.days < 0:
+    ns = iso_ns(timestamp)
+    if ns < 0:
         raise ValueError(
             f"the run's time {timestamp!r} is before 1970, which OpenTelemetry cannot represent"
         )
-    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+    return ns
 
 
 def _run_attributes(run):

@@ -20,10 +20,10 @@ no run: it is not listed.)
 
 import heapq
 import warnings
-from datetime import datetime, timezone
 
 import numpy as np
 
+from .._exact_time import iso_ns
 from .._lineage._erasures_seen import SNAPSHOT_CHECKED, is_snapshot
 from .._lineage._ids import codes_of
 from ..exceptions import ErasuresUnknownWarning, LineageError, StoreError
@@ -135,9 +135,10 @@ def removals(run, store):
 
 
 def _instant(event):
-    """The event's recorded time as a UTC instant (its text says its zone offset: two
-    stores' clocks may write different ones, so the text does not sort)."""
-    return datetime.fromisoformat(str(event["created_at"])).astimezone(timezone.utc)
+    """The event's recorded time as a UTC instant in nanoseconds since the epoch (its
+    text says its zone offset: two stores' clocks may write different ones, so the text
+    does not sort; and it may have nine fractional digits, which datetime cuts to six)."""
+    return iso_ns(str(event["created_at"]))
 
 
 def _check_stamped(events, store):
@@ -151,8 +152,8 @@ def _check_stamped(events, store):
     for event in events:
         text = event["created_at"]
         try:
-            if datetime.fromisoformat(str(text)).tzinfo is not None:
-                continue
+            iso_ns(str(text))  # (a time with no offset, or finer than 1 ns, is refused)
+            continue
         except ValueError:
             pass
         raise LineageError(

@@ -1,0 +1,235 @@
+"""Stored times read to the nanosecond.
+
+An audit event's time is the text its writer stamped (ISO 8601 with a UTC offset), and
+the store's schema (``stored_time``) allows up to nine fractional digits. Python's
+:meth:`datetime.fromisoformat` keeps six: it cuts ``...00.0000005`` to ``...00.000000``,
+so a clock set back by less than a microsecond, or a report's time under its chain
+head's by as little, would go unseen by a comparison of what it returns. Here the digits
+below the microsecond are read from the text itself: :func:`iso_ns` gives the exact
+count of nanoseconds since the epoch, and :class:`ExactTime` is a ``datetime`` that
+compares (and orders, and hashes) by it.
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["ExactTime", "exact_time", "iso_ns", "ns_between"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: A run of fractional digits longer than ``datetime`` keeps.
+_FINE = re.compile(r"[.,]\d{7}")
+#: A stored time as the schema writes it (``stored_time``): where it has more than six
+#: fractional digits, a time must be in this form, so that they are its seconds'
+#: (Python also reads other forms, and offsets with fractional seconds).
+_STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _below_microsecond(text):
+    """The nanoseconds (0-999) the fraction of ``text`` holds below its microseconds,
+    which :meth:`datetime.fromisoformat` drops; a fraction finer than a nanosecond is
+    refused rather than cut in turn."""
+    if _FINE.search(text) is None:
+        return 0  # (six digits or fewer: datetime holds them all)
+    found = _STORED.fullmatch(text)
+    if found is None:
+        raise ValueError(
+            f"the time {text!r} has more fractional digits than a microsecond's but is not "
+            "written as a stored time is (2026-12-06T10:00:00.123456789+00:00, up to nine "
+            "digits): which instant it names is not read to the nanosecond"
+        )
+    return int(found.group(1)[6:].ljust(3, "0"))
+
+
+def _micros(moment):
+    """Microseconds since the epoch of an aware datetime (integers only: exact)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def iso_ns(text, *, naive_utc=False):
+    """Nanoseconds since the Unix epoch of the ISO 8601 time ``text`` (exact, to the
+    nine fractional digits a stored time may have).
+
+    A time with no UTC offset names no instant: :class:`ValueError`, unless
+    ``naive_utc`` (then it is read as UTC).
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        if not naive_utc:
+            raise ValueError(f"the time {text!r} has no UTC offset")
+        moment = moment.replace(tzinfo=timezone.utc)
+    return _micros(moment) * 1_000 + _below_microsecond(text)
+
+
+def exact_time(text, *, naive_utc=True):
+    """The ISO 8601 time ``text`` as an aware datetime in UTC, exact: an
+    :class:`ExactTime` where it has digits below the microsecond, else a plain
+    ``datetime`` (which holds it exactly, and compares in C: a report sorts a million
+    of them). Naive times are read as UTC, unless ``naive_utc`` is False: then
+    :class:`ValueError`."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        if not naive_utc:
+            raise ValueError(f"the time {text!r} has no UTC offset")
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    ns = _below_microsecond(text)
+    return ExactTime.of(moment, ns) if ns else moment
+
+
+def _ns_of(value):
+    return value.nanosecond if isinstance(value, ExactTime) else 0
+
+
+class ExactTime(datetime):
+    """A ``datetime`` with the nanoseconds below its microsecond (``nanosecond``,
+    0-999): compared, ordered and hashed as the exact instant; moved by a
+    ``timedelta`` it keeps them.
+
+    What can only hold microseconds does not: :meth:`isoformat` and ``strftime`` write
+    the time cut to the microsecond (the report's figures are written so), and the
+    difference of two is a ``timedelta`` rounded to the nearest microsecond. Compare
+    them, never their text or their difference, to order two times.
+    """
+
+    __slots__ = ("nanosecond",)
+
+    def __new__(cls, *args, nanosecond=0, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
+        if not 0 <= nanosecond < 1_000:
+            raise ValueError(f"nanosecond must be in 0..999, not {nanosecond}")
+        self.nanosecond = int(nanosecond)
+        return self
+
+    @classmethod
+    def of(cls, moment, nanosecond=0):
+        """``moment`` (a datetime) with ``nanosecond`` below its microsecond."""
+        return cls(
+            moment.year,
+            moment.month,
+            moment.day,
+            moment.hour,
+            moment.minute,
+            moment.second,
+            moment.microsecond,
+            moment.tzinfo,
+            fold=moment.fold,
+            nanosecond=nanosecond,
+        )
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (_plain(self), self.nanosecond))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({_plain(self)!r}, nanosecond={self.nanosecond})"
+
+    # comparisons: the microseconds first (datetime's own, aware or naive as it says),
+    # then the nanoseconds below them
+    def _cmp(self, other):
+        if datetime.__eq__(self, other) is True:
+            return (self.nanosecond > _ns_of(other)) - (self.nanosecond < _ns_of(other))
+        return 1 if datetime.__gt__(self, other) else -1
+
+    def __eq__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return datetime.__eq__(self, other) is True and self.nanosecond == _ns_of(other)
+
+    def __ne__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return not self.__eq__(other)
+
+    def __lt__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return self._cmp(other) < 0
+
+    def __le__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return self._cmp(other) <= 0
+
+    def __gt__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return self._cmp(other) > 0
+
+    def __ge__(self, other):
+        if not isinstance(other, datetime):
+            return NotImplemented
+        return self._cmp(other) >= 0
+
+    def __hash__(self):
+        # equal to a plain datetime's where no nanosecond is below its microsecond
+        plain = datetime.__hash__(self)
+        return plain if not self.nanosecond else hash((plain, self.nanosecond))
+
+    def __add__(self, other):
+        if isinstance(other, timedelta):
+            return ExactTime.of(datetime.__add__(self, other), self.nanosecond)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        if isinstance(other, timedelta):
+            return ExactTime.of(datetime.__sub__(self, other), self.nanosecond)
+        if isinstance(other, datetime):
+            return _rounded(ns_between(other, self))
+        return NotImplemented
+
+    def __rsub__(self, other):
+        if isinstance(other, datetime):
+            return _rounded(ns_between(self, other))
+        return NotImplemented
+
+    def exact_isoformat(self):
+        """The time in ISO 8601 to its microsecond, and to its nanosecond where one is
+        below it (nine digits): the text of a time as fine as it was stamped."""
+        text = datetime.isoformat(self, timespec="microseconds")
+        if not self.nanosecond:
+            return text
+        at = text.index(".") + 7
+        return f"{text[:at]}{self.nanosecond:03d}{text[at:]}"
+
+    def replace(self, *args, nanosecond=None, **kwargs):
+        """As :meth:`datetime.replace`; the nanoseconds are kept unless the
+        microseconds are replaced (then 0) or ``nanosecond`` is given."""
+        if nanosecond is None:
+            touched = len(args) >= 7 or "microsecond" in kwargs
+            nanosecond = 0 if touched else self.nanosecond
+        return ExactTime.of(datetime.replace(self, *args, **kwargs), nanosecond)
+
+    def astimezone(self, tz=None):
+        return ExactTime.of(datetime.astimezone(self, tz), self.nanosecond)
+
+
+def ns_between(start, end):
+    """The exact nanoseconds from ``start`` to ``end`` (datetimes; an
+    :class:`ExactTime` counts its nanoseconds)."""
+    micros = datetime.__sub__(end, start) // timedelta(microseconds=1)
+    return micros * 1_000 + _ns_of(end) - _ns_of(start)
+
+
+def _rounded(ns):
+    """A difference in nanoseconds as a timedelta (to the nearest microsecond)."""
+    return timedelta(microseconds=(ns + 500) // 1_000)
+
+
+def _plain(moment):
+    return datetime(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+        moment.tzinfo,
+        fold=moment.fold,
+    )
+
+
+def _rebuild(moment, nanosecond):
+    return ExactTime.of(moment, nanosecond)
