@@ -104,18 +104,7 @@ class ExactTime(datetime):
     @classmethod
     def of(cls, moment, nanosecond=0):
         """``moment`` (a datetime) with ``nanosecond`` below its microsecond."""
-        return cls(
-            moment.year,
-            moment.month,
-            moment.day,
-            moment.hour,
-            moment.minute,
-            moment.second,
-            moment.microsecond,
-            moment.tzinfo,
-            fold=moment.fold,
-            nanosecond=nanosecond,
-        )
+        return cls(*_fields(moment), fold=moment.fold, nanosecond=nanosecond)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (_plain(self), self.nanosecond))
@@ -217,8 +206,9 @@ def _rounded(ns):
     return timedelta(microseconds=(ns + 500) // 1_000)
 
 
-def _plain(moment):
-    return datetime(
+def _fields(moment):
+    """A datetime's positional fields, year to tzinfo."""
+    return (
         moment.year,
         moment.month,
         moment.day,
@@ -227,8 +217,11 @@ def _plain(moment):
         moment.second,
         moment.microsecond,
         moment.tzinfo,
-        fold=moment.fold,
     )
+
+
+def _plain(moment):
+    return datetime(*_fields(moment), fold=moment.fold)
 
 
 def _rebuild(moment, nanosecond):

@@ -4,6 +4,8 @@ tests/influence/test_explain_while_model_refitted.py), and of a refit held under
 (tests/test_search_runs_under_way.py, tests/compliance/test_report_refitted_in_place.py),
 and of a removal held between two updates of an object (tests/utils/test_removal_under_way.py)."""
 
+import copy
+import pickle
 import threading
 
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -173,3 +175,21 @@ def copy_while_removal_held(remove, hold, copy):
     if "error" in out:
         raise out["error"]
     return copied
+
+
+#: The two ways a copy is taken while a removal is held.
+COPIES = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}
+
+
+def removal_data(source_id, n=30, seed=0):
+    """A small traced classification set (both classes in its first two rows, no two
+    rows alike) for the tests that hold a removal."""
+    import numpy as np
+
+    import sktraceprop as stp
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 3)) - 0.5 + np.arange(n)[:, None] * 1e-9
+    y = (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int)
+    y[:2] = [0, 1]
+    return stp.from_numpy(X, source_id=f"{source_id}{seed}"), y

@@ -48,6 +48,17 @@ class OpeningMixin:
     def _upgrade_to_index(self):
         self._upgrade(self._connection())
 
+    def _locked_version(self, con):
+        """The stored schema version (its text), read inside ``con``'s transaction after
+        taking the store's advisory lock and the lock every writer takes (an upgrade's
+        or a repair's event extends the chain)."""
+        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",))
+        con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
+        (version,) = con.execute(
+            self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
+        ).fetchone()
+        return version
+
     def _upgrade(self, con):
         """Upgrade a store of schema version 3 or 4 to :data:`SCHEMA_VERSION`, one
         version at a time (3 -> 4: a table of prediction salts, under the guards; 4 -> 5:
@@ -57,14 +68,7 @@ class OpeningMixin:
         psycopg, _, sql = _psycopg()
         try:
             with con.transaction():
-                con.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",)
-                )
-                # (the lock every writer takes: the upgrade's event extends the chain)
-                con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
-                (version,) = con.execute(
-                    self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
-                ).fetchone()
+                version = self._locked_version(con)
                 version = int(version) if version in ("3", "4") else SCHEMA_VERSION
                 for before in range(version, SCHEMA_VERSION):
                     self._upgrade_step(con, before)
@@ -125,14 +129,7 @@ class OpeningMixin:
         con = self._connection()
         try:
             with con.transaction():
-                con.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"sktraceprop:{self.schema}",)
-                )
-                con.execute(self._sql("LOCK TABLE {e} IN SHARE ROW EXCLUSIVE MODE", e="events"))
-                (version,) = con.execute(
-                    self._sql("SELECT value FROM {m} WHERE key = 'schema_version'", m="stp_meta")
-                ).fetchone()
-                version = int(version)
+                version = int(self._locked_version(con))
                 rows = con.execute(
                     self._sql("SELECT version, applied_at FROM {v}", v="schema_version")
                 )

@@ -11,8 +11,6 @@ updates by an event (no sleep); the truth is the original's state once the remov
 returned, and a retrain on the rows kept.
 """
 
-import copy
-import pickle
 import warnings
 
 import numpy as np
@@ -21,9 +19,8 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner, _record
-from tests._gate import HeldDrop, copy_while_removal_held
+from tests._gate import COPIES, HeldDrop, copy_while_removal_held, removal_data
 
-COPIES = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}
 REFUSED = (
     r"copied \(pickled or deep-copied\) while a removal of its rows by "
     r"GradientCorrectionUnlearner \(its unlearning event .*\) was under way"
@@ -31,11 +28,7 @@ REFUSED = (
 
 
 def _data(n=30, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, 3)) - 0.5 + np.arange(n)[:, None] * 1e-9
-    y = (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int)
-    y[:2] = [0, 1]
-    return stp.from_numpy(X, source_id=f"unlearner_copied{seed}"), y
+    return removal_data("unlearner_copied", n, seed)
 
 
 def _quiet(call):

@@ -11,7 +11,6 @@ is a valuer whose removal raised part way. The removal is held between two of it
 updates by an event (no sleep).
 """
 
-import copy
 import pickle
 import threading
 import warnings
@@ -26,6 +25,7 @@ import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 from sktraceprop.valuation import _fit_rows
 from tests._gate import (
+    COPIES,
     FIT_ENTERED,
     FIT_RELEASE,
     REFITTER,
@@ -34,9 +34,9 @@ from tests._gate import (
     HeldDrop,
     HeldFit,
     copy_while_removal_held,
+    removal_data,
 )
 
-COPIES = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}
 REFUSED = (
     r"copied \(pickled or deep-copied\) while a removal of its rows by "
     r"GradientCorrectionUnlearner.unlearn \(event 0 .* was under way"
@@ -44,11 +44,7 @@ REFUSED = (
 
 
 def _data(n=30, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, 3)) - 0.5 + np.arange(n)[:, None] * 1e-9
-    y = (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int)
-    y[:2] = [0, 1]
-    return stp.from_numpy(X, source_id=f"removal_under_way{seed}"), y
+    return removal_data("removal_under_way", n, seed)
 
 
 def _unlearn(X, y, removed):
