@@ -4,7 +4,10 @@ What the report says per source (whether its values were compared with what was
 loaded, its columns changed after loading, its rows that repeat) is computed once, by
 :func:`sktraceprop._lineage._trust.source_trust`; this module only spells it for
 OpenLineage (a run facet, camelCase keys) and OpenTelemetry (flat span attributes), so
-that no export shows a source as clean where the report does not.
+that no export shows a source as clean where the report does not. The exports list one
+entry per source code, as reports of format 18 and earlier did; a report of format 19
+folds the codes of one file (an alias from another process, a share spelled in another
+case) into one entry whose counts are the sums of these (its ``codes`` name them).
 """
 
 import json
