@@ -15,32 +15,12 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop._lineage._read_paths import READ_PATHS_ATTR, union
 from sktraceprop._lineage._source import Source
-from sktraceprop._state_format import KEY, RecordedFormatMixin, StateFormatMixin
 from sktraceprop.arrays import _array
 from sktraceprop.exceptions import EarlierPickleWarning
+from tests.test_state_format_records import _earlier
 
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
 LOADS = {"C": pickle.loads, "Python": pickle._loads}
-
-
-def _earlier(monkeypatch, obj, protocol):
-    """``obj`` pickled as an sktraceprop from before pickles recorded formats did."""
-    for mixin in (RecordedFormatMixin, StateFormatMixin):
-        written = mixin.__getstate__
-
-        def getstate(self, written=written):
-            state = written(self)
-            del state[KEY]
-            return state
-
-        monkeypatch.setattr(mixin, "__getstate__", getstate)
-    reduced = _array.TracedArray.__reduce__
-    monkeypatch.setattr(
-        _array.TracedArray, "__reduce__", lambda self: (_array._rebuild, reduced(self)[1][:4])
-    )
-    data = pickle.dumps(obj, protocol=protocol)
-    monkeypatch.undo()
-    return data
 
 
 def _said(data, loads=pickle.loads):
