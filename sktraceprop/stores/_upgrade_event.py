@@ -79,12 +79,13 @@ def record_upgrade(store, writer, before, after):
             "is inconsistent"
         )
         store._refuse_writes(message)
+        store._upgrade_refusal = message  # what repair_upgrade() mends
         raise CorruptStoreError(
             f"{store!r}: {message}. It was not upgraded again (a second event would say "
             "it was upgraded twice) and was not modified; check() names the inconsistency. "
             "To bring it back to the version its chain records, losing nothing, call "
-            "repair_upgrade() on a new writable handle (it records a store.repair event), "
-            "then open another handle to write"
+            "repair_upgrade() on a writable handle (it records a store.repair event); "
+            "that handle then writes"
         )
     chain = _Chain(store, writer)
     event = chain.append(

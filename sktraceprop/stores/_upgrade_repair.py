@@ -25,6 +25,7 @@ import json
 from .._version import __version__
 from ..exceptions import CorruptStoreError, StoreError
 from ._append import _Chain
+from ._integrity import describe
 from ._upgrade_event import recorded_upgrade
 
 __all__ = ["REPAIR_EVENT", "UpgradeRepairMixin", "plan_repair", "repair_notes"]
@@ -53,7 +54,8 @@ class UpgradeRepairMixin:
         ``upgrade_events`` (their seqs), ``from_version``, ``to_version``,
         ``rows_restored``, ``why`` and ``by``. No record is deleted or changed.
         ``verify()`` and ``check()`` then pass, and the report's ``notes`` names the
-        repair. Open a new handle to write to the repaired store.
+        repair. This handle then writes, as a new one would (where it refused writes
+        for the upgrade history only; the repaired store is verified first).
 
         Returns
         -------
@@ -74,6 +76,9 @@ class UpgradeRepairMixin:
         """
         if getattr(self, "mode", "rw") != "rw":
             raise StoreError(f"{self!r} is read-only: open it with mode='rw' to repair it")
+        # the refusals the repair mends: this handle's refused upgrade, and what the
+        # check below refuses writes for; a refusal for anything else stays
+        mended = {None, getattr(self, "_upgrade_refusal", None)}
         try:
             self.check_integrity()
         except CorruptStoreError as exc:
@@ -83,9 +88,15 @@ class UpgradeRepairMixin:
                     f"{self!r} was not repaired: repair_upgrade() mends only an "
                     f"inconsistent upgrade history, and the store has other damage:\n{exc}"
                 ) from None
+            mended |= {describe(p) for p in exc.problems}
         event = self._repair_upgrade()
         if event is not None:
             self._read_schema_after_repair()
+            if getattr(self, "_integrity_failure", None) in mended:
+                # writes again once the repaired store passes verify() (which refuses
+                # writes again, and raises, where it does not)
+                self._integrity_failure = self._upgrade_refusal = None
+                self.check_integrity()
         return event
 
 

@@ -140,6 +140,25 @@ def test_a_refused_upgrade_is_repaired_losing_nothing(set_back):
     assert len(_raw(backend)[2]) == event["seq"] + 1
 
 
+@pytest.mark.parametrize("refused_first", [True, False])
+def test_the_handle_that_repaired_a_store_writes(set_back, refused_first):
+    backend, good = set_back
+    store = backend.make()
+    if refused_first:
+        with pytest.raises(CorruptStoreError, match="repair_upgrade"):
+            store.append_event("review", {})
+    event = store.repair_upgrade()
+    # the same handle writes, as a new one would: one event after the repair, no
+    # second upgrade, and the store still verifies
+    assert store.append_event("review", {"after": 1})["seq"] == event["seq"] + 1
+    events = _raw(backend)[2]
+    assert [e[0] for e in events] == list(range(1, event["seq"] + 2))
+    assert [e[1] for e in events].count("store.upgrade") == [e[1] for e in good[2]].count(
+        "store.upgrade"
+    )
+    assert backend.make(mode="ro").verify() is True
+
+
 def test_a_consistent_store_is_not_repaired(tmp_path, request):
     backend = Backend("sqlite", tmp_path, request)
     backend.make().append_event("review", {})
@@ -150,8 +169,9 @@ def test_a_consistent_store_is_not_repaired(tmp_path, request):
         backend.make(mode="ro").repair_upgrade()
 
 
-def test_two_upgrade_events_to_one_version_are_not_repaired(tmp_path, request):
-    backend = Backend("sqlite", tmp_path, request)
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_upgrade_events_to_one_version_are_not_repaired(tmp_path, request, kind):
+    backend = Backend(kind, tmp_path, request)
     backend.make().append_event("review", {})
     backend.sql("INSERT INTO schema_version VALUES (4, '2026-12-01T00:00:00+00:00')")
     from sktraceprop.stores._append import _Chain
@@ -164,9 +184,15 @@ def test_two_upgrade_events_to_one_version_are_not_repaired(tmp_path, request):
             chain.append(UPGRADE_EVENT, {"from_version": 4, "to_version": 5})
             chain.confirm()
     before = _raw(backend)
-    with pytest.raises(StoreError, match="events 2, 3 each record an upgrade to schema version 5"):
+    with pytest.raises(
+        StoreError, match="events 2, 3 each record an upgrade to schema version 5"
+    ) as info:
         backend.make().repair_upgrade()
+    # what to do: the records are intact, keep it for the audit, write elsewhere
+    assert "keep it as it is" in str(info.value) and "another store" in str(info.value)
     assert _raw(backend) == before
+    with pytest.raises(CorruptStoreError, match="upgrades"):
+        backend.make(mode="ro").verify()
 
 
 def test_other_damage_is_not_repaired(tmp_path, request):
