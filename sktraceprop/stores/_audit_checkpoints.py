@@ -2,8 +2,19 @@
 read and numbered, and each (kept elsewhere too) against the chain head it signs and,
 with a key, its signature; how far the log is signed."""
 
+from .._exact_time import iso_ns
 from . import _checkpoint
 from ._chain import loads_stored
+
+
+def _made_at(cp):
+    """A checkpoint's ``created_at`` as an instant, for ordering: its text sorts wrongly
+    where offsets (``Z``, ``+02:00``) or fractional digits differ. A time that names no
+    instant (no offset, not a time) comes before every one that does."""
+    try:
+        return (1, iso_ns(str(cp.get("created_at"))))
+    except ValueError:
+        return (0, 0)
 
 
 def _stored_checkpoints(store, problems):
@@ -155,7 +166,7 @@ def _check_checkpoints(
         span = f"{first}" if first == last_seq else f"{first}..{last_seq}"
         latest = max(
             (cp for cp in (*stored, *external) if int(cp["event_seq"]) == max(signed)),
-            key=lambda cp: str(cp.get("created_at")),
+            key=_made_at,
         )
         problems.append(
             {
