@@ -15,6 +15,7 @@ from ..exceptions import (
 )
 from . import _postgres_scrub
 from ._identity import store_gone, store_replaced, store_upgraded
+from ._postgres_lock_holders import lock_holders
 from ._postgres_schema import _psycopg
 from ._postgres_writer import _Writer
 from ._upgrade_event import upgraded_here
@@ -83,10 +84,16 @@ class ConnectionMixin:
             | errors.DeadlockDetected
             | errors.SerializationFailure,
         ):
-            return StoreBusyError(
-                f"{self!r}: {_busy(errors, exc, self.timeout)} ({text}). Nothing was "
-                "written. Retry, or raise timeout=."
+            held = None
+            if isinstance(exc, errors.LockNotAvailable):
+                held = lock_holders(self, _own_pid(self))
+            error = StoreBusyError(
+                f"{self!r}: {_busy(errors, exc, self.timeout)} ({text}"
+                f"{f'; {held}' if held else ''}). Nothing was written. Retry, or raise "
+                "timeout=."
             )
+            error.holders = held  # (named in the message: busy_after_upgrade keeps it)
+            return error
         if isinstance(exc, errors.InsufficientPrivilege | errors.ReadOnlySqlTransaction):
             return StorePermissionError(
                 f"{self!r} cannot be written: {text}. Nothing was written. Grant the role "
@@ -297,6 +304,15 @@ class ConnectionMixin:
             return con.execute(query, args, binary=True).fetchall()
         except psycopg.Error as exc:
             raise self._translate(exc) from None
+
+
+def _own_pid(store):
+    """The server pid of this thread's connection, or None."""
+    con = getattr(store._local, "con", None)
+    try:
+        return None if con is None or con.closed else con.info.backend_pid
+    except Exception:  # noqa: BLE001 (only the message depends on it)
+        return None
 
 
 def _busy(errors, exc, timeout):

@@ -42,10 +42,16 @@ def busy_after_upgrade(store, error, waited):
     waited first, that the call waited for the write lock twice within ``timeout``."""
     if waited is None or not isinstance(error, StoreBusyError):
         return error
-    return StoreBusyError(
+    which = (
+        "the sessions the server listed above, after the second wait"
+        if getattr(error, "holders", None)
+        else "the database does not say which"
+    )
+    busy = StoreBusyError(
         f"{error} This call waited {waited:.2f} s of timeout={store.timeout} s for the "
         "store's write lock to upgrade its schema first (not upgraded: see the warning), "
         f"and {max(0.0, store.timeout - waited):.2f} s more for the write: in all, at "
-        "most timeout. Another connection held the lock through both waits (the database "
-        "does not say which)."
+        f"most timeout. Another connection held the lock through both waits ({which})."
     )
+    busy.holders = getattr(error, "holders", None)
+    return busy
