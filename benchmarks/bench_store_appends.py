@@ -17,6 +17,7 @@ Run: python benchmarks/bench_store_appends.py [--appends 300] [--rounds 3]
 """
 
 import argparse
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -27,7 +28,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, sigterm_unwinds, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop.stores._postgres_server import TemporaryPostgres  # noqa: E402
@@ -81,29 +82,36 @@ def main(argv=None):
     def sqlite(**kw):
         return lambda: stp.stores.SQLiteStore(folder / f"{uuid.uuid4().hex}.db", **kw)
 
-    with TemporaryPostgres(fsync=True) as server:
-        results["postgresql"] = server.version()
-        cases = {
-            "SQLite WAL, durability='full' (default): FULL": sqlite(),
-            "SQLite WAL, durability='fast': NORMAL": sqlite(durability="fast"),
-            "SQLite rollback journal (DELETE): FULL": lambda: rollback_journal_store(
-                folder / f"{uuid.uuid4().hex}.db"
-            ),
-            "PostgreSQL (fsync on), durability='full': synchronous_commit on": (
-                lambda: stp.stores.PostgresStore(server.dsn, schema=f"a_{uuid.uuid4().hex[:12]}")
-            ),
-            "PostgreSQL (fsync on), durability='fast': synchronous_commit off": (
-                lambda: stp.stores.PostgresStore(
-                    server.dsn, schema=f"a_{uuid.uuid4().hex[:12]}", durability="fast"
-                )
-            ),
-        }
-        raw = {name: [] for name in cases}
-        for _ in range(args.rounds):
-            for name, make in cases.items():
-                store = make()
-                raw[name].append(per_append_ms(store, args.appends, args.warm))
-                store.close()
+    # (removed however the run ends: an error, Ctrl-C, or SIGTERM, which sigterm_unwinds
+    # turns into SystemExit here)
+    try:
+        with sigterm_unwinds(), TemporaryPostgres(fsync=True) as server:
+            results["postgresql"] = server.version()
+            cases = {
+                "SQLite WAL, durability='full' (default): FULL": sqlite(),
+                "SQLite WAL, durability='fast': NORMAL": sqlite(durability="fast"),
+                "SQLite rollback journal (DELETE): FULL": lambda: rollback_journal_store(
+                    folder / f"{uuid.uuid4().hex}.db"
+                ),
+                "PostgreSQL (fsync on), durability='full': synchronous_commit on": (
+                    lambda: stp.stores.PostgresStore(
+                        server.dsn, schema=f"a_{uuid.uuid4().hex[:12]}"
+                    )
+                ),
+                "PostgreSQL (fsync on), durability='fast': synchronous_commit off": (
+                    lambda: stp.stores.PostgresStore(
+                        server.dsn, schema=f"a_{uuid.uuid4().hex[:12]}", durability="fast"
+                    )
+                ),
+            }
+            raw = {name: [] for name in cases}
+            for _ in range(args.rounds):
+                for name, make in cases.items():
+                    store = make()
+                    raw[name].append(per_append_ms(store, args.appends, args.warm))
+                    store.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     rows = []
     for name, per_round in raw.items():
         ms = sorted(t for one in per_round for t in one)
