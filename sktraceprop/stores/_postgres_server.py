@@ -3,8 +3,8 @@
 Runs the PostgreSQL binaries found on this machine (``STP_PG_BINDIR``, the Debian
 ``/usr/lib/postgresql/<version>/bin``, ``pg_config --bindir`` or ``PATH``): ``initdb``
 on a temporary folder (as the ``postgres`` user when run as root, since ``initdb``
-refuses root), a server listening on 127.0.0.1 only, on a free port, with its socket in
-that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
+refuses root), a server listening on 127.0.0.1 only, on a free port (another one where
+a process binds it first: up to five), with its socket in that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
 :meth:`TemporaryPostgres.start` calls itself when it fails or is interrupted (Ctrl-C while
 ``pg_ctl`` waits for the server: ``pg_ctl`` detaches the server from the terminal, so
 nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops the
@@ -86,6 +86,15 @@ def _free_port():
         return s.getsockname()[1]
 
 
+#: Ports tried: the one chosen is free when chosen, and another process (a test server
+#: started beside this one) can bind it before the server does.
+_PORT_TRIES = 5
+
+
+class _PortTaken(RuntimeError):
+    """The server could not listen on its port: another process had bound it."""
+
+
 class TemporaryPostgres:
     """A PostgreSQL server in a temporary folder; a context manager.
 
@@ -157,15 +166,28 @@ class TemporaryPostgres:
         )
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
-        self.port = _free_port()
-        self._ctl_start()
-        return self
+        taken = []
+        for _ in range(_PORT_TRIES):
+            self.port = _free_port()
+            try:
+                self._ctl_start()
+                return self
+            except _PortTaken:
+                taken.append(self.port)
+                self._launched = False  # (the server exited: no pid file to wait for)
+        raise RuntimeError(
+            f"PostgreSQL did not start: each of the {_PORT_TRIES} free ports chosen "
+            f"({', '.join(map(str, taken))}) was bound by another process before the "
+            "server could listen on it"
+        )
 
     def _ctl_start(self):
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} "
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=100"
         )
+        log = Path(self.folder, "server.log")
+        seen = log.stat().st_size if log.exists() else 0
         self._launched = True
         out = self._run(
             "pg_ctl",
@@ -182,8 +204,11 @@ class TemporaryPostgres:
             check=False,
         )
         if out.returncode != 0:
-            log = Path(self.folder, "server.log")
-            detail = log.read_text()[-2000:] if log.exists() else out.stderr
+            # (this start's lines only: the log holds earlier tries' too)
+            detail = log.read_bytes()[seen:].decode(errors="replace") if log.exists() else ""
+            detail = detail[-2000:] or out.stderr
+            if "Address already in use" in detail:
+                raise _PortTaken(f"PostgreSQL did not start on port {self.port}: {detail}")
             raise RuntimeError(f"PostgreSQL did not start: {detail}")
 
     def version(self):
