@@ -4,10 +4,11 @@ Runs the PostgreSQL binaries found on this machine (``STP_PG_BINDIR``, the Debia
 ``/usr/lib/postgresql/<version>/bin``, ``pg_config --bindir`` or ``PATH``): ``initdb``
 on a temporary folder (as the ``postgres`` user when run as root, since ``initdb``
 refuses root), a server listening on 127.0.0.1 only, on a free port (another one where
-a process binds it first: up to five), with its socket in that folder; everything is removed on :meth:`TemporaryPostgres.stop`, which
-:meth:`TemporaryPostgres.start` calls itself when it fails or is interrupted (Ctrl-C while
-``pg_ctl`` waits for the server: ``pg_ctl`` detaches the server from the terminal, so
-nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops the
+a process binds it first: up to five), with its socket in that folder; everything is
+removed on :meth:`TemporaryPostgres.stop`, which :meth:`TemporaryPostgres.start` calls
+itself when it fails or is interrupted (Ctrl-C while ``pg_ctl`` waits for the server,
+seen within a quarter of a second: ``pg_ctl`` detaches the server from the terminal,
+so nothing else would stop it). SIGTERM (``kill``, a job scheduler's end) stops the
 servers the process started too where SIGTERM has its default handling: the servers are
 stopped and their folders removed, then the process ends by SIGTERM as it would have.
 Nothing else changes: no exception is raised in the code that was running (pytest, say,
