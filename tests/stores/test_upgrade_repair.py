@@ -159,6 +159,19 @@ def test_the_handle_that_repaired_a_store_writes(set_back, refused_first):
     assert backend.make(mode="ro").verify() is True
 
 
+def test_a_refusal_for_something_else_outlives_the_repair(set_back):
+    backend, _ = set_back
+    store = backend.make()
+    # (as a read that found a damaged record refuses writes: not the upgrade history)
+    store._refuse_writes("run r1: a damaged record")
+    event = store.repair_upgrade()
+    assert event["kind"] == "store.repair"
+    with pytest.raises(CorruptStoreError, match="run r1: a damaged record"):
+        store.append_event("review", {})
+    assert _raw(backend)[2][-1][0] == event["seq"]
+    assert backend.make().append_event("review", {})["seq"] == event["seq"] + 1
+
+
 def test_a_consistent_store_is_not_repaired(tmp_path, request):
     backend = Backend("sqlite", tmp_path, request)
     backend.make().append_event("review", {})
