@@ -236,3 +236,74 @@ def test_continuous_target_statistics_over_alias_codes(tmp_path):
         [y.mean(), y.std(ddof=1), y.min(), y.max()],
         rtol=1e-12,
     )
+
+
+def _read_twice(tmp_path, spans_known):
+    """``path`` read whole and its first 10 rows read again, an alias code of it (the
+    alias's read spans noted as the other process would, where ``spans_known``) and a
+    file of the same name in another folder; fitted on the whole read's rows spread
+    over both codes."""
+    path = tmp_path / "f.csv"
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"a": rng.normal(size=_N), "y": np.arange(_N) % 2}).to_csv(path, index=False)
+    frame = stp.read_csv(path, source_id="f2")
+    stp.read_csv(path, source_id="f2", nrows=10)
+    code = int(codes_of(np.asarray(frame.index))[0])
+    source = REGISTRY.by_code(code)
+    alias = code + 1
+    while REGISTRY.has_code(alias):
+        alias += 1
+    REGISTRY.adopt(dataclasses.replace(source, code=alias))
+    if spans_known:
+        for read in source.reads():
+            REGISTRY.note_read_lines(alias, read, *REGISTRY.read_lines(code, read))
+    (tmp_path / "d").mkdir(exist_ok=True)
+    pd.read_csv(path).iloc[:7].to_csv(tmp_path / "d" / "f.csv", index=False)
+    other = stp.read_csv(tmp_path / "d" / "f.csv", source_id="f2")
+    lines = lines_of(np.asarray(frame.index))
+    which = [0, 1, 1] * _N
+    ids = np.concatenate([pack([code, alias][which[i]], lines[[i]]) for i in range(_N)])
+    X = pd.concat([frame.set_axis(pd.Index(ids, name=frame.index.name)), other.iloc[:5]])
+    run = stp.make_traced_pipeline(LogisticRegression()).fit(X[["a"]], X["y"]).lineage_
+    return path, run, source, code, alias
+
+
+@pytest.mark.parametrize("spans_known", [True, False])
+def test_reads_and_names_of_an_aliased_file_are_folded(tmp_path, spans_known):
+    """The folded entry's ``rows_by_read`` counted the first code's rows only (5 of the
+    10 rows given outside the 10-row read), and ``name_shared_with`` named the file's
+    own alias. Truth: the rows given to fit, their lines in the file's bytes."""
+    path, run, source, code, alias = _read_twice(tmp_path, spans_known)
+    (entry,) = [e for e in sources_section(run) if e["code"] == code]
+    assert entry["codes"] == [code, alias]
+    # its reads, each once: the whole file, its first 10 rows
+    assert [r["n_rows"] for r in [source.read(), *entry["other_reads"]]] == [_N, 10]
+    assert entry["reads_note"].startswith("the process that fitted the model read these bytes 2")
+    # brute force: lines of the rows given to fit under either code, against the raw
+    # file's data lines each read took (line 1 the header)
+    given = np.asarray(run.input_row_ids if run.input_row_ids is not None else run.row_ids)
+    lines = lines_of(given[np.isin(codes_of(given), [code, alias])])
+    assert lines.size == _N == _raw_rows(path)
+    spans = [(2, 1 + _N), (2, 11)]
+    by_read = entry["rows_by_read"]
+    assert [r["n_rows"] for r in by_read] == [_N, 10]
+    if spans_known:
+        assert [(r["first_line"], r["last_line"]) for r in by_read] == spans
+        assert [r["rows_outside"] for r in by_read] == [
+            int(np.count_nonzero((lines < a) | (lines > b))) for a, b in spans
+        ]
+        assert by_read[1]["rows_outside"] == 10
+        assert f"10 of the {_N} rows given to fit lie outside" in entry["rows_by_read_note"]
+    else:
+        # the alias's rows not counted against the reads (another process's record):
+        # not known, not the first code's count
+        assert [r["rows_outside"] for r in by_read] == [None, None]
+        assert "whether it gave rows is not known" in entry["rows_by_read_note"]
+    # the other file of the name: named by each, its own alias not
+    (other,) = [e for e in sources_section(run) if e["code"] not in (code, alias)]
+    assert entry["name_shared_with"] == [other["code"]]
+    assert other["name_shared_with"] == [code, alias]
+    assert entry["name_note"].startswith("2 sources of this run carry")
+    # format 18 and earlier: an entry per code, as it was
+    per_code = {e["code"]: e for e in sources_section(run, per_code=True)}
+    assert per_code[code]["name_shared_with"] == sorted([alias, other["code"]])
