@@ -206,6 +206,39 @@ def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
     lowered.write_text(json.dumps(old), encoding="utf-8")
     with pytest.raises(stp.exceptions.ReportVerificationError, match="/sources"):
         verify(lowered, store=store)
+    # ... nor without its store: the report alone shows the file listed twice (before:
+    # only its own content checked, it verified)
+    with pytest.raises(stp.exceptions.ReportVerificationError, match="lists a file once"):
+        verify(lowered)
+
+
+def test_a_folded_entrys_codes_are_checked_without_the_store(csv_path, tmp_path):
+    """Checked without its store, a report of format 19 whose codes or codes_note were
+    altered (and re-hashed) verified: only the scheme of each source was checked."""
+    path, frame, codes = _aliased(csv_path)
+    pipe = _fit(frame, codes, [k % 2 for k in range(_N)], store=stp.stores.MemoryStore())
+    made = stp.compliance_report(
+        pipe,
+        system_name="Scorer",
+        system_version="1.0.0",
+        deployer_name="Bank",
+        high_risk_category="creditworthiness",
+        intended_purpose="credit decisions",
+        human_oversight=["risk officer"],
+    ).to_dict()
+    with pytest.warns(UserWarning, match="only the report's own content"):
+        assert verify(made)
+    for edit, said in [
+        (lambda e: e.update(codes=codes[:2][::-1]), "/sources/0/codes"),
+        (lambda e: e.update(codes=codes[:3]), "/sources/0/codes_note"),
+        (lambda e: e.update(codes_note=e["codes_note"].replace("2 codes", "3 codes")), "note"),
+    ]:
+        data = json.loads(json.dumps(made))
+        edit(data["sources"][0])
+        data["articles"] = articles(data)
+        data["integrity"] = seal(body_of(data))
+        with pytest.raises(stp.exceptions.ReportVerificationError, match=said):
+            verify(data)
 
 
 def test_continuous_target_statistics_over_alias_codes(tmp_path):
