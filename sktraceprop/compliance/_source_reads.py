@@ -38,7 +38,9 @@ def paths_note(uris):
 
 
 def _key(read):
-    return read["n_rows"], read["loaded_at"], read.get("uri")
+    # (a share path spelled in another case is the same read: same_file_uri)
+    uri = read.get("uri")
+    return read["n_rows"], read["loaded_at"], None if uri is None else same_file_uri(uri)
 
 
 def _union(items, key):

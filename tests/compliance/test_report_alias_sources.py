@@ -152,6 +152,8 @@ def test_share_spellings_of_one_file_are_one_entry(csv_path, spellings, data):
     assert len(entries) == len(rows)
     assert sorted(e["training_rows"] for e in entries) == sorted(rows.values())
     assert all(e["n_rows"] == _raw_rows(path) for e in entries)
+    # read once, whatever the spelling: no other read, no other path
+    assert not any("other_reads" in e or "uris" in e for e in entries)
     # two files (a folder in another case): each names the other's codes, and counts
     # the sources sharing the name, not their codes
     for e in entries:
