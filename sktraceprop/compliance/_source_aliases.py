@@ -7,7 +7,8 @@ and earlier listed an entry per code, each with the file's ``n_rows`` and part o
 training rows (20 and 10, 20 and 10 for a file of 20 rows), the alias "not checked".
 Here the entries of one content (:func:`sktraceprop._lineage._labels.content_key`) are
 folded into the first one's: rows, counts and checks summed over its codes, listed in
-``codes``.
+``codes``; its reads listed once, the rows given outside each counted over all its codes
+(:func:`._source_reads.fold_reads`).
 """
 
 import math
@@ -17,6 +18,8 @@ import numpy as np
 from .._lineage._ids import codes_of, lines_of
 from .._lineage._labels import content_key
 from .._lineage._trust import repeated_rows
+from .._lineage._trust_files import fold_checks
+from ._source_reads import fold_reads
 
 #: What a folded entry says of its codes.
 CODES_NOTE = (
@@ -25,6 +28,12 @@ CODES_NOTE = (
     "another code (an alias) or its path spelled another way ({uris}); every count here "
     "is over all of them"
 )
+
+
+#: The keys of a file's reads (:func:`._source_reads.fold_reads`), and the keys they
+#: follow (the last present).
+_READ_KEYS = ("other_reads", "reads_note", "uris", "rows_by_read", "rows_by_read_note")
+_BEFORE_READS = ("training_rows_through_merges", "repeated_rows", "training_rows")
 
 
 def fold_aliases(entries, run):
@@ -59,11 +68,19 @@ def _fold(group, run):
     ]
     if merged:
         first["training_rows_through_merges"] = int(sum(merged))
+    reads = fold_reads(group, run)
+    if reads:
+        # each read once, its rows outside counted over every code (not the first's)
+        first = {k: v for k, v in first.items() if k not in _READ_KEYS}
+        if "uris" in reads:
+            first["uri"] = ""
+        last = next(k for k in _BEFORE_READS if k in first)
+        first = _after(first, last, reads)
     first["parents"] = _union(e["parents"] for e in group)
     _fold_ops(first, group)
     checks = [e["changes_after_loading"] for e in group if "changes_after_loading" in e]
     if checks:
-        first["changes_after_loading"] = _fold_checks(checks)
+        first["changes_after_loading"] = fold_checks(checks)
     first["statistics"] = _fold_statistics([e["statistics"] for e in group])
     first["columns"] = _fold_columns(group, first["statistics"].get("rows_given_to_fit"))
     uris = _union([e["uri"]] for e in group)
@@ -109,25 +126,6 @@ def _fold_ops(first, group):
     first["ops"] = names
     if "op_training_rows" in first:
         first["op_training_rows"] = [counts[name] for name in names]
-
-
-def _fold_checks(checks):
-    """One ``changes_after_loading`` over a content's codes: compared where any code's
-    rows were, the rows compared summed (null where any code's are not known)."""
-    rows = [c["rows_compared"] for c in checks]
-    out = {
-        "checked": any(c["checked"] for c in checks),
-        "rows_compared": None if None in rows else int(sum(rows)),
-    }
-    compared_in = _union(c.get("compared_in", []) for c in checks)
-    if compared_in:
-        out["compared_in"] = compared_in
-    if not out["checked"]:
-        out["note"] = checks[0]["note"]
-    remark = next((c["counted_at_fit"] for c in checks if "counted_at_fit" in c), None)
-    if remark is not None:
-        out["counted_at_fit"] = remark
-    return out
 
 
 def _fold_statistics(stats):

@@ -21,6 +21,7 @@ from .._lineage._trust import (  # noqa: F401 (the notes, named here by the repo
 )
 from ._digest_schemes import digest_facts
 from ._source_aliases import fold_aliases
+from ._source_reads import paths_note, reads_note, rows_by_read_note
 
 
 def _rate(count, n):
@@ -204,7 +205,13 @@ def _shared_names(run, per_code=True):
             source = run.sources[code]
             out[code] = {
                 "label": labels[content_key(source)],
-                "name_shared_with": sorted(int(c) for c in codes if c != code),
+                # format 19: the other files' codes, not its own aliases' (one content)
+                "name_shared_with": sorted(
+                    int(c)
+                    for c in codes
+                    if c != code
+                    and (per_code or content_key(run.sources[c]) != content_key(source))
+                ),
                 "parent_codes": [int(c) for c in source.parent_codes if c in run.sources],
                 "name_note": (
                     f"{n} sources of this run carry the source_id {name!r} "
@@ -243,43 +250,26 @@ def _other_reads(source, record=None):
     to fit lie outside them (``rows_by_read``, ``rows_by_read_note``)."""
     if not source.other_reads:
         return {}
-    reads = source.reads()
-    shapes = "; ".join(f"{r['n_rows']} rows, {len(r['columns'])} columns" for r in reads)
     out = {
         # (a read's encoding, which the CLI decodes its lines with, is not in the
         # report's format)
         "other_reads": [
             {k: v for k, v in r.items() if k != "encoding"} for r in source.other_reads
         ],
-        "reads_note": (
-            f"the process that fitted the model read these bytes {len(reads)} ways "
-            f"({shapes}): n_rows is the first read's; the training rows name file lines, "
-            "which every read shares; the columns listed are every read's" + _paths_note(source)
-        ),
+        "reads_note": reads_note(source.reads(), source.uris()),
     }
     if len(source.uris()) > 1:
         out["uris"] = source.uris()
     by_read = (record or {}).get("reads")
     if by_read is not None:
         out["rows_by_read"] = [dict(r) for r in by_read]
-        out["rows_by_read_note"] = _rows_by_read_note(by_read, record["n_rows"])
+        out["rows_by_read_note"] = rows_by_read_note(by_read, record["n_rows"])
     return out
 
 
 def _paths_note(source):
-    """Where the bytes were read from more than one path: that the rows' path is not
-    known (a row id names a line, the same in every copy)."""
-    uris = source.uris()
-    if len(uris) == 1:
-        return ""
-    return (
-        f"; these bytes were read from {len(uris)} paths ({', '.join(uris)}, listed in "
-        "uris), each holding the same bytes: a row id names a line, the same in each "
-        "copy, and the rows given to fit did not carry the path they were read from "
-        "(row ids alone, or a concat, merge or other operation on frames read from two "
-        "copies), so which path the training rows were read from is not recorded; uri "
-        "is empty"
-    )
+    """:func:`._source_reads.paths_note` of ``source``'s paths."""
+    return paths_note(source.uris())
 
 
 #: How a report of format 13 or earlier ended the note above (uri was the first path).
@@ -303,41 +293,6 @@ def as_format_13(source_entry):
     out = dict(source_entry, uri=source_entry["uris"][0])
     out["reads_note"] = out["reads_note"].replace(PATHS_NOTE_TAIL, PATHS_NOTE_13)
     return out
-
-
-def _rows_by_read_note(reads, n_given):
-    """Which reads the rows given to fit can have come from, in words: a row whose line
-    lies outside the lines a read spans did not come from that read."""
-    parts, spanning, unknown = [], [], []
-    for r in reads:
-        name = f"the read of {r['n_rows']} rows at {r['loaded_at']}"
-        if r.get("uri") is not None:
-            name += f" from {r['uri']}"
-        if r["rows_outside"] is None:
-            unknown.append(name)
-        elif r["rows_outside"]:
-            parts.append(
-                f"{r['rows_outside']} of the {n_given} rows given to fit lie outside lines "
-                f"{r['first_line']}-{r['last_line']}, which {name} spans: they did not come "
-                "from it"
-            )
-        else:
-            spanning.append(f"{name} (lines {r['first_line']}-{r['last_line']})")
-    if len(spanning) == 1 and not unknown:
-        parts.append(f"every row given to fit lies within the lines of {spanning[0]}")
-    elif spanning:
-        parts.append(
-            f"every row given to fit lies within the lines of each of {', '.join(spanning)}"
-            + (f" (and of {', '.join(unknown)} perhaps)" if unknown else "")
-            + ": which of them gave the rows is not recorded (a row id names a file line, "
-            "the same in every read of these bytes)"
-        )
-    if unknown and not spanning:
-        parts.append(
-            f"the lines that {', '.join(unknown)} spans are not known in the process that "
-            "fitted the model (read in another process): whether it gave rows is not known"
-        )
-    return "; ".join(parts)
 
 
 def _no_stats_note(source, stats):

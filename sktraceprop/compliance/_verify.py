@@ -22,6 +22,7 @@ from ._report_formats import _ADDED_IN, FORMAT_VERSION, _version
 from ._report_time import time_problems
 from ._schema import schema_problems
 from ._sections import articles
+from ._source_alias_checks import alias_problems
 from ._verify_events import _event_problems
 from ._verify_retention import missing_retention_keys
 from ._verify_store import _differences, _store_problems
@@ -88,7 +89,9 @@ def verify_report(source, *, store=None, public_key=None):
     sktraceprop; its content matches ``integrity.sha256`` (when not, the per-field
     digests name each field that changed, was added or was removed); every event in it
     matches its hash, the events are in chain order, none was removed or added, and
-    none lies past the recorded chain head; the Ed25519 signature matches (when
+    none lies past the recorded chain head; each source says what its digest names and
+    (format 19) lists a file once, its codes as its note names them; the Ed25519
+    signature matches (when
     ``public_key`` is given); and, with ``store``, the store's chain verifies, still
     holds the recorded chain head, and agrees with the report's events, its run record
     (the model section, sources, feature lineage) and its record keeping up to the
@@ -198,6 +201,7 @@ def checked_report(source, *, store=None, public_key=None, unkeyed_notes=True):
         ]
     problems += _fixed_problems(report)
     problems += scheme_problems(report)
+    problems += alias_problems(report)
     problems += time_problems(report)
     if integrity["canonicalization"] != canonicalization(version):
         # it says how integrity.sha256 was computed: a report saying otherwise is altered

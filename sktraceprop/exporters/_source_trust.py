@@ -8,11 +8,16 @@ that no export shows a source as clean where the report does not. The exports li
 entry per source code, as reports of format 18 and earlier did; a report of format 19
 folds the codes of one file (an alias from another process, a share spelled in another
 case) into one entry whose counts are the sums of these (its ``codes`` name them).
+Each entry of a code of such a file names the file's codes and carries the report's
+folded check of it (:func:`sktraceprop._lineage._trust_files.file_checks`): an alias
+code whose own rows were not compared says so, and that the file was checked through
+the rows of another of its codes, as the report does.
 """
 
 import json
 
 from .._lineage._trust import fit_counts_remark, source_trust
+from .._lineage._trust_files import file_checks
 
 #: Report key -> OpenLineage key, for the keys the facet holds.
 _CAMEL = {
@@ -41,22 +46,30 @@ def openlineage_sources(run):
     its code, id, training rows, ``changesAfterLoading`` (null: no row of it reached
     the model), ``changedColumns`` and ``repeatedRows`` (null: none repeat). For an
     unlearner's copy of a run, each ``changesAfterLoading`` and changed column holds
-    ``countedAtFit``: its counts are the fit's, removed rows included."""
+    ``countedAtFit``: its counts are the fit's, removed rows included. A code of a file
+    whose rows carry several codes (an alias) also holds ``fileCodes`` (every code of
+    the file) and ``fileChangesAfterLoading`` (the file's check over all of them, as
+    the compliance report's one entry for the file gives it)."""
+    trust = source_trust(run)
+    files = file_checks(run, trust)
     out = []
-    for code, facts in source_trust(run).items():
-        out.append(
-            {
-                "code": int(code),
-                "sourceId": run.sources[code].source_id,
-                "trainingRows": facts["training_rows"],
-                "changesAfterLoading": _camel(facts.get("changes_after_loading")),
-                "changedColumns": [
-                    {"column": str(column), **_camel(mark)}
-                    for column, mark in facts["changed_columns"].items()
-                ],
-                "repeatedRows": _camel(facts.get("repeated_rows")),
-            }
-        )
+    for code, facts in trust.items():
+        entry = {
+            "code": int(code),
+            "sourceId": run.sources[code].source_id,
+            "trainingRows": facts["training_rows"],
+            "changesAfterLoading": _camel(facts.get("changes_after_loading")),
+            "changedColumns": [
+                {"column": str(column), **_camel(mark)}
+                for column, mark in facts["changed_columns"].items()
+            ],
+            "repeatedRows": _camel(facts.get("repeated_rows")),
+        }
+        if code in files:
+            codes, check = files[code]
+            entry["fileCodes"] = codes
+            entry["fileChangesAfterLoading"] = _camel(check)
+        out.append(entry)
     return out
 
 
@@ -74,6 +87,11 @@ def span_attributes(run):
     whose counts are those of the fit (removed rows included),
     ``sktraceprop.changes_after_loading.counted_at_fit`` says so (the remark each JSON
     entry holds too, see :func:`~sktraceprop._lineage._trust.counted_at_fit`).
+
+    Where a file's rows carry several codes (an alias), parallel lists say per source
+    what the compliance report's one entry says of its file: ``file_codes`` (the file's
+    codes, comma-separated; a source of one code, its own), ``file_changes_checked``
+    and ``file_changes_after_loading`` (the file's check over all its codes, as JSON).
     """
     trust = source_trust(run)
     codes = sorted(trust)
@@ -93,6 +111,18 @@ def span_attributes(run):
             json.dumps(e, sort_keys=True) for e in checks
         ],
     }
+    files = file_checks(run, trust)
+    if files:
+        whole = [files[c][1] if c in files else e for c, e in zip(codes, checks)]
+        attributes["sktraceprop.sources.file_codes"] = [
+            ",".join(map(str, files[c][0] if c in files else [int(c)])) for c in codes
+        ]
+        attributes["sktraceprop.sources.file_changes_checked"] = [
+            bool(e and e["checked"]) for e in whole
+        ]
+        attributes["sktraceprop.sources.file_changes_after_loading"] = [
+            json.dumps(e, sort_keys=True) for e in whole
+        ]
     marks = [(c, col, m) for c in codes for col, m in trust[c]["changed_columns"].items()]
     columns = {
         "code": [int(c) for c, _, _ in marks],

@@ -152,6 +152,8 @@ def test_share_spellings_of_one_file_are_one_entry(csv_path, spellings, data):
     assert len(entries) == len(rows)
     assert sorted(e["training_rows"] for e in entries) == sorted(rows.values())
     assert all(e["n_rows"] == _raw_rows(path) for e in entries)
+    # read once, whatever the spelling: no other read, no other path
+    assert not any("other_reads" in e or "uris" in e for e in entries)
     # two files (a folder in another case): each names the other's codes, and counts
     # the sources sharing the name, not their codes
     for e in entries:
@@ -206,6 +208,39 @@ def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
     lowered.write_text(json.dumps(old), encoding="utf-8")
     with pytest.raises(stp.exceptions.ReportVerificationError, match="/sources"):
         verify(lowered, store=store)
+    # ... nor without its store: the report alone shows the file listed twice (before:
+    # only its own content checked, it verified)
+    with pytest.raises(stp.exceptions.ReportVerificationError, match="lists a file once"):
+        verify(lowered)
+
+
+def test_a_folded_entrys_codes_are_checked_without_the_store(csv_path, tmp_path):
+    """Checked without its store, a report of format 19 whose codes or codes_note were
+    altered (and re-hashed) verified: only the scheme of each source was checked."""
+    path, frame, codes = _aliased(csv_path)
+    pipe = _fit(frame, codes, [k % 2 for k in range(_N)], store=stp.stores.MemoryStore())
+    made = stp.compliance_report(
+        pipe,
+        system_name="Scorer",
+        system_version="1.0.0",
+        deployer_name="Bank",
+        high_risk_category="creditworthiness",
+        intended_purpose="credit decisions",
+        human_oversight=["risk officer"],
+    ).to_dict()
+    with pytest.warns(UserWarning, match="only the report's own content"):
+        assert verify(made)
+    for edit, said in [
+        (lambda e: e.update(codes=codes[:2][::-1]), "/sources/0/codes"),
+        (lambda e: e.update(codes=codes[:3]), "/sources/0/codes_note"),
+        (lambda e: e.update(codes_note=e["codes_note"].replace("2 codes", "3 codes")), "note"),
+    ]:
+        data = json.loads(json.dumps(made))
+        edit(data["sources"][0])
+        data["articles"] = articles(data)
+        data["integrity"] = seal(body_of(data))
+        with pytest.raises(stp.exceptions.ReportVerificationError, match=said):
+            verify(data)
 
 
 def test_continuous_target_statistics_over_alias_codes(tmp_path):
@@ -236,3 +271,74 @@ def test_continuous_target_statistics_over_alias_codes(tmp_path):
         [y.mean(), y.std(ddof=1), y.min(), y.max()],
         rtol=1e-12,
     )
+
+
+def _read_twice(tmp_path, spans_known):
+    """``path`` read whole and its first 10 rows read again, an alias code of it (the
+    alias's read spans noted as the other process would, where ``spans_known``) and a
+    file of the same name in another folder; fitted on the whole read's rows spread
+    over both codes."""
+    path = tmp_path / "f.csv"
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"a": rng.normal(size=_N), "y": np.arange(_N) % 2}).to_csv(path, index=False)
+    frame = stp.read_csv(path, source_id="f2")
+    stp.read_csv(path, source_id="f2", nrows=10)
+    code = int(codes_of(np.asarray(frame.index))[0])
+    source = REGISTRY.by_code(code)
+    alias = code + 1
+    while REGISTRY.has_code(alias):
+        alias += 1
+    REGISTRY.adopt(dataclasses.replace(source, code=alias))
+    if spans_known:
+        for read in source.reads():
+            REGISTRY.note_read_lines(alias, read, *REGISTRY.read_lines(code, read))
+    (tmp_path / "d").mkdir(exist_ok=True)
+    pd.read_csv(path).iloc[:7].to_csv(tmp_path / "d" / "f.csv", index=False)
+    other = stp.read_csv(tmp_path / "d" / "f.csv", source_id="f2")
+    lines = lines_of(np.asarray(frame.index))
+    which = [0, 1, 1] * _N
+    ids = np.concatenate([pack([code, alias][which[i]], lines[[i]]) for i in range(_N)])
+    X = pd.concat([frame.set_axis(pd.Index(ids, name=frame.index.name)), other.iloc[:5]])
+    run = stp.make_traced_pipeline(LogisticRegression()).fit(X[["a"]], X["y"]).lineage_
+    return path, run, source, code, alias
+
+
+@pytest.mark.parametrize("spans_known", [True, False])
+def test_reads_and_names_of_an_aliased_file_are_folded(tmp_path, spans_known):
+    """The folded entry's ``rows_by_read`` counted the first code's rows only (5 of the
+    10 rows given outside the 10-row read), and ``name_shared_with`` named the file's
+    own alias. Truth: the rows given to fit, their lines in the file's bytes."""
+    path, run, source, code, alias = _read_twice(tmp_path, spans_known)
+    (entry,) = [e for e in sources_section(run) if e["code"] == code]
+    assert entry["codes"] == [code, alias]
+    # its reads, each once: the whole file, its first 10 rows
+    assert [r["n_rows"] for r in [source.read(), *entry["other_reads"]]] == [_N, 10]
+    assert entry["reads_note"].startswith("the process that fitted the model read these bytes 2")
+    # brute force: lines of the rows given to fit under either code, against the raw
+    # file's data lines each read took (line 1 the header)
+    given = np.asarray(run.input_row_ids if run.input_row_ids is not None else run.row_ids)
+    lines = lines_of(given[np.isin(codes_of(given), [code, alias])])
+    assert lines.size == _N == _raw_rows(path)
+    spans = [(2, 1 + _N), (2, 11)]
+    by_read = entry["rows_by_read"]
+    assert [r["n_rows"] for r in by_read] == [_N, 10]
+    if spans_known:
+        assert [(r["first_line"], r["last_line"]) for r in by_read] == spans
+        assert [r["rows_outside"] for r in by_read] == [
+            int(np.count_nonzero((lines < a) | (lines > b))) for a, b in spans
+        ]
+        assert by_read[1]["rows_outside"] == 10
+        assert f"10 of the {_N} rows given to fit lie outside" in entry["rows_by_read_note"]
+    else:
+        # the alias's rows not counted against the reads (another process's record):
+        # not known, not the first code's count
+        assert [r["rows_outside"] for r in by_read] == [None, None]
+        assert "whether it gave rows is not known" in entry["rows_by_read_note"]
+    # the other file of the name: named by each, its own alias not
+    (other,) = [e for e in sources_section(run) if e["code"] not in (code, alias)]
+    assert entry["name_shared_with"] == [other["code"]]
+    assert other["name_shared_with"] == [code, alias]
+    assert entry["name_note"].startswith("2 sources of this run carry")
+    # format 18 and earlier: an entry per code, as it was
+    per_code = {e["code"]: e for e in sources_section(run, per_code=True)}
+    assert per_code[code]["name_shared_with"] == sorted([alias, other["code"]])

@@ -5,13 +5,14 @@ versions of one source_id, sources of every kind, merges with rows of one parent
 parents left behind (light records), unknown feature lineage, odd names, empty runs.
 """
 
+import dataclasses
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 import numpy as np
 from hypothesis import strategies as st
 
-from sktraceprop._lineage._ids import MAX_CODE, pack
+from sktraceprop._lineage._ids import MAX_CODE, codes_of, lines_of, pack
 from sktraceprop._lineage._run import Lineage, Op
 from sktraceprop._lineage._source import Parents, Source
 
@@ -229,3 +230,35 @@ def _selections(draw):
         "split_progress": draw(st.none() | st.lists(st.integers(0, 9), min_size=2, max_size=2)),
         "candidate_params": draw(st.none() | json_dicts),
     }
+
+
+@st.composite
+def with_aliases(draw, run):
+    """``run`` with maybe 1-2 alias codes of a leaf source (one file's content registered
+    in another process under another code: ``REGISTRY.adopt``), some of its training
+    rows (and rows given to fit) carrying them instead of the leaf's code."""
+    leaves = [s for s in run.sources.values() if s.kind not in ("merge", "aggregate")]
+    if not draw(st.booleans()):
+        return run
+    leaf = draw(st.sampled_from(leaves))
+    used = set(run.sources)
+    free = st.integers(1, MAX_CODE).filter(lambda c: c not in used)
+    aliases = draw(st.lists(free, min_size=1, max_size=2, unique=True))
+    sources = dict(run.sources)
+    for code in aliases:
+        sources[code] = dataclasses.replace(leaf, code=code)
+    choice = [leaf.code, *aliases]
+
+    def moved(ids):
+        if ids is None:
+            return None
+        ids = np.asarray(ids, dtype=np.int64).copy()
+        mine = np.flatnonzero(codes_of(ids) == leaf.code)
+        picks = draw(st.lists(st.sampled_from(choice), min_size=mine.size, max_size=mine.size))
+        for k, code in zip(mine, picks):
+            ids[k] = pack(code, lines_of(ids[[k]]))[0]
+        return ids
+
+    return dataclasses.replace(
+        run, sources=sources, row_ids=moved(run.row_ids), input_row_ids=moved(run.input_row_ids)
+    )

@@ -25,7 +25,7 @@ from sktraceprop.compliance._source_evidence import sources_section
 from sktraceprop.exporters import to_openlineage
 from tests._lineage._filled_merge_fit import filled_merge_fit
 from tests.exporters._fit_span import fit_span_attributes
-from tests.exporters._runs import runs
+from tests.exporters._runs import runs, with_aliases
 from tests.exporters.test_openlineage import validate
 
 sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
@@ -236,8 +236,9 @@ def test_values_not_compared_are_exported_as_not_checked(hospital_frames, tmp_pa
 @st.composite
 def _runs_with_changes(draw):
     """A drawn run with drawn ``changed_columns`` / ``rows_compared`` records (None,
-    empty, direct and through a merge, rows not known, another input name)."""
-    run = draw(runs())
+    empty, direct and through a merge, rows not known, another input name), its files
+    under alias codes at times."""
+    run = draw(runs().flatmap(with_aliases))
     codes = sorted(run.sources)
     if draw(st.booleans()):
         return run  # (not recorded: None, None)
@@ -280,7 +281,43 @@ def _runs_with_changes(draw):
     return run
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _files_say_what_the_report_says(run, event, attributes):
+    """Each exported code says what the report's entry of its file says: the file's
+    codes, and whether (and on how many rows) its values were compared. Before, an
+    alias code's export entry said "not checked" where the report said checked."""
+    report = sources_section(run)
+    by_code = {c: e for e in report for c in e.get("codes", [e["code"]])}
+    facet = event["run"]["facets"]["sktraceprop_sourceTrust"]["sources"]
+    assert sorted(by_code) == sorted(s["code"] for s in facet)
+    folded = any("codes" in e for e in report)
+    if folded:
+        file_codes = attributes["sktraceprop.sources.file_codes"]
+        file_checked = attributes["sktraceprop.sources.file_changes_checked"]
+        file_checks = attributes["sktraceprop.sources.file_changes_after_loading"]
+    else:
+        assert not any(k.startswith("sktraceprop.sources.file_") for k in attributes)
+    codes = list(attributes["sktraceprop.sources.code"])
+    for s in facet:
+        entry = by_code[s["code"]]
+        check = entry.get("changes_after_loading")
+        if "codes" in entry:
+            assert s["fileCodes"] == entry["codes"]
+            assert _snake(s["fileChangesAfterLoading"]) == check
+            # its own rows: part of the file's
+            assert entry["training_rows"] == sum(
+                t["trainingRows"] for t in facet if t["code"] in entry["codes"]
+            )
+        else:
+            assert "fileCodes" not in s and "fileChangesAfterLoading" not in s
+            assert _snake(s["changesAfterLoading"]) == check
+        if folded:
+            k = codes.index(s["code"])
+            assert file_codes[k] == ",".join(map(str, entry.get("codes", [entry["code"]])))
+            assert json.loads(file_checks[k]) == check
+            assert file_checked[k] == bool(check and check["checked"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(run=_runs_with_changes())
 def test_exports_say_what_the_report_says_of_any_run(run):
     # the exports list a source per code, as a report did before format 19; the report
@@ -295,6 +332,8 @@ def test_exports_say_what_the_report_says_of_any_run(run):
     assert _openlineage_view(event) == report
     attributes = fit_span_attributes(run)
     assert _opentelemetry_view(attributes) == _without_notes(report)
+    # and file by file with the report's folded entries (aliases or not)
+    _files_say_what_the_report_says(run, event, attributes)
     # the copy's remark: on every count exported, and only on a copy's
     said = {e.get("retained") for e in (run.changed_columns or []) + (run.rows_compared or [])}
     assert len(said - {None}) <= 1
