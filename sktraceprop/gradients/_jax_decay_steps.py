@@ -15,7 +15,11 @@ a step whose reading is off by more than float32 rounding of that step can make
 (:data:`NOISE`) is one of another decay: until 2026-12 a fixed 1% of ``c`` was allowed,
 so a schedule from 0.05 to 0.0504 went unseen. What no step can show (a change below its
 rounding, largest where Adam's first steps hardly depend on the gradient) is said in
-the model's notes (:func:`decay_unseen`). The model keeps the record (``_decay_steps``), and
+the model's notes (:func:`decay_unseen`). A step taken at all-zero parameters (a zero
+initialisation) can show no decay, which multiplies nothing: it is counted apart, the
+smallest change is that of the other steps ("not defined" where there are none; it was
+read as 1e19 and more, or nan), and a fit none of whose steps could show the decay is
+refused (:func:`decay_change`). The model keeps the record (``_decay_steps``), and
 :func:`decay_change` names a fit whose steps were not all of ``c``, or an optimizer
 whose ``c`` changed after the fit (``set_params``): the decay is then treated as
 unmodelled (:mod:`._weight_decay`), refused by the neural removal and left out, with a
@@ -129,7 +133,11 @@ def step_mismatch(transform, grads, state, params, updates, coef, scaled=False):
         sq(fed) / jnp.maximum(sq(leaves(params)), tiny)
     )
     noise = noise + h32 * jnp.sqrt(sq(at) / jnp.maximum(ee, tiny))
-    return jnp.stack([reading, NOISE * jnp.finfo(jnp.float32).eps * noise + ATOL])
+    limit = NOISE * jnp.finfo(jnp.float32).eps * noise + ATOL
+    # every parameter zero (in float32): a decay multiplies nothing, so no change of it
+    # shows in the step; the scale above divided by zero (1e19 and more, or nan)
+    limit = jnp.where((sq(leaves(params)) > 0) & jnp.isfinite(limit), limit, jnp.inf)
+    return jnp.stack([reading, limit])
 
 
 def record(coef, mismatch, scaled=False):
@@ -141,6 +149,10 @@ def record(coef, mismatch, scaled=False):
     both = np.asarray(mismatch, dtype=np.float64).reshape(-1, 2)
     reading, limit = both[:, 0], both[:, 1]
     off = np.flatnonzero(~(np.abs(reading) <= limit)) + 1
+    # a step at all-zero parameters shows no decay (limit inf): counted apart, and the
+    # smallest change is that of the steps that could show one (none: not defined)
+    unread = ~np.isfinite(limit)
+    limit = limit[~unread]
     return {
         "coef": coef,
         "steps": int(reading.shape[0]),
@@ -149,8 +161,9 @@ def record(coef, mismatch, scaled=False):
         "last_off": int(off[-1]) if off.size else None,
         "low": float(np.min(reading)) if reading.size else 0.0,
         "high": float(np.max(reading)) if reading.size else 0.0,
-        "limit": float(np.max(limit)) if limit.size else 0.0,
-        "limit_median": float(np.median(limit)) if limit.size else 0.0,
+        "limit": float(np.max(limit)) if limit.size else None,
+        "limit_median": float(np.median(limit)) if limit.size else None,
+        "unread": int(unread.sum()),
         "scaled": scaled,
     }
 
@@ -167,6 +180,12 @@ def decay_change(model, coef):
         return (
             f"{name}, whose coupled weight decay changed after the fit (its steps were "
             f"checked against {kept['coef']:.6g}; it reads {coef:.6g} now)"
+        )
+    if kept["steps"] and kept.get("unread") == kept["steps"]:
+        return (
+            f"{name}, whose weight decay none of its {kept['steps']} steps could show "
+            "(every parameter was zero at each: a decay multiplies nothing), so the "
+            "decay of its steps is not known"
         )
     if kept["off"] and "scaled" in kept and kept["scaled"] is None:
         return (
@@ -204,8 +223,24 @@ def decay_unseen(model):
         )
     if kept["coef"] is None or "limit" not in kept:
         return None  # refused by its probe; or checked to 1% by an earlier sktraceprop
+    # (a record of an earlier sktraceprop has no "unread": its limits were all finite,
+    # or a 1e19 that this one counts unread)
+    unread = kept.get("unread", 0)
+    if kept["limit"] is None or not np.isfinite(kept["limit"]):
+        return (
+            f"weight decay checked at none of the fit's {kept['steps']} steps: every "
+            "parameter was zero at each, where a decay multiplies nothing, so the "
+            "smallest change of the decay the steps could show is not defined"
+        )
+    apart = (
+        f"; {unread} step(s) at all-zero parameters, where a decay multiplies nothing, "
+        "could show no change and are not counted"
+        if unread
+        else ""
+    )
+    steps = f"{kept['steps'] - unread} of" if unread else "each of"
     return (
-        f"weight decay checked at each of the fit's {kept['steps']} steps to float32 "
+        f"weight decay checked at {steps} the fit's {kept['steps']} steps to float32 "
         f"precision: a change of the decay smaller than {kept['limit_median']:.2g} at "
-        f"most steps (than {kept['limit']:.2g} at some) is not seen"
+        f"most steps (than {kept['limit']:.2g} at some) is not seen{apart}"
     )
