@@ -191,10 +191,14 @@ def decay_change(model, coef):
         return (
             f"{name}, whose update depends on the parameters other than through a "
             "coupled weight decay or a positive scale per leaf (a trust ratio followed "
-            "by momentum, as optax.lars's default momentum=0.9, does): where its steps "
-            "stop cannot be read, and the decay of its steps cannot be checked "
+            "by momentum, as optax.lars's default momentum=0.9, does: each update adds "
+            "the momentum of earlier steps, each scaled by its own ratio, so no step is "
+            "a positive multiple per leaf of the coupled step it is checked against): "
+            "the decay of its steps cannot be checked step by step, so a decay that "
+            "changed during the fit could not be told from none "
             f"({kept['off']} of its {kept['steps']} steps differ from those of the "
-            f"coupled {kept['coef']:.6g} at zero parameters)"
+            f"coupled {kept['coef']:.6g} at zero parameters); optax.lars with "
+            "momentum=0.0 is checked, and accepted with a coupled decay"
         )
     if kept["off"]:
         low, high = kept["coef"] + kept["low"], kept["coef"] + kept["high"]
