@@ -76,8 +76,9 @@ class _TrustRatio:
     each leaf's update times ``coefficient * ||param|| / ||update||``, 1 where a norm
     is zero."""
 
-    def __init__(self, lr, kind, weight_decay, momentum):
+    def __init__(self, lr, kind, weight_decay, momentum, lr_decay=1.0):
         self.lr, self.kind, self.weight_decay, self.momentum = lr, kind, weight_decay, momentum
+        self.lr_decay = lr_decay  # the learning rate of step t: lr * lr_decay ** (t - 1)
 
     def init(self, params):
         import jax
@@ -109,28 +110,29 @@ class _TrustRatio:
             ratio = coefficient * pn / un
             return u * jnp.where((pn == 0) | (un == 0), 1.0, ratio)
 
-        u = tm(lambda u, p: -self.lr * trust(u, p), u, params)
+        lr = self.lr * self.lr_decay ** (t - 1).astype(jnp.float32)
+        u = tm(lambda u, p: -lr * trust(u, p), u, params)
         if self.kind == "lars":
             trace = tm(lambda u, tr: u + self.momentum * tr, u, trace)
             u = trace
         return u, (m, v, t, trace)
 
 
-def lamb(weight_decay=0.0):
+def lamb(weight_decay=0.0, lr_decay=1.0):
     def lamb(learning_rate):
-        return _TrustRatio(learning_rate, "lamb", weight_decay, 0.0)
+        return _TrustRatio(learning_rate, "lamb", weight_decay, 0.0, lr_decay)
 
     return lamb
 
 
-def lars(weight_decay=0.0, momentum=0.9):
+def lars(weight_decay=0.0, momentum=0.9, lr_decay=1.0):
     def lars(learning_rate):
-        return _TrustRatio(learning_rate, "lars", weight_decay, momentum)
+        return _TrustRatio(learning_rate, "lars", weight_decay, momentum, lr_decay)
 
     return lars
 
 
-def coupled_lamb(weight_decay):
+def coupled_lamb(weight_decay, lr_decay=1.0):
     """``optax.chain(optax.add_decayed_weights(weight_decay), optax.lamb(lr))``."""
 
     class _Coupled(_TrustRatio):
@@ -141,6 +143,6 @@ def coupled_lamb(weight_decay):
             return super().update(fed, state, params)
 
     def coupled_lamb(learning_rate):
-        return _Coupled(learning_rate, "lamb", 0.0, 0.0)
+        return _Coupled(learning_rate, "lamb", 0.0, 0.0, lr_decay)
 
     return coupled_lamb

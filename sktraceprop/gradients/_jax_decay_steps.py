@@ -15,7 +15,11 @@ a step whose reading is off by more than float32 rounding of that step can make
 (:data:`NOISE`) is one of another decay: until 2026-12 a fixed 1% of ``c`` was allowed,
 so a schedule from 0.05 to 0.0504 went unseen. What no step can show (a change below its
 rounding, largest where Adam's first steps hardly depend on the gradient) is said in
-the model's notes (:func:`decay_unseen`). The model keeps the record (``_decay_steps``), and
+the model's notes (:func:`decay_unseen`). A step taken at all-zero parameters (a zero
+initialisation) can show no decay, which multiplies nothing: it is counted apart, the
+smallest change is that of the other steps ("not defined" where there are none; it was
+read as 1e19 and more, or nan), and a fit none of whose steps could show the decay is
+refused (:func:`decay_change`). The model keeps the record (``_decay_steps``), and
 :func:`decay_change` names a fit whose steps were not all of ``c``, or an optimizer
 whose ``c`` changed after the fit (``set_params``): the decay is then treated as
 unmodelled (:mod:`._weight_decay`), refused by the neural removal and left out, with a
@@ -129,7 +133,11 @@ def step_mismatch(transform, grads, state, params, updates, coef, scaled=False):
         sq(fed) / jnp.maximum(sq(leaves(params)), tiny)
     )
     noise = noise + h32 * jnp.sqrt(sq(at) / jnp.maximum(ee, tiny))
-    return jnp.stack([reading, NOISE * jnp.finfo(jnp.float32).eps * noise + ATOL])
+    limit = NOISE * jnp.finfo(jnp.float32).eps * noise + ATOL
+    # every parameter zero (in float32): a decay multiplies nothing, so no change of it
+    # shows in the step; the scale above divided by zero (1e19 and more, or nan)
+    limit = jnp.where((sq(leaves(params)) > 0) & jnp.isfinite(limit), limit, jnp.inf)
+    return jnp.stack([reading, limit])
 
 
 def record(coef, mismatch, scaled=False):
@@ -141,6 +149,10 @@ def record(coef, mismatch, scaled=False):
     both = np.asarray(mismatch, dtype=np.float64).reshape(-1, 2)
     reading, limit = both[:, 0], both[:, 1]
     off = np.flatnonzero(~(np.abs(reading) <= limit)) + 1
+    # a step at all-zero parameters shows no decay (limit inf): counted apart, and the
+    # smallest change is that of the steps that could show one (none: not defined)
+    unread = ~np.isfinite(limit)
+    limit = limit[~unread]
     return {
         "coef": coef,
         "steps": int(reading.shape[0]),
@@ -149,8 +161,9 @@ def record(coef, mismatch, scaled=False):
         "last_off": int(off[-1]) if off.size else None,
         "low": float(np.min(reading)) if reading.size else 0.0,
         "high": float(np.max(reading)) if reading.size else 0.0,
-        "limit": float(np.max(limit)) if limit.size else 0.0,
-        "limit_median": float(np.median(limit)) if limit.size else 0.0,
+        "limit": float(np.max(limit)) if limit.size else None,
+        "limit_median": float(np.median(limit)) if limit.size else None,
+        "unread": int(unread.sum()),
         "scaled": scaled,
     }
 
@@ -168,14 +181,24 @@ def decay_change(model, coef):
             f"{name}, whose coupled weight decay changed after the fit (its steps were "
             f"checked against {kept['coef']:.6g}; it reads {coef:.6g} now)"
         )
+    if kept["steps"] and kept.get("unread") == kept["steps"]:
+        return (
+            f"{name}, whose weight decay none of its {kept['steps']} steps could show "
+            "(every parameter was zero at each: a decay multiplies nothing), so the "
+            "decay of its steps is not known"
+        )
     if kept["off"] and "scaled" in kept and kept["scaled"] is None:
         return (
             f"{name}, whose update depends on the parameters other than through a "
             "coupled weight decay or a positive scale per leaf (a trust ratio followed "
-            "by momentum, as optax.lars's default momentum=0.9, does): where its steps "
-            "stop cannot be read, and the decay of its steps cannot be checked "
+            "by momentum, as optax.lars's default momentum=0.9, does: each update adds "
+            "the momentum of earlier steps, each scaled by its own ratio, so no step is "
+            "a positive multiple per leaf of the coupled step it is checked against): "
+            "the decay of its steps cannot be checked step by step, so a decay that "
+            "changed during the fit could not be told from none "
             f"({kept['off']} of its {kept['steps']} steps differ from those of the "
-            f"coupled {kept['coef']:.6g} at zero parameters)"
+            f"coupled {kept['coef']:.6g} at zero parameters); optax.lars with "
+            "momentum=0.0 is checked, and accepted with a coupled decay"
         )
     if kept["off"]:
         low, high = kept["coef"] + kept["low"], kept["coef"] + kept["high"]
@@ -204,8 +227,24 @@ def decay_unseen(model):
         )
     if kept["coef"] is None or "limit" not in kept:
         return None  # refused by its probe; or checked to 1% by an earlier sktraceprop
+    # (a record of an earlier sktraceprop has no "unread": its limits were all finite,
+    # or a 1e19 that this one counts unread)
+    unread = kept.get("unread", 0)
+    if kept["limit"] is None or not np.isfinite(kept["limit"]):
+        return (
+            f"weight decay checked at none of the fit's {kept['steps']} steps: every "
+            "parameter was zero at each, where a decay multiplies nothing, so the "
+            "smallest change of the decay the steps could show is not defined"
+        )
+    apart = (
+        f"; {unread} step(s) at all-zero parameters, where a decay multiplies nothing, "
+        "could show no change and are not counted"
+        if unread
+        else ""
+    )
+    steps = f"{kept['steps'] - unread} of" if unread else "each of"
     return (
-        f"weight decay checked at each of the fit's {kept['steps']} steps to float32 "
+        f"weight decay checked at {steps} the fit's {kept['steps']} steps to float32 "
         f"precision: a change of the decay smaller than {kept['limit_median']:.2g} at "
-        f"most steps (than {kept['limit']:.2g} at some) is not seen"
+        f"most steps (than {kept['limit']:.2g} at some) is not seen{apart}"
     )

@@ -103,6 +103,8 @@ def coupled_coefficient(transform, tree):
                     f"its update is no function of the gradient plus {c:.3g} * params alone "
                     "(the decay is applied after a scaling, as in optax.adamw and "
                     "optax.lamb, or to some leaves only, or ahead of a trust ratio "
-                    "followed by momentum, as in optax.lars)"
+                    "followed by momentum, as in optax.lars, whose update adds the "
+                    "momentum of earlier steps each scaled by its own ratio; optax.lars "
+                    "with momentum=0.0 is read)"
                 )
     return c, None

@@ -13,6 +13,11 @@ gradient plus ``coef * theta``. The wrapper is accepted, with the inner optimize
 coupled L2 coefficient ``coef``, only if every step of the two agrees and the copy
 without decay moves no weight at a zero gradient; otherwise it is refused, naming the
 wrapper, the optimizer it wraps and what to do.
+
+The side-by-side steps run as many steps as the fit took (at least :data:`MIN_STEPS`):
+the wrapper is of unknown kind, and a decay of its own may start after step N. Where
+neither the record of the fit nor the inner optimizer's state counts them,
+:mod:`._weight_decay` refuses the wrapper as it refuses an unknown optimizer.
 """
 
 import numpy as np

@@ -65,7 +65,13 @@ def _torch_unmodelled(optimizer, net):
         if lost is not None:
             return lost
     else:
-        found = wrapper_refusal(net, optimizer, inner, fit_steps(inner, net))
+        # the wrapper is of unknown kind too: its probe must run as many steps as the
+        # fit took (a decay of its own may start after the probe's MIN_STEPS)
+        steps = fit_steps(inner, net)
+        steps = fit_steps(optimizer, net) if steps is None else steps
+        if steps is None and getattr(net, "optimizer_", None) is optimizer:
+            return _uncounted(optimizer, f", an optimizer wrapping {type(inner).__name__}")
+        found = wrapper_refusal(net, optimizer, inner, steps)
         if found is not None:
             return found
         optimizer = inner
@@ -77,17 +83,7 @@ def _torch_unmodelled(optimizer, net):
     for group in getattr(optimizer, "param_groups", None) or ():
         kind, decay = group_decay(optimizer, group, steps or 1)
         if kind == "coupled" and uncounted and table_rule(optimizer) is None:
-            return (
-                f"{name}, a weight decay of unknown kind: "
-                f"{type(optimizer).__module__}.{type(optimizer).__qualname__} is no "
-                "optimizer of torch.optim whose decay sktraceprop knows, and how many "
-                "steps its fit took is not known (the net was fitted outside sktraceprop, or "
-                "is a copy or pickle of a net it fitted, whose record stays with the "
-                "optimizer that fit stepped, in its process; and the optimizer's state "
-                "counts no steps), so a decay that starts after some steps cannot be "
-                "ruled out; fit the net through sktraceprop (an unlearner, explainer or "
-                "traced pipeline) in this process"
-            )
+            return _uncounted(optimizer, "")
         if kind == "decoupled" and decay:
             flag = ", decoupled_weight_decay=True" if group.get("decoupled_weight_decay") else ""
             flag = "" if name == "AdamW" else flag
@@ -109,6 +105,22 @@ def _torch_unmodelled(optimizer, net):
                 "outside it (decoupled, as AdamW's) cannot be told"
             )
     return None
+
+
+def _uncounted(optimizer, wraps):
+    """Why ``optimizer``, of unknown kind (``wraps``: what it wraps, in words), whose
+    fit's steps are not counted, cannot be read, in words."""
+    kind = f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+    return (
+        f"{type(optimizer).__name__}{wraps}, a weight decay of unknown kind: {kind} is no "
+        "optimizer of torch.optim whose decay sktraceprop knows, and how many "
+        "steps its fit took is not known (the net was fitted outside sktraceprop, or "
+        "is a copy or pickle of a net it fitted, whose record stays with the "
+        "optimizer that fit stepped, in its process; and the optimizer's state "
+        "counts no steps), so a decay that starts after some steps cannot be "
+        "ruled out; fit the net through sktraceprop (an unlearner, explainer or "
+        "traced pipeline) in this process"
+    )
 
 
 def decay_holder(optimizer):

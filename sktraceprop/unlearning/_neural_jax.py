@@ -115,6 +115,22 @@ def weight_decay(model):
 
 
 def default_lr(model):
+    """The model's ``learning_rate``, the step size of the plain gradient steps of the
+    fine-tuning; refused for a trust-ratio optimizer (LAMB, LARS), whose rate scales a
+    step of norm ``||params||`` per leaf times the ratio's coefficient (optax.lars's
+    0.001), no step of the gradient: taken as one it diverged (a LARS fitted at
+    ``learning_rate=20`` left a certificate of about 2e5;
+    ``tests/unlearning/test_neural_trust_ratio_lr.py``)."""
+    kept = getattr(model, "_decay_steps", None) or {}
+    if kept.get("scaled") is True:
+        name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
+        raise ValueError(
+            f"the model's optimizer {name} scales each leaf's update by a trust ratio "
+            "(||params|| / ||update||, as optax.lamb and optax.lars do), so its "
+            f"learning_rate={model.learning_rate:g} is no step size of the plain "
+            "gradient steps the removal's fine-tuning takes (taken as one, the steps "
+            "can diverge); pass the fine-tuning's step size as lr= to the unlearner."
+        )
     return float(model.learning_rate)
 
 

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
+from sktraceprop.gradients._decay_record import record_decays
 from sktraceprop.influence._penalty import l2_penalty
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
@@ -35,12 +36,14 @@ class Wrapped:
 
 def test_a_wrapper_that_keeps_what_it_wraps_is_read_after_a_pickle():
     X, y = _data(seed=8)
-    net = _net(Wrapped(Lookahead, torch.optim.SGD), optimizer__weight_decay=0.1).fit(X, y)
+    # Adam's state counts the fit's steps (SGD's does not: tests/gradients/
+    # test_torch_wrapper_steps.py), so the loaded wrapper is probed over all of them
+    net = _net(Wrapped(Lookahead, torch.optim.Adam), optimizer__weight_decay=0.1).fit(X, y)
     loaded = pickle.loads(pickle.dumps(net))
-    assert isinstance(loaded.optimizer_.base, torch.optim.SGD)
+    assert isinstance(loaded.optimizer_.base, torch.optim.Adam)
     assert l2_penalty(loaded)[0] == 0.1
     unl = GradientCorrectionUnlearner(
-        _net(Wrapped(Lookahead, torch.optim.SGD), optimizer__weight_decay=0.1),
+        _net(Wrapped(Lookahead, torch.optim.Adam), optimizer__weight_decay=0.1),
         calibration="none",
         n_steps=2,
     ).fit(X, y)
@@ -52,7 +55,9 @@ def test_a_wrapper_that_keeps_what_it_wraps_is_read_after_a_pickle():
 def test_a_wrapper_that_lost_what_it_wraps_in_a_pickle_is_refused_saying_so():
     X, y = _data(seed=9)
     factory = Wrapped(TorchStateLookahead, torch.optim.SGD)
-    net = _net(factory, optimizer__weight_decay=0.1).fit(X, y)
+    net = _net(factory, optimizer__weight_decay=0.1)
+    with record_decays(net):  # fitted as sktraceprop fits: its steps counted
+        net.fit(X, y)
     assert l2_penalty(net)[0] == 0.1  # before the pickle: read through the SGD it wraps
     loaded = pickle.loads(pickle.dumps(net))
     assert not hasattr(loaded.optimizer_, "base")  # what torch's __getstate__ keeps

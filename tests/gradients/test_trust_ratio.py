@@ -36,7 +36,11 @@ def _model(optimizer, learning_rate=0.05, n_epochs=300):
 )
 def test_a_trust_ratio_with_a_coupled_decay_or_none_is_accepted(optimizer, coef, lr):
     X, y = _data(n=80)
-    unl = GradientCorrectionUnlearner(_model(optimizer, learning_rate=lr), calibration="none")
+    # the fine-tuning's step size given: a trust ratio's learning rate is none
+    # (tests/unlearning/test_neural_trust_ratio_lr.py)
+    unl = GradientCorrectionUnlearner(
+        _model(optimizer, learning_rate=lr), calibration="none", lr=0.05
+    )
     unl.fit(X, y).unlearn(mask=np.arange(X.shape[0]) < 5)
     np.testing.assert_allclose(unl.unlearning_log_[-1]["weight_decay"], coef, rtol=1e-5)
     model = _model(optimizer, learning_rate=lr).fit(X, y)
@@ -53,8 +57,18 @@ def test_a_trust_ratio_with_a_coupled_decay_or_none_is_accepted(optimizer, coef,
     ("optimizer", "lr", "named"),
     [
         (lamb(0.05), 0.05, "as in optax.adamw and optax.lamb"),
-        (lars(0.05, 0.9), 20.0, "followed by momentum, as in optax.lars"),
-        (lars(0.0, 0.9), 20.0, "a trust ratio followed by momentum"),
+        (
+            lars(0.05, 0.9),
+            20.0,
+            r"followed by momentum, as in optax.lars, whose update adds the momentum of "
+            r"earlier steps each scaled by its own ratio; optax.lars with momentum=0.0 is read",
+        ),
+        (
+            lars(0.0, 0.9),
+            20.0,
+            r"a trust ratio followed by momentum.*no step is a positive multiple per leaf.*"
+            r"could not be told from none.*momentum=0.0 is checked",
+        ),
     ],
 )
 def test_a_trust_ratio_whose_steps_stop_elsewhere_is_refused(optimizer, lr, named):
