@@ -21,6 +21,13 @@ its fit stores the model's run in its store and then appends the removal of
 between the two left the run in the old store and failed the fit once its model was
 fitted. It now waits for the fit under way, and the fit for it. (A traced model reads
 its store once per fit or logged call, under its lock.)
+
+A reader that need not hold the model for all it does (a compliance report, whose
+verification of the store's chain is long) reads what it needs of the model under the
+shared lock with its :func:`generation` (how many times the lock was held alone), lets
+it go, and reads the generation again under the lock once done: the same number says
+no fit or in-place change came in between, so what it read of the model and of the
+store belong together.
 """
 
 import contextlib
@@ -28,7 +35,7 @@ import threading
 import weakref
 from collections import Counter
 
-__all__ = ["ParamsLockMixin", "exclusive", "shared"]
+__all__ = ["ParamsLockMixin", "exclusive", "generation", "shared"]
 
 
 class _ReadersWriter:
@@ -38,6 +45,7 @@ class _ReadersWriter:
         self._writer = None
         self._depth = 0
         self._waiting = 0
+        self.generation = 0  # how many times the lock was taken alone (not again)
 
     @contextlib.contextmanager
     def shared(self):
@@ -75,6 +83,7 @@ class _ReadersWriter:
                 finally:
                     self._waiting -= 1
                 self._writer, self._depth = me, 1
+                self.generation += 1
         try:
             yield
         finally:
@@ -105,6 +114,12 @@ def shared(estimator):
 def exclusive(estimator, what="a fit"):
     """Context manager: a fit or in-place change of ``estimator`` (alone)."""
     return _lock_of(estimator).exclusive(what)
+
+
+def generation(estimator):
+    """How many times ``estimator``'s lock was taken alone (by a fit, an in-place change
+    or ``set_params``); read it holding the lock shared, where it cannot change."""
+    return _lock_of(estimator).generation
 
 
 class ParamsLockMixin:

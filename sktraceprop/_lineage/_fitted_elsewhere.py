@@ -17,13 +17,26 @@ the final estimator's rows), and :meth:`StepFits.check` refuses the run where
   fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or ended
   after this fit's).
 
-What it does not see: a fit in another thread that began before this fit and ended
-while this fit was fitting that step (its attributes and this fit's may be mixed), and
-a change made in place inside an attribute (a torch module's weights stepped by a fit
-that bypassed the step's attributes); the watch narrows the window, it does not close
-it.
+It also sees two things that do not pass through the step's attributes:
+
+- a fit of a step that another thread began before this fit began (its fit method was
+  looked up before the watch was put in place): the other threads' stacks are read when
+  the watch begins, and a fit of a step found there that is still under way when this
+  fit fits that step, or when the run is checked, refuses the run (one that ended
+  before is harmless: this fit's own fit of the step replaces what it left);
+- a change made in place inside a fitted attribute (``step.coef_[0] = 5``,
+  ``scaler.mean_ += 1``) after the step's fit here returned: each fitted attribute's
+  content is digested (by the fingerprint's walk) when the fit returns, and again when
+  the run is checked.
+
+What it does not see: a change made in place by another thread while this thread is
+inside that step's own fit (the digest is taken when the fit returns, with the change
+in it), and a change in place after the run was checked (the fingerprint was taken
+before: :func:`~sktraceprop._lineage._current.step_matches` finds it later).
 """
 
+import hashlib
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -31,6 +44,7 @@ from sklearn.pipeline import Pipeline
 
 from ..exceptions import LineageError
 from ._final import _class_method
+from ._fingerprint_walk import _feed
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -47,13 +61,19 @@ class _Watch:
         mine = threading.get_ident() == fits.owner
         if not mine:
             fits.elsewhere.setdefault(self.name, threading.current_thread().name)
-        if self.inner is not None:
-            out = self.inner(*args, **kwargs)
         else:
-            out = _class_method(self.step, self.method)(*args, **kwargs)
-        if mine:  # what this fit left in the step (an outer call's return comes last)
-            fits.left[self.name] = (self.step, _state(self.step))
-        return out
+            fits.still_fitting(self.name)  # a fit begun elsewhere before this one
+            fits.depth[self.name] = fits.depth.get(self.name, 0) + 1
+        try:
+            if self.inner is not None:
+                return self.inner(*args, **kwargs)
+            return _class_method(self.step, self.method)(*args, **kwargs)
+        finally:
+            if mine:
+                fits.depth[self.name] -= 1
+                if not fits.depth[self.name]:  # what the outermost fit here left
+                    state = _state(self.step)
+                    fits.left[self.name] = (self.step, state, _digests(state))
 
     def __reduce__(self):
         # a step pickled during its own fit (to a joblib worker) arrives with its method
@@ -73,6 +93,43 @@ def _state(step):
     }
 
 
+def _digest(value):
+    """A digest of ``value``'s content, or None where the fingerprint's walk refuses it."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        _feed(h, value)
+    except (ValueError, TypeError):
+        return None
+    return h.digest()
+
+
+def _digests(state):
+    return {k: _digest(v) for k, v in state.items()}
+
+
+def _changed(state, digests, now):
+    """The attributes of ``state`` no longer there, replaced, or changed in place."""
+    moved = []
+    for k, v in state.items():
+        value = now.get(k, _GONE)
+        if value is not v or (digests[k] is not None and _digest(value) != digests[k]):
+            moved.append(k)
+    return sorted(moved)
+
+
+def _fits_in(stack, steps):
+    """The names of ``steps`` (``{id: name}``) whose fit method has a frame in ``stack``."""
+    found = set()
+    frame = stack
+    while frame is not None:
+        if frame.f_code.co_name in _WATCHED:
+            name = steps.get(id(frame.f_locals.get("self")))
+            if name is not None:
+                found.add(name)
+        frame = frame.f_back
+    return found
+
+
 def _names(value):
     return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
 
@@ -82,28 +139,55 @@ class StepFits:
     (``elsewhere``: step name -> thread name) and the state each step's fit in this
     thread left (``left``)."""
 
-    def __init__(self):
+    def __init__(self, steps=()):
         self.owner = threading.get_ident()
-        self.elsewhere, self.left = {}, {}
+        self.elsewhere, self.left, self.depth = {}, {}, {}
+        # the steps whose fit another thread began before this fit: {name: thread ids}
+        self.steps = {id(step): name for name, step in steps}
+        self.before, self.begun_before = {}, set()
+        if self.steps:
+            for ident, stack in sys._current_frames().items():
+                if ident != self.owner:
+                    for name in _fits_in(stack, self.steps):
+                        self.before.setdefault(name, set()).add(ident)
+
+    def still_fitting(self, name=None):
+        """Count as fitted elsewhere a step (``name``, else any) whose fit, begun in
+        another thread before this fit began, is still under way."""
+        names = [name] if name is not None else list(self.before)
+        if not any(self.before.get(n) for n in names):
+            return
+        stacks = sys._current_frames()
+        threads = {t.ident: t.name for t in threading.enumerate()}
+        for n in names:
+            for ident in self.before.get(n, ()):
+                if ident in stacks and n in _fits_in(stacks[ident], self.steps):
+                    self.elsewhere.setdefault(n, str(threads.get(ident, ident)))
+                    self.begun_before.add(n)
 
     def check(self, what):
         """Refuse the run of ``what`` (a traced pipeline) where a step was fitted
         elsewhere while it was fitted, or its fitted state changed since its fit here."""
+        self.still_fitting()
         changed = {}
-        for name, (step, state) in self.left.items():
-            now = vars(step)
-            moved = sorted(k for k, v in state.items() if now.get(k, _GONE) is not v)
+        for name, (step, state, digests) in self.left.items():
+            moved = _changed(state, digests, vars(step))
             if moved:
                 changed[name] = moved
         if not self.elsewhere and not changed:
             return
         said = [
             f"step {name!r} was fitted in thread {thread!r}"
+            + (
+                " (a fit begun before this one, still under way)"
+                if name in self.begun_before
+                else ""
+            )
             for name, thread in self.elsewhere.items()
         ]
         said += [
-            f"step {name!r} had its fitted state replaced ({', '.join(attrs[:5])}) after "
-            "its fit here returned"
+            f"step {name!r} had its fitted state replaced or changed in place "
+            f"({', '.join(attrs[:5])}) after its fit here returned"
             for name, attrs in changed.items()
             if name not in self.elsewhere
         ]
@@ -132,11 +216,14 @@ def _named_steps(pipeline):
 def watch_step_fits(pipeline):
     """Watch the fit methods of ``pipeline``'s steps (nested pipelines' too) while the
     block runs; yields a :class:`StepFits`."""
-    fits = StepFits()
+    named = [
+        (name, step)
+        for name, step in _named_steps(pipeline)
+        if step is not None and not isinstance(step, str) and hasattr(step, "__dict__")
+    ]
+    fits = StepFits(named)
     put = []
-    for name, step in _named_steps(pipeline):
-        if step is None or isinstance(step, str) or not hasattr(step, "__dict__"):
-            continue
+    for name, step in named:
         for method in _WATCHED:
             if not callable(getattr(step, method, None)):
                 continue

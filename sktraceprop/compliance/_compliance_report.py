@@ -5,6 +5,7 @@ import contextlib
 from .. import __version__
 from .._erased_held import warn_erased_held
 from .._lineage._source import utc_now
+from .._model_lock import generation, shared
 from ..exceptions import ComplianceError
 from ..utils._exact_ints import exact_view
 from ._categories import REGULATION, annex_iii_category
@@ -66,10 +67,9 @@ def _check_after_head(now, head):
         )
 
 
-def _read_record(store, run, checkpoint_key, model=None):
-    """``(time, record keeping, events copied, retention)`` of the store, read in one
-    snapshot after it verifies; ``model`` (the fitted model reported on, if any) is
-    warned of the erased rows it holds, found in the same read.
+def _read_record(store, run, checkpoint_key):
+    """``(time, record keeping, events copied, retention, events)`` of the store, read in
+    one snapshot after it verifies.
 
     One snapshot: a run another process stores between two reads (the events, then the
     runs) would be listed in the report past its chain head, and the report would then
@@ -87,22 +87,55 @@ def _read_record(store, run, checkpoint_key, model=None):
                 "system is used. Log the model's use (log_predictions=True) before making "
                 "a report."
             )
-        # a model pickled before an erasure this store records still holds the erased
-        # rows: found in the events just read (its calls are held without payloads)
-        if model is not None:
-            warn_erased_held(model, store, events=events)
         now = utc_now()
         _check_after_head(now, events[-1])
         kept, copied = record_keeping(store, run, events, now, checkpoint_key, calls, times)
-        return now, kept, copied, retention_section(store, run, events, now, times=times)
+        retention = retention_section(store, run, events, now, times=times)
+        return now, kept, copied, retention, events
 
 
-def _sealed(estimator, store, run_id, held, checkpoint_key, private_key, system, people):
-    """The report, sealed (see :func:`compliance_report`), its model held in ``held``."""
-    run, store, matches, after, caveat, model = _resolve(estimator, store, run_id, held)
-    now, kept, copied, retention = _read_record(store, run, checkpoint_key, model)
-    # a search refitted meanwhile: its new run may be in the record just read
-    check_in_use(estimator, model, run)
+#: How many times a report is made again when its model was refitted (or corrected in
+#: place) while its record was read, before it gives up.
+_TRIES = 3
+
+
+def _read_for(estimator, store, run_id, checkpoint_key):
+    """``(run, store, matches, after, caveat, model, now, kept, copied, retention)``: the
+    model matched to its run under its lock (shared), the store's record read with the
+    lock let go (a refit need not wait for the chain's verification), and the model
+    found unchanged since, under its lock again (:func:`~sktraceprop._model_lock.generation`:
+    no fit or in-place change came in between, so the report is of one model, the one
+    in use at its time). A model refitted meanwhile is reported again, on its new run."""
+    for _ in range(_TRIES):
+        with contextlib.ExitStack() as held:
+            run, store_, matches, after, caveat, model = _resolve(estimator, store, run_id, held)
+            seen = None if model is None else generation(model)
+        record = _read_record(store_, run, checkpoint_key)
+        with contextlib.ExitStack() as held:
+            if model is not None:
+                held.enter_context(shared(model))
+                if generation(model) != seen:
+                    continue  # refitted or corrected while the record was read: again
+                # a model pickled before an erasure this store records still holds the
+                # erased rows: found in the events just read (its calls held without
+                # payloads)
+                warn_erased_held(model, store_, events=record[-1])
+            # a search refitted meanwhile: its new run may be in the record just read
+            check_in_use(estimator, model, run)
+        return (run, store_, matches, after, caveat, model, *record[:-1])
+    raise ComplianceError(
+        f"{type(estimator).__name__} was refitted (or corrected in place) {_TRIES} times "
+        "while its report was made, each time after its run was matched and before the "
+        "store's record was read to the end: the report would mix the facts of two "
+        "models. Make the report once it is not being refitted; nothing was written."
+    )
+
+
+def _sealed(estimator, store, run_id, checkpoint_key, private_key, system, people):
+    """The report, sealed (see :func:`compliance_report`)."""
+    run, store, matches, after, caveat, _, now, kept, copied, retention = _read_for(
+        estimator, store, run_id, checkpoint_key
+    )
     body = {
         "report": {
             "format": "sktraceprop-compliance-report",
@@ -227,23 +260,21 @@ def compliance_report(
     category = annex_iii_category(high_risk_category)
     people = _check_oversight(human_oversight)
     check_new_file(output_path, "output_path")
-    with contextlib.ExitStack() as held:  # (the model reported on, held: _resolve)
-        report = _sealed(
-            estimator,
-            store,
-            run_id,
-            held,
-            checkpoint_key,
-            private_key,
-            {
-                "name": system_name.strip(),
-                "version": system_version.strip(),
-                "deployer": deployer_name.strip(),
-                "intended_purpose": intended_purpose.strip(),
-                "high_risk_category": category,
-            },
-            people,
-        )
+    report = _sealed(
+        estimator,
+        store,
+        run_id,
+        checkpoint_key,
+        private_key,
+        {
+            "name": system_name.strip(),
+            "version": system_version.strip(),
+            "deployer": deployer_name.strip(),
+            "intended_purpose": intended_purpose.strip(),
+            "high_risk_category": category,
+        },
+        people,
+    )
     if output_path is not None:
         report.save(output_path)
     return report

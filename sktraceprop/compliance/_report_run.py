@@ -10,11 +10,17 @@ held (its own lock, see :mod:`sktraceprop._model_lock`) and, once the report's r
 is read, checked to be the one the search still holds (:func:`check_in_use`).
 
 A model refitted in place (a traced pipeline's own ``fit``, an unlearner's correction)
-is held, its lock shared, from the match of its steps to its run until the report is
-sealed: a refit in another thread waits for the report. Before, the lock was let go once
-the steps were matched, and a refit before the record was read left a report of the old
-run, saying the fitted steps match it, dated after they had been refitted on other rows
-(its erased-rows warning read the new fit's run). Logged calls still run beside it.
+is held, its lock shared, while its steps are matched to its run; the store's record
+(the chain verified, the events read) is read with the lock let go, and the lock's
+generation read again under it once that is done
+(:func:`~sktraceprop.compliance._compliance_report._read_for`). A refit no longer
+waits for the chain's verification; a report whose model was refitted or corrected
+while its record was read is made again, of the new run: a report is of one model, the
+one in use when it is dated. Before the lock was held to the end (a refit waited for
+the whole report), and before that it was let go once the steps were matched with
+nothing checked after: a refit before the record was read left a report of the old
+run, saying the fitted steps match it, dated after they had been refitted on other
+rows. Logged calls run beside it throughout.
 """
 
 from .._lineage._current import old_note, step_matches, unchecked_steps
@@ -100,7 +106,7 @@ def _resolve(estimator, store, run_id, held):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model, what a match rests on when it is only by
     fingerprint scheme 1, else None, the model read)``; the model's lock is entered
-    (shared) in the ``ExitStack`` ``held``, for the report to be made under it."""
+    (shared) in the ``ExitStack`` ``held``, for its run to be read and matched under it."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
@@ -109,9 +115,8 @@ def _resolve(estimator, store, run_id, held):
             )
         return _load(store, run_id), store, None, None, None, None
     model = _model_of(estimator)
-    # its run read, its steps matched to it and the record read with no refit or
-    # correction in between (in another thread, see _model_lock): held until the report
-    # is sealed
+    # its run read and its steps matched to it with no refit or correction in between
+    # (in another thread, see _model_lock): held while ``held`` is
     held.enter_context(shared(model))
     _check_fitted_in(estimator, model)
     resolved = _resolve_fitted(model, store, run_id)
