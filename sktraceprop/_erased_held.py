@@ -8,10 +8,10 @@ counted over them) and its steps what they learnt from them. Where such a model 
 with a store that records the erasure (its logged calls, a compliance report), a
 :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the sources and the erasure
 events; so does its ``trace()``, and an explanation's ``trace()`` withholds the values
-of a row so erased, and of every row where the store cannot say (:func:`erasure_of`). A logged call checks once per model and store
-(the store's erasure events, kept by :mod:`._removal_events` until one is appended, and
-one query of the run's redactions; a compliance report hands over its own read of the
-chain): the erasure of a row later in
+of a row so erased, and of every row where the store cannot say (:func:`erasure_of`).
+A logged call checks once per model and store (the store's erasure events, kept by
+:mod:`._removal_events` until one is appended, and one query of the run's redactions; a
+compliance report hands over its own read of the chain): the erasure of a row later in
 this process names the model itself (see :mod:`._holders`); an explanation's
 ``top()`` and ``train_rows`` mark such rows (column ``erased``, :func:`erased_marks`).
 
