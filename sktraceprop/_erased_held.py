@@ -8,10 +8,10 @@ counted over them) and its steps what they learnt from them. Where such a model 
 with a store that records the erasure (its logged calls, a compliance report), a
 :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the sources and the erasure
 events; so does its ``trace()``, and an explanation's ``trace()`` withholds the values
-of a row so erased (:func:`erasure_of`). A logged call checks once per model and store
-(the store's erasure events, kept by :mod:`._removal_events` until one is appended, and
-one query of the run's redactions; a compliance report hands over its own read of the
-chain): the erasure of a row later in
+of a row so erased, and of every row where the store cannot say (:func:`erasure_of`).
+A logged call checks once per model and store (the store's erasure events, kept by
+:mod:`._removal_events` until one is appended, and one query of the run's redactions; a
+compliance report hands over its own read of the chain): the erasure of a row later in
 this process names the model itself (see :mod:`._holders`); an explanation's
 ``top()`` and ``train_rows`` mark such rows (column ``erased``, :func:`erased_marks`).
 
@@ -124,24 +124,20 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
 
 
 def erasure_of(estimator, row_id):
-    """Which erasure request recorded by ``estimator``'s store named training row
-    ``row_id`` of its run (in words), or None: ``estimator`` (pickled before the
-    erasure) may still hold the row's values, which are then not handed out again."""
+    """``(erased, withheld)`` of training row ``row_id`` of ``estimator``'s run:
+    ``erased``, which erasure request recorded by ``estimator``'s store named it (in
+    words), or None; ``withheld``, whether its values (which ``estimator``, pickled
+    before the erasure, may still hold) are not to be handed out again: a row so
+    erased, and one that ``estimator``'s store cannot say of (an unpickled or copied
+    MemoryStore that records no request of it, said by an
+    :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`)."""
     from .stores._erased_rows import erased_rows
 
     run = getattr(estimator, "lineage_", None)
     store = getattr(estimator, "store", None)
     if run is None or store is None or not hasattr(run, "row_ids"):
-        return None
+        return None, False
     erased = erased_rows(store, run)
-    if is_snapshot(store) and not np.isin(int(row_id), np.asarray(run.row_ids)[list(erased)]):
-        # (its values are handed out, as this object holds them: said, not withheld)
-        warn_snapshot(
-            estimator,
-            run,
-            f"training row {int(row_id)}, whose values are handed out (the copy records "
-            "no request of it),",
-        )
     for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
             when = (
@@ -154,8 +150,19 @@ def erasure_of(estimator, row_id):
                 f"erased at request by the store's erasure event {event['seq']} "
                 f"({event['created_at']}), {when}: it still holds the row until refitted "
                 "or discarded"
-            )
-    return None
+            ), True
+    if is_snapshot(store):
+        # a request recorded in the store itself since may name it: what was erased
+        # must not be handed out again, so nothing is until the store itself says
+        warn_snapshot(
+            estimator,
+            run,
+            f"training row {int(row_id)}, whose values are withheld (values None: the "
+            "copy records no request of it, and a request recorded in the store itself "
+            "since would not be seen),",
+        )
+        return None, True
+    return None, False
 
 
 def erased_marks(estimator, row_ids):

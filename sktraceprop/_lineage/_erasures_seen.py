@@ -49,8 +49,9 @@ NOT_CHECKED = (
 #: the ``erased`` column's note (:data:`SNAPSHOT`) and by every check that answers in
 #: one word, not a column (:func:`sktraceprop._erased_held.warn_snapshot`).
 SNAPSHOT_CHECKED = (
-    "erasures checked in an unpickled MemoryStore: a copy of the store made when it was "
-    "pickled, so an erasure request recorded in that store since is not seen here"
+    "erasures checked in a copy of a MemoryStore (an unpickled MemoryStore, or one made "
+    "by store.copy()): frozen when it was pickled or copied, so an erasure request "
+    "recorded in that store since is not seen here"
 )
 
 #: Why rows an unpickled MemoryStore records no request of are ``<NA>``.
@@ -62,9 +63,12 @@ SNAPSHOT = (
 
 
 def is_snapshot(store):
-    """Whether ``store`` is a copy frozen when it was pickled (an unpickled MemoryStore;
-    a database store reads the database itself)."""
-    return bool(getattr(store, "__dict__", {}).get("_unpickled"))
+    """Whether ``store`` is a copy frozen when it was pickled or copied (an unpickled
+    MemoryStore, or one made by ``MemoryStore.copy()``, which a request recorded in the
+    store it was copied from since does not reach; a database store reads the database
+    itself)."""
+    state = getattr(store, "__dict__", {})
+    return bool(state.get("_unpickled") or state.get("_copied"))
 
 
 def _erased(store, ids, source, code_of_key, codes_named):

@@ -77,6 +77,7 @@ from ._parquet_decode import _corrupt, _decode, _decode_parents
 from ._parquet_encode import _differences, _encode
 from ._parquet_removals import removals_row, write_removals
 from ._parquet_schema import _META_KEY, FORMAT, TABLES, _pyarrow, _schemas
+from ._removals import warn_frozen
 
 __all__ = ["read_parquet", "to_parquet"]
 
@@ -167,9 +168,10 @@ def to_parquet(run_or_store, path):
             name: pq.ParquetWriter(partial / f"{name}.parquet", schemas[name]) for name in TABLES
         }
         try:
-            written, removals = {}, []
+            written, removals, frozen = {}, [], []
             for run in runs:
-                removals.append(removals_row(run, store))
+                # (copies of a store read instead of the store: said once per export)
+                removals.append(removals_row(run, store, frozen))
                 try:
                     tables, parents = _encode(pa, schemas, run)
                 except pa.ArrowException as exc:  # a value of the wrong type
@@ -203,6 +205,8 @@ def to_parquet(run_or_store, path):
             for writer in writers.values():
                 writer.close()
         write_removals(pa, pq, partial, removals)
+        if frozen:  # (before the folder is in place: a warnings filter raising it stops it)
+            warn_frozen(frozen)
         try:
             os.rename(partial, path)
         except OSError as exc:

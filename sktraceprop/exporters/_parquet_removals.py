@@ -47,9 +47,9 @@ def _schema(pa):
     )
 
 
-def removals_row(run, store):
-    """The table's row of ``run``."""
-    record = removal_record(run, store)
+def removals_row(run, store, frozen=None):
+    """The table's row of ``run`` (``frozen``: see :func:`._removals.removal_record`)."""
+    record = removal_record(run, store, frozen)
     return {
         "run_id": run.run_id,
         "checked": record["checked"],

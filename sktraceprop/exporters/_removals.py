@@ -195,8 +195,11 @@ def _frozen(read):
     return [s for s in read if is_snapshot(s) and _store_id(s) not in live]
 
 
-def _warn_frozen(frozen):
-    names = ", ".join(_name(s) for s in frozen)
+def warn_frozen(frozen):
+    """Warn, once, that removals were exported from the copies ``frozen`` (unpickled
+    or copied MemoryStores, each named once) whose store itself was not read."""
+    unique = {id(s): s for s in frozen}
+    names = ", ".join(_name(s) for s in unique.values())
     warnings.warn(
         f"removals exported from {names}: {SNAPSHOT_CHECKED}; removals (unlearning) and "
         "erasure requests recorded there since are not listed, and the current model is "
@@ -208,7 +211,7 @@ def _warn_frozen(frozen):
     )
 
 
-def removal_record(run, store=None):
+def removal_record(run, store=None, frozen=None):
     """``{"checked", "note", "events", "model_fingerprint_now"}`` of ``run``: whether
     every store that can hold its removals (``store``, and the stores of this process
     it was saved to or loaded from) was read (``note`` says which were not, and why),
@@ -217,7 +220,9 @@ def removal_record(run, store=None):
     removed rows; None where that unlearning does not record it, or a store was not
     read; ``checked`` false and an
     :class:`~sktraceprop.exceptions.ErasuresUnknownWarning` where one read is an
-    unpickled MemoryStore whose store itself was not read)."""
+    unpickled MemoryStore whose store itself was not read; ``frozen``, a list, gets those
+    copies instead of the warning, for an export of several runs to warn once:
+    :func:`warn_frozen`)."""
     found, read, unread = [], [], []
     for candidate in stores_of(run, store):
         try:
@@ -249,11 +254,14 @@ def removal_record(run, store=None):
         "current model no longer holds all of where an unlearning removed rows; an "
         "erasure changes the store's record, not the fitted model"
     )
-    frozen = _frozen(read)
-    if frozen:
-        _warn_frozen(frozen)
+    copies = _frozen(read)
+    if copies:
+        if frozen is None:
+            warn_frozen(copies)
+        else:
+            frozen.extend(copies)
         note = (
-            f"{SNAPSHOT_CHECKED} ({', '.join(_name(s) for s in frozen)}), so removals "
+            f"{SNAPSHOT_CHECKED} ({', '.join(_name(s) for s in copies)}), so removals "
             "(unlearning) and erasure requests recorded there since are not listed and "
             "the current model is unknown; pass store= (the store itself, or an "
             f"SQLiteStore/PostgresStore) to check; {note}"
@@ -264,7 +272,7 @@ def removal_record(run, store=None):
             f"(unlearning) and erasure requests recorded there are not listed and the "
             f"current model is unknown ({'; '.join(unread)}); {note}"
         )
-    if unread or frozen:
+    if unread or copies:
         return {"checked": False, "note": note, "events": events, "model_fingerprint_now": None}
     return {"checked": True, "note": note, "events": events, "model_fingerprint_now": now}
 

@@ -293,11 +293,13 @@ class Explanation(RecordedFormatMixin):
             the row until it is refitted or discarded (the removal's ``held_elsewhere``);
             or, where the explained model's store records an erasure request of the row
             made after this explanation was pickled, that erasure event (its values are
-            then not handed out again). Where that store is an unpickled
-            :class:`~sktraceprop.stores.MemoryStore` (pickled with the explainer), a row
-            its copy records no request of is handed out with an
-            :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`: a request recorded
-            in the store itself since is not known here.
+            then not handed out again). Where that store is a copy of a
+            :class:`~sktraceprop.stores.MemoryStore` (unpickled with the explainer, or
+            made by ``store.copy()``), a request recorded in the store itself since is
+            not known here: the values of a row its copy records no request of are
+            withheld too (``values`` None, ``removed`` None), with an
+            :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`; set the explained
+            model's ``store`` to the store itself to have them.
             ``lines`` lists the file lines behind the row (dicts with ``row_id``,
             ``source_id``, ``uri``, ``line``, ``via`` for a merged row, and ``uris``
             where the source's bytes were read from several paths and the model's run
@@ -340,7 +342,7 @@ class Explanation(RecordedFormatMixin):
         if not isinstance(uri, str):  # read from several paths: which one is not known
             uri = None
         # a row the explained unlearner removed since: its values are not shown again
-        removed = self._explainer._removal(row_id)
+        removed, withheld = self._explainer._removal(row_id)
         return {
             "test_index": int(test_index),
             "rank": int(rank),
@@ -352,7 +354,7 @@ class Explanation(RecordedFormatMixin):
             "line": line,
             "file_state": file_state,
             "lines": found,
-            "values": None if removed else self._explainer._raw_values(train_index),
+            "values": None if withheld else self._explainer._raw_values(train_index),
             "ops": self._explainer._ops(train_index),
             "removed": removed,
         }

@@ -39,13 +39,16 @@ class ScoringMixin:
         return {f"x{j}": v.item() for j, v in enumerate(row)}
 
     def _removal(self, row_id):
-        """Which removal of the explained unlearner took the row ``row_id`` out of the
-        model since the explanation was made (its fit held the row), or None."""
+        """``(removed, withheld)``: which removal of the explained unlearner took the row
+        ``row_id`` out of the model since the explanation was made (its fit held the
+        row), or which erasure its store records of it, or None; and whether its values
+        are withheld (removed, erased, or not known: see
+        :func:`~sktraceprop._erased_held.erasure_of`)."""
         log = getattr(self.estimator_, "unlearning_log_", None) or ()
         for seq, event in enumerate(log):
             if np.isin(row_id, np.asarray(event["row_ids"], dtype=np.int64)):
                 when = event["time_utc"]
-                return f"removed from the model by its unlearning event {seq} ({when})"
+                return f"removed from the model by its unlearning event {seq} ({when})", True
         # an erasure its store records since this object was pickled (the erasure could
         # not reach it): the row's values are not handed out again
         return erasure_of(self.estimator_, row_id)

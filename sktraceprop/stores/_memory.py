@@ -4,11 +4,13 @@ import contextlib
 import os
 import threading
 import uuid
+import warnings
 
 import numpy as np
 
 from .._state_format import check_state, stamp_state
-from ..exceptions import StoreError
+from ..exceptions import LineageWarning, StoreError
+from ..utils._stack import user_stacklevel
 from ._base import BaseStore
 from ._sealed import REDACTION_EVENT
 
@@ -94,12 +96,44 @@ class MemoryStore(BaseStore):
                 self._redactions_by_run.setdefault(row[1], []).append(row)
 
     def copy(self):
-        """A writable copy of this store (same runs, events, checkpoints and store id)."""
+        """A writable copy of this store (same runs, events, checkpoints and store id).
+
+        The copy and this store go their own ways from here: an erasure request
+        recorded in one is not in the other. So the copy's erasure checks say that they
+        cannot know of a request recorded in this store since, as an unpickled copy's
+        do (the ``erased`` column ``<NA>`` where it records none, an
+        :class:`~sktraceprop.exceptions.ErasuresUnknownWarning` from the checks that
+        answer in one word, an explanation's ``trace()`` withholding the values), and
+        an erasure recorded in the copy warns that this store does not record it.
+        """
         new = MemoryStore.__new__(MemoryStore)
         new.__setstate__(self.__getstate__())
         new._pid = os.getpid()
         new._unpickled = False
+        new._copied = True  # (a snapshot for erasure checks: see is_snapshot)
         return new
+
+    def erase_rows(self, *, source_id=None, sample_id=None, reason, features=(), dry_run=False):
+        out = super().erase_rows(
+            source_id=source_id,
+            sample_id=sample_id,
+            reason=reason,
+            features=features,
+            dry_run=dry_run,
+        )
+        if self.__dict__.get("_copied") and not dry_run:
+            warnings.warn(
+                f"this erasure request is recorded in a copy of a MemoryStore (store.copy(), "
+                f"store_id {self._id}) only: the store it was copied from, and its other "
+                "copies, do not record it, and their runs still hold the rows and their "
+                "checks do not name them. Make the request in every copy that is kept, "
+                "or keep the runs in one SQLiteStore or PostgresStore.",
+                LineageWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return out
+
+    erase_rows.__doc__ = BaseStore.erase_rows.__doc__
 
     def _writable_problem(self):
         if self._pid == os.getpid() and self.__dict__.get("_unpickled"):

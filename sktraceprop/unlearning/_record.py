@@ -358,14 +358,24 @@ def _swap_in(unl, event, removal, retained):
     # logs with the model before or after, never a mix (see sktraceprop._model_lock)
     with exclusive(estimator, "an unlearner's correction"):
         if isinstance(estimator, Pipeline):
+            # Built aside, then set in one dict update: a copy of estimator_ (pickle,
+            # deepcopy in another thread: they do not wait for its lock) holds the model
+            # before or after, never the corrected preprocessing with the final step
+            # that learnt from the removed rows, nor the corrected steps with the run
+            # naming them (the steps list was replaced item by item, the run after).
+            model = object.__new__(type(estimator))
+            vars(model).update(vars(estimator))
+            model.steps = list(estimator.steps)
             for i, (name, step) in enumerate(removal.preprocessing or ()):
-                estimator.steps[i] = (name, step)
-            estimator.steps[-1] = (estimator.steps[-1][0], removal.final)
+                model.steps[i] = (name, step)
+            model.steps[-1] = (model.steps[-1][0], removal.final)
             # the replaced steps hold what was learnt from the removed rows
-            release_replaced_parts(estimator)
+            release_replaced_parts(model)
             lineage = getattr(estimator, "lineage_", None)
             if lineage is not None:
-                estimator.lineage_ = unlearner_run_copy(unl, lineage, event, removal, retained)
+                model.lineage_ = unlearner_run_copy(unl, lineage, event, removal, retained, model)
+            swapped = ("steps", "_answering_parts", "lineage_")
+            vars(estimator).update({k: vars(model)[k] for k in swapped if k in vars(model)})
         else:
             # In place, as a pipeline's steps are replaced in place: whoever holds
             # estimator_ (a reference, an explainer fitted on it) holds the corrected

@@ -285,18 +285,20 @@ def _features_note(seq, removal):
     return f"unlearning event {seq} {' and '.join(parts)} this copy of the run"
 
 
-def unlearner_run_copy(unl, lineage, event, removal, retained):
+def unlearner_run_copy(unl, lineage, event, removal, retained, model=None):
     """The copy of the run ``lineage`` the unlearner ``unl`` holds after ``removal``
     (its ``event``, not yet logged), naming no value of a removed row, with the
     ``retained`` rows as its training rows and their statistics (the stored record keeps
-    what it said at fit). ``unl.estimator_`` already holds the corrected steps."""
+    what it said at fit). ``model`` holds the corrected steps (``unl.estimator_`` where
+    None: swapped in already)."""
+    model = unl.estimator_ if model is None else model
     n_events = len(unl.unlearning_log_) + 1
     X, y = removal.method.held_data()
     if removal.dropped_features or removal.added_features:
         lineage = redact_features(
             lineage,
             removal.preprocessing,
-            unl.estimator_.steps[-1][0],
+            model.steps[-1][0],
             _features_note(event.get("seq", n_events), removal),
             X,
         )
@@ -310,13 +312,13 @@ def unlearner_run_copy(unl, lineage, event, removal, retained):
         unl.train_row_ids_[retained],
         X,
         y,
-        classes=_target_kind(unl.estimator_),
+        classes=_target_kind(model),
         n_events=n_events,
     )
     fit_params, notes = retained_fit_params(
         lineage, getattr(removal.method, "sample_weight", None), n_events
     )
-    corrected = corrected_fingerprints(lineage, unl.estimator_)
+    corrected = corrected_fingerprints(lineage, model)
     # the notes on the fingerprints (whose they are) with those on the fit parameters
     said = [n for n in corrected.notes if n not in lineage.notes and n not in notes]
     return dataclasses.replace(

@@ -107,3 +107,33 @@ def test_a_copy_read_beside_its_store_itself_is_checked(tmp_path):
     assert [e["n_rows"] for e in record["events"] if e["kind"] == "erasure"] == [
         int(np.isin(df["key"].to_numpy(), [1003, 1014]).sum())
     ]
+
+
+@pytest.mark.parametrize("n_runs", [1, 3])
+def test_a_parquet_export_of_a_copy_warns_once_however_many_runs(tmp_path, monkeypatch, n_runs):
+    # the docs: "the export warns" (once per export call, as an OpenTelemetry or
+    # OpenLineage export of one run does), not once per run of the store exported
+    store = stp.stores.MemoryStore()
+    df, visits = _data(tmp_path / "data")
+    runs = [_fit(store, df).lineage_.run_id for _ in range(n_runs)]
+    blob = pickle.dumps(store)
+    _erased_by_key(store, visits, {1003, 1014}, "art. 17")
+    monkeypatch.setattr(saved, "_SAVED", weakref.WeakKeyDictionary())
+    loaded = pickle.loads(blob)
+
+    folder, said = _said(lambda: to_parquet(loaded, tmp_path / "copy"))
+    (message,) = [str(w.message) for w in said]
+    assert SNAPSHOT_CHECKED in message and message.count(loaded.store_id) == 1
+    rows = pq.read_table(folder / "removals.parquet").to_pylist()
+    assert sorted(r["run_id"] for r in rows) == sorted(runs)
+    for row in rows:  # each run's row says it, whatever the warnings
+        assert row["checked"] is False and row["model_fingerprint_now"] is None
+        assert row["note"].startswith(SNAPSHOT_CHECKED) and row["removals"] == []
+    # the truth: the store itself lists the request for every run, checked, no warning
+    folder, said = _said(lambda: to_parquet(store, tmp_path / "live"))
+    assert not said
+    for row in pq.read_table(folder / "removals.parquet").to_pylist():
+        assert row["checked"] is True
+        assert [r["n_rows"] for r in row["removals"] if r["kind"] == "erasure"] == [
+            int(np.isin(df["key"].to_numpy(), [1003, 1014]).sum())
+        ]
