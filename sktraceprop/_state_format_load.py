@@ -62,24 +62,28 @@ class _Load:
         loads = getattr(_THREAD, "loads", {})
         if loads.get(self.key) is self:
             del loads[self.key]
+        from ._state_format import _unnumbered_message
+
         waiting, self.waiting = list(self.waiting.values()), {}
+        # (one message per distinct group: 20,000 sources said alike are worded once)
+        messages = {}
         for _, holder, found, _ in waiting:
+            key = (holder, *found)
+            message = messages.get(key)
+            if message is None:
+                message = messages[key] = _unnumbered_message(found, holder)
             # (called as the unpickler frees its memo: stacklevel 2 is pickle.load's caller)
-            warnings.warn(_message(found, holder), EarlierPickleWarning, stacklevel=2)
+            warnings.warn(message, EarlierPickleWarning, stacklevel=2)
 
 
-def _message(found, holder):
-    from ._state_format import _unnumbered_message
-
-    return _unnumbered_message(found, holder)
-
-
-def _key():
+def _key(depth=1):
     """What tells this load from another of the thread (one whose memo an exception or
     a caller keeps alive must not hold a later load's warnings): the unpickler, where
     it is Python's (``pickle._Unpickler``, joblib's), else the frame that called the
-    C unpickler and the call it is making."""
-    frame = sys._getframe(1)
+    C unpickler and the call it is making. The walk starts ``depth`` frames above this
+    one: the caller knows those between to be sktraceprop's (each frame looked at
+    costs a frame object, once per object loaded)."""
+    frame = sys._getframe(depth)
     while frame is not None and frame.f_globals.get("__name__", "").startswith("sktraceprop."):
         frame = frame.f_back
     if frame is None:
@@ -92,7 +96,10 @@ def _key():
 
 
 def _load(key=None):
-    load = getattr(_THREAD, "loads", {}).get(_key() if key is None else key)
+    loads = getattr(_THREAD, "loads", None)
+    if not loads:
+        return None
+    load = loads.get(_key(2) if key is None else key)
     if load is not None and load.mark is not None and load.mark() is not None:
         return load
     return None
@@ -126,7 +133,8 @@ def defer(obj, state, holder, found):
     that is not a dict, or a warning that may be raised as an error)."""
     if not isinstance(state, dict) or _errors():
         return False
-    key = _key()
+    # (called by _state_format._checked, called by check_state: three of ours)
+    key = _key(4)
     load = _load(key)
     if load is None:
         # the first waiting object's state: freed with the memo, when the load ends (or,

@@ -37,8 +37,7 @@ def _frame_of_files(tmp_path, n):
         path.write_text(f"a,b\n{k},{k + 1}\n{k + 2},{k + 3}\n")
         parts.append(stp.read_csv(path, source_id=f"load_part{k}"))
     frame = pd.concat(parts)
-    # (as pandas 3 marks a concat; pandas 2.2 keeps the first frame's mark alone)
-    frame.attrs[READ_PATHS_ATTR] = union(*(part.attrs[READ_PATHS_ATTR] for part in parts))
+    assert frame.attrs[READ_PATHS_ATTR] == union(*(part.attrs[READ_PATHS_ATTR] for part in parts))
     return frame
 
 

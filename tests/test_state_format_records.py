@@ -1,13 +1,16 @@
 """Every pickled object of sktraceprop records its state format: sources, ops, traced
-arrays and their provenance, removal records, displays and compliance reports (each
-loaded with whatever fields matched, with no word, where a later sktraceprop had pickled
-it); one load of a pickle from before formats warns once at every pickle protocol (0
-and 1 warned once per object: their objects are allocated by ``object.__new__``); an
-explanation from before the process's file digests were shared keeps no ``_digests``."""
+arrays and their provenance, removal records, a frame's read-path mark, displays and
+compliance reports (each loaded with whatever fields matched, with no word, where a
+later sktraceprop had pickled it); one load of a pickle from before formats warns once
+at every pickle protocol (0 and 1 warned once per object: their objects are allocated by
+``object.__new__``); an explanation from before the process's file digests were shared
+keeps no ``_digests``."""
 
 import copy
 import pickle
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,9 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop import _removed_set as removed_set
+from sktraceprop._lineage import _read_paths
 from sktraceprop._lineage._file_digests import FileDigests
+from sktraceprop._lineage._read_paths import READ_PATHS_ATTR, ReadPaths
 from sktraceprop._lineage._run import Op
 from sktraceprop._lineage._source import Source
 from sktraceprop._state_format import KEY, RecordedFormatMixin, StateFormatMixin
@@ -52,7 +57,7 @@ STATED = [
 #: Those pickled through a function of theirs that say an earlier pickle (one of before
 #: they recorded a format: FileDigests(max_kept, max_path_chars), copyreg's slots).
 SAID = ["traced array", "file digests", "removed set"]
-ALL = [*STATED, *SAID, "unlearning event", "removed rows"]
+ALL = [*STATED, *SAID, "unlearning event", "removed rows", "read paths"]
 
 
 def _rows():
@@ -82,6 +87,16 @@ def _event():
 
 def _traced():
     return stp.array(np.random.default_rng(1).normal(size=(5, 2)), source_id="records_a") * 2
+
+
+_FILES = tempfile.TemporaryDirectory()
+
+
+def _mark():
+    """The mark ``read_csv`` gives a frame (with the record of the file it read)."""
+    path = Path(_FILES.name) / "records_read_paths.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    return stp.read_csv(path, source_id="records_read_paths").attrs[READ_PATHS_ATTR]
 
 
 def _report():
@@ -114,6 +129,7 @@ MAKE = {
     "unlearning event": _event,
     "removed rows": lambda: _event()["row_ids"],
     "file digests": lambda: FileDigests(max_kept=7, max_path_chars=99),
+    "read paths": _mark,
     "removed set": lambda: removed_set.RemovedRows(
         np.array([2**40 + 5, 2**40 + 3, 7]), "a removal", {1: "people"}, ([7], [2**40 + 3])
     ),
@@ -225,6 +241,12 @@ def _earlier(monkeypatch, obj, protocol=pickle.HIGHEST_PROTOCOL):
         FileDigests, "__reduce__", lambda self: (FileDigests, (self.max_kept, self.max_path_chars))
     )
     monkeypatch.setattr(removed_set.RemovedRows, "__reduce__", object.__reduce__)
+    # (a frame's read-path mark called _unpickled with its marks, records and spans)
+    monkeypatch.setattr(
+        ReadPaths,
+        "__reduce__",
+        lambda self: (_read_paths._unpickled, (dict(self), *_read_paths._carried(self))),
+    )
     data = pickle.dumps(obj, protocol=protocol)
     monkeypatch.undo()
     return data

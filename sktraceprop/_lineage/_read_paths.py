@@ -21,6 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .._state_format import check_record, record_of
 from ._read_paths_ops import in_finalize, note_paths, operand_marks, other_paths_seen
 
 #: Key in ``DataFrame.attrs``: a :class:`ReadPaths`, ``{str(code): [uri, ...]}``.
@@ -31,7 +32,8 @@ class ReadPaths(dict):
     """The paths a frame's rows of each file source were read from: ``{str(code):
     [uri, ...]}``, or ``None`` for a code whose rows came from a frame without a mark
     (any path). A dict of plain values, so ``to_parquet`` (JSON) keeps it; a pickle
-    keeps this class (unpickling the frame needs sktraceprop importable).
+    keeps this class (unpickling the frame needs sktraceprop importable) and records
+    its state format (:mod:`sktraceprop._state_format`: a newer one is refused).
 
     Two marks compare equal where they hold the same paths; pandas' ``__finalize__``
     of a ``concat`` or ``merge`` keeps its inputs' ``attrs`` only where they compare
@@ -43,6 +45,9 @@ class ReadPaths(dict):
     """
 
     __slots__ = ()
+    # (its pickle passes _loaded its record: see sktraceprop._state_format)
+    _state_format = 1
+    _state_upgrades = {}
 
     def __eq__(self, other):
         if isinstance(other, dict) and in_finalize(depth=2) is not None:
@@ -66,7 +71,7 @@ class ReadPaths(dict):
         return union(self)
 
     def __reduce__(self):
-        return _unpickled, (dict(self), *_carried(self))
+        return _loaded, (record_of(ReadPaths), dict(self), *_carried(self))
 
 
 def _carried(marks):
@@ -88,16 +93,30 @@ def _carried(marks):
     return records, spans
 
 
+def _loaded(record, marks, records, spans):
+    """A mark read back from its pickle, once its record is read (a newer format is
+    refused, naming the versions)."""
+    check_record(ReadPaths, record)
+    return _adopted(marks, records, spans)
+
+
 def _unpickled(marks, records=(), spans=None):
-    """A mark read back from a pickle (noted: another process may have read another
+    """A mark pickled before marks recorded a state format: ``(marks,)``, then
+    ``(marks, records, spans)``, what format 1 holds. Read the same, with no word of
+    its own: nothing it holds has changed meaning since."""
+    return _adopted(marks, records, spans)
+
+
+def _adopted(marks, records, spans):
+    """The mark ``marks`` of a pickle (noted: another process may have read another
     copy); the records it carries are adopted (a code that names another source here
-    is then refused as ambiguous, never taken for this one: ``SourceRegistry.adopt``)."""
+    is then refused as ambiguous, never taken for this one: ``SourceRegistry.adopt``),
+    and those that record no state format said once, as the mark's."""
     from .._state_format import say_held
     from .._state_format_load import claim
     from ._source import REGISTRY
 
-    # (records pickled before they recorded a state format: said once, as this mark's)
-    say_held(claim(records), f"frame's attrs[{READ_PATHS_ATTR!r}]")
+    say_held(claim(records), f"frame's attrs[{READ_PATHS_ATTR!r}]", stacklevel=4)
     for record in records:
         REGISTRY.adopt(record)
     REGISTRY.adopt_read_lines(spans or {})

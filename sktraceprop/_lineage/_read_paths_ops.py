@@ -79,7 +79,12 @@ def operand_marks(finalize, attr, walk):
     local = finalize.f_locals
     objs, other = [local.get("self")], local.get("other")
     if not isinstance(other, _FRAMES):  # (a frame's getattr looks among its columns)
-        objs.extend(getattr(other, "input_objs", None) or ())
+        # pandas 3 names a concat's or merge's inputs ``input_objs``; pandas 2 passes
+        # its concat's _Concatenator, which holds them as ``objs`` (the walk below sees
+        # the first _MAX_ITEMS of the list the user gave: a copy's frame after them
+        # was missed, and its rows named by the first frame's path)
+        inputs = getattr(other, "input_objs", None)
+        objs.extend((getattr(other, "objs", None) if inputs is None else inputs) or ())
     frame, calls = finalize.f_back if walk else None, 0
     while frame is not None and calls < _MAX_CALLS and _is_pandas(frame):
         for value in frame.f_locals.values():
