@@ -219,9 +219,11 @@ def check_python_engine(path, modelled, scan):
         "comment": "starts with the comment character: with skip_blank_lines=False "
         "pandas' python engine drops such a line among the first records it reads (the "
         "header and two more) and reads it as a row of missing values after them (or "
-        "when its first field is a missing-value marker such as #N/A), where its C "
-        "tokenizer skips it (read with skip_blank_lines=True to skip it with either "
-        "engine)",
+        "when its first field is a missing-value marker such as #N/A; with skiprows a "
+        "list or a callable, which it asks only where it starts reading a record, or a "
+        "list header, anywhere after the header), where its C tokenizer skips it (read "
+        "with skip_blank_lines=True to skip it with either engine, or give skiprows as "
+        "a number of leading lines)",
     }[how]
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
