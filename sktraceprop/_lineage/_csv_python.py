@@ -28,9 +28,13 @@ the column count and counts as the first of the two), the same in pandas 2.2 and
 comment line before the start of the second data record is therefore dropped by both
 engines and its lines are known (:func:`_early_comment`); one after it is refused, as is
 one whose first field is a missing-value marker such as ``#N/A`` (a row to the python
-engine, which keeps such a field whole), and one under ``skiprows``, ``skipfooter``, a
-list ``header`` or ``sep=None``, which move what the first lines are. A row cut to
-nothing by the comment character is refused too.
+engine, which keeps such a field whole), and one under a list or callable ``skiprows``
+(asked only where the python engine starts reading a record, not past a line it drops),
+a list ``header`` or ``sep=None``, which move what the first lines are. An int
+``skiprows`` skips leading lines before the first record is read, and ``skipfooter``
+trims the last rows after the first lines are read (footer lines that are comments or
+blank are refused apart, :mod:`._csv_lines`): under them the first lines are the same
+records. A row cut to nothing by the comment character is refused too.
 
 The python engine also skips the leading ``skiprows`` lines as physical lines, before
 its csv reader starts, where the C tokenizer skips records: they differ when one of
@@ -84,10 +88,12 @@ def _early_comment(kwargs, record_lines, number, line, dialect):
     """Whether the comment line ``number`` is one the python engine drops with
     ``skip_blank_lines=False``, as the C tokenizer does (see the module's docstring)."""
     header = kwargs.get("header", "infer")
+    skiprows = kwargs.get("skiprows")
     if (
         isinstance(header, list | tuple)
-        or kwargs.get("skiprows") is not None
-        or int(kwargs.get("skipfooter", 0) or 0)
+        # (an int skips leading lines before the first record is read; a list or a
+        # callable is asked only where a record's reading starts, not past a line dropped)
+        or not (skiprows is None or isinstance(skiprows, int | np.integer))
         or kwargs.get("sep", ",") is None
     ):
         return False

@@ -13,10 +13,21 @@ tokenizer always does). That happens only where the header is read from the file
 
 The line finder counts the blank line as a record, as the C tokenizer does: read_csv
 then skips it as ``skiprows`` would (:func:`dropped_blank`). Where the header is not a
-plain header record (``names``, ``usecols``, ``skiprows``, ``skipfooter`` or
-``comment``, which move what the python engine counts or reads first; ``index_col``,
-which pandas then replaces by no index), the blank line is refused
-(:func:`refuse_blank`), never guessed at.
+plain header record (``names``, ``usecols``, ``skiprows`` or ``skipfooter``, which move
+what the python engine counts or reads first; ``index_col``, which pandas then replaces
+by no index), the blank line is refused (:func:`refuse_blank`), never guessed at.
+
+With ``comment``, the python engine counts the fields of the header and of the line after
+the blank one cut at the comment character, quoted or not (``_check_comments``), and
+drops a comment line between them (a line cut to nothing), as the C tokenizer skips it.
+Both are modelled (:func:`_python_fields`); the blank line is refused where that is not
+sure: a field that is a missing-value marker holding the comment character (``#N/A``:
+kept whole), a comment line between them holding a quote (the python engine's csv reader
+reads quotes in it, the C tokenizer does not), or the line after the blank one cut to
+nothing (dropped by the python engine, a row to the C tokenizer). It is refused too
+where a comment line comes before it (before or after the header): the blank line is
+dropped by skipping its record, and which record ``skiprows`` counts there is not the
+line finder's.
 """
 
 import csv
@@ -24,12 +35,12 @@ import csv
 from ..exceptions import LineageError
 from ._csv_files import open_text
 from ._csv_lines import header_records
-from ._csv_python import _dialect
+from ._csv_python import _dialect, _na_markers
 
 __all__ = ["dropped_blank", "refuse_blank"]
 
 #: Options under which the python engine's first lines are not modelled here.
-_UNMODELLED = ("names", "usecols", "skiprows", "skipfooter", "comment")
+_UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
 
 
 def _applies(kwargs):
@@ -73,6 +84,38 @@ def _fields(text, dialect):
         return None
 
 
+def _python_fields(text, dialect, kwargs, alone):
+    """The fields the python engine reads of a record (its text runs to the next record),
+    cut at the comment character, or None where not sure (see the module's docstring).
+    Comment lines after the record's own lines, which the C tokenizer skips, must each be
+    cut to nothing, and hold no quote; with ``alone`` there may be none."""
+    comment = kwargs.get("comment")
+    if comment is None:
+        return _fields(text, dialect)
+    try:
+        rows = list(csv.reader(text.splitlines(keepends=True) or [""], dialect)) or [[]]
+    except csv.Error:
+        return None
+    na = _na_markers(kwargs)
+    if any(comment in field and field in na for row in rows for field in row):
+        return None
+    cut = []
+    for row in rows:
+        kept = row
+        for k, field in enumerate(row):
+            if comment in field:
+                head = field[: field.find(comment)]
+                kept = row[:k] + ([head] if head else [])
+                break
+        cut.append(kept)
+    quotes = [c for c in (dialect.quotechar, dialect.escapechar) if c]
+    if len(rows) > 1 and (alone or any(cut[1:]) or any(q in text for q in quotes)):
+        return None
+    if not cut[0] and any(rows[0]):
+        return None  # (cut to nothing: the python engine drops it and reads the next)
+    return cut[0]
+
+
 def dropped_blank(path, kwargs, scan):
     """The record index (0-based, as ``skiprows`` counts) of the blank line after the
     header that pandas' python engine drops, or None.
@@ -102,8 +145,15 @@ def dropped_blank(path, kwargs, scan):
     if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_blank(path, int(scan.lines[first]))
     dialect = _dialect(kwargs)
-    names, fields = _fields(header, dialect), _fields(after, dialect)
-    if names is None or fields is None:
+    names = _python_fields(header, dialect, kwargs, alone=False)
+    fields = _python_fields(after, dialect, kwargs, alone=True)
+    if _python_fields(blank, dialect, kwargs, alone=False) != [] or None in (names, fields):
+        refuse_blank(path, int(scan.lines[first]))
+    if kwargs.get("comment") is not None and (
+        int(scan.lines[0]) != 1 or len(header.splitlines()) != first
+    ):
+        # (a comment line before the blank one: the records skiprows counts are not
+        # the line finder's there)
         refuse_blank(path, int(scan.lines[first]))
     if len(fields) != len(names):
         return None
@@ -122,7 +172,9 @@ def refuse_blank(path, line):
         "engine='python' and skip_blank_lines=False pandas "
         f"{pd.__version__} takes it for the names of no index columns and drops it, or "
         "reads it as a row, depending on the next line and on names, usecols, skiprows, "
-        "skipfooter, comment and index_col, which are not modelled together: the lines "
-        "of the rows cannot be guaranteed. Read it without engine='python' (the C engine "
-        "reads the blank line as a row), or with pandas and use sktraceprop.from_pandas."
+        "skipfooter, index_col and, with comment=, on comment lines, quotes and "
+        "missing-value markers such as '#N/A' around it, which are not modelled together: "
+        "the lines of the rows cannot be guaranteed. Read it without engine='python' (the "
+        "C engine reads the blank line as a row), with skip_blank_lines=True, or with "
+        "pandas and use sktraceprop.from_pandas."
     )

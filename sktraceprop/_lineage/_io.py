@@ -120,7 +120,9 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
         a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
         blank line after the header that it drops, read with ``names``, ``usecols``,
-        ``skiprows``, ``skipfooter``, ``comment``, ``index_col`` or ``chunksize``; with
+        ``skiprows``, ``skipfooter``, ``index_col`` or ``chunksize``, or with ``comment``
+        and a comment line before it, a quote in a comment line after it or a
+        missing-value marker holding the comment character there; with
         ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that
         starts with the comment character after the second data record, which that
         engine reads as a row).
@@ -217,9 +219,11 @@ def check_python_engine(path, modelled, scan):
         "comment": "starts with the comment character: with skip_blank_lines=False "
         "pandas' python engine drops such a line among the first records it reads (the "
         "header and two more) and reads it as a row of missing values after them (or "
-        "when its first field is a missing-value marker such as #N/A), where its C "
-        "tokenizer skips it (read with skip_blank_lines=True to skip it with either "
-        "engine)",
+        "when its first field is a missing-value marker such as #N/A; with skiprows a "
+        "list or a callable, which it asks only where it starts reading a record, or a "
+        "list header, anywhere after the header), where its C tokenizer skips it (read "
+        "with skip_blank_lines=True to skip it with either engine, or give skiprows as "
+        "a number of leading lines)",
     }[how]
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "
