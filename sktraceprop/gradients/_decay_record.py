@@ -23,11 +23,15 @@ a fitted net holds no record, and a copy of an optimizer of unknown kind with no
 counter in its state (as ``SGD`` without momentum keeps none) was probed for 1
 zero-gradient step where its fit took many, a decay starting later taken for none: such
 a fitted optimizer is now refused, saying its steps are not known
-(:mod:`._weight_decay`). A removal works on a copy of the net: it takes the record of the
-net it copies (:func:`records_of`) and binds it to its result (:func:`bind_records`,
-``_decay_steps`` on the net, with the digest of the parameters the removal ended with),
-so removal after removal, and copies and pickles of a removal's result, are read as the
-fit was; the carried record counts only while the module holds those parameters.
+(:mod:`._weight_decay`). An unlearner's fit binds the record to the net it fitted
+(:func:`bind_records`, ``_decay_steps`` on the net, with the digest of the parameters it
+holds; a skorch net's private attributes are no part of its fingerprint), so a copy or
+pickle of the unlearner as fitted is read as the fit was (it was refused until a first
+removal had bound it). A removal works on a copy of the net: it takes the record of the
+net it copies (:func:`records_of`) and binds it to its result, with the digest of the
+parameters the removal ended with, so removal after removal, and copies and pickles of
+a removal's result, are read as the fit was; the carried record counts only while the
+module holds those parameters.
 """
 
 import weakref

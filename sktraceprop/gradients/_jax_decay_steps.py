@@ -19,7 +19,10 @@ the model's notes (:func:`decay_unseen`). A step taken at all-zero parameters (a
 initialisation) can show no decay, which multiplies nothing: it is counted apart, the
 smallest change is that of the other steps ("not defined" where there are none; it was
 read as 1e19 and more, or nan), and a fit none of whose steps could show the decay is
-refused (:func:`decay_change`). The model keeps the record (``_decay_steps``), and
+refused (:func:`decay_change`). The decay checked against is not read at all-zero
+parameters (it read 0 there, and a zero-initialised fit of a constant decay was refused
+as "a schedule") but on a stand-in of ones (:func:`readable_tree`), as the probe after
+the fit reads it. The model keeps the record (``_decay_steps``), and
 :func:`decay_change` names a fit whose steps were not all of ``c``, or an optimizer
 whose ``c`` changed after the fit (``set_params``): the decay is then treated as
 unmodelled (:mod:`._weight_decay`), refused by the neural removal and left out, with a
@@ -32,7 +35,13 @@ change the checked steps could show.
 
 import numpy as np
 
-__all__ = ["coefficient_before", "decay_change", "decay_unseen", "step_mismatch"]
+__all__ = [
+    "coefficient_before",
+    "decay_change",
+    "decay_unseen",
+    "readable_tree",
+    "step_mismatch",
+]
 
 #: A step's reading counts as another decay where it is off by more than ``NOISE`` times
 #: float32's epsilon times the step's own scale (:func:`step_mismatch`): the
@@ -54,7 +63,9 @@ def coefficient_before(transform, params):
     check against (no coupled decay: the fitted model is refused by its probe anyway);
     ``scaled`` whether each leaf's update is that of ``c`` times a positive number (a
     trust ratio: :func:`~._trust_ratio.trust_scaled`; None where the update depends on
-    the parameters otherwise)."""
+    the parameters otherwise). At all-zero ``params`` (a zero initialisation), where a
+    decay multiplies nothing and so reads 0, both are read on a tree of ones of the
+    same shapes; the fit's steps at non-zero parameters are checked against it."""
     import jax
     import jax.numpy as jnp
 
@@ -62,6 +73,7 @@ def coefficient_before(transform, params):
     from ._trust_ratio import trust_scaled
 
     try:
+        params = readable_tree(params)
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
         updates, _ = transform.update(zeros, transform.init(params), params)
         if all(np.all(np.asarray(u) == 0) for u in jax.tree_util.tree_leaves(updates)):
@@ -71,6 +83,24 @@ def coefficient_before(transform, params):
         return c, (False if c is None else trust_scaled(transform, params, c))
     except Exception:  # noqa: BLE001 - the probe after the fit names the failure
         return None, False
+
+
+def readable_tree(params):
+    """``params``, or where every parameter is zero in float32 (a zero initialisation;
+    a fit whose steps never moved them; parameters too small to square, as
+    :func:`step_mismatch` counts them) a tree of ones of the same shapes and types: a
+    decay multiplies nothing at zero parameters, so every update at a zero gradient is
+    zero there and the decay read 0 (a zero-initialised fit of a constant decay was
+    then refused as "a schedule", its later steps being of the decay it used)."""
+    import jax
+    import jax.numpy as jnp
+
+    leaves = [np.asarray(p, np.float32).ravel() for p in jax.tree_util.tree_leaves(params)]
+    with np.errstate(over="ignore", under="ignore"):
+        squares = sum(np.float32(np.vdot(x, x)) for x in leaves)
+    if squares > 0:
+        return params
+    return jax.tree_util.tree_map(jnp.ones_like, params)
 
 
 def _divided_out(ul, al, bl, tiny):

@@ -36,7 +36,7 @@ decay so read, and a decay that changed (a schedule) is refused too
 
 from ._decay_record import decay_change as torch_decay_change
 from ._decay_record import fit_steps
-from ._jax_decay_steps import decay_change
+from ._jax_decay_steps import decay_change, readable_tree
 from ._optax_decay import coupled_coefficient
 from ._torch_decay import group_decay, table_rule
 from ._torch_wrapper import build_optimizer, inner_optimizer, lost_inner, wrapper_refusal
@@ -188,6 +188,8 @@ def _jax_probe(model):
     if tree is None:
         return None, 0.0
     try:
+        # all-zero parameters show no decay (it multiplies nothing): asked on ones
+        tree = readable_tree(tree)
         transform = model.optimizer(model.learning_rate)
         zeros = jax.tree_util.tree_map(jnp.zeros_like, tree)
         updates, _ = transform.update(zeros, transform.init(tree), tree)

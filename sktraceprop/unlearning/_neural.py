@@ -137,6 +137,15 @@ class NeuralCorrection(RemovalMethod):
         ``transform``.
         """
         final = _final(estimator)
+        if is_skorch_net(final):
+            # the record of the fit's steps (kept in this process, per optimizer) is
+            # carried on the net, bound to its parameters, so that a copy or pickle of
+            # the unlearner as fitted is read as the fit was (a wrapper or an optimizer
+            # whose state counts no steps was refused until a first removal bound it);
+            # a skorch net's private attributes are no part of its fingerprint
+            steps_seen = records_of(final)
+            if steps_seen:
+                bind_records(final, steps_seen)
         Z_all = _module_inputs(estimator, X, features)
         y_all = np.asarray(y)
         if y_all.ndim == 2 and y_all.shape[1] == 1:

@@ -68,3 +68,44 @@ def test_record_counts_non_finite_limits_apart():
     assert kept["off"] == 0
     none = record(0.1, [[0.0, np.inf], [0.0, np.inf]])
     assert (none["unread"], none["limit"], none["limit_median"]) == (2, None, None)
+
+
+def test_a_zero_initialised_fit_reads_the_decay_it_used():
+    # the decay was read at the all-zero initial parameters, where it multiplies
+    # nothing: 0, so every later step looked like another decay ("a schedule")
+    from sktraceprop.gradients._jax_decay_steps import decay_change
+
+    X, y = _data(n=80)
+    model = _zero_model(0.05).fit(X, y)
+    kept = model._decay_steps
+    assert np.isclose(kept["coef"], 0.05, rtol=1e-6) and kept["off"] == 0
+    assert decay_change(model, 0.05) is None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isclose(l2_penalty(model)[0], 0.05, rtol=1e-6)
+
+
+def test_a_zero_initialised_schedule_is_refused_as_a_schedule():
+    # the truth: the schedule used (0.05 for 5 steps, then 0.01) is the reason given
+    from sktraceprop.adapters import JaxClassifier, mlp
+    from sktraceprop.gradients._jax_decay_steps import decay_change
+    from tests._optax_like import scheduled_decayed_adam
+
+    X, y = _data(n=80)
+    zero = _zero_model(0.05)
+    init_fn, apply_fn = mlp(hidden=())
+    model = JaxClassifier(
+        apply_fn,
+        zero.init_fn,
+        optimizer=scheduled_decayed_adam(0.05, 0.01, 5),
+        n_epochs=20,
+        learning_rate=0.05,
+        random_state=0,
+    ).fit(X, y)
+    kept = model._decay_steps
+    assert np.isclose(kept["coef"], 0.05, rtol=1e-6)
+    assert (kept["first_off"], kept["last_off"]) == (6, 20)
+    said = decay_change(model, kept["coef"])
+    assert "changed during the fit (a schedule)" in said and "coupled 0.05 " in said
