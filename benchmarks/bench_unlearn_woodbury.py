@@ -95,7 +95,7 @@ def measure(data, n_rows, n_terms, path):
 
     import sktraceprop as stp
     from sktraceprop.gradients import linear_model_objective
-    from sktraceprop.unlearning import _convex
+    from sktraceprop.unlearning import _convex, _newton_steps
 
     if FORCE[path] is not None:
         _convex.DENSE_PER_MATRIX_FREE = FORCE[path]
@@ -136,7 +136,7 @@ def measure(data, n_rows, n_terms, path):
             newton = []
             for _ in range(REPEATS):
                 t0 = time.perf_counter()
-                _convex.newton(
+                _newton_steps.newton(
                     objective, Z[keep], y[keep], None, theta, None, theta,
                     tol=unl.tol, max_iter=unl.max_iter, damping=unl.damping,
                 )  # fmt: skip

@@ -116,8 +116,9 @@ class _Run:
 class _Runless(_Run):
     """The sources of an unlearning event with no run, read from the event itself
     (``row_sources``, ``rows_behind``: see
-    :func:`sktraceprop.unlearning._record.runless_rows`); an event of an earlier release
-    has neither, and no process can read its ids (:func:`_unreadable_runless` says so)."""
+    :func:`sktraceprop.unlearning._event_fields.runless_rows`); an event of an earlier
+    release has neither, and no process can read its ids (:func:`_unreadable_runless` says
+    so)."""
 
     def __init__(self, payload):
         self.behind = _ids(payload.get("rows_behind"))

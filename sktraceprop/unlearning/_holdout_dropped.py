@@ -7,7 +7,7 @@ import numpy as np
 
 from ..utils._stack import user_stacklevel
 from ._event import row_ids_digest
-from ._record import event_store
+from ._event_fields import event_store
 
 __all__ = ["drop_validation_only"]
 

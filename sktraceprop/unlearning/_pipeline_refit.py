@@ -39,7 +39,8 @@ from .._lineage._record import fitted_steps
 from ..influence._fit_features import differs, fit_transform_may_differ
 from ..utils._prefit import is_fitted
 from ..utils._sklearn_compat import safe_indexing
-from ._convex import correct, correct_large, newton_route, refit
+from ._convex import correct_large, newton_route
+from ._convex_correct import correct, refit
 from ._convex_models import objective_of
 from ._convex_notes import note_refit_certificate
 from ._dropped_features import dropped_features_note
