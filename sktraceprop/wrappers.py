@@ -15,6 +15,7 @@ from ._lineage._final import (
     pipeline_leaf,
     refuse_frozen,
 )
+from ._lineage._fitted_elsewhere import watch_step_fits
 from ._lineage._ids import distinct_codes
 from ._lineage._record import build_lineage, collect_ops, source_table, upstream_ops
 from ._lineage._rows import has_id_level, row_ids
@@ -122,8 +123,15 @@ class TracedEstimator(
         # another thread may read them (its outputs are encoded with classes_), as the
         # run and estimator_ are.
         with exclusive(self):
-            with skorch_fit_indices(est) as seen, final_fit_rows(spied, steps) as final:
-                self._traced_fit(fit, X, y, sample_id, fit_params, context=(seen, final))
+            # est is handed out as estimator_ before it is fitted: other code may fit it
+            # or change it in place before the run is recorded (its steps are watched)
+            with (
+                skorch_fit_indices(est) as seen,
+                final_fit_rows(spied, steps) as final,
+                watch_step_fits(est, _ADVICE) as fits,
+            ):
+                context = (seen, final, fits)
+                self._traced_fit(fit, X, y, sample_id, fit_params, context=context)
             for attr in ("n_features_in_", "feature_names_in_", "classes_"):
                 if hasattr(self.estimator_, attr):
                     setattr(self, attr, getattr(self.estimator_, attr))
@@ -132,14 +140,21 @@ class TracedEstimator(
         return self
 
     def _build_lineage(self, X, ids, context):
-        seen, final = context
+        seen, final, fits = context
         est = self.estimator_
         leaf, steps = pipeline_leaf(est)
-        # an imbalanced-learn Pipeline's samplers drop or repeat rows
-        row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
+        try:
+            # an imbalanced-learn Pipeline's samplers drop or repeat rows
+            row_ids, notes, traced = final_row_ids(X, ids, steps, leaf, final)
+        except Exception:
+            # a sampler refitted elsewhere meanwhile: that is the cause to say
+            fits.check(type(self).__name__)
+            raise
         row_ids = rows_trained(row_ids, est, seen, traced, notes)
         transformer = model_inputs(est)
-        lineage = build_lineage(self, X, ids, row_ids, transformer, collect_ops(est), notes)
+        ops = collect_ops(est)  # (the fingerprints of its fitted state)
+        fits.check(type(self).__name__)  # fitted or changed elsewhere meanwhile: no run
+        lineage = build_lineage(self, X, ids, row_ids, transformer, ops, notes)
         _log_upstream(est, lineage, ids, REGISTRY.by_code)
         return lineage
 
@@ -224,6 +239,13 @@ class TracedEstimator(
             mapping.add(caller=method, callee=method)
         mapping.add(caller="transform", callee="transform")
         return router.add(estimator=self.estimator, method_mapping=mapping)
+
+
+#: How a TracedEstimator's refused fit is avoided.
+_ADVICE = (
+    "Fit its estimator_ only through the TracedEstimator, or fit a copy of it "
+    "(sklearn.base.clone), and change its fitted attributes only once its fit returned."
+)
 
 
 def _keep_upstream_output(wrapper, X, out):

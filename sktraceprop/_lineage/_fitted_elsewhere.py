@@ -1,5 +1,10 @@
 """A step of a traced pipeline fitted by another thread while the pipeline's fit runs.
 
+(And the ``estimator_`` of a :class:`~sktraceprop.TracedEstimator`, or its steps where it
+is a pipeline: a fresh clone, but handed out as ``estimator_`` once its fit begins, so
+other code can fit it or change it in place before the run is recorded. It is watched
+as a pipeline's steps are, and called by its op's name, its class's in lower case.)
+
 scikit-learn fits a pipeline's steps in place: a step object shared with other code (the
 same ``LogisticRegression`` in two pipelines, or fitted by hand) can be fitted by
 another thread between the step's fit in this pipeline and the fingerprint the run
@@ -139,7 +144,8 @@ class StepFits:
     (``elsewhere``: step name -> thread name) and the state each step's fit in this
     thread left (``left``)."""
 
-    def __init__(self, steps=()):
+    def __init__(self, steps=(), advice=None):
+        self.advice = PIPELINE_ADVICE if advice is None else advice
         self.owner = threading.get_ident()
         self.elsewhere, self.left, self.depth = {}, {}, {}
         # the steps whose fit another thread began before this fit: {name: thread ids}
@@ -166,8 +172,9 @@ class StepFits:
                     self.begun_before.add(n)
 
     def check(self, what):
-        """Refuse the run of ``what`` (a traced pipeline) where a step was fitted
-        elsewhere while it was fitted, or its fitted state changed since its fit here."""
+        """Refuse the run of ``what`` (the traced model's class name) where a step was
+        fitted elsewhere while it was fitted, or its fitted state changed since its fit
+        here."""
         self.still_fitting()
         changed = {}
         for name, (step, state, digests) in self.left.items():
@@ -193,35 +200,41 @@ class StepFits:
         ]
         raise LineageError(
             f"{'; '.join(said)}, while this {what} was being fitted (in another thread, or "
-            "by code outside the pipeline): the step is an object shared with other code, "
+            f"by code outside the {what}): the step is an object shared with other code, "
             "and its fitted state and the fingerprint the run would record may be of that "
-            "other fit, not of the rows this fit gave it. No run was recorded. Give the "
-            "pipeline its own step objects (sklearn.base.clone), or fit them one at a time."
+            "other fit, not of the rows this fit gave it. No run was recorded. " + self.advice
         )
 
 
 _GONE = object()
 
+#: How a traced pipeline's refused fit is avoided.
+PIPELINE_ADVICE = (
+    "Give the pipeline its own step objects (sklearn.base.clone), or fit them one at a time."
+)
 
-def _named_steps(pipeline):
-    """``(name, step)`` of every step, nested pipelines' steps in their place."""
-    out = []
-    while isinstance(pipeline, Pipeline):
-        out += pipeline.steps[:-1]
-        name, pipeline = pipeline.steps[-1]
-    return [*out, (name, pipeline)]
+
+def _named_steps(model):
+    """``(name, step)`` of every step, nested pipelines' steps in their place; a model
+    that is not a pipeline is its one step, named as its run's op is (its class)."""
+    out, name = [], type(model).__name__.lower()
+    while isinstance(model, Pipeline):
+        out += model.steps[:-1]
+        name, model = model.steps[-1]
+    return [*out, (name, model)]
 
 
 @contextmanager
-def watch_step_fits(pipeline):
-    """Watch the fit methods of ``pipeline``'s steps (nested pipelines' too) while the
-    block runs; yields a :class:`StepFits`."""
+def watch_step_fits(model, advice=PIPELINE_ADVICE):
+    """Watch the fit methods of ``model``'s steps (nested pipelines' too; a model that is
+    not a pipeline: its own) while the block runs; yields a :class:`StepFits`, whose
+    refusal ends with ``advice``."""
     named = [
         (name, step)
-        for name, step in _named_steps(pipeline)
+        for name, step in _named_steps(model)
         if step is not None and not isinstance(step, str) and hasattr(step, "__dict__")
     ]
-    fits = StepFits(named)
+    fits = StepFits(named, advice)
     put = []
     for name, step in named:
         for method in _WATCHED:

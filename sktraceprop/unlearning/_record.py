@@ -230,10 +230,12 @@ def _swap_in(unl, event, removal, retained):
         else:
             # In place, as a pipeline's steps are replaced in place: whoever holds
             # estimator_ (a reference, an explainer fitted on it) holds the corrected
-            # model, not one that keeps the removed rows' influence.
-            state = vars(estimator)
-            state.clear()
-            state.update(vars(removal.final))
+            # model, not one that keeps the removed rows' influence. Its dict is
+            # replaced whole, in one step (the corrected one built aside): a copy of
+            # estimator_ (pickle, deepcopy in another thread) is the model before or
+            # after, never the empty one between clearing the dict and refilling it.
+            # (object's own setter: a class's __setattr__, skorch's, would register it)
+            object.__setattr__(estimator, "__dict__", dict(vars(removal.final)))
 
 
 def corrected_fingerprint(estimator, removal):
