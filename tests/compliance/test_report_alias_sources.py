@@ -28,6 +28,7 @@ from sktraceprop.compliance._integrity import body_of, seal
 from sktraceprop.compliance._schema import schema_problems
 from sktraceprop.compliance._sections import articles
 from sktraceprop.compliance._source_evidence import sources_section
+from tests.compliance.conftest import DEPLOYER
 
 _N = 20
 
@@ -167,15 +168,7 @@ def test_report_lists_the_file_once_and_verifies(csv_path, tmp_path):
     store = stp.stores.MemoryStore()
     which = [k % 2 for k in range(_N)]  # 10 rows under the code read here, 10 an alias
     pipe = _fit(frame, codes, which, store=store)
-    report = stp.compliance_report(
-        pipe,
-        system_name="Scorer",
-        system_version="1.0.0",
-        deployer_name="Bank",
-        high_risk_category="creditworthiness",
-        intended_purpose="credit decisions",
-        human_oversight=["risk officer"],
-    )
+    report = stp.compliance_report(pipe, **DEPLOYER)
     data = report.to_dict()
     assert data["report"]["format_version"] == 19
     (entry,) = data["sources"]  # (before: 2 entries, n_rows 20 each, 10 + 10 rows)
@@ -219,15 +212,7 @@ def test_a_folded_entrys_codes_are_checked_without_the_store(csv_path, tmp_path)
     altered (and re-hashed) verified: only the scheme of each source was checked."""
     path, frame, codes = _aliased(csv_path)
     pipe = _fit(frame, codes, [k % 2 for k in range(_N)], store=stp.stores.MemoryStore())
-    made = stp.compliance_report(
-        pipe,
-        system_name="Scorer",
-        system_version="1.0.0",
-        deployer_name="Bank",
-        high_risk_category="creditworthiness",
-        intended_purpose="credit decisions",
-        human_oversight=["risk officer"],
-    ).to_dict()
+    made = stp.compliance_report(pipe, **DEPLOYER).to_dict()
     with pytest.warns(UserWarning, match="only the report's own content"):
         assert verify(made)
     for edit, said in [
