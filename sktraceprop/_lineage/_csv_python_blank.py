@@ -12,10 +12,15 @@ tokenizer always does). That happens only where the header is read from the file
 (``header`` not None) and ``index_col`` is not False.
 
 The line finder counts the blank line as a record, as the C tokenizer does: read_csv
-then skips it as ``skiprows`` would (:func:`dropped_blank`). Where the header is not a
-plain header record (``names``, ``usecols``, ``skiprows`` or ``skipfooter``, which move
-what the python engine counts or reads first; ``index_col``, which pandas then replaces
-by no index), the blank line is refused (:func:`refuse_blank`), never guessed at.
+then removes that record from its scan (:func:`dropped_blank`, :func:`without_blank`).
+It is not skipped as ``skiprows`` would skip it: after a lone ``\\r`` line end the C
+tokenizer reads a skipped line that starts with ``\\r`` as a field and skips on to the
+next line end, the next line with it (``skiprows=[1]`` on ``"k,v\\r\\ra,1\\rb,2"``
+keeps only ``b,2``, in pandas 2.2 and 3.1), where the python engine drops the blank line
+alone. Where the header is not a plain header record (``names``, ``usecols``,
+``skiprows`` or ``skipfooter``, which move what the python engine counts or reads first;
+``index_col``, which pandas then replaces by no index), the blank line is refused
+(:func:`refuse_blank`), never guessed at.
 
 With ``comment``, the python engine counts the fields of the header and of the line after
 the blank one cut at the comment character, quoted or not (``_check_comments``), and
@@ -31,13 +36,17 @@ line finder's.
 """
 
 import csv
+import dataclasses
+
+import numpy as np
 
 from ..exceptions import LineageError
 from ._csv_files import open_text
+from ._csv_kept import Spans
 from ._csv_lines import header_records
 from ._csv_python import _dialect, _na_markers
 
-__all__ = ["dropped_blank", "refuse_blank"]
+__all__ = ["dropped_blank", "refuse_blank", "without_blank"]
 
 #: Options under which the python engine's first lines are not modelled here.
 _UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
@@ -161,6 +170,37 @@ def dropped_blank(path, kwargs, scan):
         # (pandas then reads no index at all: the content check's parse keeps it)
         refuse_blank(path, int(scan.lines[first]))
     return first
+
+
+def without_blank(scan, record):
+    """``scan`` without the blank line's record, which pandas' python engine drops: the
+    records after it one lower (lines, kept bytes and spans).
+
+    Parameters
+    ----------
+    scan : Scan
+        A pass over the file that counted the blank line as record ``record``, and kept
+        the bytes of the record after it (the first data record).
+    record : int
+        The blank line's record index, from :func:`dropped_blank`.
+
+    Returns
+    -------
+    scan : Scan
+    """
+
+    def shifted(mapping):
+        return {g - (g > record): v for g, v in mapping.items() if g != record}
+
+    bounds = Spans()
+    bounds.update(shifted(dict(scan.bounds.items())))
+    return dataclasses.replace(
+        scan,
+        lines=np.delete(scan.lines, record),
+        samples=shifted(scan.samples),
+        n_records=scan.n_records - 1,
+        bounds=bounds,
+    )
 
 
 def refuse_blank(path, line):

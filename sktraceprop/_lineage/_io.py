@@ -15,7 +15,7 @@ from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
-from ._csv_python_blank import dropped_blank
+from ._csv_python_blank import dropped_blank, without_blank
 from ._csv_skiprows import bounded_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
@@ -182,11 +182,16 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     blank = dropped_blank(path, modelled, scan)
     if bad or blank is not None:
         # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines),
-        # and the blank line after the header the python engine drops (_csv_python_blank)
-        dropped = [*bad, *([] if blank is None else [blank])]
-        skipped = dict(modelled, skiprows=skipping(modelled.get("skiprows"), dropped))
-        scan = scan_file(path, skipped, n_keep=first + 1, last_kept=1)
+        # and removes the record of the blank line after the header the python engine
+        # drops (_csv_python_blank: skiprows would skip the next line too after a lone \r)
+        skipped = (
+            dict(modelled, skiprows=skipping(modelled.get("skiprows"), bad)) if bad else modelled
+        )
+        n_keep = first + 1 + (blank is not None)  # (and the first data record after it)
+        scan = scan_file(path, skipped, n_keep=n_keep, last_kept=1)
         check_stable(before, os.stat(path), scan.n_bytes, path)
+        if blank is not None:
+            scan = without_blank(scan, blank)
     lines = data_lines(scan, len(df), modelled, path)
     check_content(for_check(df, sniffs), scan, modelled, path)
     if bad:

@@ -61,12 +61,14 @@ KINDS = ["blank", "comment", "row", "short", "trailing", "quoted"]
 @given(
     n_cols=st.integers(1, 3),
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=7),
-    newline=st.sampled_from(["\n", "\r\n"]),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
     index_col=st.sampled_from([None, 0]),
 )
 @example(n_cols=2, kinds=["blank", "comment", "row", "row"], newline="\n", index_col=None)
 @example(n_cols=2, kinds=["blank", "comment", "short", "row"], newline="\n", index_col=None)
 @example(n_cols=2, kinds=["blank", "quoted", "row"], newline="\n", index_col=None)
+@example(n_cols=2, kinds=["blank", "row", "row"], newline="\r", index_col=None)
+@example(n_cols=2, kinds=["blank", "comment", "trailing", "row"], newline="\r", index_col=None)
 def test_a_blank_line_after_the_header_with_comments(
     tmp_path_factory, n_cols, kinds, newline, index_col
 ):
@@ -102,10 +104,15 @@ def test_a_blank_line_after_the_header_with_comments(
         (b'k,v\n\n"a#",1\nb,2\n', [2, 3, 4]),
         (b"k,v#x\n\na\nb,2\n", [2, 3, 4]),
         (b"k,v\n\n#c\n", [2]),
+        # old-Mac line ends: the same
+        (b"k,v\r\r#c\ra,1\rb,2\r", [4, 5]),
+        (b"k,v\r\ra,1#x\rb,2", [3, 4]),
+        (b"k,v\r\r#c\ra\rb,2\r", [2, 4, 5]),
     ],
 )
 def test_blank_lines_after_the_header_with_comments(tmp_path, data, lines):
-    # Before, every blank line after the header was refused with comment= given.
+    # Before, every blank line after the header was refused with comment= given, and
+    # with lone \r line ends a dropped one with "could not match".
     path = tmp_path / "a.csv"
     path.write_bytes(data)
     frame = stp.read_csv(path, **_OPTIONS)
@@ -127,3 +134,38 @@ def test_a_blank_line_after_the_header_not_modelled_with_comments_is_refused(tmp
     pd.read_csv(path, **_OPTIONS)  # (pandas reads it)
     with pytest.raises(LineageError, match="with comment=, on comment lines, quotes"):
         stp.read_csv(path, **_OPTIONS)
+
+
+def _outcome(path, options):
+    """The lines of the rows read, or the refusal (its message, the path left out)."""
+    try:
+        frame = stp.read_csv(path, **options, source_id=path.parent.name)
+    except LineageError as exc:
+        return str(exc).replace(str(path), "<path>")
+    return lines_of(resolve_row_ids(frame)).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_cols=st.integers(1, 3),
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=6),
+    comment=st.sampled_from([None, "#"]),
+    index_col=st.sampled_from([None, 0]),
+)
+@example(n_cols=2, kinds=["blank", "row"], comment=None, index_col=None)
+@example(n_cols=2, kinds=["blank", "comment", "row"], comment="#", index_col=None)
+def test_old_mac_line_ends_are_read_as_unix_ones(
+    tmp_path_factory, n_cols, kinds, comment, index_col
+):
+    # A file with lone \r line ends has the rows and lines of the same file with \n ones
+    # (pandas reads them alike), or the same refusal. Before, where pandas dropped the
+    # blank line after the header, the \r file was refused with "could not match".
+    options = dict(_OPTIONS, comment=comment, index_col=index_col)
+    outcomes = []
+    for newline in ("\n", "\r"):
+        path = tmp_path_factory.mktemp("mac") / "a.csv"
+        _write(path, n_cols, ["blank", *kinds], newline)
+        outcomes.append((pd.read_csv(path, **options), _outcome(path, options)))
+    (unix, unix_lines), (mac, mac_lines) = outcomes
+    pd.testing.assert_frame_equal(mac, unix)
+    assert mac_lines == unix_lines
