@@ -8,12 +8,18 @@ head's by as little, would go unseen by a comparison of what it returns. Here th
 below the microsecond are read from the text itself: :func:`iso_ns` gives the exact
 count of nanoseconds since the epoch, and :class:`ExactTime` is a ``datetime`` that
 compares (and orders, and hashes) by it.
+
+The library's own stamps (:func:`~._lineage._source.utc_now`:
+``2026-12-06T10:00:00.123456+00:00``) have six digits and a UTC offset, which
+``datetime`` holds exactly: they are read by :meth:`datetime.fromisoformat` alone, once
+their layout shows it (one at a time in :func:`exact_time`, a list at once in
+:func:`own_stamps`), and every other time by the exact general reading.
 """
 
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["ExactTime", "exact_time", "iso_ns", "ns_between"]
+__all__ = ["ExactTime", "exact_time", "exact_times", "iso_ns", "ns_between", "own_stamps"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: A run of fractional digits longer than ``datetime`` keeps.
@@ -22,12 +28,34 @@ _FINE = re.compile(r"[.,]\d{7}")
 #: fractional digits, a time must be in this form, so that they are its seconds'
 #: (Python also reads other forms, and offsets with fractional seconds).
 _STORED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:Z|[+-]\d{2}:\d{2})")
+_fromisoformat = datetime.fromisoformat
+#: A stored time's separators up to its fraction's, ``YYYY-MM-DDTHH:MM:SS.``: every
+#: third character from the fifth (``text[4:20:3]``).
+_LAYOUT = "--T::."
+#: The library's own stamp (``utc_now``): its width, and each separator's place in it.
+_OWN_WIDTH = 32
+_OWN_MARKS = (
+    (4, "-"),
+    (7, "-"),
+    (10, "T"),
+    (13, ":"),
+    (16, ":"),
+    (19, "."),
+    (26, "+"),
+    (27, "0"),
+    (28, "0"),
+    (29, ":"),
+    (30, "0"),
+    (31, "0"),
+)
 
 
 def _below_microsecond(text):
     """The nanoseconds (0-999) the fraction of ``text`` holds below its microseconds,
     which :meth:`datetime.fromisoformat` drops; a fraction finer than a nanosecond is
     refused rather than cut in turn."""
+    if len(text) <= 32 and text[-6:-5] in ("+", "-") and text[4:20:3] == _LAYOUT:
+        return 0  # (a stored time with at most six digits before its offset, ±HH:MM)
     if _FINE.search(text) is None:
         return 0  # (six digits or fewer: datetime holds them all)
     found = _STORED.fullmatch(text)
@@ -53,11 +81,12 @@ def iso_ns(text, *, naive_utc=False):
     A time with no UTC offset names no instant: :class:`ValueError`, unless
     ``naive_utc`` (then it is read as UTC).
     """
-    moment = datetime.fromisoformat(text)
+    moment = _fromisoformat(text)
     if moment.tzinfo is None:
         if not naive_utc:
             raise ValueError(f"the time {text!r} has no UTC offset")
         moment = moment.replace(tzinfo=timezone.utc)
+    # (not moved to UTC: an instant before year 1 there, 0001-01-01T00:00+01:00, is one)
     return _micros(moment) * 1_000 + _below_microsecond(text)
 
 
@@ -67,7 +96,20 @@ def exact_time(text, *, naive_utc=True):
     ``datetime`` (which holds it exactly, and compares in C: a report sorts a million
     of them). Naive times are read as UTC, unless ``naive_utc`` is False: then
     :class:`ValueError`."""
-    moment = datetime.fromisoformat(text)
+    # YYYY-MM-DDTHH:MM:SS. then at most six digits before a UTC offset (the library's
+    # own stamps): datetime reads it exactly, in UTC, if it is a time
+    if text[-6:] == "+00:00":
+        if len(text) <= 32 and text[4:20:3] == _LAYOUT:
+            return _fromisoformat(text)
+    elif text[-1:] == "Z" and len(text) <= 27 and text[4:20:3] == _LAYOUT:
+        return _fromisoformat(text)
+    return _read_exact(text, naive_utc)
+
+
+def _read_exact(text, naive_utc):
+    """:func:`exact_time` of any ISO 8601 time: the digits below the microsecond read
+    from the text, the offset applied."""
+    moment = _fromisoformat(text)
     if moment.tzinfo is None:
         if not naive_utc:
             raise ValueError(f"the time {text!r} has no UTC offset")
@@ -75,6 +117,44 @@ def exact_time(text, *, naive_utc=True):
     moment = moment.astimezone(timezone.utc)
     ns = _below_microsecond(text)
     return ExactTime.of(moment, ns) if ns else moment
+
+
+def own_stamps(texts):
+    """The times of ``texts`` (a list) as :func:`exact_time` reads them, where every one
+    is stamped as the library stamps (``2026-12-06T10:00:00.123456+00:00``); else None.
+
+    Their layout is checked on all of them at once (their characters at each
+    separator's place, in their text joined), and :meth:`datetime.fromisoformat`
+    reads them (refusing any that is not a time), exactly: no digit lies below the
+    microsecond.
+    """
+    n = len(texts)
+    if not n:
+        return []
+    try:
+        joined = "".join(texts)
+    except TypeError:  # (one is not a text)
+        return None
+    # (each is 32 characters long: none longer, and all of them as long as 32 each)
+    if len(joined) != _OWN_WIDTH * n or max(map(len, texts)) != _OWN_WIDTH:
+        return None
+    for at, mark in _OWN_MARKS:
+        if joined[at::_OWN_WIDTH] != mark * n:
+            return None
+    try:
+        return list(map(_fromisoformat, texts))
+    except ValueError:
+        return None
+
+
+def exact_times(texts, *, naive_utc=True):
+    """:func:`exact_time` of each of ``texts``, in order: the library's own stamps
+    read at once (:func:`own_stamps`) where every one is such a stamp."""
+    texts = list(texts)
+    found = own_stamps(texts)
+    if found is not None:
+        return found
+    return [exact_time(text, naive_utc=naive_utc) for text in texts]
 
 
 def _ns_of(value):

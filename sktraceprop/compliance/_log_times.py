@@ -14,8 +14,7 @@ contradicted both ways could be wrong in either direction, and taking the later 
 contradicting times is still a guess about which clock was right (both may be early).
 """
 
-from .._exact_time import ns_between
-from ._evidence import parse_time
+from .._exact_time import exact_times, ns_between
 
 
 def _stamp(moment):
@@ -36,7 +35,7 @@ def _seconds_back(later, moment):
 def event_times(events):
     """The times of ``events`` (as :func:`~._evidence.parse_time` reads them), in order:
     parsed once for every figure of a report made from them."""
-    return [parse_time(e["created_at"]) for e in events]
+    return exact_times(e["created_at"] for e in events)
 
 
 def times_set_back(events, times=None):

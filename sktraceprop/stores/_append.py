@@ -10,7 +10,7 @@ change the row as it is inserted).
 import warnings
 import weakref
 
-from .._exact_time import iso_ns
+from .._exact_time import exact_time, iso_ns
 from ..exceptions import ClockWarning, CorruptStoreError
 from ..utils._stack import user_stacklevel
 from ._chain import GENESIS, make_event, payload_text, stored_event_matches
@@ -123,7 +123,11 @@ def set_back(before, after):
     either is not such a time: what a time stored that way means is not known)."""
     try:
         # to the nanosecond: a stored time may have nine fractional digits, which
-        # datetime would cut to six (a clock set back by 500 ns unseen)
-        return iso_ns(after) < iso_ns(before)
+        # datetime would cut to six (a clock set back by 500 ns unseen); the library's
+        # own stamps read by datetime alone (a store's chain walk compares every one)
+        try:
+            return exact_time(after, naive_utc=False) < exact_time(before, naive_utc=False)
+        except OverflowError:  # (before year 1 or after 9999 in UTC: no datetime there)
+            return iso_ns(after) < iso_ns(before)
     except (TypeError, ValueError):
         return False

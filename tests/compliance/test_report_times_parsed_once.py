@@ -4,7 +4,8 @@ Every figure of a report's retention (the span, times set back, the times the ch
 order does not contradict, the longest interval, this model's own calls, each model's
 calls) parsed each event's ``created_at`` again: 14 times per event for a report (a
 store of 20,000 logged calls, benchmarks/bench_report_memory.py's). The times are now
-parsed once, where they are checked (``check_stamped``), and handed to each figure.
+parsed once, where they are checked (``check_stamped``: the library's own stamps all at
+once, other times one at a time), and handed to each figure.
 The figures themselves are checked against hand-computed truths by the retention tests
 (test_report_clock*.py, test_report_log_gap.py, test_report_model_use.py ...).
 """
@@ -29,17 +30,25 @@ def test_each_events_time_is_parsed_at_most_twice(hospitals, tmp_path, monkeypat
             pipes[i % 2].predict(X.iloc[i % 5 : i % 5 + 2])
     n_events = len(store.events(include_store_events=True))
     parsed = []
-    original = evidence.parse_time
 
-    def spy(text):
-        parsed.append(text)
-        return original(text)
+    def spy(original, one):
+        def read(texts, **kwargs):
+            texts = [texts] if one else list(texts)
+            parsed.extend(texts)
+            return original(texts[0] if one else texts, **kwargs)
 
-    # every compliance module that holds parse_time by name
+        return read
+
+    # every compliance module that holds a reader of times by name: one time at a time,
+    # or many at once (the library's own stamps read together)
+    readers = {name: getattr(evidence, name) for name in ("parse_time", "exact_times")}
+    readers["own_stamps"] = evidence.own_stamps
     for name, module in list(sys.modules.items()):
-        if name.startswith("sktraceprop.compliance") and getattr(module, "parse_time", None):
-            if module.parse_time is original:
-                monkeypatch.setattr(module, "parse_time", spy)
+        if name.startswith("sktraceprop.compliance"):
+            for reader, original in readers.items():
+                if getattr(module, reader, None) is original:
+                    one = reader == "parse_time"
+                    monkeypatch.setattr(module, reader, spy(original, one))
     report = compliance_report(pipes[0], **DEPLOYER).to_dict()
     assert report["record_keeping"]["predictions"]["n_calls"] == 20
     # once where checked, once more for the month of each of this model's calls, and a
