@@ -50,6 +50,13 @@ _OWN_MARKS = (
 )
 
 
+class TimeOutOfRange(ValueError, OverflowError):
+    """An ISO 8601 time that lies before year 1 or after year 9999 once moved to UTC,
+    where no ``datetime`` holds it: a :class:`ValueError` (a time the library cannot
+    read as a moment, as callers that check times expect) that is also the
+    :class:`OverflowError` Python raised for it."""
+
+
 def _below_microsecond(text):
     """The nanoseconds (0-999) the fraction of ``text`` holds below its microseconds,
     which :meth:`datetime.fromisoformat` drops; a fraction finer than a nanosecond is
@@ -114,7 +121,13 @@ def _read_exact(text, naive_utc):
         if not naive_utc:
             raise ValueError(f"the time {text!r} has no UTC offset")
         moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise TimeOutOfRange(
+            f"the time {text!r} lies outside the years 1 to 9999 once moved to UTC, "
+            "where no datetime holds it"
+        ) from None
     ns = _below_microsecond(text)
     return ExactTime.of(moment, ns) if ns else moment
 

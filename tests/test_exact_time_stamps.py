@@ -44,7 +44,9 @@ def _outcome(read, text):
     try:
         return _held(read(text))
     except (TypeError, ValueError, OverflowError) as exc:
-        return type(exc)
+        # (a time out of datetime's range in UTC: Python's OverflowError, which the
+        # library's TimeOutOfRange also is)
+        return OverflowError if isinstance(exc, OverflowError) else type(exc)
 
 
 def _general(text):
@@ -215,8 +217,35 @@ def test_times_datetime_cannot_hold_in_utc_are_compared_to_the_nanosecond():
     late = "9999-12-31T23:30:00.0000001-01:00"
     with pytest.raises(OverflowError):
         exact_time(early)
+    with pytest.raises(ValueError, match="outside the years 1 to 9999 once moved to UTC"):
+        exact_time(late)
     assert iso_ns(early) - iso_ns(earlier) == 1
     assert (set_back(early, earlier), set_back(earlier, early)) == (True, False)
     assert set_back(late, early) is True and set_back(early, late) is False
     assert set_back("0001-01-01T00:00:00+00:00", early) is True
     assert set_back("0001-01-01T00:00:00.0000001+00:00", early) is True
+
+
+def test_a_time_out_of_range_in_utc_is_a_time_problem_not_a_crash():
+    """An event time no datetime holds in UTC (a store written by another writer, or
+    edited) raised Python's OverflowError out of the report's time checks, which catch
+    the ValueError of a time they cannot read: it is now such a ValueError."""
+    from sktraceprop.compliance._report_time import store_time_problems, time_problems
+
+    made = "2026-06-01T12:00:00.000000+00:00"
+    report = {
+        "report": {"generated_at": made},
+        "retention": {"report_time": made},
+        "record_keeping": {
+            "store": {
+                "chain_verified_at": made,
+                "chain_head": {"created_at": "0001-01-01T00:30:00+01:00"},
+            }
+        },
+    }
+    assert time_problems(report, now=exact_time(made)) == []
+    events = [
+        {"seq": 2, "kind": "prediction", "created_at": "0001-01-01T00:30:00+01:00"},
+        {"seq": 3, "kind": "prediction", "created_at": "2026-06-01T11:00:00.000000+00:00"},
+    ]
+    assert "event seq 3" in store_time_problems(report, events, head_seq=1)[0]
