@@ -152,3 +152,19 @@ def paired_ratio(traced, plain, interval="iqr", seed=0):
         boot = np.median(rng.choice(ratios, size=(4000, ratios.size)), axis=1)
         bounds = np.percentile(boot, [5, 95])
     return float(np.median(ratios)), [float(v) for v in bounds]
+
+
+def run_child_in_tree(child, tree, *args):
+    """Run the script ``child`` (``python -c``) with the package from the source tree
+    ``tree`` (``PYTHONPATH``) and ``args``; the JSON its last output line holds."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.run(
+        [sys.executable, "-c", child, *map(str, args)],
+        env=env,
+        cwd=os.path.abspath(os.sep),  # (python -c puts the working folder before PYTHONPATH)
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"timing {tree} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

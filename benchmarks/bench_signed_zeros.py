@@ -17,15 +17,12 @@ Run: flock -x /tmp/stp-cpu.lock python benchmarks/bench_signed_zeros.py --before
 """
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, run_child_in_tree, write_results  # noqa: E402
 
 _CHILD = r"""
 import gc, json, sys, time, warnings
@@ -72,18 +69,8 @@ print(json.dumps(out))
 
 
 def _run(tree, repeats):
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    here = str(Path(__file__).resolve().parent)
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(Path(tree).resolve()), here, str(repeats)],
-        env=env,
-        cwd=os.path.abspath(os.sep),  # (python -c puts the working folder before PYTHONPATH)
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode:
-        raise RuntimeError(f"timing {tree} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    here = Path(__file__).resolve().parent
+    return run_child_in_tree(_CHILD, tree, Path(tree).resolve(), here, repeats)
 
 
 def main():

@@ -21,14 +21,12 @@ Run: nice -n 19 python benchmarks/bench_stamp_parse.py [--before DIR]
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, run_child_in_tree, write_results  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: What each case reads, in words (the table's rows, in order).
@@ -89,17 +87,7 @@ print(json.dumps(out))
 
 
 def _run(tree, stamps, repeats):
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(Path(tree).resolve()), str(stamps), str(repeats)],
-        env=env,
-        cwd=os.path.abspath(os.sep),  # (python -c puts the working folder before PYTHONPATH)
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode:
-        raise RuntimeError(f"timing {tree} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child_in_tree(_CHILD, tree, Path(tree).resolve(), stamps, repeats)
 
 
 def _best(runs):
