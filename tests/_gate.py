@@ -181,6 +181,20 @@ def copy_while_removal_held(remove, hold, copy):
 COPIES = {"pickle": lambda obj: pickle.loads(pickle.dumps(obj)), "deepcopy": copy.deepcopy}
 
 
+def estimator_copied_during_removal(unl, sample_id, hold, how):
+    """A copy (``COPIES[how]``) of ``unl.estimator_`` taken while ``unl.unlearn`` of
+    ``sample_id`` is held by ``hold`` (see :func:`copy_while_removal_held`); the
+    removal's caveat warnings, not what such tests check, silenced."""
+    import warnings
+
+    def remove():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            unl.unlearn(sample_id=sample_id)
+
+    return copy_while_removal_held(remove, hold, lambda: COPIES[how](unl.estimator_))
+
+
 def removal_data(source_id, n=30, seed=0):
     """A small traced classification set (both classes in its first two rows, no two
     rows alike) for the tests that hold a removal."""

@@ -11,7 +11,6 @@ removal's last check passed (before the fix: after the estimator's dict was clea
 
 import pickle
 import threading
-import warnings
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner, _record
-from tests._gate import COPIES, REMOVER, WAIT_S, copy_while_removal_held, removal_data
+from tests._gate import COPIES, REMOVER, WAIT_S, estimator_copied_during_removal, removal_data
 
 REMOVED = [3, 7, 11, 20]
 
@@ -69,12 +68,7 @@ def test_a_copy_of_a_bare_estimator_during_a_removal_is_the_model_before_or_afte
 
         monkeypatch.setattr(_record, "removal_marked", arm)
 
-    def remove():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # (the removal's caveats: not what is tested)
-            unl.unlearn(sample_id=stp.row_ids(X)[REMOVED])
-
-    copied = copy_while_removal_held(remove, hold, lambda: COPIES[how](unl.estimator_))
+    copied = estimator_copied_during_removal(unl, stp.row_ids(X)[REMOVED], hold, how)
     after = _state(unl.estimator_)
     # the truth of after: the corrected model, a copy of which predicts as it does
     assert after is not None and not np.array_equal(before, after)

@@ -14,7 +14,6 @@ the model before the removal (a copy taken then) and after it (the original).
 
 import pickle
 import threading
-import warnings
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop.unlearning import GradientCorrectionUnlearner, _record
-from tests._gate import COPIES, REMOVER, WAIT_S, copy_while_removal_held, removal_data
+from tests._gate import COPIES, REMOVER, WAIT_S, estimator_copied_during_removal, removal_data
 
 REMOVED = [3, 7, 11, 20]
 
@@ -102,12 +101,7 @@ def test_a_copy_of_estimator_during_a_removal_is_the_model_before_or_after(monke
         monkeypatch.setattr(_record, "_refuse_changed", checked)
         monkeypatch.setattr(_record, "release_replaced_parts", released)
 
-    def remove():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # (the removal's caveats: not what is tested)
-            unl.unlearn(sample_id=stp.row_ids(X)[REMOVED])
-
-    copied = copy_while_removal_held(remove, hold, lambda: COPIES[how](unl.estimator_))
+    copied = estimator_copied_during_removal(unl, stp.row_ids(X)[REMOVED], hold, how)
     after = _state(unl.estimator_)
     kept = np.setdiff1d(np.arange(len(y)), REMOVED)
     # the truth of after: the original's scaler is refitted on the rows kept
