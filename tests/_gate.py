@@ -195,6 +195,26 @@ def estimator_copied_during_removal(unl, sample_id, hold, how):
     return copy_while_removal_held(remove, hold, lambda: COPIES[how](unl.estimator_))
 
 
+def shifted_data(seed, name, n=60):
+    """A traced two-column array (``name``, ``_``, ``seed``) shifted by ``3 * seed`` and
+    labels split at that shift, so fits on two seeds give different models; with
+    :func:`plain`, the tests of a step fitted elsewhere."""
+    import numpy as np
+
+    import sktraceprop as stp
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=3.0 * seed, size=(n, 2))
+    return stp.from_numpy(X, f"{name}_{seed}"), X[:, 0] > 3.0 * seed
+
+
+def plain(X, y):
+    """``X`` and ``y`` as plain numpy arrays (no lineage)."""
+    import numpy as np
+
+    return np.asarray(X, dtype=float), np.asarray(y)
+
+
 def removal_data(source_id, n=30, seed=0):
     """A small traced classification set (both classes in its first two rows, no two
     rows alike) for the tests that hold a removal."""

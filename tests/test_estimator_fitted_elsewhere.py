@@ -20,17 +20,11 @@ import sktraceprop as stp
 from sktraceprop import wrappers
 from sktraceprop.exceptions import LineageError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S
+from tests._gate import WAIT_S, plain, shifted_data
 
 
-def _data(seed, n=60):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=3.0 * seed, size=(n, 2))
-    return stp.from_numpy(X, f"wrapped_elsewhere_{seed}"), X[:, 0] > 3.0 * seed
-
-
-def _plain(X, y):
-    return np.asarray(X, dtype=float), np.asarray(y)
+def _data(seed):
+    return shifted_data(seed, "wrapped_elsewhere")
 
 
 def _fit_while_other_code_acts(monkeypatch, wrapper, X, y, act):
@@ -71,14 +65,14 @@ def _fit_while_other_code_acts(monkeypatch, wrapper, X, y, act):
 
 def _refit(X, y):
     def act(est):
-        est.fit(*_plain(X, y))
+        est.fit(*plain(X, y))
 
     return act
 
 
 def _refit_by_class(X, y):
     def act(est):
-        type(est).fit(est, *_plain(X, y))
+        type(est).fit(est, *plain(X, y))
 
     return act
 
@@ -99,7 +93,7 @@ def test_estimator_fitted_elsewhere_during_the_fit_records_no_run(monkeypatch, k
     act = (_refit if how == "fit" else _refit_by_class)(X2, y2)
     error, est = _fit_while_other_code_acts(monkeypatch, wrapper, X1, y1, act)
     # the truth: estimator_ holds the other fit's state (a fit on X2 alone)
-    truth = KINDS[kind]().fit(*_plain(X2, y2))
+    truth = KINDS[kind]().fit(*plain(X2, y2))
     final = est[-1] if kind == "pipeline" else est
     np.testing.assert_array_equal(final.coef_, (truth[-1] if kind == "pipeline" else truth).coef_)
     assert isinstance(error, LineageError), f"recorded run {getattr(wrapper, 'lineage_', None)}"
@@ -120,7 +114,7 @@ def test_estimator_changed_in_place_during_the_fit_records_no_run(monkeypatch, k
 
     error, est = _fit_while_other_code_acts(monkeypatch, wrapper, X1, y1, edit)
     # the truth: the model no longer holds what a fit on X1 leaves
-    truth = KINDS[kind]().fit(*_plain(X1, y1))
+    truth = KINDS[kind]().fit(*plain(X1, y1))
     final = est[-1] if kind == "pipeline" else est
     assert final.coef_[0, 0] == 5.0
     assert not np.array_equal(final.coef_, (truth[-1] if kind == "pipeline" else truth).coef_)
@@ -144,6 +138,6 @@ def test_estimator_left_alone_records_its_run(monkeypatch, kind):
     # no watch is left on the fitted model (its own dict holds no fit method)
     steps = wrapper.estimator_ if kind == "pipeline" else [wrapper.estimator_]
     assert all("fit" not in vars(step) for step in steps)
-    truth = KINDS[kind]().fit(*_plain(X1, y1))
+    truth = KINDS[kind]().fit(*plain(X1, y1))
     final = wrapper.estimator_[-1] if kind == "pipeline" else wrapper.estimator_
     np.testing.assert_allclose(final.coef_, (truth[-1] if kind == "pipeline" else truth).coef_)

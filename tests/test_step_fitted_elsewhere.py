@@ -19,24 +19,18 @@ from sklearn.preprocessing import StandardScaler
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError
 from sktraceprop.stores import MemoryStore
-from tests._gate import WAIT_S, fit_while_other_code_fits
+from tests._gate import WAIT_S, fit_while_other_code_fits, plain, shifted_data
 
 
-def _data(seed, n=60):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(loc=3.0 * seed, size=(n, 2))
-    return stp.from_numpy(X, f"shared_step_{seed}"), X[:, 0] > 3.0 * seed
-
-
-def _plain(X, y):
-    return np.asarray(X, dtype=float), np.asarray(y)
+def _data(seed):
+    return shifted_data(seed, "shared_step")
 
 
 BY_ATTRIBUTE = {
     # the other code fits the shared object as anyone does (through its attribute)
-    "through-the-step": lambda step, X, y: step.fit(*_plain(X, y)),
+    "through-the-step": lambda step, X, y: step.fit(*plain(X, y)),
     # or through its class, around what a traced fit watches
-    "through-its-class": lambda step, X, y: type(step).fit(step, *_plain(X, y)),
+    "through-its-class": lambda step, X, y: type(step).fit(step, *plain(X, y)),
 }
 
 
@@ -52,7 +46,7 @@ def test_a_step_fitted_elsewhere_during_the_fit_records_no_run(monkeypatch, shar
         monkeypatch, pipe, X1, y1, lambda: BY_ATTRIBUTE[how](step, X2, y2)
     )
     # the truth: what the shared step holds is the other fit's state
-    other = clone(step).fit(*_plain(X2, y2))
+    other = clone(step).fit(*plain(X2, y2))
     attr = "mean_" if shared == "standardscaler" else "intercept_"
     np.testing.assert_array_equal(getattr(step, attr), getattr(other, attr))
     assert isinstance(error, LineageError), f"recorded run {getattr(pipe, 'lineage_', None)}"
@@ -67,7 +61,7 @@ def test_a_step_fitted_elsewhere_before_the_fit_is_not_refused():
     store = MemoryStore()
     lr = LogisticRegression()
     pipe = stp.make_traced_pipeline(StandardScaler(), lr, store=store)
-    done = threading.Thread(target=lambda: lr.fit(*_plain(X2, y2)), name="other")
+    done = threading.Thread(target=lambda: lr.fit(*plain(X2, y2)), name="other")
     done.start()
     done.join(WAIT_S)
     pipe.fit(X1, y1)
@@ -136,7 +130,7 @@ def _gate():
 def _other_fit_begun(step, X, y):
     """Begin ``step.fit(X, y)`` in thread ``"other"`` and return once it is under way
     (held at its start, before the traced fit begins)."""
-    other = threading.Thread(target=lambda: step.fit(*_plain(X, y)), name="other")
+    other = threading.Thread(target=lambda: step.fit(*plain(X, y)), name="other")
     other.start()
     assert step._gate["began"].wait(WAIT_S)
     return other
@@ -195,5 +189,5 @@ def test_a_fit_begun_elsewhere_before_the_fit_and_ended_before_the_step_is_fitte
         other.join(WAIT_S)
     assert gate["ended"].is_set()
     assert store.list_runs()["run_id"].tolist() == [pipe.lineage_.run_id]
-    truth = LogisticRegression().fit(StandardScaler().fit_transform(_plain(X1, y1)[0]), y1)
+    truth = LogisticRegression().fit(StandardScaler().fit_transform(plain(X1, y1)[0]), y1)
     np.testing.assert_allclose(lr.coef_, truth.coef_, rtol=1e-6)
