@@ -22,26 +22,22 @@ the final estimator's rows), and :meth:`StepFits.check` refuses the run where
   fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or ended
   after this fit's).
 
-It also sees two things that do not pass through the step's attributes:
+It also sees a change made in place inside a fitted attribute (``step.coef_[0] = 5``,
+``scaler.mean_ += 1``) after the step's fit here returned: each fitted attribute's
+content is digested (by the fingerprint's walk) when the fit returns, and again when
+the run is checked.
 
-- a fit of a step that another thread began before this fit began (its fit method was
-  looked up before the watch was put in place): the other threads' stacks are read when
-  the watch begins, and a fit of a step found there that is still under way when this
-  fit fits that step, or when the run is checked, refuses the run (one that ended
-  before is harmless: this fit's own fit of the step replaces what it left);
-- a change made in place inside a fitted attribute (``step.coef_[0] = 5``,
-  ``scaler.mean_ += 1``) after the step's fit here returned: each fitted attribute's
-  content is digested (by the fingerprint's walk) when the fit returns, and again when
-  the run is checked.
-
-What it does not see: a change made in place by another thread while this thread is
-inside that step's own fit (the digest is taken when the fit returns, with the change
-in it), and a change in place after the run was checked (the fingerprint was taken
-before: :func:`~sktraceprop._lineage._current.step_matches` finds it later).
+What it does not see: a fit of a step that another thread began before this fit began
+and that ends during it (its fit method was looked up before the watch was put in
+place; telling it would mean reading that running thread's frames and their locals,
+which is not safe in CPython: it crashed the interpreter in CI), a change made in place
+by another thread while this thread is inside that step's own fit (the digest is
+taken when the fit returns, with the change in it), and a change in place after the
+run was checked (the fingerprint was taken before:
+:func:`~sktraceprop._lineage._current.step_matches` finds it later).
 """
 
 import hashlib
-import sys
 import threading
 from contextlib import contextmanager
 
@@ -67,7 +63,6 @@ class _Watch:
         if not mine:
             fits.elsewhere.setdefault(self.name, threading.current_thread().name)
         else:
-            fits.still_fitting(self.name)  # a fit begun elsewhere before this one
             fits.depth[self.name] = fits.depth.get(self.name, 0) + 1
         try:
             if self.inner is not None:
@@ -122,19 +117,6 @@ def _changed(state, digests, now):
     return sorted(moved)
 
 
-def _fits_in(stack, steps):
-    """The names of ``steps`` (``{id: name}``) whose fit method has a frame in ``stack``."""
-    found = set()
-    frame = stack
-    while frame is not None:
-        if frame.f_code.co_name in _WATCHED:
-            name = steps.get(id(frame.f_locals.get("self")))
-            if name is not None:
-                found.add(name)
-        frame = frame.f_back
-    return found
-
-
 def _names(value):
     return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
 
@@ -147,35 +129,14 @@ class StepFits:
     def __init__(self, steps=(), advice=None):
         self.advice = PIPELINE_ADVICE if advice is None else advice
         self.owner = threading.get_ident()
+        # (a fit another thread began before this one is not seen: telling it would mean
+        # reading that running thread's frames, which is not safe in CPython)
         self.elsewhere, self.left, self.depth = {}, {}, {}
-        # the steps whose fit another thread began before this fit: {name: thread ids}
-        self.steps = {id(step): name for name, step in steps}
-        self.before, self.begun_before = {}, set()
-        if self.steps:
-            for ident, stack in sys._current_frames().items():
-                if ident != self.owner:
-                    for name in _fits_in(stack, self.steps):
-                        self.before.setdefault(name, set()).add(ident)
-
-    def still_fitting(self, name=None):
-        """Count as fitted elsewhere a step (``name``, else any) whose fit, begun in
-        another thread before this fit began, is still under way."""
-        names = [name] if name is not None else list(self.before)
-        if not any(self.before.get(n) for n in names):
-            return
-        stacks = sys._current_frames()
-        threads = {t.ident: t.name for t in threading.enumerate()}
-        for n in names:
-            for ident in self.before.get(n, ()):
-                if ident in stacks and n in _fits_in(stacks[ident], self.steps):
-                    self.elsewhere.setdefault(n, str(threads.get(ident, ident)))
-                    self.begun_before.add(n)
 
     def check(self, what):
         """Refuse the run of ``what`` (the traced model's class name) where a step was
         fitted elsewhere while it was fitted, or its fitted state changed since its fit
         here."""
-        self.still_fitting()
         changed = {}
         for name, (step, state, digests) in self.left.items():
             moved = _changed(state, digests, vars(step))
@@ -185,11 +146,6 @@ class StepFits:
             return
         said = [
             f"step {name!r} was fitted in thread {thread!r}"
-            + (
-                " (a fit begun before this one, still under way)"
-                if name in self.begun_before
-                else ""
-            )
             for name, thread in self.elsewhere.items()
         ]
         said += [
