@@ -12,9 +12,10 @@ the final fits of ``StackingClassifier``), the clone carries the name of that ``
 (:data:`TAG`) to the worker, and the note is the one a fit in one process gets. Where
 the clone is made in the worker (``MultiOutputClassifier``, ``OneVsRestClassifier``,
 ``BaggingClassifier``), the pickle of the estimator sent there carries the tag
-(:mod:`._enclosing_pickle`); where it is made in a joblib thread, the other threads'
-stacks name the ``fit``. A fit in a joblib task through scikit-learn's code that none of
-these name gets a note saying the estimator could not be named there.
+(:mod:`._enclosing_pickle`) where it is pickled on the thread running that ``fit``. A
+fit in a joblib task through scikit-learn's code that none of these name (the estimator
+pickled on loky's feeder thread, or cloned on a joblib thread: other threads' stacks are
+never read) gets a note saying the estimator could not be named there.
 """
 
 import os
@@ -116,7 +117,6 @@ def clone_tag(original):
     tag = original.__dict__.get(TAG)
     if tag is not None and tag.get("pickled"):
         return tag
-    from ._enclosing_pickle import in_joblib_task, pickled_tag
-
-    # a clone made in a joblib thread: the fit holding the original runs in another
-    return pickled_tag(original) if in_joblib_task(sys._getframe(1)) else None
+    # (a clone made in a joblib thread: the fit holding the original runs in another
+    # thread, whose stack is not read; see _enclosing_pickle)
+    return None

@@ -2,14 +2,21 @@
 
 ``MultiOutputClassifier``, ``OneVsRestClassifier`` and ``BaggingClassifier`` with
 ``n_jobs`` send their (unfitted) estimator to worker processes and clone it there, where
-no frame of their ``fit`` is on the stack (:mod:`._enclosing_fit`). The estimator is
-pickled in the process that runs that ``fit``, but by joblib's feeder thread, whose
-stack does not hold it either: the stacks of every thread are looked at
-(:func:`sys._current_frames`) for the ``fit`` of a meta-estimator that holds the
-pickled object as an attribute (``self.estimator``, ``self.estimator_``); the pickle
-then carries its :data:`~._enclosing_fit.TAG`, marked ``"pickled"``, and clones made
-from it in the worker carry it on. It is used only where the worker's stack shows a
-joblib task.
+no frame of their ``fit`` is on the stack (:mod:`._enclosing_fit`). Where the pickle is
+made on the thread that runs that ``fit`` (a ``fit`` that pickles its estimator itself,
+or a backend that pickles on the dispatching thread), the stack of that thread shows the
+``fit`` of a meta-estimator holding the pickled object as an attribute
+(``self.estimator``, ``self.estimator_``); the pickle then carries its
+:data:`~._enclosing_fit.TAG`, marked ``"pickled"``, and clones made from it in the worker
+carry it on. It is used only where the worker's stack shows a joblib task.
+
+Only the pickling thread's own stack is read. joblib's loky backend pickles on its
+feeder thread, and the threading backend clones on its worker threads, whose stacks do
+not hold the ``fit``: the other threads' stacks (:func:`sys._current_frames`) are not
+read there, because walking the frames of a thread that goes on running is not safe in
+CPython 3.11 (the step watch did, and crashed). Those fits get the note of a fit in a
+joblib task whose estimator could not be named (:func:`._enclosing_fit.enclosing_fit_note`),
+never a name guessed from another thread.
 """
 
 import os
@@ -33,8 +40,8 @@ def _holder_fit(obj, frame):
                     "sktraceprop"
                 ):
                     return None
-                # a list first: another thread's fit may set attributes of its
-                # estimator meanwhile (iterating the live dict would raise)
+                # a list first: another thread may set attributes of the estimator
+                # meanwhile (iterating the live dict would raise)
                 if any(value is obj for value in list(vars(owner).values())):
                     cls = type(owner)
                     return cls.__name__, cls.__module__, frame.f_code.co_name
@@ -44,11 +51,10 @@ def _holder_fit(obj, frame):
 
 
 def pickled_tag(obj):
-    """The tag a pickle of ``obj`` made now carries, or None."""
-    for frame in sys._current_frames().values():
-        owner = _holder_fit(obj, frame)
-        if owner is not None:
-            return {"owner": owner, "pid": os.getpid(), "pickled": True}
+    """The tag a pickle of ``obj`` made now, on this thread, carries, or None."""
+    owner = _holder_fit(obj, sys._getframe(1))
+    if owner is not None:
+        return {"owner": owner, "pid": os.getpid(), "pickled": True}
     return None
 
 

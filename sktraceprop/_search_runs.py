@@ -53,11 +53,21 @@ def _latest_fit(search, found, results):
     if found is None:
         return None
     search_id, estimator, before, thread_id = found
-    if results is before and search_fit_running(search, thread_id):
+    running = search_fit_running(search, thread_id) if results is before else None
+    if running == "here":
         raise LineageError(
             f"this {type(search).__name__} is being refitted (its fit {search_id} is under "
-            "way, in another thread): its cv_results_ are of an earlier fit, whose runs "
+            "way, in this thread): its cv_results_ are of an earlier fit, whose runs "
             "cannot be told apart here. Call search_runs again once the refit is done"
+        )
+    if running == "thread":
+        raise LineageError(
+            f"this {type(search).__name__}'s latest fit ({search_id}) began in another "
+            "thread, which is still running, and has not set its cv_results_: the fit is "
+            "under way there, or it raised there (another thread's stack is not read, so "
+            "which is not known here). Its cv_results_ are of an earlier fit, whose runs "
+            "cannot be told apart here. Call search_runs again once a fit of it has "
+            "completed"
         )
     if results is before:
         raise LineageError(

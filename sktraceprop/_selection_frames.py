@@ -5,6 +5,7 @@ Only frames of library modules have their ``f_locals`` read (:func:`_library_fra
 """
 
 import sys
+import threading
 
 _CODES = None
 
@@ -109,13 +110,25 @@ def _library_frame(frame, prefixes):
 
 
 def search_fit_running(search, thread_id):
-    """Whether the thread ``thread_id`` is now inside ``search``'s own ``fit`` (scikit-learn's
-    ``BaseSearchCV.fit`` on that very object): a fit under way, not one that ended."""
-    frame = sys._current_frames().get(thread_id)
-    code = _codes()["search_fit"]
-    while frame is not None:
-        # (scikit-learn's frame: its self is read, no user's frame's locals)
-        if frame.f_code is code and frame.f_locals.get("self") is search:
-            return True
-        frame = frame.f_back
-    return False
+    """What is known of ``search``'s fit begun in the thread ``thread_id`` whose
+    ``cv_results_`` are not yet there: ``"here"`` when this thread is inside that very
+    ``fit`` now (scikit-learn's ``BaseSearchCV.fit`` on that object, on this thread's own
+    stack), ``"thread"`` when it began in another thread that is still running (its fit
+    may be under way there, or may have raised there: another thread's stack is not
+    read), else None (the fit ended without completing).
+
+    Other threads' frames (:func:`sys._current_frames`) are never read: a frame object of
+    a running thread, held while that thread goes on, is not safe to walk in CPython 3.11
+    (a crash was seen in the step watch, which did)."""
+    if thread_id == threading.get_ident():
+        frame = sys._getframe(1)
+        code = _codes()["search_fit"]
+        while frame is not None:
+            # (scikit-learn's frame: its self is read, no user's frame's locals)
+            if frame.f_code is code and frame.f_locals.get("self") is search:
+                return "here"
+            frame = frame.f_back
+        return None
+    if any(thread.ident == thread_id for thread in threading.enumerate()):
+        return "thread"
+    return None
