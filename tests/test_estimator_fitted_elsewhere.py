@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -141,3 +142,32 @@ def test_estimator_left_alone_records_its_run(monkeypatch, kind):
     truth = KINDS[kind]().fit(*plain(X1, y1))
     final = wrapper.estimator_[-1] if kind == "pipeline" else wrapper.estimator_
     np.testing.assert_allclose(final.coef_, (truth[-1] if kind == "pipeline" else truth).coef_)
+
+
+PRIVATE_KINDS = {
+    "estimator": lambda: KNeighborsClassifier(n_neighbors=3),
+    "pipeline": lambda: make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=3)),
+}
+
+
+@pytest.mark.parametrize("kind", list(PRIVATE_KINDS))
+def test_estimator_private_state_changed_in_place_records_no_run(monkeypatch, kind):
+    # a KNN predicts from its private _fit_X: a change there is a change of the model
+    X1, y1 = _data(0)
+    store = MemoryStore()
+    wrapper = stp.TracedEstimator(PRIVATE_KINDS[kind](), store=store)
+
+    def edit(est):
+        (est[-1] if kind == "pipeline" else est)._fit_X[0, 0] = 99.0
+
+    error, est = _fit_while_other_code_acts(monkeypatch, wrapper, X1, y1, edit)
+    # the truth: the model no longer holds what a fit on X1 leaves
+    truth = PRIVATE_KINDS[kind]().fit(*plain(X1, y1))
+    final, true_final = (est[-1], truth[-1]) if kind == "pipeline" else (est, truth)
+    assert final._fit_X[0, 0] == 99.0
+    assert not np.array_equal(final._fit_X, true_final._fit_X)
+    assert isinstance(error, LineageError), f"recorded run {getattr(wrapper, 'lineage_', None)}"
+    said = str(error)
+    assert "step 'kneighborsclassifier' had its fitted state" in said
+    assert "changed in place (_fit_X)" in said and "No run was recorded" in said
+    assert store.list_runs().empty and not hasattr(wrapper, "lineage_")

@@ -75,6 +75,52 @@ def fitted_state(estimator):
     }
 
 
+#: What scikit-learn (1.9 on) sets on an estimator for its callbacks around a fit, and
+#: removes or restores once that fit returned (a pipeline's step: while the pipeline's
+#: fit still runs): how a fit reports, not what it learnt.
+_CALLBACKS = frozenset(
+    {"_skl_callbacks", "_skl_callbacks_to_teardown", "_callback_fit_ctx", "_parent_callback_ctx"}
+)
+
+
+def watched_state(obj):
+    """All ``obj`` holds in its own dict that a fit may leave there, by name: what the
+    step watch (``_fitted_elsewhere``) digests.
+
+    Its fitted state, public and private and of any class (a KNN's ``_fit_X``, a
+    histogram gradient boosting model's ``_predictors``, a user estimator's ``_w``), and
+    its parameters (a ``FeatureUnion`` fits the transformers of its ``transformer_list``
+    in place, and a step's parameters are recorded with its run); not dunders,
+    scikit-learn's settings and callbacks' context (``_SETTINGS``, ``_CALLBACKS``: not
+    learnt, and changed by the pipeline once the step's fit returned), nor what
+    sktraceprop puts there while a traced fit runs (its spies on the fit methods).
+    """
+    # (a copy made at once: another thread may be setting attributes meanwhile)
+    return {
+        k: v
+        for k, v in dict(getattr(obj, "__dict__", {})).items()
+        if not (
+            k.startswith("__")
+            or k in _SETTINGS
+            or k in _CALLBACKS
+            or (callable(v) and sktraceprop_own(v))
+        )
+    }
+
+
+def sktraceprop_own(value):
+    """Whether ``value`` is sktraceprop's own (a spy a traced fit puts on an instance):
+    by its module, or its class's."""
+    try:
+        modules = (getattr(value, "__module__", None), type(value).__module__)
+    except Exception:  # an object whose attributes raise when read
+        return False
+    return any(
+        isinstance(m, str) and (m == "sktraceprop" or m.startswith("sktraceprop."))
+        for m in modules
+    )
+
+
 def json_safe(value):
     """A JSON-serialisable stand-in for a parameter value."""
     if value is None or isinstance(value, bool | str):

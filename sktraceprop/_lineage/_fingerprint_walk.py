@@ -28,7 +28,7 @@ from ._fingerprint_leaves import (
     _lp,
     _shape_bytes,
 )
-from ._fingerprint_params import fitted_state, own_params
+from ._fingerprint_params import fitted_state, own_params, sktraceprop_own, watched_state
 
 #: The scheme of the fingerprints ``_fingerprint.fingerprint`` makes.
 SCHEME = 6
@@ -41,15 +41,18 @@ class _Path(dict):
     ``by_name`` for scheme 2 (every function and class by module and qualified name),
     ``scheme`` 3 or 4 otherwise (what user code is and what of its classes is hashed);
     ``exact_frames`` for fit-parameter digests of scheme ``fit-param-3`` (pandas objects
-    by :mod:`._exact_pandas`: a null apart from a NaN, a string dtype's storage)."""
+    by :mod:`._exact_pandas`: a null apart from a NaN, a string dtype's storage); ``watch``
+    for the step watch's digests (``_fitted_elsewhere``: an estimator by all it holds,
+    ``_fingerprint_params.watched_state``, not by what a fingerprint takes)."""
 
-    __slots__ = ("by_name", "exact_frames", "scheme")
+    __slots__ = ("by_name", "exact_frames", "scheme", "watch")
 
-    def __init__(self, by_name=False, scheme=SCHEME, exact_frames=False):
+    def __init__(self, by_name=False, scheme=SCHEME, exact_frames=False, watch=False):
         super().__init__()
         self.by_name = by_name
         self.scheme = 2 if by_name else scheme
         self.exact_frames = exact_frames
+        self.watch = watch
 
 
 def _user_class(h, obj, depth, memo):
@@ -320,6 +323,9 @@ def _feed_value(h, obj, depth, memo):
             _feed(h, part, depth + 1, memo)
     elif isinstance(obj, BaseEstimator):
         h.update(b"E" + _class_bytes(obj))
+        if memo.watch:  # the step watch's digest: all it holds (not a fingerprint)
+            _feed(h, watched_state(obj), depth + 1, memo)
+            return
         _user_class(h, obj, depth, memo)  # a user estimator's fit and transform
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)
         if memo.scheme >= 6 and not memo.by_name:
@@ -362,7 +368,7 @@ def _feed_overrides(h, obj, depth, memo):
         if isinstance(k, str)
         and k not in _FIT_NAMES
         and callable(v)
-        and not _ours(v)
+        and not sktraceprop_own(v)
         and _is_method(cls, k)
     )
     if found:
@@ -377,16 +383,3 @@ def _is_method(cls, name):
         return callable(getattr(cls, name, None))
     except Exception:  # a class attribute whose descriptor raises when read
         return False
-
-
-def _ours(value):
-    """Whether ``value`` is sktraceprop's own (a spy a traced fit puts on an instance):
-    by its module, or its class's."""
-    try:
-        modules = (getattr(value, "__module__", None), type(value).__module__)
-    except Exception:  # an object whose attributes raise when read
-        return False
-    return any(
-        isinstance(m, str) and (m == "sktraceprop" or m.startswith("sktraceprop."))
-        for m in modules
-    )

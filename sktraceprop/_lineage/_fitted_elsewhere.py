@@ -17,15 +17,22 @@ the final estimator's rows), and :meth:`StepFits.check` refuses the run where
 - a fit method of a step (an imbalanced-learn sampler's ``fit_resample`` among them:
   its ``sample_indices_`` name the rows the run records) was called from another thread
   (through the step's attributes: a fit in any thread looks them up there), or
-- an attribute of a step's fitted state (``coef_``, ``mean_``...) is no longer the
-  object its fit in this thread left there once the run's fingerprints were taken (a
-  fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or ended
-  after this fit's).
+- an attribute of a step (``coef_``, ``mean_``, a KNN's private ``_fit_X``...) is no
+  longer the object its fit in this thread left there once the run's fingerprints were
+  taken (a fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or
+  ended after this fit's).
 
-It also sees a change made in place inside a fitted attribute (``step.coef_[0] = 5``,
-``scaler.mean_ += 1``) after the step's fit here returned: each fitted attribute's
-content is digested (by the fingerprint's walk) when the fit returns, and again when
-the run is checked.
+It also sees a change made in place inside an attribute (``step.coef_[0] = 5``,
+``scaler.mean_ += 1``, ``knn._fit_X[0] = 99``) after the step's fit here returned: each
+attribute's content is digested (by the fingerprint's walk) when the fit returns, and
+again when the run is checked. What is watched is all the step holds
+(:func:`~._fingerprint_params.watched_state`): its fitted state, public (``name_``) and
+private (``_name``, of any class: a KNN predicts from ``_fit_X``, a histogram gradient
+boosting model from ``_predictors``), its parameters (a ``FeatureUnion`` fits its
+``transformer_list`` in place), nested estimators by all they hold; not scikit-learn's
+settings and callbacks' context. An attribute whose content cannot be digested (nested
+deeper than the walk goes) is watched by identity alone, and the run says so (a
+:class:`~sktraceprop.exceptions.LineageWarning` naming it).
 
 What it does not see: a fit of a step that another thread began before this fit began
 and that ends during it (its fit method was looked up before the watch was put in
@@ -39,13 +46,16 @@ run was checked (the fingerprint was taken before:
 
 import hashlib
 import threading
+import warnings
 from contextlib import contextmanager
 
 from sklearn.pipeline import Pipeline
 
-from ..exceptions import LineageError
+from ..exceptions import LineageError, LineageWarning
+from ..utils._stack import user_stacklevel
 from ._final import _class_method
-from ._fingerprint_walk import _feed
+from ._fingerprint_params import watched_state
+from ._fingerprint_walk import _feed, _Path
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -81,25 +91,25 @@ class _Watch:
 
 
 def _state(step):
-    """The fitted attributes of ``step`` (``name_``: scikit-learn's convention; the other
-    attributes are its parameters and what scikit-learn sets around a fit, such as its
-    callbacks' context), less lists of names: skorch's registry of its torch parts
-    (``prefixes_``...) is rebuilt when scikit-learn removes that context once the
-    pipeline's fit ends, in this thread, and holds nothing learnt."""
-    return {
-        k: v
-        for k, v in vars(step).items()
-        if k.endswith("_") and not k.startswith("__") and not _names(v)
-    }
+    """What of ``step`` is watched: all it holds (``watched_state``: its fitted state,
+    public and private, such as a KNN's ``_fit_X``, and its parameters)."""
+    return watched_state(step)
+
+
+class _Undigested(str):
+    """Why an attribute's content could not be digested: only its replacement is seen."""
 
 
 def _digest(value):
-    """A digest of ``value``'s content, or None where the fingerprint's walk refuses it."""
-    h = hashlib.blake2b(digest_size=16)
+    """A digest of ``value``'s content (nested estimators by all they hold, as the step),
+    or :class:`_Undigested` where the walk refuses it (nested too deep) or raised."""
+    # SHA-256, as the fingerprint: faster than BLAKE2b over a large array where the CPU
+    # computes it (SHA extensions; ``benchmarks/bench_step_watch.py``)
+    h = hashlib.sha256()
     try:
-        _feed(h, value)
-    except (ValueError, TypeError):
-        return None
+        _feed(h, value, 0, _Path(watch=True))
+    except Exception as e:  # noqa: BLE001 - said, not swallowed: see StepFits.check
+        return _Undigested(f"{type(e).__name__}: {e}")
     return h.digest()
 
 
@@ -108,13 +118,29 @@ def _digests(state):
 
 
 def _changed(state, digests, now):
-    """The attributes of ``state`` no longer there, replaced, or changed in place."""
+    """The attributes of ``state`` no longer there, replaced, or changed in place; a list
+    of names by content alone (skorch rebuilds ``prefixes_`` and its other registries
+    of its torch parts, the same names, when scikit-learn removes its callbacks' context
+    from the step once the step's fit returned)."""
     moved = []
     for k, v in state.items():
         value = now.get(k, _GONE)
-        if value is not v or (digests[k] is not None and _digest(value) != digests[k]):
+        if value is _GONE or (value is not v and not _names(v)):
+            moved.append(k)
+        elif not isinstance(digests[k], _Undigested) and _digest(value) != digests[k]:
             moved.append(k)
     return sorted(moved)
+
+
+def _undigested(left):
+    """``(step name, attribute, why)`` of each watched attribute whose content could not
+    be digested."""
+    return [
+        (name, k, why)
+        for name, (_, _, digests) in left.items()
+        for k, why in digests.items()
+        if isinstance(why, _Undigested)
+    ]
 
 
 def _names(value):
@@ -143,6 +169,15 @@ class StepFits:
             if moved:
                 changed[name] = moved
         if not self.elsewhere and not changed:
+            for name, attr, why in _undigested(self.left):
+                warnings.warn(
+                    f"step {name!r}: the content of its attribute {attr!r} could not be "
+                    f"digested ({why}), so a change made in place inside it after its "
+                    "fit returned, before this run was recorded, is not seen (its "
+                    "replacement is)",
+                    LineageWarning,
+                    stacklevel=user_stacklevel(),
+                )
             return
         said = [
             f"step {name!r} was fitted in thread {thread!r}"
