@@ -38,9 +38,9 @@ def test_a_missing_name_is_found():
 
 # The user guide's ``.. code-block:: python`` blocks, run as a user would on the bundled
 # demo data (README.md's blocks: tests/test_readme.py). A page's blocks share one
-# namespace, in order, in a fresh folder; the names the guide leaves to the reader
-# (X_train, pipe, store, ...) are given below. A block that starts a Dask cluster is left
-# to tests/test_dask.py.
+# namespace, in order, in a fresh folder, after the block of doc/index.rst that defines
+# the names the guide leaves to the reader (X_train, pipe, store, ...), as that page says.
+# A block that starts a Dask cluster is left to tests/test_dask.py.
 _SKIPPED_BLOCKS = ("LocalCluster",)
 _PAGE_NEEDS = {
     "compliance.rst": ("cryptography", "jsonschema"),
@@ -73,56 +73,21 @@ def _rst_python_blocks(path):
 
 
 def _guide_pages():
-    return sorted(p.name for p in DOC.glob("*.rst") if _rst_python_blocks(p))
+    pages = (p for p in DOC.glob("*.rst") if p.name != "index.rst" and _rst_python_blocks(p))
+    return sorted(p.name for p in pages)
 
 
-def _guide_namespace(tmp_path):
-    import shutil
-
-    import numpy as np
-    import pandas as pd
-    from sklearn.base import clone
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-
-    import sktraceprop as stp
-
-    for sid, path in stp.datasets.demo_paths().items():
-        shutil.copy(path, tmp_path / f"{sid}.csv")
-    a = stp.read_csv("hospital_a.csv", source_id="hospital_a")
-    b = stp.read_csv("hospital_b.csv", source_id="hospital_b", comment="#")
-    df = pd.concat([a, b]).dropna()
-    # numeric columns: the guide's snippets also fit bare estimators on X
-    X = df[["age", "bp", "cholesterol"]]
-    X_train, X_test, y_train, y_test = train_test_split(X, df["label"], random_state=0)
-    pre = stp.make_traced_column_transformer((StandardScaler(), ["age", "bp", "cholesterol"]))
-    store = stp.stores.SQLiteStore("guide.db")
-    pipe = stp.make_traced_pipeline(clone(pre), LogisticRegression(), store=store)
-    pipe.fit(X_train, y_train)
-    ns = dict(
-        stp=stp, np=np, pd=pd, LogisticRegression=LogisticRegression, clone=clone,
-        X=X_train, y=y_train, X_train=X_train, y_train=y_train, X_test=X_test,
-        y_test=y_test, X_val=X_test, y_val=y_test, X_new=X_test, pre=pre, pipe=pipe,
-        store=store, run_id=pipe.lineage_.run_id,
-        G_train=np.random.default_rng(0).normal(size=(200, 3000)).astype(np.float32),
-    )  # fmt: skip
+def _guide_namespace():
+    """The names doc/index.rst's block defines, run in the current folder."""
+    ((line, code),) = _rst_python_blocks(DOC / "index.rst")
+    ns = {}
+    exec(compile(code, f"{DOC / 'index.rst'}:{line}", "exec"), ns)
     return ns
 
 
-def _page_namespace(page, tmp_path):
+def _page_namespace(page):
     """The names a page's blocks take from the reader, built only where it uses them."""
-    from sklearn.base import clone
-
-    ns = _guide_namespace(tmp_path)
-    stp, pipe, X_train, y_train = ns["stp"], ns["pipe"], ns["X_train"], ns["y_train"]
-    if page == "plotting.rst":
-        ns["valuer"] = stp.KNNShapleyValuer(5, transformer=pipe[:-1]).fit(X_train, y_train)
-        unlearner = stp.GradientCorrectionUnlearner(clone(pipe), forget=["hospital_a"])
-        ns["unlearner"] = unlearner.fit(X_train, y_train)
-        keep = stp.row_lineage(X_train)["source_id"].ne("hospital_a").to_numpy()
-        ns["retrained"] = clone(pipe).fit(X_train[keep], y_train[keep])
-        ns["original"] = pipe
+    ns = _guide_namespace()
     if page == "stores.rst":
         ns.update(_stores_namespace(ns))
     if page == "compliance.rst":
@@ -169,7 +134,7 @@ def test_user_guide_python_blocks_run(page, tmp_path, monkeypatch):
     for module in _PAGE_NEEDS.get(page, ()):
         pytest.importorskip(module)
     monkeypatch.chdir(tmp_path)
-    ns = _page_namespace(page, tmp_path)
+    ns = _page_namespace(page)
     ran = 0
     for line, code in _rst_python_blocks(DOC / page):
         if any(marker in code for marker in _SKIPPED_BLOCKS):

@@ -209,11 +209,13 @@ def compliance_report(
         scikit-learn search) is reported by its ``best_estimator_``, the model its
         ``predict`` uses; a search fitted with ``refit=False`` holds none and is
         refused.
-    system_name, system_version, deployer_name, intended_purpose : str
+    system_name, system_version, deployer_name : str
         Stated by the deployer; required, non-empty.
     high_risk_category : str
         One of the keys of ``sktraceprop.compliance.ANNEX_III`` (e.g.
         ``"creditworthiness"``, Annex III point 5(b)).
+    intended_purpose : str
+        Stated by the deployer; required, non-empty.
     human_oversight : list of str
         The people or roles assigned to human oversight (Art. 26(2)); at least one.
     store : BaseStore, default=None

@@ -49,9 +49,12 @@ def function_space_distance_ratio(unlearned, retrained, original, X, *, response
 
     Parameters
     ----------
-    unlearned, original : fitted estimators
+    unlearned : fitted estimator
+        The model after the removal.
     retrained : fitted estimator or list of them
         Several retrains (other seeds): the reference output is their mean.
+    original : fitted estimator
+        The model before the removal.
     X : array-like of shape (n_samples, n_features)
         Rows on which the functions are compared (e.g. a test set or the forget set).
     response_method : {"auto", "decision_function", "predict_proba", "predict"}, \
@@ -88,9 +91,12 @@ def forget_loss_gap_closed(unlearned, retrained, original, X_forget, y_forget):
 
     Parameters
     ----------
-    unlearned, original : fitted estimators
+    unlearned : fitted estimator
+        The model after the removal.
     retrained : fitted estimator or list of them
         Several retrains (other seeds): ``L_retrain`` is the mean of their losses.
+    original : fitted estimator
+        The model before the removal.
     X_forget : array-like of shape (n_forget, n_features)
     y_forget : array-like of shape (n_forget,)
 
@@ -188,10 +194,13 @@ def unlearning_report(
 
     Parameters
     ----------
-    unlearned, original : fitted estimators
+    unlearned : fitted estimator
+        The model after the removal.
     retrained : fitted estimator or list of them
         Retrains without the removed rows; with several (other seeds), the reference is
         their mean and the report adds the noise floor (see below).
+    original : fitted estimator
+        The model before the removal.
     X_forget, y_forget : the removed rows and their targets
     X_test, y_test : held-out rows (never trained on by any of the models)
     gap_tolerance : float, default=1.0
