@@ -123,6 +123,23 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     return rows
 
 
+def _run_and_store(estimator):
+    """``(run, store)`` of an explained ``estimator``: the ``lineage_`` of the traced
+    model it is or holds (frozen, or an unlearner's ``estimator_``) and the store that
+    model's runs and removals go to (an unlearner's own ``store``, else its model's).
+    An unlearner has neither attribute itself: read from it, an explanation of an
+    unlearner pickled before an erasure handed out the erased rows' values unchecked."""
+    from .influence._fit import model_store
+    from .influence._fitted import run_holder
+
+    holder = run_holder(estimator)
+    run = None if holder is None else getattr(holder, "lineage_", None)
+    store = model_store(estimator)
+    if store is None:
+        store = getattr(estimator if holder is None else holder, "store", None)
+    return run, store
+
+
 def erasure_of(estimator, row_id):
     """``(erased, withheld)`` of training row ``row_id`` of ``estimator``'s run:
     ``erased``, which erasure request recorded by ``estimator``'s store named it (in
@@ -133,8 +150,7 @@ def erasure_of(estimator, row_id):
     :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`)."""
     from .stores._erased_rows import erased_rows
 
-    run = getattr(estimator, "lineage_", None)
-    store = getattr(estimator, "store", None)
+    run, store = _run_and_store(estimator)
     if run is None or store is None or not hasattr(run, "row_ids"):
         return None, False
     erased = erased_rows(store, run)
@@ -173,8 +189,7 @@ def erased_marks(estimator, row_ids):
     from ._lineage._erasures_seen import erased_in_run
     from .exceptions import UnknownSourceError
 
-    run = getattr(estimator, "lineage_", None)
-    store = getattr(estimator, "store", None)
+    run, store = _run_and_store(estimator)
     if store is None:
         return (
             None,
