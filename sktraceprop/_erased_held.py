@@ -37,7 +37,7 @@ from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning
 from .utils._stack import user_stacklevel
 
-__all__ = ["erased_marks", "erasure_of", "warn_erased_held", "warn_snapshot"]
+__all__ = ["erased_marks", "erasure_of", "removal_of", "warn_erased_held", "warn_snapshot"]
 
 _LOCK = threading.Lock()
 _CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
@@ -179,6 +179,31 @@ def erasure_of(estimator, row_id):
         )
         return None, True
     return None, False
+
+
+def removal_of(estimator, row_id):
+    """Which removal recorded in ``estimator``'s store took training row ``row_id`` out
+    of ``estimator``'s own run (an ``"unlearning"`` event of that run: its unlearner, in
+    this process or another, corrected the model since ``estimator`` was pickled), in
+    words, or None. A removal from another model's run is not one of this model's."""
+    from ._removal_events import removal_events
+    from ._removed_in_store import removed_in_store
+
+    run, store = _run_and_store(estimator)
+    if run is None or store is None or getattr(run, "run_id", None) is None:
+        return None
+    events = [
+        e for e in removal_events(store) if e["kind"] == "unlearning" and e["run_id"] == run.run_id
+    ]
+    if not events:
+        return None
+    found = removed_in_store(store, np.array([row_id], dtype=np.int64), events=events)
+    if not found:
+        return None
+    return (
+        f"removed from the model by {found[0].what}, after this object was pickled: it "
+        "still holds the row until refitted or discarded"
+    )
 
 
 def erased_marks(estimator, row_ids):

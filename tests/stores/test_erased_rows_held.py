@@ -167,3 +167,46 @@ def test_an_explanation_of_an_unlearner_pickled_before_an_erasure_withholds_valu
     assert len(said) == 1 and f"seq {event['seq']}" in said[0]
     other = loaded.trace(0, 1)  # a row not erased: its values, as before
     assert other["values"] == X.iloc[other["train_index"]].to_dict()
+
+
+@pytest.mark.parametrize("inner", [False, True])
+def test_an_explanation_pickled_before_a_removal_withholds_the_removed_rows_values(
+    tmp_path, inner
+):
+    """A copy of an unlearner (or of its model) unpickled after its removal keeps the
+    log it had then: Explanation.trace() handed out the removed row's raw values with
+    ``removed`` None, though the store records the removal of that row from that run."""
+    pipe, store, df = _fitted(tmp_path)  # another model: a removal from unl is not its
+    X, y = df[["a", "b"]], df["label"]
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    ).fit(X, y)
+    explanations = [
+        stp.InfluenceExplainer(m).fit(X, y).explain(X.iloc[:2], top_k=len(X))
+        for m in (unl.estimator_ if inner else unl, FrozenEstimator(pipe))
+    ]
+    first = explanations[0].trace(0, 0)
+    train_index = first["train_index"]
+    # the truth: the file's line of that row (header on line 1), as fitted
+    line = (tmp_path / "held.csv").read_text().splitlines()[train_index + 1]
+    assert [f"{v:.6f}" for v in first["values"].values()] == line.split(",")[:2]
+    data = pickle.dumps(explanations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (it names the explainers of this process)
+        unl.unlearn(sample_id=stp.row_ids(df.iloc[[train_index]]))
+    (event,) = store.events(kind="unlearning")
+    mine, others = pickle.loads(data)
+    traced = mine.trace(0, 0)
+    assert traced["line"] == train_index + 2 and traced["values"] is None
+    assert traced["removed"].startswith(
+        f"removed from the model by unlearning event {event['seq']} of run "
+        f"{unl.estimator_.lineage_.run_id}"
+    )
+    kept = mine.trace(0, 1)  # a row not removed: its values, as before
+    assert kept["values"] == X.iloc[kept["train_index"]].to_dict()
+    assert kept["removed"] is None
+    # the row is still in the other model, which no removal reached: its values stay
+    (rank,) = np.flatnonzero(others.top_indices[0] == train_index)
+    theirs = others.trace(0, int(rank))
+    assert theirs["line"] == train_index + 2 and theirs["removed"] is None
+    assert theirs["values"] == first["values"]
