@@ -37,7 +37,7 @@ from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning
 from .utils._stack import user_stacklevel
 
-__all__ = ["erased_marks", "erasure_of", "warn_erased_held", "warn_snapshot"]
+__all__ = ["erased_marks", "erasure_of", "removal_of", "warn_erased_held", "warn_snapshot"]
 
 _LOCK = threading.Lock()
 _CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
@@ -123,6 +123,23 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     return rows
 
 
+def _run_and_store(estimator):
+    """``(run, store)`` of an explained ``estimator``: the ``lineage_`` of the traced
+    model it is or holds (frozen, or an unlearner's ``estimator_``) and the store that
+    model's runs and removals go to (an unlearner's own ``store``, else its model's).
+    An unlearner has neither attribute itself: read from it, an explanation of an
+    unlearner pickled before an erasure handed out the erased rows' values unchecked."""
+    from .influence._fit import model_store
+    from .influence._fitted import run_holder
+
+    holder = run_holder(estimator)
+    run = None if holder is None else getattr(holder, "lineage_", None)
+    store = model_store(estimator)
+    if store is None:
+        store = getattr(estimator if holder is None else holder, "store", None)
+    return run, store
+
+
 def erasure_of(estimator, row_id):
     """``(erased, withheld)`` of training row ``row_id`` of ``estimator``'s run:
     ``erased``, which erasure request recorded by ``estimator``'s store named it (in
@@ -133,8 +150,7 @@ def erasure_of(estimator, row_id):
     :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`)."""
     from .stores._erased_rows import erased_rows
 
-    run = getattr(estimator, "lineage_", None)
-    store = getattr(estimator, "store", None)
+    run, store = _run_and_store(estimator)
     if run is None or store is None or not hasattr(run, "row_ids"):
         return None, False
     erased = erased_rows(store, run)
@@ -165,6 +181,31 @@ def erasure_of(estimator, row_id):
     return None, False
 
 
+def removal_of(estimator, row_id):
+    """Which removal recorded in ``estimator``'s store took training row ``row_id`` out
+    of ``estimator``'s own run (an ``"unlearning"`` event of that run: its unlearner, in
+    this process or another, corrected the model since ``estimator`` was pickled), in
+    words, or None. A removal from another model's run is not one of this model's."""
+    from ._removal_events import removal_events
+    from ._removed_in_store import removed_in_store
+
+    run, store = _run_and_store(estimator)
+    if run is None or store is None or getattr(run, "run_id", None) is None:
+        return None
+    events = [
+        e for e in removal_events(store) if e["kind"] == "unlearning" and e["run_id"] == run.run_id
+    ]
+    if not events:
+        return None
+    found = removed_in_store(store, np.array([row_id], dtype=np.int64), events=events)
+    if not found:
+        return None
+    return (
+        f"removed from the model by {found[0].what}, after this object was pickled: it "
+        "still holds the row until refitted or discarded"
+    )
+
+
 def erased_marks(estimator, row_ids):
     """``(hit, seqs, store, note)``: which of ``row_ids`` (training rows of
     ``estimator``'s ``lineage_``) are, or were built from, rows that an erasure request
@@ -173,8 +214,7 @@ def erased_marks(estimator, row_ids):
     from ._lineage._erasures_seen import erased_in_run
     from .exceptions import UnknownSourceError
 
-    run = getattr(estimator, "lineage_", None)
-    store = getattr(estimator, "store", None)
+    run, store = _run_and_store(estimator)
     if store is None:
         return (
             None,

@@ -289,8 +289,11 @@ class Explanation(RecordedFormatMixin):
             went through) and ``removed``: where the explained estimator is a
             :class:`~sktraceprop.GradientCorrectionUnlearner` that removed the row
             after this explanation was made, which event did (its position in
-            ``unlearning_log_`` and UTC time), else None; the explainer still holds
-            the row until it is refitted or discarded (the removal's ``held_elsewhere``);
+            ``unlearning_log_`` and UTC time), or, for an explanation pickled before
+            the removal (of the unlearner or its ``estimator_``), the unlearning event
+            of the explained model's run that its store records, else None; the
+            explainer still holds the row until it is refitted or discarded (the
+            removal's ``held_elsewhere``);
             or, where the explained model's store records an erasure request of the row
             made after this explanation was pickled, that erasure event (its values are
             then not handed out again). Where that store is a copy of a

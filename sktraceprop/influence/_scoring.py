@@ -10,7 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import validate_data
 
-from .._erased_held import erased_marks, erasure_of
+from .._erased_held import erased_marks, erasure_of, removal_of
 from .._lineage._paired import check_paired
 from ..utils._progress import map_blocks
 from ..utils._sklearn_compat import num_samples, safe_indexing
@@ -51,7 +51,14 @@ class ScoringMixin:
                 return f"removed from the model by its unlearning event {seq} ({when})", True
         # an erasure its store records since this object was pickled (the erasure could
         # not reach it): the row's values are not handed out again
-        return erasure_of(self.estimator_, row_id)
+        erased, withheld = erasure_of(self.estimator_, row_id)
+        if erased is None:
+            # nor those of a row its unlearner (a copy of it, unpickled, keeps the log
+            # it had then) took out of its run since, which its store records
+            removed = removal_of(self.estimator_, row_id)
+            if removed is not None:
+                return removed, True
+        return erased, withheld
 
     def _erased_marks(self, train_index):
         """:func:`~sktraceprop._erased_held.erased_marks` of the training rows at

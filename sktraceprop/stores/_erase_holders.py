@@ -97,9 +97,19 @@ def warn_held_here(removed, asked, drop):
     )
     if dropped:
         named = ", ".join(f"{name} ({n} row(s))" for name, n in sorted(dropped.items()))
+        # an explainer drops its whole fit, a valuer its values_ only: each told its own
+        kinds = {"Explainer" in name.split(" in ")[0] for name in dropped}
+        advice = [
+            said
+            for explainer, said in (
+                (True, "an explainer's fit was dropped: fit it again on the rows kept"),
+                (False, "a valuer's values_ were discarded: value() again"),
+            )
+            if explainer in kinds
+        ]
         warnings.warn(
             f"fitted objects in this process dropped the rows being erased that they held: "
-            f"{named} (their values_ were discarded: value() again)",
+            f"{named} ({'; '.join(advice)})",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

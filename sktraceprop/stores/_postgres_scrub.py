@@ -16,6 +16,10 @@ pending rewrite in a process. A role that does not own the table cannot rewrite 
 server skips it with a notice, read off the table's file number:
 :mod:`._postgres_scrub_owner`); the warnings say what its owner must run.
 
+The planner's statistics of the erased columns (``ANALYZE``'s sample of their values, in
+the catalog ``pg_statistic``) are dropped with the rewrite
+(:mod:`._postgres_scrub_stats`).
+
 What no client can wipe: the server's write-ahead log (``pg_wal``) holds the values as
 they were inserted until the server recycles its segments and writes over them, and its
 archives, replicas and backups keep their copies (see doc/stores.rst).
@@ -34,6 +38,7 @@ from ._postgres_scrub_owner import (
     rewritten,
 )
 from ._postgres_scrub_snapshots import OldSnapshots, marker_value, wait_for_older
+from ._postgres_scrub_stats import drop_statistics
 from ._sqlite_scrub import ERASURE_WAIT
 
 __all__ = ["PENDING_PREFIX", "left", "mark", "on_open", "retry", "scrub"]
@@ -91,10 +96,12 @@ def _finish(store, con, wait):
     try:
         for table in tables:
             con.execute(store._sql("VACUUM (FULL) {t}", t=table))
+        rewritten(store, con, nodes, notices)
+        # ANALYZE's copies of the values, which the rewrite leaves (the role may: it did)
+        drop_statistics(store, con, tables)
     finally:
         con.remove_notice_handler(notice)
         con.execute("SELECT set_config('lock_timeout', %s, false)", (before,))
-    rewritten(store, con, nodes, notices)
     if pending:
         con.cursor().executemany(
             store._sql("INSERT INTO {m} VALUES (%s, %s) ON CONFLICT DO NOTHING", m="stp_meta"),

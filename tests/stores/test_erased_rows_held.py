@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -128,3 +129,84 @@ def test_an_explanation_pickled_before_an_erasure_withholds_the_rows_values(tmp_
     )
     other = loaded.trace(0, 1)  # a row not erased: its values, as before
     assert other["values"] == X.iloc[other["train_index"]].to_dict()
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_an_explanation_of_an_unlearner_pickled_before_an_erasure_withholds_values(
+    tmp_path, frozen
+):
+    """An unlearner has no ``lineage_`` nor (by default) ``store`` of its own: the
+    explanation read neither, handed out an erased row's values and said ``removed``
+    None, and ``top()`` marked every row ``<NA>`` ("the explained model has no store")."""
+    _, store, df = _fitted(tmp_path)
+    X, y = df[["a", "b"]], df["label"]
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    ).fit(X, y)
+    explained = FrozenEstimator(unl) if frozen else unl
+    explanation = stp.InfluenceExplainer(explained).fit(X, y).explain(X.iloc[:2], top_k=4)
+    first = explanation.trace(0, 0)
+    train_index = first["train_index"]
+    # the truth: the file's line of that row (header on line 1), as fitted
+    line = (tmp_path / "held.csv").read_text().splitlines()[train_index + 1]
+    assert [f"{v:.6f}" for v in first["values"].values()] == line.split(",")[:2]
+    data = pickle.dumps(explanation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(sample_id=stp.row_ids(df.iloc[[train_index]]), reason="art. 17")
+    (event,) = store.events(kind="store.erasure", include_store_events=True)
+    loaded = pickle.loads(data)
+    traced, said = _caught(lambda: loaded.trace(0, 0))
+    assert traced["line"] == train_index + 2 and traced["values"] is None
+    assert traced["removed"].startswith(
+        f"erased at request by the store's erasure event {event['seq']}"
+    )
+    top, said = _caught(lambda: loaded.top(4))
+    assert top.loc[top["train_index"] == train_index, "erased"].tolist() == [True] * 2
+    assert top.loc[top["train_index"] != train_index, "erased"].eq(False).all()
+    assert len(said) == 1 and f"seq {event['seq']}" in said[0]
+    other = loaded.trace(0, 1)  # a row not erased: its values, as before
+    assert other["values"] == X.iloc[other["train_index"]].to_dict()
+
+
+@pytest.mark.parametrize("inner", [False, True])
+def test_an_explanation_pickled_before_a_removal_withholds_the_removed_rows_values(
+    tmp_path, inner
+):
+    """A copy of an unlearner (or of its model) unpickled after its removal keeps the
+    log it had then: Explanation.trace() handed out the removed row's raw values with
+    ``removed`` None, though the store records the removal of that row from that run."""
+    pipe, store, df = _fitted(tmp_path)  # another model: a removal from unl is not its
+    X, y = df[["a", "b"]], df["label"]
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    ).fit(X, y)
+    explanations = [
+        stp.InfluenceExplainer(m).fit(X, y).explain(X.iloc[:2], top_k=len(X))
+        for m in (unl.estimator_ if inner else unl, FrozenEstimator(pipe))
+    ]
+    first = explanations[0].trace(0, 0)
+    train_index = first["train_index"]
+    # the truth: the file's line of that row (header on line 1), as fitted
+    line = (tmp_path / "held.csv").read_text().splitlines()[train_index + 1]
+    assert [f"{v:.6f}" for v in first["values"].values()] == line.split(",")[:2]
+    data = pickle.dumps(explanations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (it names the explainers of this process)
+        unl.unlearn(sample_id=stp.row_ids(df.iloc[[train_index]]))
+    (event,) = store.events(kind="unlearning")
+    mine, others = pickle.loads(data)
+    traced = mine.trace(0, 0)
+    assert traced["line"] == train_index + 2 and traced["values"] is None
+    assert traced["removed"].startswith(
+        f"removed from the model by unlearning event {event['seq']} of run "
+        f"{unl.estimator_.lineage_.run_id}"
+    )
+    kept = mine.trace(0, 1)  # a row not removed: its values, as before
+    assert kept["values"] == X.iloc[kept["train_index"]].to_dict()
+    assert kept["removed"] is None
+    # the row is still in the other model, which no removal reached: its values stay
+    (rank,) = np.flatnonzero(others.top_indices[0] == train_index)
+    theirs = others.trace(0, int(rank))
+    assert theirs["line"] == train_index + 2 and theirs["removed"] is None
+    assert theirs["values"] == first["values"]
