@@ -29,6 +29,14 @@ def read_report(source):
             "STORE), and a report made from it with verify(report, store=...) "
             "(sktraceprop verify REPORT --db STORE)"
         )
+    if raw.lstrip()[:14].lower().startswith((b"<!doctype html", b"<html")):
+        # (a page is rendered from the report's data: nothing in it is under the hash)
+        raise ReportVerificationError(
+            f"{path} is an HTML page, which is not verified: verify the JSON report it "
+            "was rendered from (sktraceprop verify REPORT.json), then compare the page "
+            "with ComplianceReport.load(REPORT.json).to_html(), which this sktraceprop "
+            "renders byte for byte from the verified data"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

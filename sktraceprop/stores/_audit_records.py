@@ -1,6 +1,7 @@
 """The stored sources and runs checked against their events in the hash chain, for the
 whole-store audit (:mod:`._audit`): each loads, matches the digest its event records,
-points at that event, and none is missing, inserted or reordered."""
+points at that event, and none is missing, inserted or reordered; no run's values are
+held for a run that is not stored."""
 
 from ..exceptions import StoreError
 from ._chain import loads_stored
@@ -117,6 +118,7 @@ def _check_runs(store, run_events, cache, problems, report, redactions):
             problem(run_id, f"points at audit event {event_seq}; its event is {event[0]}")
     for run_id, (seq, _) in run_events.items():
         problem(run_id, f"was deleted: audit event {seq} records it, the store no longer holds it")
+    _check_leaf_runs(store, {run_id for run_id, _, _ in listed}, run_events, problem)
     for run_id, seqs in redactions.items():
         if run_id not in run_events:  # (a deleted run is named above)
             problem(
@@ -129,3 +131,25 @@ def _sealed_text(record_text):
         return is_sealed(loads_stored(record_text))
     except (TypeError, ValueError):
         return True  # unreadable: loading the run names it
+
+
+def _check_leaf_runs(store, stored, deleted, problem):
+    """Name the values held for runs the store does not hold: a run's values are only
+    read with its record, so a value put in the table of leaves under another run id
+    (an erased one written back so) would be kept unseen by every other check."""
+    try:
+        held = store._raw_leaf_runs()
+    except NOT_DAMAGE:
+        raise
+    except StoreError as exc:
+        problem(None, f"the table of run values is unreadable: {exc}")
+        return
+    for run_id in sorted(held, key=repr):
+        if run_id in stored or run_id in deleted:  # (a deleted run is named already)
+            continue
+        problem(
+            run_id,
+            f"has {held[run_id]} value(s) in the table of run values (run_leaves), but no "
+            "such run is stored: they were written outside sktraceprop (a value erased "
+            "from a run, put back under another run id, would be kept so)",
+        )

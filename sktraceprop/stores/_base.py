@@ -124,6 +124,11 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
         """``{leaf number: (value_text, salt)}`` of a sealed run's leaves still held."""
         return {}
 
+    def _raw_leaf_runs(self):
+        """``{run_id: number of leaves held}`` of every run id the table of leaves
+        holds values of, stored runs or not (an audit compares them with the runs)."""
+        return {}
+
     @property
     def _salts_predictions(self):
         """Whether prediction events logged here are salted (:mod:`._prediction_salts`):

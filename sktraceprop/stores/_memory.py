@@ -174,6 +174,10 @@ class MemoryStore(BaseStore):
         with self._lock:
             return dict(self._leaves.get(run_id, {}))
 
+    def _raw_leaf_runs(self):
+        with self._lock:
+            return {run_id: len(held) for run_id, held in self._leaves.items() if held}
+
     def _raw_prediction_salts(self):
         with self._lock:
             return dict(self._salts)

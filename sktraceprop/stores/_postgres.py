@@ -357,6 +357,14 @@ class PostgresStore(OpeningMixin, ConnectionMixin, UpgradeRepairMixin, BaseStore
         )
         return {int(leaf): (value, salt) for leaf, value, salt in rows}
 
+    def _raw_leaf_runs(self):
+        if self.schema_version < 3:
+            return {}
+        rows = self._query(
+            self._sql("SELECT run_id, count(*) FROM {l} GROUP BY run_id", l="run_leaves")
+        )
+        return {run_id: int(n) for run_id, n in rows}
+
     def _scrub(self):
         """Rewrite the table of values (``VACUUM FULL``): deleted rows stay in a table's
         files until then (see :mod:`._postgres_scrub`)."""

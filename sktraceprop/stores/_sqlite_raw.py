@@ -52,6 +52,11 @@ class RawReadsMixin:
         rows = self._query("SELECT leaf, value, salt FROM run_leaves WHERE run_id = ?", (run_id,))
         return {leaf: (value, salt) for leaf, value, salt in rows}
 
+    def _raw_leaf_runs(self):
+        if self.schema_version < 3:
+            return {}
+        return dict(self._query("SELECT run_id, count(*) FROM run_leaves GROUP BY run_id"))
+
     def _raw_prediction_salts(self):
         if self.schema_version < 4:
             return {}

@@ -451,3 +451,26 @@ def test_the_latest_checkpoint_removed_is_named(record, tmp_path):
         assert any("checkpoints/latest is missing" in p for p in info.value.problems)
         checked += 1
     assert checked
+
+
+def test_an_html_page_is_said_to_be_unverified_and_how_to_check_it(record, tmp_path):
+    # Found by a tamper hunt (session 66): verify(page.html) failed as "not JSON as a
+    # report is written: Expecting value", not saying that a page is never verified
+    # nor how to check one; an edited figure in the page is only found so.
+    kept = _write(tmp_path, record["report"])
+    page = tmp_path / "report.html"
+    stp.compliance.ComplianceReport.load(kept).to_html(page)
+    original = page.read_text(encoding="utf-8")
+    n_rows = record["report"]["sources"][0]["n_rows"]
+    edited = original.replace(f">{n_rows}<", f">{n_rows + 1}<", 1)
+    assert edited != original
+    page.write_text(edited, encoding="utf-8")
+    said = f"{page} is an HTML page, which is not verified: verify the JSON report"
+    with pytest.raises(ReportVerificationError, match=said):
+        verify(page, store=record["store"], public_key=record["key"].public_key())
+    assert main(["verify", str(page)]) == 1
+    # the check the message gives: the page rendered again from the verified JSON
+    rendered = stp.compliance.ComplianceReport.load(
+        kept, public_key=record["key"].public_key()
+    ).to_html()
+    assert rendered == original != page.read_text(encoding="utf-8")

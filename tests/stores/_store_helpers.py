@@ -98,10 +98,14 @@ class Backend:
         self.sql("UPDATE runs SET row_ids = ? WHERE run_id = ?", (encode_ids(ids), run_id))
 
     def delete_run(self, store, run_id):
+        """The run and its values gone, as from a copy of the store made before it
+        (values left without their run are named on their own)."""
         if self.kind == "memory":
             del store._runs[run_id]
+            store._leaves.pop(run_id, None)
             return
         self.sql("DELETE FROM runs WHERE run_id = ?", (run_id,))
+        self.sql("DELETE FROM run_leaves WHERE run_id = ?", (run_id,))
 
     def edit_source_record(self, store, source_id, edit):
         if self.kind == "memory":

@@ -186,6 +186,40 @@ def test_values_deleted_edited_or_put_back_outside_sktraceprop_are_named(kind, r
     fails(f"leaf {leaf} was erased by audit event .* but is held again")
 
 
+def test_erased_values_put_back_under_another_run_id_are_named(backend, tmp_path):
+    # Found by a tamper hunt: a run's values were only read with its record, so the
+    # values a redaction erased, put back in run_leaves under a run id the store does
+    # not hold, were in the file again while verify() and check() with the key passed.
+    store = backend.make()
+    run_id = _fit(store, tmp_path).lineage_.run_id
+    if backend.kind == "memory":
+        held = dict(store._leaves[run_id])
+    else:
+        held = {leaf: (value, salt) for leaf, value, salt in _leaf_rows(backend, run_id)}
+    key = stp.signing.generate_key()
+    store.redact(run_id, features=ERASE["features"], reason="erasure")
+    store.checkpoint(key)
+    assert store.verify(key.public_key())
+    erased = {n: v for n, v in held.items() if MARK in v[0]}
+    assert erased and MARK.encode() not in _held(backend, store)
+    other = run_id[:-1] + ("0" if run_id[-1] != "0" else "1")
+    if backend.kind == "memory":
+        store._leaves[other] = erased
+    else:
+        for leaf, (value, salt) in erased.items():
+            backend.sql("INSERT INTO run_leaves VALUES (?, ?, ?, ?)", (other, leaf, value, salt))
+    fresh = backend.make()
+    assert MARK.encode() in _held(backend, backend.make())  # the erased value is back
+    named = (
+        f"run {other} has {len(erased)} value\\(s\\) in the table of run values "
+        r"\(run_leaves\), but no such run is stored"
+    )
+    with pytest.raises(CorruptStoreError, match=named) as info:
+        fresh.verify(key.public_key())
+    assert len(info.value.problems) == 1  # the run itself still loads and checks out
+    assert backend.make().load_run(run_id).run_id == run_id
+
+
 def test_an_update_of_a_value_is_refused_by_the_guards(backend, tmp_path):
     if backend.kind == "memory":
         pytest.skip("no guards in a process")
