@@ -114,8 +114,9 @@ def weight_decay(model):
     return float(model.alpha) + jax_coupled_decay(model)
 
 
-def default_lr(model):
-    """The model's ``learning_rate``, the step size of the plain gradient steps of the
+def default_lr(model, Z, weight_decay):
+    """The model's ``learning_rate`` (how it was chosen, and that it is no step to try
+    smaller ones of, :mod:`._finetune_lr`), the step size of the plain gradient steps of the
     fine-tuning; refused for a trust-ratio optimizer (LAMB, LARS), whose rate scales a
     step of norm ``||params||`` per leaf times the ratio's coefficient (optax.lars's
     0.001), no step of the gradient: taken as one it diverged (a LARS fitted at
@@ -131,7 +132,7 @@ def default_lr(model):
             "gradient steps the removal's fine-tuning takes (taken as one, the steps "
             "can diverge); pass the fine-tuning's step size as lr= to the unlearner."
         )
-    return float(model.learning_rate)
+    return float(model.learning_rate), "the model's learning_rate", False
 
 
 @functools.cache
