@@ -1,7 +1,9 @@
 """The default step size of the neural removal's fine-tuning (plain SGD steps).
 
 A skorch net's ``lr`` is the step size of plain SGD steps only when its optimizer is
-``torch.optim.SGD`` (with or without momentum: its plain step is the smaller one).
+``torch.optim.SGD`` (with or without momentum: its plain step is the smaller one), a
+:class:`~sktraceprop.adapters.JaxClassifier`'s ``learning_rate`` only with
+``optimizer="sgd"`` (its default ``"adam"`` is Adam).
 Any other optimizer's ``lr`` scales another step: Adam's, RMSprop's and Adagrad's
 divide the gradient per coordinate by a running scale, so their ``lr`` of about 1e-3
 taken as an SGD step hardly moves the net; a trust ratio (LARS) steps by ``lr`` times
@@ -24,7 +26,7 @@ import numpy as np
 
 from ._influence_step import GN_MAX_ROWS
 
-__all__ = ["N_TRIALS", "POWER_ITER", "choose_step", "curvature_step"]
+__all__ = ["N_TRIALS", "POWER_ITER", "choose_step", "curvature_step", "measured_source"]
 
 #: Power iterations for ``lambda_max``; it needs a scale, not many digits.
 POWER_ITER = 30
@@ -57,6 +59,14 @@ def curvature_step(backend, model, Z, weight_decay):
             "pass it as lr= to the unlearner."
         )
     return 1.0 / curvature, top
+
+
+def measured_source(what, why, top, lr):
+    """How a measured step was chosen, for the event's ``lr_source``."""
+    return (
+        f"the {what}'s optimizer is {why}: measured, from 1 / (the largest Gauss-Newton "
+        f"eigenvalue {top:.4g} of the retained objective + its weight decay) = {lr:.4g}"
+    )
 
 
 def choose_step(largest, source, certificate_after):

@@ -132,13 +132,14 @@ class GradientCorrectionUnlearner(
     lr : float, default=None
         Neural models only: step size of those SGD steps. None uses the model's own
         learning rate where it is one of plain gradient steps (a skorch net trained with
-        ``torch.optim.SGD``, momentum or not; ``JaxClassifier.learning_rate``); for a
-        skorch net trained with any other optimizer (``Adam``, ``RMSprop``, ``Adagrad``,
-        a LARS, one sktraceprop does not know), whose ``lr`` scales another step, it is
-        measured: ``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of
-        the retained objective's Gauss-Newton matrix, and its halvings are tried, the
-        one leaving the lowest certificate taken. The event's ``lr_source`` says how it
-        was chosen. Convex models ignore it.
+        ``torch.optim.SGD``, momentum or not; a ``JaxClassifier`` with
+        ``optimizer="sgd"``); for a model trained with any other optimizer (``Adam``, a
+        ``JaxClassifier``'s default, ``RMSprop``, ``Adagrad``, a LARS, one sktraceprop
+        does not know), whose rate scales another step, it is measured:
+        ``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of the
+        retained objective's Gauss-Newton matrix, and its halvings are tried, the one
+        leaving the lowest certificate taken. The event's ``lr_source`` says how it was
+        chosen. Convex models ignore it.
     influence : {"last_layer", "full"}, default="last_layer"
         Neural models only: the influence step on the last layer's parameters, or a
         damped Gauss-Newton step on all parameters (conjugate gradients on a subsample

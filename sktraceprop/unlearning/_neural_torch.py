@@ -8,7 +8,7 @@ import torch
 from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
 from ..gradients._weight_decay import coupled_decays, decay_holder, decay_refusal
-from ._finetune_lr import curvature_step
+from ._finetune_lr import curvature_step, measured_source
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -202,12 +202,7 @@ def default_lr(net, Z, weight_decay):
         name = type(optimizer).__name__
         why = f"{name}, whose lr={float(net.lr):g} is no step size of plain SGD steps"
     lr, top = curvature_step(sys.modules[__name__], net, Z, weight_decay)
-    return (
-        lr,
-        f"the net's optimizer is {why}: measured, from 1 / (the largest Gauss-Newton "
-        f"eigenvalue {top:.4g} of the retained objective + its weight decay) = {lr:.4g}",
-        True,
-    )
+    return lr, measured_source("net", why, top, lr), True
 
 
 def _loss(net, X, Y):
