@@ -6,7 +6,7 @@ Adagrad; 30 rows are removed (no calibration, 20 fine-tuning steps) three ways: 
 fine-tuning (``n_steps=0``), with the net's ``lr`` taken as the SGD step (the default
 until 2026-12), and with the default (the net's ``lr`` for SGD, else the step measured by
 ``sktraceprop/unlearning/_finetune_lr.py``). The table gives each removal's certificate
-(the retained objective's gradient norm) and the default's step. Takes about a minute on
+(the retained objective's gradient norm) and the default's step. Takes under a minute on
 one CPU core.
 
 Run: ``python benchmarks/study_neural_finetune_lr.py``: prints a table and writes
