@@ -160,7 +160,9 @@ def _remove_as_l2(model, Z, Y, forget, n_steps, wd):
         np.flatnonzero(forget),
         np.flatnonzero(~forget),
         n_steps=n_steps,
-        lr=None,
+        # the net's own lr, as the removal's default was when this was measured (an
+        # AdamW net's step is now measured, sktraceprop/unlearning/_finetune_lr.py)
+        lr=float(model.lr),
         damping=0.0,
         influence="full",
     )

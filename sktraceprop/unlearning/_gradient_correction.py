@@ -130,9 +130,16 @@ class GradientCorrectionUnlearner(
         in mini-batches of the model's batch size, all parameters, same loss and weight
         decay as in training. Convex models ignore it.
     lr : float, default=None
-        Neural models only: step size of those SGD steps; None uses the model's own
-        learning rate (skorch ``lr``, ``JaxClassifier.learning_rate``). Convex models
-        ignore it.
+        Neural models only: step size of those SGD steps. None uses the model's own
+        learning rate where it is one of plain gradient steps (a skorch net trained with
+        ``torch.optim.SGD``, momentum or not; a ``JaxClassifier`` with
+        ``optimizer="sgd"``); for a model trained with any other optimizer (``Adam``, a
+        ``JaxClassifier``'s default, ``RMSprop``, ``Adagrad``, a LARS, one sktraceprop
+        does not know), whose rate scales another step, it is measured:
+        ``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of the
+        retained objective's Gauss-Newton matrix, and its halvings are tried, the one
+        leaving the lowest certificate taken. The event's ``lr_source`` says how it was
+        chosen. Convex models ignore it.
     influence : {"last_layer", "full"}, default="last_layer"
         Neural models only: the influence step on the last layer's parameters, or a
         damped Gauss-Newton step on all parameters (conjugate gradients on a subsample
@@ -259,7 +266,10 @@ class GradientCorrectionUnlearner(
         ``caveat`` when there is something to say, and ``seq``/``event_hash`` when
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
-        ``influence_step_norm``, ``n_steps``, ``lr``, ``weight_decay``, the
+        ``influence_step_norm``, ``n_steps``, ``lr`` and ``lr_source`` (how it was
+        chosen; ``lr`` is None with ``n_steps=0`` and no ``lr``),
+        ``certificate_before_finetune`` (the note says when the fine-tuning raised the
+        certificate), ``weight_decay``, the
         calibration fields and ``validation_rows_dropped`` (rows of the named sources or row ids in
         a skorch validation split, dropped from the holdout the unlearner keeps).
     certificate_ : float

@@ -314,6 +314,13 @@ class NeuralCorrection(RemovalMethod):
             + " plus retained-set fine-tuning; the certificate is the retained-objective "
             "gradient norm, not a bound on the distance to a retrain"
         )
+        if info["certificate"] > info["certificate_before_finetune"]:
+            note += (
+                f"; the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
+                f"{info['lr_source']}) raised the certificate from "
+                f"{info['certificate_before_finetune']:.4g} to {info['certificate']:.4g}: "
+                "pass a smaller lr= or n_steps=0"
+            )
         # (older pickles lack it: the net as loaded, whose steps no fit here saw)
         unchecked = (
             self.decay_unchecked if hasattr(self, "decay_unchecked") else decay_unchecked(final)

@@ -13,6 +13,7 @@ A decay outside the objective (``optax.adamw``, torch's ``AdamW``) is refused in
 """
 
 import functools
+import sys
 
 import jax
 import jax.flatten_util
@@ -22,6 +23,7 @@ import numpy as np
 from ..adapters._digest import params_digest, rows_digest
 from ..adapters._jax import MLPApply, _logits, _per_sample_loss
 from ..gradients._weight_decay import decay_refusal, jax_coupled_decay
+from ._finetune_lr import curvature_step, measured_source
 from ._neural_backend import minibatches
 
 _ACT = {
@@ -114,16 +116,21 @@ def weight_decay(model):
     return float(model.alpha) + jax_coupled_decay(model)
 
 
-def default_lr(model):
-    """The model's ``learning_rate``, the step size of the plain gradient steps of the
-    fine-tuning; refused for a trust-ratio optimizer (LAMB, LARS), whose rate scales a
-    step of norm ``||params||`` per leaf times the ratio's coefficient (optax.lars's
-    0.001), no step of the gradient: taken as one it diverged (a LARS fitted at
-    ``learning_rate=20`` left a certificate of about 2e5;
-    ``tests/unlearning/test_neural_trust_ratio_lr.py``)."""
+def default_lr(model, Z, weight_decay):
+    """The fine-tuning's step size, how it was chosen, and whether it is the largest of
+    the steps to try (:mod:`._finetune_lr`): the model's ``learning_rate`` when it
+    trained with ``optimizer="sgd"`` (plain gradient steps), else the step measured from
+    the curvature of the retained objective at the rows ``Z`` (``"adam"``, the default,
+    and an optax-style optimizer, whose learning rate scales another step).
+
+    Refused for a trust-ratio optimizer (LAMB, LARS), whose rate scales a step of norm
+    ``||params||`` per leaf times the ratio's coefficient (optax.lars's 0.001), no step
+    of the gradient: taken as one it diverged (a LARS fitted at ``learning_rate=20``
+    left a certificate of about 2e5; ``tests/unlearning/test_neural_trust_ratio_lr.py``).
+    """
     kept = getattr(model, "_decay_steps", None) or {}
+    name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
     if kept.get("scaled") is True:
-        name = getattr(model.optimizer, "__name__", type(model.optimizer).__name__)
         raise ValueError(
             f"the model's optimizer {name} scales each leaf's update by a trust ratio "
             "(||params|| / ||update||, as optax.lamb and optax.lars do), so its "
@@ -131,7 +138,20 @@ def default_lr(model):
             "gradient steps the removal's fine-tuning takes (taken as one, the steps "
             "can diverge); pass the fine-tuning's step size as lr= to the unlearner."
         )
-    return float(model.learning_rate)
+    if isinstance(model.optimizer, str) and model.optimizer == "sgd":
+        return (
+            float(model.learning_rate),
+            "the model's learning_rate (its optimizer is sgd)",
+            False,
+        )
+    if isinstance(model.optimizer, str):
+        name = model.optimizer
+    lr, top = curvature_step(sys.modules[__name__], model, Z, weight_decay)
+    why = (
+        f"{name}, whose learning_rate={float(model.learning_rate):g} is no step size of plain "
+        "SGD steps"
+    )
+    return lr, measured_source("model", why, top, lr), True
 
 
 @functools.cache

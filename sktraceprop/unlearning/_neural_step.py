@@ -5,6 +5,7 @@ then fine-tuning on the retained rows (the steps :mod:`._neural` describes).
 import numpy as np
 
 from ._calibration import calibrate
+from ._finetune_lr import choose_step
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._neural_backend import mean_loss
 
@@ -57,13 +58,30 @@ def neural_remove(
         def apply(t):
             backend.set_last_layer(model, W + t * delta)
 
-    lr = backend.default_lr(model) if lr is None else float(lr)
     start = backend.params_vector(model)
 
-    def finetune():
+    def finetune(lr):
         backend.finetune(
             model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
         )
+
+    if n_steps == 0:
+        lr, lr_source = (None if lr is None else float(lr)), "no fine-tuning (n_steps=0)"
+    elif lr is not None:
+        lr, lr_source = float(lr), "given (lr=)"
+    else:
+        lr, lr_source, trials = backend.default_lr(model, Z[retained], weight_decay)
+        if trials:
+
+            def certificate_after(step):
+                # the influence step unscaled, then the fine-tuning: what the step is for
+                backend.set_params_vector(model, start)
+                apply(1.0)
+                finetune(step)
+                return backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+
+            lr, lr_source = choose_step(lr, lr_source, certificate_after)
+            backend.set_params_vector(model, start)
 
     scale, target, reached, source, n_evals = 1.0, None, True, None, 0
     if crossfit is not None:
@@ -77,14 +95,20 @@ def neural_remove(
             # the loss the removal ends with: after the step *and* the fine-tuning
             backend.set_params_vector(model, start)
             apply(t)
-            finetune()
+            finetune(lr)
             return mean_loss(backend, model, Z[forget], Y[forget])
 
         scale, reached, n_evals = calibrate(forget_loss_at, target)
         backend.set_params_vector(model, start)
     apply(scale)
-    finetune()
-    certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+    # what the fine-tuning did to the certificate is measured, never assumed
+    unrefined = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+    finetune(lr)
+    certificate = (
+        backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+        if n_steps
+        else unrefined
+    )
     return {
         "certificate": float(certificate),
         "influence": influence,
@@ -102,5 +126,7 @@ def neural_remove(
         "step_scale": float(scale),
         "n_steps": int(n_steps),
         "lr": lr,
+        "lr_source": lr_source,
+        "certificate_before_finetune": float(unrefined),
         "weight_decay": float(weight_decay),
     }

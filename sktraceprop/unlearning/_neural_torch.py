@@ -1,11 +1,14 @@
 """Removal from skorch classifiers: last-layer access, fine-tuning, gradient norm."""
 
+import sys
+
 import numpy as np
 import torch
 
 from ..adapters._digest import module_digest
 from ..gradients._torch_objective import check_torch_objective
 from ..gradients._weight_decay import coupled_decays, decay_holder, decay_refusal
+from ._finetune_lr import curvature_step, measured_source
 from ._neural_backend import minibatches
 
 BLOCK = 1024
@@ -184,8 +187,22 @@ def weight_decay(net):
     return values[0]
 
 
-def default_lr(net):
-    return float(net.lr)
+def default_lr(net, Z, weight_decay):
+    """The fine-tuning's step size, how it was chosen, and whether it is the largest of
+    the steps to try (:mod:`._finetune_lr`): the net's ``lr`` when it trained with
+    ``torch.optim.SGD`` (one learning rate for all parameter groups), else the step
+    measured from the curvature of the retained objective at the rows ``Z``."""
+    optimizer = getattr(net, "optimizer_", None)
+    if type(optimizer) is torch.optim.SGD:
+        rates = {float(group["lr"]) for group in optimizer.param_groups}
+        if len(rates) <= 1:
+            return float(net.lr), "the net's lr (its optimizer is SGD)", False
+        why = f"SGD with parameter groups of different learning rates {sorted(rates)}"
+    else:
+        name = type(optimizer).__name__
+        why = f"{name}, whose lr={float(net.lr):g} is no step size of plain SGD steps"
+    lr, top = curvature_step(sys.modules[__name__], net, Z, weight_decay)
+    return lr, measured_source("net", why, top, lr), True
 
 
 def _loss(net, X, Y):

@@ -29,8 +29,27 @@ def test_a_trust_ratio_model_asks_for_the_fine_tuning_step_size():
     assert log["lr"] == 0.5 and log["certificate"] < 0.05, log["certificate"]
 
 
-def test_another_optimizer_keeps_its_learning_rate_as_the_default():
+def test_an_adam_models_step_is_measured_and_an_sgd_model_keeps_its_learning_rate():
+    # an Adam model's learning rate scales a per-coordinate normalised step: taken as the
+    # step of plain SGD steps (the default until 2026-12) it is no step of theirs
     X, y = _data(n=80)
-    unl = GradientCorrectionUnlearner(_model(decayed_adam(0.05)), calibration="none")
-    unl.fit(X, y).unlearn(mask=np.arange(X.shape[0]) < 5)
-    assert unl.unlearning_log_[-1]["lr"] == 0.05
+    forget = np.arange(X.shape[0]) < 5
+    events = []
+    for optimizer, extra in [
+        (decayed_adam(0.05), {}),
+        (decayed_adam(0.05), {"lr": 0.05}),
+        (decayed_adam(0.05), {"n_steps": 0}),
+        ("adam", {}),
+        ("sgd", {}),
+    ]:
+        unl = GradientCorrectionUnlearner(_model(optimizer), calibration="none", **extra)
+        events.append(unl.fit(X, y).unlearn(mask=forget).unlearning_log_[-1])
+    measured, as_sgd, none, adam, sgd = events
+    assert measured["lr"] != 0.05 and "Gauss-Newton eigenvalue" in measured["lr_source"]
+    assert "whose learning_rate=0.05 is no step size of plain SGD steps" in measured["lr_source"]
+    assert measured["certificate"] <= min(as_sgd["certificate"], none["certificate"])
+    assert "the model's optimizer is adam, whose" in adam["lr_source"]
+    assert (
+        sgd["lr"] == 0.05
+        and sgd["lr_source"] == "the model's learning_rate (its optimizer is sgd)"
+    )

@@ -1,0 +1,81 @@
+"""The default step size of the neural removal's fine-tuning (plain SGD steps).
+
+A skorch net's ``lr`` is the step size of plain SGD steps only when its optimizer is
+``torch.optim.SGD`` (with or without momentum: its plain step is the smaller one), a
+:class:`~sktraceprop.adapters.JaxClassifier`'s ``learning_rate`` only with
+``optimizer="sgd"`` (its default ``"adam"`` is Adam).
+Any other optimizer's ``lr`` scales another step: Adam's, RMSprop's and Adagrad's
+divide the gradient per coordinate by a running scale, so their ``lr`` of about 1e-3
+taken as an SGD step hardly moves the net; a trust ratio (LARS) steps by ``lr`` times
+``||params||`` per tensor, so its ``lr`` of 20 taken as one diverges; an optimizer
+sktraceprop does not know may mean anything by it. For those nets the step is measured:
+``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of the Gauss-Newton
+matrix of the retained mean loss in all parameters (power iteration on at most
+``GN_MAX_ROWS`` retained rows), the step that gradient descent on the quadratic model
+of the retained objective takes without overshooting along any direction. Mini-batch
+steps of that size can still raise the certificate (the retained objective's gradient
+norm) by their noise, and the certificate need not fall monotonically as the step
+shrinks: ``N_TRIALS`` steps are tried, ``1 / (lambda_max + wd)`` and its halvings (each
+trial the influence step, unscaled, then the fine-tuning), and the one that left the
+lowest certificate is taken. The removal reports the certificate before and after its
+fine-tuning and says so when the fine-tuning raised it (:mod:`._neural`), whatever the
+step.
+"""
+
+import numpy as np
+
+from ._influence_step import GN_MAX_ROWS
+
+__all__ = ["N_TRIALS", "POWER_ITER", "choose_step", "curvature_step", "measured_source"]
+
+#: Power iterations for ``lambda_max``; it needs a scale, not many digits.
+POWER_ITER = 30
+#: Steps tried: ``1 / (lambda_max + wd)`` and ``N_TRIALS - 1`` halvings of it.
+N_TRIALS = 8
+
+
+def curvature_step(backend, model, Z, weight_decay):
+    """``1 / (lambda_max + wd)`` and ``lambda_max``, ``lambda_max`` the largest eigenvalue
+    of the Gauss-Newton matrix of the mean loss over the rows ``Z`` (all parameters)."""
+    rows = np.arange(Z.shape[0])
+    if rows.shape[0] > GN_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(rows, GN_MAX_ROWS, replace=False))
+    gnvp = backend.gauss_newton_operator(model, Z[rows])
+    v = np.random.default_rng(0).normal(size=backend.params_vector(model).shape[0])
+    v /= np.linalg.norm(v)
+    top = 0.0
+    for _ in range(POWER_ITER):
+        w = gnvp(v)
+        top = float(v @ w)  # a Rayleigh quotient: a lower bound of lambda_max
+        norm = float(np.linalg.norm(w))
+        if not norm > 0:
+            break
+        v = w / norm
+    curvature = max(top, 0.0) + weight_decay
+    if not curvature > 0:
+        raise ValueError(
+            "the retained objective has no curvature at the model (a Gauss-Newton matrix of "
+            "zeros and no weight decay): the fine-tuning's step size cannot be measured; "
+            "pass it as lr= to the unlearner."
+        )
+    return 1.0 / curvature, top
+
+
+def measured_source(what, why, top, lr):
+    """How a measured step was chosen, for the event's ``lr_source``."""
+    return (
+        f"the {what}'s optimizer is {why}: measured, from 1 / (the largest Gauss-Newton "
+        f"eigenvalue {top:.4g} of the retained objective + its weight decay) = {lr:.4g}"
+    )
+
+
+def choose_step(largest, source, certificate_after):
+    """Of the steps ``largest / 2**k`` (``k < N_TRIALS``), the one whose fine-tuning
+    leaves the lowest certificate, ``certificate_after(step)``, and how it was chosen."""
+    tried = [(largest / 2**k, certificate_after(largest / 2**k)) for k in range(N_TRIALS)]
+    # a step that diverged (a non-finite certificate) is the worst, never the best
+    lr, best = min(tried, key=lambda pair: pair[1] if np.isfinite(pair[1]) else np.inf)
+    return lr, (
+        f"{source}, halved {N_TRIALS - 1} times: the step of the lowest certificate after "
+        f"the unscaled influence step and the fine-tuning ({best:.4g} at lr={lr:.4g})"
+    )
