@@ -15,9 +15,13 @@ make the value now a function of the loaded one (or the loaded one a function of
 value now); a move pairs a loaded value with several values now, and a value now with
 several loaded values (many to many), each value now one the column was loaded with.
 The fit warns where at least ``MIN_COLUMNS`` loaded columns are so, on the rows that
-differ from their record in at least ``MIN_COLUMNS`` values, and those rows are at
-least ``MIN_ROWS`` and half of the witness rows compared. A column equal on every such
-row to another of the row's own loaded columns (two columns swapped) is no evidence.
+differ from their record in at least ``MIN_COLUMNS`` values, those rows are at least
+``MIN_ROWS`` and half of the witness rows compared, and most of them hold a loaded
+record (of any source of X), whole or but for one column (a move, then a code
+recoded). A column whose values now are spread otherwise than its loaded values, or
+equal on every such row to another of the row's own loaded columns (two columns
+swapped), is no evidence; and a column that keeps its own loaded value on every such
+row says the rows are their own (``(a + b) % 3`` beside ``c``).
 What stays possible: a move that is a function on every column (a periodic pattern
 shifted by its period), not noticed; columns edited many-to-many within their own
 values on half the rows (a per-column shuffle), warned of, as values of other rows.
@@ -34,8 +38,8 @@ from ._witness_values import _take_columns, cell_keys
 #: the witness rows compared): a few rows edited by hand are no move.
 MIN_ROWS = 3
 #: Largest total variation distance between a column's loaded values and its values
-#: now, on the rows that differ, for the column to count as moved.
-MAX_SPREAD = 0.15
+#: now, on the rows that differ, beyond chance, for the column to count as moved.
+MAX_SPREAD = 0.1
 
 
 def _many_to_many(old, new):
@@ -48,20 +52,57 @@ def _many_to_many(old, new):
 
 
 def _alike(old, new):
-    """Whether values ``new`` are spread as ``old`` are (total variation distance at
-    most ``MAX_SPREAD``): rows moved keep the values, each on another row; a value
-    computed from the row's own (``abs(a - b)``) is spread otherwise."""
+    """Whether values ``new`` are spread as ``old`` are: their total variation distance
+    is at most ``MAX_SPREAD`` beyond what two samples of as many rows differ by chance
+    (``sqrt(values / rows)``). Rows moved keep the values, each on another row (or, after
+    a resample, repeated); a value computed from the row's own (``abs(a - b)``) is spread
+    otherwise."""
     counts = {}
     for a in old:
         counts[a] = counts.get(a, 0) + 1
     for b in new:
         counts[b] = counts.get(b, 0) - 1
-    return sum(abs(c) for c in counts.values()) <= 2 * MAX_SPREAD * len(old)
+    chance = np.sqrt(len(counts) / len(old))
+    return sum(abs(c) for c in counts.values()) <= 2 * (MAX_SPREAD + chance) * len(old)
 
 
-def _one_load(X, names, ids, hit, load, skip, as_loaded):
+def _kept(was, now, rows):
+    """Whether a column holds, on every row of ``rows``, its own loaded value, of two
+    or more: the rows are their own, with other columns computed (a move leaves a
+    row its own value only by chance)."""
+    own = {was[r] for r in rows} - {None}
+    return len(own) > 1 and all(now[r] == was[r] for r in rows if was[r] is not None)
+
+
+def _records(loads, names):
+    """The loaded records of ``loads`` (``[(load, its X column -> loaded column)]``) as
+    tuples of cell keys in the order of X's columns ``names``, each load's tuples under
+    the X columns it has; with three columns or more, each also without one of them
+    (``(j, tuple)``: a row moved, then one column recoded, holds a record but there)."""
+    out = {}
+    for load, as_loaded in loads:
+        cols = _compared(names, load, (), as_loaded)
+        keys = list(zip(*[cell_keys(load.columns[m]) for _, m in cols]))
+        held = out.setdefault(tuple(n for n, _ in cols), set())
+        held.update(keys)
+        if len(cols) >= 3:
+            held.update((j, k[:j] + k[j + 1 :]) for k in keys for j in range(len(cols)))
+    return out
+
+
+def _holds(row, records):
+    """Whether ``row`` (a tuple of cell keys) is in ``records`` (:func:`_records`),
+    whole or, with three columns or more, but for one column."""
+    if row in records:
+        return True
+    return len(row) >= 3 and any((j, row[:j] + row[j + 1 :]) in records for j in range(len(row)))
+
+
+def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     """``(columns, rows that differ, rows compared, first position)`` of the witness rows
-    ``hit`` of ``X`` in ``load``, or None where they show no move."""
+    ``hit`` of ``X`` in ``load``, or None where they show no move. ``records``: the
+    loaded records of every source of X (:func:`_records`): a row may hold another
+    source's."""
     here = load.positions(ids[hit])
     inside = np.flatnonzero(here >= 0)
     cols = _compared(names, load, skip, as_loaded)
@@ -87,11 +128,12 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded):
             continue  # (another of the row's own columns: columns swapped)
         if _many_to_many(*zip(*pairs)) and _alike(*zip(*pairs)):
             moved.append(name)
-    if len(moved) < MIN_COLUMNS:
+    if len(moved) < MIN_COLUMNS or any(_kept(w, v, rows) for w, v in zip(was, now)):
         return None
-    # a moved row holds a loaded record whole (one of the load's witness rows, mostly)
-    records = set(zip(*[cell_keys(load.columns[m]) for _, m in cols]))
-    held = sum(tuple(mine[r] for mine in now) in records for r in rows)
+    # a moved row holds a loaded record (one of the witness rows, mostly), whole or but
+    # for one column
+    records = records.get(tuple(n for n, _ in cols), set())
+    held = sum(_holds(tuple(mine[r] for mine in now), records) for r in rows)
     if 4 * held < 3 * rows.size:
         return None
     return moved, int(rows.size), int(inside.size), int(hit[inside[rows[0]]])
@@ -125,18 +167,20 @@ def moved_rows(X, ids, sources, skip=(), renamed=None):
     ids = np.asarray(ids, dtype=np.int64)
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
+    by_code = {}
     for code in distinct:
         source = sources.get(int(code))
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
-        if not loads:
-            continue
+        if loads:
+            by_code[code] = (loads, renamed.of(code) if renamed is not None else {})
+    records = _records([(w, m) for loads, m in by_code.values() for w in loads], names)
+    for code, (loads, as_loaded) in by_code.items():
         maybe = witness_mask(ids, loads)
         if codes is not None:
             maybe &= codes == code
         hit = np.flatnonzero(maybe)
-        as_loaded = renamed.of(code) if renamed is not None else {}
         for load in loads:
-            found = _one_load(X, names, ids, hit, load, set(skip), as_loaded)
+            found = _one_load(X, names, ids, hit, load, set(skip), as_loaded, records)
             if found is not None:
                 columns, n_rows, n_compared, position = found
                 return columns, n_rows, n_compared, position, int(ids[position])

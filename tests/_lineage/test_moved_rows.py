@@ -30,6 +30,14 @@ MOVES = {
     "rebuilt from to_numpy, rows permuted": lambda d, r: pd.DataFrame(
         d.to_numpy()[r.permutation(len(d))], index=d.index, columns=d.columns
     ).astype(d.dtypes.to_dict()),
+    # (each loaded value then comes with other values: the spread is a resample's)
+    "shifted, then resampled": lambda d, r: (
+        d.shift(1).iloc[1:].sample(frac=1.2, replace=True, random_state=int(r.integers(99)))
+    ),
+    # (the rows then hold no record whole: but for one column)
+    "set_axis permuted, then a code flipped": lambda d, r: d.set_axis(
+        d.index[r.permutation(len(d))]
+    ).pipe(lambda x: x.assign(c0=3 - x["c0"])),
 }
 
 KEPT = {
@@ -92,6 +100,8 @@ _SHAPES = st.sampled_from([(40, 3, 3), (60, 5, 3), (100, 4, 4), (100, 10, 3), (3
 @example(move="set_axis permuted", shape=(40, 3, 3), seed=0)
 @example(move="whole frame shifted", shape=(100, 10, 3), seed=1)
 @example(move="rebuilt from to_numpy, rows permuted", shape=(30, 2, 6), seed=0)
+@example(move="shifted, then resampled", shape=(40, 3, 3), seed=3)
+@example(move="set_axis permuted, then a code flipped", shape=(60, 5, 3), seed=2)
 def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, move, shape, seed):
     path, df, cols = _read(tmp_path_factory.mktemp("moved"), *shape, seed)
     out = MOVES[move](df, np.random.default_rng(seed))
@@ -140,3 +150,17 @@ def test_row_lineage_merge_and_aggregate_warn_of_rows_moved(tmp_path):
     lines = stp.row_lineage(out)["line"]
     keys = MOVES["set_axis permuted"](df, np.random.default_rng(0))["key"]
     assert sum(truth[path.stem, int(n)] != k for n, k in zip(lines, keys)) > len(out) // 2
+
+
+def test_rows_moved_across_two_files_are_warned_of(tmp_path):
+    # a row of one file under the id of the other: it holds a record of the other source
+    (a, da, cols), (b, db, _) = (_read(tmp_path, 40, 5, 3, s) for s in (11, 12))
+    both = pd.concat([da, db])
+    out = both.set_axis(both.index[np.random.default_rng(0).permutation(len(both))])
+    pipe, moved = _fit(out, cols)
+    truth = {**keys_by_line(a), **keys_by_line(b)}
+    rows = pipe.lineage_.rows()
+    wrong = sum(
+        truth[s, int(n)] != k for s, n, k in zip(rows["source_id"], rows["line"], out["key"])
+    )
+    assert wrong > len(out) // 2 and moved
