@@ -100,7 +100,7 @@ def _holds(row, records):
 
 def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     """``(columns, rows that differ, rows compared, first position)`` of the witness rows
-    ``hit`` of ``X`` in ``load``, or None where they show no move. ``records``: the
+    ``hit`` of ``X`` in ``load``, or None where they show no move. ``records()``: the
     loaded records of every source of X (:func:`_records`): a row may hold another
     source's."""
     here = load.positions(ids[hit])
@@ -132,7 +132,7 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
         return None
     # a moved row holds a loaded record (one of the witness rows, mostly), whole or but
     # for one column
-    records = records.get(tuple(n for n, _ in cols), set())
+    records = records().get(tuple(n for n, _ in cols), set())
     held = sum(_holds(tuple(mine[r] for mine in now), records) for r in rows)
     if 4 * held < 3 * rows.size:
         return None
@@ -173,7 +173,13 @@ def moved_rows(X, ids, sources, skip=(), renamed=None):
         loads = WITNESSES.loads(code, source.sha256) if source is not None else []
         if loads:
             by_code[code] = (loads, renamed.of(code) if renamed is not None else {})
-    records = _records([(w, m) for loads, m in by_code.values() for w in loads], names)
+    kept = []  # (the records, built once where a load first shows a move)
+
+    def records():
+        if not kept:
+            kept.append(_records([(w, m) for loads, m in by_code.values() for w in loads], names))
+        return kept[0]
+
     for code, (loads, as_loaded) in by_code.items():
         maybe = witness_mask(ids, loads)
         if codes is not None:
