@@ -16,15 +16,17 @@ value now); a move pairs a loaded value with several values now, and a value now
 several loaded values (many to many), each value now one the column was loaded with.
 The fit warns where at least ``MIN_COLUMNS`` loaded columns are so, on the rows that
 differ from their record in at least ``MIN_COLUMNS`` values, those rows are at least
-``MIN_ROWS`` and half of the witness rows compared, and most of them hold a loaded
-record (of any source of X), whole or but for one column (a move, then a code
-recoded). A column whose values now are spread otherwise than its loaded values, or
+``MIN_ROWS`` and a tenth (``MIN_SHARE``) of the witness rows compared (some rows
+overwritten from others, ``df.iloc[:10] = df.iloc[10:20].to_numpy()``, too), and most
+of them hold a loaded record (of any source of X), whole or but for one column (a move,
+then a code recoded). A column whose values now are spread otherwise than its loaded values, or
 equal on every such row to another of the row's own loaded columns (two columns
 swapped), is no evidence; and a column that keeps its own loaded value on every such
 row says the rows are their own (``(a + b) % 3`` beside ``c``).
 What stays possible: a move that is a function on every column (a periodic pattern
 shifted by its period), not noticed; columns edited many-to-many within their own
-values on half the rows (a per-column shuffle), warned of, as values of other rows.
+values on a tenth of the rows (a per-column shuffle), warned of, as values of other
+rows.
 """
 
 import numpy as np
@@ -34,9 +36,10 @@ from ._misplaced_columns import MIN_COLUMNS, _compared
 from ._witness import WITNESSES, witness_mask
 from ._witness_values import _take_columns, cell_keys
 
-#: Rows that must differ from their record in ``MIN_COLUMNS`` values (and half of
-#: the witness rows compared): a few rows edited by hand are no move.
+#: Rows that must differ from their record in ``MIN_COLUMNS`` values, and the share
+#: of the witness rows compared they must be: a few rows edited by hand are no move.
 MIN_ROWS = 3
+MIN_SHARE = 0.1
 #: Largest total variation distance between a column's loaded values and its values
 #: now, on the rows that differ, beyond chance, for the column to count as moved.
 MAX_SPREAD = 0.1
@@ -115,7 +118,7 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     for mine, theirs in zip(now, was):
         differs += [a is not None and b is not None and a != b for a, b in zip(mine, theirs)]
     rows = np.flatnonzero(differs >= MIN_COLUMNS)
-    if rows.size < MIN_ROWS or 2 * rows.size < inside.size:
+    if rows.size < MIN_ROWS or rows.size < MIN_SHARE * inside.size:
         return None
     domain = [set(cell_keys(load.columns[m])) - {None} for _, m in cols]
     moved = []

@@ -23,6 +23,13 @@ import sktraceprop as stp
 from sktraceprop.exceptions import LineageError, LineageWarning
 from tests._lineage._raw_files import keys_by_line
 
+
+def _overwritten(d):
+    out, k = d.copy(), len(d) // 4
+    out.iloc[:k] = d.iloc[k : 2 * k].to_numpy()
+    return out
+
+
 MOVES = {
     "set_axis permuted": lambda d, r: d.set_axis(d.index[r.permutation(len(d))]),
     "whole frame shifted": lambda d, r: d.shift(1).iloc[1:],
@@ -30,6 +37,7 @@ MOVES = {
     "rebuilt from to_numpy, rows permuted": lambda d, r: pd.DataFrame(
         d.to_numpy()[r.permutation(len(d))], index=d.index, columns=d.columns
     ).astype(d.dtypes.to_dict()),
+    "a quarter of the rows overwritten from others": lambda d, r: _overwritten(d),
     # (each loaded value then comes with other values: the spread is a resample's)
     "shifted, then resampled": lambda d, r: (
         d.shift(1).iloc[1:].sample(frac=1.2, replace=True, random_state=int(r.integers(99)))
@@ -101,6 +109,7 @@ _SHAPES = st.sampled_from([(40, 3, 3), (60, 5, 3), (100, 4, 4), (100, 10, 3), (3
 @example(move="whole frame shifted", shape=(100, 10, 3), seed=1)
 @example(move="rebuilt from to_numpy, rows permuted", shape=(30, 2, 6), seed=0)
 @example(move="shifted, then resampled", shape=(40, 3, 3), seed=3)
+@example(move="a quarter of the rows overwritten from others", shape=(100, 4, 4), seed=0)
 @example(move="set_axis permuted, then a code flipped", shape=(60, 5, 3), seed=2)
 def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, move, shape, seed):
     path, df, cols = _read(tmp_path_factory.mktemp("moved"), *shape, seed)
@@ -112,7 +121,7 @@ def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, mov
         return
     wrong = _wrong_rows(path, out, pipe)
     # the lines named are wrong (the truth: the raw bytes), and the fit said so
-    assert wrong > len(out) // 2
+    assert wrong >= len(out) // 5
     assert moved, "rows under other rows' ids, with no warning"
     assert any(moved[0] in note for note in pipe.lineage_.notes)
     # the example row named: its line's record (raw bytes) is not the row's key
