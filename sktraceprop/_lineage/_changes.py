@@ -11,6 +11,7 @@ from ._filled_merge import filled_from_rows, filled_message
 from ._fit_context import _identified
 from ._misplaced import misplaced_row
 from ._misplaced_columns import MIN_COLUMNS
+from ._moved_rows import moved_rows
 from ._moved_values import moved_values
 from ._over_rows import over_rows
 from ._renamed import loaded_names
@@ -50,6 +51,9 @@ def changes(X, ids, name="X"):
             found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
         if found is not None:
             raise LineageError(misplaced_message(found, name))
+        # (no value names the record a row holds: columns of few distinct values)
+        with np.errstate(over="ignore", invalid="ignore"):
+            changed.moved_rows = moved_rows(X, ids, sources, skip=written, renamed=renamed)
     if sum(1 for counts in changed.values() if counts[2]) >= MIN_COLUMNS:
         # gaps filled in as many columns: with another merged row's values? (a move)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -83,6 +87,7 @@ class Changes(dict):
     replaced = ()  # (see ChangedColumns.replaced)
     emptied = ()  # (see ChangedColumns.emptied)
     moved = ()  # (see _moved_values.moved_values)
+    moved_rows = None  # (see _moved_rows.moved_rows)
     over_rows = ()  # (see _over_rows.over_rows)
 
 

@@ -32,6 +32,7 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._fit_context import _RECORDING, _identified, fit_inputs, recording
 from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
+from ._moved_rows import moved_rows_message
 from ._moved_values import moved_message
 from ._over_rows import over_rows_message
 from ._read_paths import narrowed_table
@@ -173,6 +174,10 @@ def add_input_notes(run, X, changed):
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         if getattr(changed, "emptied", None):
             message = emptied_message(changed.emptied, sum(changed.rows_compared.values()))
+            run.notes.append(message)
+            warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        if getattr(changed, "moved_rows", None):
+            message = moved_rows_message(changed.moved_rows)
             run.notes.append(message)
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         if getattr(changed, "moved", None):

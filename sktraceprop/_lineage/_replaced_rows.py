@@ -156,6 +156,11 @@ def warn_replaced(changed, name):
     if getattr(changed, "emptied", None):
         message = emptied_message(changed.emptied, sum(changed.rows_compared.values()), name)
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    if getattr(changed, "moved_rows", None):
+        from ._moved_rows import moved_rows_message  # (it builds on _witness too)
+
+        message = moved_rows_message(changed.moved_rows, name)
+        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
     if getattr(changed, "moved", None):
         from ._moved_values import moved_message  # (it builds on _witness, which imports us)
 

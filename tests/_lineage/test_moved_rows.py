@@ -1,0 +1,175 @@
+"""Rows moved under other rows' ids in columns of few distinct values, against the bytes.
+
+Columns of codes, counts or categories hold no value that names one record, so a row
+holding another row's record is not refused (:mod:`sktraceprop._lineage._misplaced`).
+After ``set_axis``, ``df.index = ...``, ``shift()`` or a frame rebuilt from
+``to_numpy()`` under the old index, every row named a line whose record it does not hold,
+with no warning. The truth is the raw file (``keys_by_line``): a fit must name, for every
+row, the line holding its key, or warn that the rows were moved. Operations that keep
+each row with its id (sorts, samples, recodings, row-wise computations) must not warn.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import Ridge
+
+import sktraceprop as stp
+from sktraceprop.exceptions import LineageError, LineageWarning
+from tests._lineage._raw_files import keys_by_line
+
+
+def _overwritten(d):
+    out, k = d.copy(), len(d) // 4
+    out.iloc[:k] = d.iloc[k : 2 * k].to_numpy()
+    return out
+
+
+MOVES = {
+    "set_axis permuted": lambda d, r: d.set_axis(d.index[r.permutation(len(d))]),
+    "whole frame shifted": lambda d, r: d.shift(1).iloc[1:],
+    "index from a sorted copy": lambda d, r: d.set_axis(d.sort_values("c0").index),
+    "rebuilt from to_numpy, rows permuted": lambda d, r: pd.DataFrame(
+        d.to_numpy()[r.permutation(len(d))], index=d.index, columns=d.columns
+    ).astype(d.dtypes.to_dict()),
+    "a quarter of the rows overwritten from others": lambda d, r: _overwritten(d),
+    # (each loaded value then comes with other values: the spread is a resample's)
+    "shifted, then resampled": lambda d, r: (
+        d.shift(1).iloc[1:].sample(frac=1.2, replace=True, random_state=int(r.integers(99)))
+    ),
+    # (the rows then hold no record whole: but for one column)
+    "set_axis permuted, then a code flipped": lambda d, r: d.set_axis(
+        d.index[r.permutation(len(d))]
+    ).pipe(lambda x: x.assign(c0=3 - x["c0"])),
+}
+
+KEPT = {
+    "sorted": lambda d, r: d.sort_values(["c0", "c1"]),
+    "sampled": lambda d, r: d.sample(frac=0.7, random_state=0),
+    "sampled with replacement": lambda d, r: d.sample(frac=1.5, replace=True, random_state=1),
+    "masked": lambda d, r: d[d["c0"] > 0],
+    "bits flipped": lambda d, r: d.assign(c0=d["c0"].max() - d["c0"], c1=d["c1"].max() - d["c1"]),
+    "codes plus one": lambda d, r: d.assign(c0=d["c0"] + 1, c1=d["c1"] + 1),
+    "capped": lambda d, r: d.assign(c0=d["c0"].clip(upper=1), c1=d["c1"].clip(upper=1)),
+    "columns swapped": lambda d, r: d.assign(c0=d["c1"], c1=d["c0"]),
+    "row-wise differences": lambda d, r: d.assign(
+        c0=(d["c0"] - d["c1"]).abs(), c1=(d["c1"] - d["c2"]).abs()
+    ),
+    "row-wise sums modulo": lambda d, r: d.assign(
+        c0=(d["c0"] + d["c1"]) % 3, c1=(d["c1"] + d["c2"]) % 3
+    ),
+    "one column lagged": lambda d, r: d.assign(c0=d["c0"].shift(1).fillna(0)),
+}
+
+
+def _read(folder, n, card, n_cols, seed):
+    rng = np.random.default_rng(seed)
+    cols = [f"c{j}" for j in range(n_cols)]
+    lines = ["key," + ",".join(cols) + ",y"]
+    for i in range(n):
+        if rng.random() < 0.1:
+            lines.append("# a comment, with a comma")
+        values = ",".join(str(v) for v in rng.integers(card, size=n_cols))
+        lines.append(f"r{i},{values},{i % 2}")
+    path = folder / f"low_{seed}_{n}_{card}_{n_cols}.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, stp.read_csv(path, source_id=path.stem, comment="#"), cols
+
+
+def _fit(out, cols):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipe = stp.make_traced_pipeline(Ridge()).fit(out[cols], out["y"].astype(float))
+    moved = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, LineageWarning) and "differ from the record" in str(w.message)
+    ]
+    return pipe, moved
+
+
+def _wrong_rows(path, out, pipe):
+    truth = keys_by_line(path)
+    rows = pipe.lineage_.rows()
+    assert rows["train_index"].tolist() == list(range(len(out)))
+    return sum(truth[path.stem, int(line)] != key for line, key in zip(rows["line"], out["key"]))
+
+
+_SHAPES = st.sampled_from([(40, 3, 3), (60, 5, 3), (100, 4, 4), (100, 10, 3), (30, 2, 6)])
+
+
+@settings(deadline=None, max_examples=12, suppress_health_check=list(HealthCheck))
+@given(move=st.sampled_from(sorted(MOVES)), shape=_SHAPES, seed=st.integers(0, 2**16))
+@example(move="set_axis permuted", shape=(40, 3, 3), seed=0)
+@example(move="whole frame shifted", shape=(100, 10, 3), seed=1)
+@example(move="rebuilt from to_numpy, rows permuted", shape=(30, 2, 6), seed=0)
+@example(move="shifted, then resampled", shape=(40, 3, 3), seed=3)
+@example(move="a quarter of the rows overwritten from others", shape=(100, 4, 4), seed=0)
+@example(move="set_axis permuted, then a code flipped", shape=(60, 5, 3), seed=2)
+def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, move, shape, seed):
+    path, df, cols = _read(tmp_path_factory.mktemp("moved"), *shape, seed)
+    out = MOVES[move](df, np.random.default_rng(seed))
+    try:
+        pipe, moved = _fit(out, cols)
+    except LineageError as e:  # (refused: also right)
+        assert "holds the values loaded for" in str(e)
+        return
+    wrong = _wrong_rows(path, out, pipe)
+    # the lines named are wrong (the truth: the raw bytes), and the fit said so
+    assert wrong >= len(out) // 5
+    assert moved, "rows under other rows' ids, with no warning"
+    assert any(moved[0] in note for note in pipe.lineage_.notes)
+    # the example row named: its line's record (raw bytes) is not the row's key
+    position = int(re.search(r"row (\d+) does not hold", moved[0]).group(1))
+    assert f"line {pipe.lineage_.rows()['line'].iloc[position]}" in moved[0]
+    assert (
+        keys_by_line(path)[path.stem, int(pipe.lineage_.rows()["line"].iloc[position])]
+        != (out["key"].iloc[position])
+    )
+
+
+@pytest.mark.parametrize("name", sorted(KEPT))
+@pytest.mark.parametrize("shape", [(40, 3, 3), (100, 10, 3), (900, 4, 3), (30, 2, 6)])
+def test_rows_kept_with_their_ids_are_not_warned_of(tmp_path, name, shape):
+    path, df, cols = _read(tmp_path, *shape, 7)
+    out = KEPT[name](df, np.random.default_rng(7))
+    pipe, moved = _fit(out, cols)
+    assert not moved, moved
+    assert _wrong_rows(path, out, pipe) == 0
+
+
+def test_row_lineage_merge_and_aggregate_warn_of_rows_moved(tmp_path):
+    path, df, cols = _read(tmp_path, 40, 3, 3, 5)
+    out = MOVES["set_axis permuted"](df, np.random.default_rng(0))[cols + ["y"]]
+    right = df[["c0"]].drop_duplicates().assign(z=1.0)
+    for name, call in [
+        ("X", lambda: stp.row_lineage(out)),
+        ("left", lambda: stp.merge(out, right, on="c0")),
+        ("df", lambda: stp.aggregate(out, by="y", m=("c0", "mean"))),
+    ]:
+        with pytest.warns(LineageWarning, match=f"rows of {name} compared differ from the rec"):
+            call()
+    # the truth: the lines the ids name do not hold these rows' keys
+    truth = keys_by_line(path)
+    lines = stp.row_lineage(out)["line"]
+    keys = MOVES["set_axis permuted"](df, np.random.default_rng(0))["key"]
+    assert sum(truth[path.stem, int(n)] != k for n, k in zip(lines, keys)) > len(out) // 2
+
+
+def test_rows_moved_across_two_files_are_warned_of(tmp_path):
+    # a row of one file under the id of the other: it holds a record of the other source
+    (a, da, cols), (b, db, _) = (_read(tmp_path, 40, 5, 3, s) for s in (11, 12))
+    both = pd.concat([da, db])
+    out = both.set_axis(both.index[np.random.default_rng(0).permutation(len(both))])
+    pipe, moved = _fit(out, cols)
+    truth = {**keys_by_line(a), **keys_by_line(b)}
+    rows = pipe.lineage_.rows()
+    wrong = sum(
+        truth[s, int(n)] != k for s, n, k in zip(rows["source_id"], rows["line"], out["key"])
+    )
+    assert wrong > len(out) // 2 and moved
