@@ -446,3 +446,24 @@ def test_a_compliance_report_after_an_erasure_is_made_and_verifies(tmp_path):
     # the erased call is still a logged use of the model: counted, as it stays logged
     assert report.to_dict()["record_keeping"]["predictions"]["n_calls"] == 3
     assert stp.compliance.verify(path, store=store)
+
+
+def test_an_erasure_whose_wipe_mark_was_deleted_fails_verify(backend):
+    # the erasure event names its wipe mark in stp_meta (under the hash chain): a mark
+    # deleted outside sktraceprop (pending or done) hid whether the salts' old bytes
+    # were wiped, and verify() passed; a MemoryStore keeps nothing to wipe
+    store = backend.make()
+    model = _model(store)
+    model.predict(_person(0))
+    store.erase_predictions(_person(0), reason="r")
+    if backend.kind == "memory":
+        assert store.verify()
+        return
+    prefix = "wal_scrub:" if backend.kind == "sqlite" else "vacuum_scrub:"
+    assert backend.make().verify()
+    backend.sql("DELETE FROM stp_meta WHERE key LIKE ?", (prefix + "%",))
+    with pytest.raises(CorruptStoreError, match="was deleted") as info:
+        backend.make().verify()
+    assert [(p["check"], p["seq"]) for p in info.value.problems] == [
+        ("erasure_wipe", _last_erasure(store))
+    ]
