@@ -34,7 +34,7 @@ from ._lineage._source import REGISTRY
 from ._removal_events import ERASURE as _ERASURE
 from ._removal_events import removal_events
 from ._removed_batch import EventLines
-from ._removed_set import RemovedRows
+from ._removed_set import ERASURE_WHAT, RemovedRows
 from .exceptions import LineageError, LineageWarning, StoreError
 
 __all__ = ["removed_in_store"]
@@ -332,7 +332,7 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
             what = f"unlearning event {event['seq']}{run}"
         elif event["kind"] == _ERASURE:
             found = _erased(store, event, keys, runs, stacklevel + 1)
-            what = f"erasure event {event['seq']}"
+            what = f"{ERASURE_WHAT}{event['seq']}"
         else:
             continue
         lines.add(len(removals), found)

@@ -17,7 +17,9 @@ the two apart; the warning is what makes the undeliberate one visible. Silence i
 deliberate refit with
 ``warnings.simplefilter("ignore", sktraceprop.exceptions.RefitOnRemovedWarning)``, or
 by its message, which always begins ``"this fit of "``
-(``warnings.filterwarnings("ignore", "this fit of .* removed from a model")``).
+(``warnings.filterwarnings("ignore", "this fit of .* (removed from a model|erased from
+the store)")``: rows an unlearner removed are "removed from a model", rows an erasure
+request erased "erased from the store").
 Rows of other processes' removals are seen only through a store the fit writes to.
 
 Through merges both ways: the fit's rows are checked with the rows their merged rows
@@ -36,6 +38,7 @@ import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
 from ._removed_aggregates import aggregate_members_of, warn_aggregated_removed
+from ._removed_set import ERASURE_WHAT
 from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 __all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
@@ -121,6 +124,15 @@ def _said_of(own, ids, rows, at, found_by):
     return f"row id {own}"
 
 
+def _removed_how(removals):
+    """How rows were removed, in words: from a model (an unlearner's removal), from the
+    store (an erasure request, :mod:`._removed_in_store`), or both."""
+    erased = {removed.what.startswith(ERASURE_WHAT) for removed in removals}
+    if erased == {True}:
+        return "erased from the store"
+    return "removed from a model" + (" or erased from the store" if True in erased else "")
+
+
 def _line_of(row_id):
     """``"<source_id> line n"`` of one row id of this process."""
     one = np.asarray([row_id], np.int64)
@@ -190,7 +202,8 @@ def warn_refit_on_removed(
     shown = [_said_of(int(i), ids, rows, at, found_by) for i in hit[:5]]
     via = np.setdiff1d(through, direct).size > 0
     rows = (
-        f"{hit.size} row(s) removed from a model{' or merged from such rows' if via else ''} "
+        f"{hit.size} row(s) {_removed_how(removed for _, removed in found_by)}"
+        f"{' or merged from such rows' if via else ''} "
         f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}{' ...' if hit.size > 5 else ''}"
     )
     if given_fitted:

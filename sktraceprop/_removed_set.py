@@ -13,7 +13,11 @@ import numpy as np
 from ._lineage._ids import codes_of, distinct_codes, lines_of
 from ._state_format import check_record, record_of
 
-__all__ = ["RemovedRows"]
+__all__ = ["ERASURE_WHAT", "RemovedRows"]
+
+#: How :attr:`RemovedRows.what` of an erasure request's rows begins (those of an
+#: unlearner's removal begin otherwise): warnings say them "erased from the store".
+ERASURE_WHAT = "erasure event "
 
 _NONE = np.zeros(0, np.int64)
 _NONE.flags.writeable = False

@@ -9,6 +9,7 @@ from ._chain import GENESIS
 from ._prediction_erasures import State
 from ._prediction_salts import check_salts
 from ._upgrade_history import notes, upgrade_history
+from ._wipe_marks import check_wipe_marks
 
 
 def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
@@ -44,13 +45,14 @@ def audit(store, public_key=None, checkpoint=None, allow_unsigned_tail=False):
                 wanted.add(int(cp["event_seq"]))
             except (KeyError, TypeError, ValueError):
                 continue
-        salts = State()
+        salts, wipes = State(), {}
         heads, run_events, source_events, redactions = _check_chain(
-            store, wanted, problems, report, salts
+            store, wanted, problems, report, salts, wipes
         )
         cache = _check_sources(store, source_events, problems, report)
         _check_runs(store, run_events, cache, problems, report, redactions)
         check_salts(store, salts, problems)
+        check_wipe_marks(store, wipes, problems)
         report["upgrades"], unrecorded, inconsistent = upgrade_history(store)
         problems += inconsistent
         report["notes"] = notes(store)

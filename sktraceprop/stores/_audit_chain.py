@@ -24,6 +24,7 @@ from ._not_damage import NOT_DAMAGE
 from ._prediction_erasures import State
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT
 from ._sealed import REDACTION_EVENT
+from ._wipe_marks import WIPE
 
 #: ``(store, reader)`` while :func:`watching_chain` is in effect in this thread (or task).
 _WATCH = ContextVar("sktraceprop_chain_watch", default=None)
@@ -43,10 +44,13 @@ def watching_chain(store, reader):
         _WATCH.reset(token)
 
 
-def _check_chain(store, wanted, problems, report, salts=None):
+def _check_chain(store, wanted, problems, report, salts=None, wipes=None):
     """Walk every event: links, hashes, numbering; collect the store's own events, and
     into ``salts`` (a :class:`._prediction_erasures.State`) the salted prediction events
-    and the erasures of calls; hand each event to the reader of :func:`watching_chain`."""
+    and the erasures of calls, and into ``wipes`` (a dict) ``{seq: mark id}`` of the
+    erasure events naming their wipe mark (:mod:`._wipe_marks`); hand each event to the
+    reader of :func:`watching_chain`."""
+    wipes = {} if wipes is None else wipes
     salts = State() if salts is None else salts
     watch = _WATCH.get()
     reader = watch[1] if watch is not None and watch[0] is store else None
@@ -114,6 +118,10 @@ def _check_chain(store, wanted, problems, report, salts=None):
                     source_events[key] = (seq, payload)
                 else:
                     problem(seq, "is a store.source event whose source_id or sha256 is not text")
+            if kind in (REDACTION_EVENT, PREDICTION_ERASURE_EVENT) and isinstance(payload, dict):
+                wipe = payload.get(WIPE)
+                if wipe is not None:
+                    wipes[seq] = wipe
             if seq in wanted:
                 heads[seq] = stored
             if reader is not None:

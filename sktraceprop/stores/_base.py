@@ -129,6 +129,12 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
         holds values of, stored runs or not (an audit compares them with the runs)."""
         return {}
 
+    def _wipe_marks(self):
+        """``(prefix, keys)``: the erasure wipe marks ``stp_meta`` holds (keys that begin
+        with ``prefix``, ``:done`` ones included; :mod:`._wipe_marks`), or ``(None,
+        set())`` for a store that keeps nothing to wipe."""
+        return None, set()
+
     @property
     def _salts_predictions(self):
         """Whether prediction events logged here are salted (:mod:`._prediction_salts`):

@@ -134,7 +134,9 @@ class AuditMethods:
             names the tables and indexes where it can be told), ``"hash_chain"``,
             ``"runs"``, ``"sources"``, ``"prediction_salts"`` (a salt of a logged call
             replaced, deleted without an erasure, added, or held again after its
-            erasure) or ``"checkpoints"``; those
+            erasure), ``"erasure_wipe"`` (an erasure event's wipe mark deleted from
+            ``stp_meta``: whether its erased values' old bytes are still in the files
+            is not known) or ``"checkpoints"``; those
             about signatures under ``public_key`` also have ``signature: True``). After
             any other problem, this handle refuses writes.
         StoreBusyError, StoreConnectionError, StorePermissionError, StoreNotFoundError

@@ -27,6 +27,7 @@ from ._append import _Chain
 from ._chain import text_problem
 from ._prediction_erasures import erasure_payload, missing, problems, read_state
 from ._prediction_salts import INPUT_KINDS, PREDICTION_ERASURE_EVENT, matching
+from ._wipe_marks import WIPE, new_wipe
 
 
 def calls_of(store, X, run_id=None):
@@ -118,11 +119,14 @@ def erase_predictions(store, X, *, reason, run_id=None, dry_run=False):
                 "nothing was erased. Audit the store with verify() or check()."
             )
         payload, key = erasure_payload(reason.strip(), missing(state, held) | set(calls))
+        wipe = new_wipe(writer)
+        if wipe is not None:  # (as a redaction's: ._wipe_marks)
+            payload[WIPE] = wipe
         chain = _Chain(store, writer)
         event = chain.append(PREDICTION_ERASURE_EVENT, payload, None)
         # the last erasure's key goes: its commitment can no longer be tested
         gone = calls + [seq for seq, _ in state.erasures if seq in held]
-        deleted = writer.delete_salts(gone)
+        deleted = writer.delete_salts(gone, wipe)
         if deleted != len(gone):
             raise CorruptStoreError(
                 f"{store!r}: {deleted} of the {len(gone)} salts being erased were deleted "

@@ -277,7 +277,7 @@ class _Writer:
     def insert_leaves(self, run_id, leaves):
         self.leaves[run_id] = {n: (text, salt) for n, text, salt in leaves}
 
-    def delete_leaves(self, run_id, numbers):
+    def delete_leaves(self, run_id, numbers, wipe=None):
         held = self.store._leaves.get(run_id, {})
         self.erased[run_id] = [n for n in numbers if n in held]
         return len(self.erased[run_id])
@@ -285,7 +285,7 @@ class _Writer:
     def insert_salt(self, seq, salt):
         self.salts[seq] = salt
 
-    def delete_salts(self, seqs):
+    def delete_salts(self, seqs, wipe=None):
         self.salts_erased = [s for s in seqs if s in self.store._salts]
         return len(self.salts_erased)
 

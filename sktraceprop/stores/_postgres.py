@@ -357,6 +357,15 @@ class PostgresStore(OpeningMixin, ConnectionMixin, UpgradeRepairMixin, BaseStore
         )
         return {int(leaf): (value, salt) for leaf, value, salt in rows}
 
+    def _wipe_marks(self):
+        from ._postgres_scrub import PENDING_PREFIX
+
+        rows = self._query(
+            self._sql("SELECT key FROM {m} WHERE key LIKE %s", m="stp_meta"),
+            (PENDING_PREFIX + "%",),
+        )
+        return PENDING_PREFIX, {key for (key,) in rows}
+
     def _raw_leaf_runs(self):
         if self.schema_version < 3:
             return {}

@@ -20,6 +20,7 @@ from ._postgres_schema import (
     SCHEMA_VERSION,
     _psycopg,
 )
+from ._postgres_scrub_stats import never_collect
 from ._postgres_writer import _Writer
 from ._upgrade_event import UPGRADE_EVENT, not_upgraded, record_upgrade
 from ._upgrade_repair import plan_repair, record_repair
@@ -100,6 +101,7 @@ class OpeningMixin:
         )
         if missing and before == 3:
             con.execute(self._sql(_SALTS_TABLE, salts="prediction_salts"))
+            never_collect(self, con, ["prediction_salts"])  # (as a new store's)
             for name, statement in triggers.items():
                 if name.startswith("prediction_salts_"):
                     con.execute(sql.SQL(statement).format(schema=schema))
@@ -215,6 +217,8 @@ class OpeningMixin:
             }
             for statement in statements:
                 con.execute(self._sql(statement, **names))
+            # ANALYZE never samples the erasable values (see ._postgres_scrub_stats)
+            never_collect(self, con, _ERASABLE)
             function, triggers = guard_statements(_TABLES, _ERASABLE)
             for statement in (function, *triggers.values()):
                 con.execute(sql.SQL(statement).format(schema=sql.Identifier(self.schema)))

@@ -52,11 +52,12 @@ def _psycopg():
     return _psycopg()
 
 
-def mark(store, con):
-    """Add a pending marker in the transaction open on ``con`` (the one deleting values)."""
+def mark(store, con, wipe=None):
+    """Add a pending marker in the transaction open on ``con`` (the one deleting values);
+    ``wipe``: its id, as the erasure event names it (:mod:`._wipe_marks`)."""
     con.execute(
         store._sql("INSERT INTO {m} VALUES (%s, %s)", m="stp_meta"),
-        (f"{PENDING_PREFIX}{uuid.uuid4()}", marker_value(con)),
+        (f"{PENDING_PREFIX}{wipe or uuid.uuid4()}", marker_value(con)),
     )
 
 

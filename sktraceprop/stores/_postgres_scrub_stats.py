@@ -14,13 +14,17 @@ rewritten (``VACUUM FULL``, which only the database's owner or a superuser may r
 that their old row versions leave its file. Where that rewrite is skipped, a warning
 says so and what the database's owner must run; the statistics themselves are gone and
 cannot come back, so the wipe of the store's own tables is not held pending for it.
+
+A store created by this library turns that collection off for those columns when it
+creates their tables (:func:`never_collect`), so that ``ANALYZE`` never copies a value
+there in the first place; a store created before keeps collecting until its first wipe.
 """
 
 import warnings
 
 from ..utils._stack import user_stacklevel
 
-__all__ = ["COLUMNS", "drop_statistics"]
+__all__ = ["COLUMNS", "drop_statistics", "never_collect"]
 
 #: The columns whose values an erasure deletes, by table.
 COLUMNS = {"run_leaves": ("value", "salt"), "prediction_salts": ("salt",)}
@@ -49,6 +53,15 @@ def _held(store, con, tables):
 def _catalog_node(con):
     (node,) = con.execute("SELECT pg_relation_filenode('pg_catalog.pg_statistic')").fetchone()
     return node
+
+
+def never_collect(store, con, tables):
+    """Turn off the collection of statistics of ``tables``' erasable columns, in the
+    transaction (on ``con``) that creates those tables: ``ANALYZE`` then never copies
+    their values into ``pg_statistic``."""
+    for table in tables:
+        turned_off = ", ".join(f"ALTER COLUMN {c} SET STATISTICS 0" for c in COLUMNS[table])
+        con.execute(store._sql(f"ALTER TABLE {{t}} {turned_off}", t=table))
 
 
 def drop_statistics(store, con, tables):

@@ -8,6 +8,9 @@ from ._postgres_schema import _EVENT_COLUMNS
 class _Writer:
     """The rows of one PostgreSQL write transaction (see :class:`._append._Chain`)."""
 
+    #: Its deletions mark the wipe of the erased values' old bytes (._wipe_marks).
+    marks_wipes = True
+
     def __init__(self, store, con):
         self.store, self.con = store, con
 
@@ -77,17 +80,18 @@ class _Writer:
             [(run_id, n, text, salt) for n, text, salt in leaves],
         )
 
-    def delete_leaves(self, run_id, numbers):
+    def delete_leaves(self, run_id, numbers, wipe=None):
         cursor = self.con.execute(
             self.store._sql(
                 "DELETE FROM {l} WHERE run_id = %s AND leaf = ANY(%s)", l="run_leaves"
             ),
             (run_id, list(numbers)),
         )
-        if cursor.rowcount:
+        if cursor.rowcount or wipe is not None:
             # committed with the deletion: a writer killed before the table is
-            # rewritten leaves the store saying so
-            _postgres_scrub.mark(self.store, self.con)
+            # rewritten leaves the store saying so; ``wipe``: the mark's id, which the
+            # erasure event names (._wipe_marks)
+            _postgres_scrub.mark(self.store, self.con, wipe)
         return cursor.rowcount
 
     def insert_salt(self, seq, salt):
@@ -95,13 +99,13 @@ class _Writer:
             self.store._sql("INSERT INTO {s} VALUES (%s, %s)", s="prediction_salts"), (seq, salt)
         )
 
-    def delete_salts(self, seqs):
+    def delete_salts(self, seqs, wipe=None):
         cursor = self.con.execute(
             self.store._sql("DELETE FROM {s} WHERE seq = ANY(%s)", s="prediction_salts"),
             (list(seqs),),
         )
-        if cursor.rowcount:
-            _postgres_scrub.mark(self.store, self.con)  # (as delete_leaves)
+        if cursor.rowcount or wipe is not None:
+            _postgres_scrub.mark(self.store, self.con, wipe)  # (as delete_leaves)
         return cursor.rowcount
 
     def next_checkpoint_seq(self):

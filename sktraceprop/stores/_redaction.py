@@ -18,6 +18,7 @@ from ..exceptions import CorruptStoreError, StoreError, UnknownRunError
 from ._append import _Chain
 from ._chain import loads_stored, payload_text
 from ._sealed import REDACTION_EVENT, is_sealed, leaves_of
+from ._wipe_marks import WIPE, new_wipe
 
 
 class Request(NamedTuple):
@@ -85,9 +86,12 @@ def _erase_one(store, chain, writer, run_id, found, reason):
         "reason": reason,
         "erased": {kind: len(leaves) for kind, leaves in found.items()},
     }
+    wipe = new_wipe(writer)
+    if wipe is not None:  # the event names its wipe mark: one deleted is found
+        payload[WIPE] = wipe
     text, payload = payload_text(payload)
     event = chain.append(REDACTION_EVENT, payload, run_id, text)
-    deleted = writer.delete_leaves(run_id, numbers)
+    deleted = writer.delete_leaves(run_id, numbers, wipe)
     if deleted != len(numbers):
         raise CorruptStoreError(
             f"{store!r}: run {run_id} held {deleted} of the {len(numbers)} values being "

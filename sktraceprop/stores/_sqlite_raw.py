@@ -52,6 +52,12 @@ class RawReadsMixin:
         rows = self._query("SELECT leaf, value, salt FROM run_leaves WHERE run_id = ?", (run_id,))
         return {leaf: (value, salt) for leaf, value, salt in rows}
 
+    def _wipe_marks(self):
+        from ._sqlite_scrub import PENDING_PREFIX
+
+        rows = self._query("SELECT key FROM stp_meta WHERE key LIKE ?", (PENDING_PREFIX + "%",))
+        return PENDING_PREFIX, {key for (key,) in rows}
+
     def _raw_leaf_runs(self):
         if self.schema_version < 3:
             return {}

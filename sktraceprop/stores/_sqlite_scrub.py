@@ -60,11 +60,12 @@ def _append_keys(con, keys, value):
         con.executemany("INSERT OR IGNORE INTO stp_meta VALUES (?, ?)", [(k, value) for k in keys])
 
 
-def mark(con):
-    """Add a pending marker in the transaction open on ``con`` (the one deleting values)."""
+def mark(con, wipe=None):
+    """Add a pending marker in the transaction open on ``con`` (the one deleting values);
+    ``wipe``: its id, as the erasure event names it (:mod:`._wipe_marks`)."""
     con.execute(
         "INSERT INTO stp_meta VALUES (?, ?)",
-        (f"{PENDING_PREFIX}{uuid.uuid4()}", "erased values' old pages"),
+        (f"{PENDING_PREFIX}{wipe or uuid.uuid4()}", "erased values' old pages"),
     )
 
 

@@ -7,6 +7,9 @@ from ._append import known_row
 class Writer:
     """The rows of one SQLite write transaction (see :class:`._append._Chain`)."""
 
+    #: Its deletions mark the wipe of the erased values' old bytes (._wipe_marks).
+    marks_wipes = True
+
     def __init__(self, con):
         self.con = con
 
@@ -63,27 +66,28 @@ class Writer:
             [(run_id, n, text, salt) for n, text, salt in leaves],
         )
 
-    def delete_leaves(self, run_id, numbers):
+    def delete_leaves(self, run_id, numbers, wipe=None):
         before = self.con.total_changes
         self.con.executemany(
             "DELETE FROM run_leaves WHERE run_id = ? AND leaf = ?", [(run_id, n) for n in numbers]
         )
         deleted = self.con.total_changes - before
-        if deleted:
+        if deleted or wipe is not None:
             # committed with the deletion: a writer killed before the log is folded in
-            # leaves the file saying so (see ._sqlite_scrub)
-            _sqlite_scrub.mark(self.con)
+            # leaves the file saying so (see ._sqlite_scrub); ``wipe``: the mark's id,
+            # which the erasure event names (._wipe_marks)
+            _sqlite_scrub.mark(self.con, wipe)
         return deleted
 
     def insert_salt(self, seq, salt):
         self.con.execute("INSERT INTO prediction_salts VALUES (?, ?)", (seq, salt))
 
-    def delete_salts(self, seqs):
+    def delete_salts(self, seqs, wipe=None):
         before = self.con.total_changes
         self.con.executemany("DELETE FROM prediction_salts WHERE seq = ?", [(s,) for s in seqs])
         deleted = self.con.total_changes - before
-        if deleted:
-            _sqlite_scrub.mark(self.con)  # (as delete_leaves)
+        if deleted or wipe is not None:
+            _sqlite_scrub.mark(self.con, wipe)  # (as delete_leaves)
         return deleted
 
     def next_checkpoint_seq(self):

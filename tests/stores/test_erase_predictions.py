@@ -28,6 +28,10 @@ from sktraceprop.exceptions import CorruptStoreError
 from sktraceprop.stores._prediction_salts import input_commitment
 from tests.stores._store_helpers import Backend, open_reader, user_warnings
 
+#: The wipe mark's id an erasure event names where the store keeps bytes to wipe
+#: (a random id: it ties the event to nothing; stores/_wipe_marks.py).
+_WIPE = {"memory": set(), "sqlite": {"wipe"}, "postgres": {"wipe"}}
+
 _X = pd.DataFrame(
     {"age": [31.0, 47.0, 52.0, 29.0, 64.0, 38.0], "income": [2.5, 4.0, 1.2, 3.3, 5.1, 2.2]}
 )
@@ -108,7 +112,7 @@ def test_an_erased_call_is_no_longer_found_nor_its_salt_held(backend):
     assert record["seq"] == erased["event_seq"]
     # the event names no call: the chain must not tie the request to the call's outputs
     payload = record["payload"]
-    assert set(payload) == {"reason", "erased_commitment", "key_sha256"}
+    assert set(payload) == {"reason", "erased_commitment", "key_sha256"} | _WIPE[backend.kind]
     assert payload["reason"] == "GDPR Art. 17 request 7"
     key = backend.make()._raw_prediction_salts()[record["seq"]]
     text = f"sktraceprop-erased-1\n{key}\n{target},{batch}"
@@ -446,3 +450,24 @@ def test_a_compliance_report_after_an_erasure_is_made_and_verifies(tmp_path):
     # the erased call is still a logged use of the model: counted, as it stays logged
     assert report.to_dict()["record_keeping"]["predictions"]["n_calls"] == 3
     assert stp.compliance.verify(path, store=store)
+
+
+def test_an_erasure_whose_wipe_mark_was_deleted_fails_verify(backend):
+    # the erasure event names its wipe mark in stp_meta (under the hash chain): a mark
+    # deleted outside sktraceprop (pending or done) hid whether the salts' old bytes
+    # were wiped, and verify() passed; a MemoryStore keeps nothing to wipe
+    store = backend.make()
+    model = _model(store)
+    model.predict(_person(0))
+    store.erase_predictions(_person(0), reason="r")
+    if backend.kind == "memory":
+        assert store.verify()
+        return
+    prefix = "wal_scrub:" if backend.kind == "sqlite" else "vacuum_scrub:"
+    assert backend.make().verify()
+    backend.sql("DELETE FROM stp_meta WHERE key LIKE ?", (prefix + "%",))
+    with pytest.raises(CorruptStoreError, match="was deleted") as info:
+        backend.make().verify()
+    assert [(p["check"], p["seq"]) for p in info.value.problems] == [
+        ("erasure_wipe", _last_erasure(store))
+    ]

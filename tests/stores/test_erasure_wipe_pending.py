@@ -23,6 +23,7 @@ import pytest
 
 import sktraceprop as stp
 from sktraceprop.cli import main
+from sktraceprop.exceptions import CorruptStoreError
 from sktraceprop.stores._sqlite_scrub import is_pending
 from tests.stores._store_helpers import open_reader, user_warnings
 
@@ -125,7 +126,12 @@ def test_a_store_killed_before_the_marker_existed_is_wiped_by_the_request_run_ag
 ):
     # a store written by an earlier sktraceprop, whose erasure left no marker: opening
     # cannot know, and running the request again still wipes it
-    _killed_after_commit(tmp_path, extra="scrub.mark = lambda con: None")
+    _killed_after_commit(
+        tmp_path,
+        extra="scrub.mark = lambda *a: None\n"
+        "import sktraceprop.stores._redaction as redaction\n"
+        "redaction.new_wipe = lambda writer: None",
+    )
     store = stp.stores.SQLiteStore(tmp_path / "store.db")
     assert _held(tmp_path)
     con = sqlite3.connect(tmp_path / "store.db")
@@ -175,3 +181,58 @@ def test_a_store_marked_pending_keeps_working(tmp_path, reopen_as):
     finally:
         cursor.fetchall()
         reader.close()
+
+
+def _delete_marks(path, like):
+    """As an attacker with the file: the append-only guard of ``stp_meta`` dropped, the
+    marks ``like`` deleted, the guard made again."""
+    con = sqlite3.connect(path)
+    guards = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'stp_meta'"
+    ).fetchall()
+    for name, _ in guards:
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DELETE FROM stp_meta WHERE key LIKE ?", (like,))
+    for _, statement in guards:
+        con.execute(statement)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("mode", ["ro", "rw"])
+def test_a_pending_wipe_whose_mark_was_deleted_is_named(tmp_path, mode):
+    """Before: with the pending mark deleted from ``stp_meta``, opening, ``check()`` and
+    ``verify()`` said nothing (``erased_bytes_left`` empty, verify() True) while the
+    erased category was still in the files. Now the erasure event names its mark (under
+    the hash chain), and the audit names the event whose mark is gone."""
+    _killed_after_commit(tmp_path)
+    reader, cursor = open_reader(tmp_path / "store.db")  # keeps the log in use
+    try:
+        _delete_marks(tmp_path / "store.db", "wal_scrub:%")
+        assert _held(tmp_path)  # the erased values are still in the files
+        store, _ = user_warnings(
+            lambda: stp.stores.SQLiteStore(tmp_path / "store.db", mode=mode, timeout=30)
+        )
+        (event,) = store.events(kind="store.redaction", include_store_events=True)
+        for audit in (store.verify, store.check):
+            with pytest.raises(CorruptStoreError) as raised:
+                user_warnings(audit)
+            (problem,) = raised.value.problems
+            assert problem["check"] == "erasure_wipe" and problem["seq"] == event["seq"]
+            assert "was deleted" in problem["message"] and "not known" in problem["message"]
+    finally:
+        cursor.fetchall()
+        reader.close()
+
+
+def test_a_finished_wipe_whose_marks_were_deleted_is_named_too(tmp_path):
+    # (a mark and its ':done' both deleted: that it was wiped is not known either)
+    _killed_after_commit(tmp_path)
+    store = stp.stores.SQLiteStore(tmp_path / "store.db")  # finishes the wipe
+    assert _held(tmp_path) == 0 and store.verify()
+    store.close()
+    _delete_marks(tmp_path / "store.db", "wal_scrub:%")
+    store = stp.stores.SQLiteStore(tmp_path / "store.db")
+    with pytest.raises(CorruptStoreError, match="erasure event") as raised:
+        store.verify()
+    assert [p["check"] for p in raised.value.problems] == ["erasure_wipe"]

@@ -208,3 +208,27 @@ def test_a_marker_written_before_the_erasure_id_was_recorded_is_read_off_its_row
             ("vacuum_scrub:%", key, "%:done"),
         ).fetchone()
         assert _erasure_xid(store, con, [tagged], _next_xid(con)) < int(xid)
+
+
+def test_a_pending_rewrite_whose_mark_was_deleted_is_named(killed_after_commit):
+    """Before: the pending mark deleted from ``stp_meta`` (its guard off), check() and
+    verify() said nothing while the dead row versions stayed. Now the erasure event names
+    its mark (under the hash chain) and the audit names the event whose mark is gone."""
+    from sktraceprop.exceptions import CorruptStoreError
+
+    dsn, schema, _ = killed_after_commit
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("SET session_replication_role = replica")  # the guard off
+        deleted = con.execute(
+            f'DELETE FROM "{schema}".stp_meta WHERE key LIKE %s', ("vacuum_scrub:%",)
+        )
+        assert deleted.rowcount == 1
+    store, _ = user_warnings(lambda: stp.stores.PostgresStore(dsn, schema=schema, mode="ro"))
+    (event,) = store.events(kind="store.redaction", include_store_events=True)
+    for audit in (store.verify, store.check):
+        with pytest.raises(CorruptStoreError) as raised:
+            user_warnings(audit)
+        (problem,) = raised.value.problems
+        assert problem["check"] == "erasure_wipe" and problem["seq"] == event["seq"]
+        assert "vacuum_scrub:" in problem["message"] and "not known" in problem["message"]
+    store.close()

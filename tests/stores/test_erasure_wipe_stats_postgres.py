@@ -7,6 +7,9 @@ the erasure's ``VACUUM FULL`` of the store's tables does not touch: after
 ``pg_statistic`` held its bytes (and an erased call's salt, which makes the call
 findable from the person's row again), while the erasure said ``wiped``. The truths:
 the bytes of ``pg_statistic``'s file in the server's data folder, and ``pg_stats``.
+
+A store created now never lets ANALYZE sample those columns (the last test); the wipe
+tests turn the collection back on, as a store created before collects.
 """
 
 import uuid
@@ -19,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
 
 import sktraceprop as stp
+from sktraceprop.stores._postgres_scrub_stats import COLUMNS
 from tests.stores._store_helpers import new_schema
 
 
@@ -39,6 +43,14 @@ def _catalog_bytes(con):
     (relative,) = con.execute("SELECT pg_relation_filepath('pg_catalog.pg_statistic')").fetchone()
     base = Path(folder) / relative
     return b"".join(p.read_bytes() for p in base.parent.glob(base.name + "*"))
+
+
+def _collected_as_before(con, schema):
+    """The erasable columns' statistics collected again, as by a store created before
+    they were turned off at creation (their tables' default)."""
+    for table, columns in COLUMNS.items():
+        for column in columns:
+            con.execute(f'ALTER TABLE "{schema}".{table} ALTER COLUMN {column} SET STATISTICS -1')
 
 
 def test_an_erasure_drops_the_statistics_analyze_copied_the_values_into(tmp_path, pg_dsn):
@@ -70,6 +82,7 @@ def test_an_erasure_drops_the_statistics_analyze_copied_the_values_into(tmp_path
     salt = salts[sorted(salts)[3]]  # (the calls' seqs follow one another: person 3's)
     name = next(f for f in pipe.lineage_.feature_lineage if marker in f)
     with psycopg.connect(pg_dsn, autocommit=True) as con:
+        _collected_as_before(con, schema)
         con.execute(f'ANALYZE "{schema}".run_leaves')  # as autovacuum does
         con.execute(f'ANALYZE "{schema}".prediction_salts')
         seen = _statistics(con, schema)
@@ -117,6 +130,7 @@ def test_a_role_that_cannot_rewrite_pg_statistic_is_told_who_can(tmp_path, postg
     ).fit(X[["ward"]], X["y"])
     name = next(f for f in pipe.lineage_.feature_lineage if marker in f)
     with psycopg.connect(dsn, autocommit=True) as con:
+        _collected_as_before(con, schema)
         con.execute(f'ANALYZE "{schema}".run_leaves')
         assert marker in _statistics(con, schema)
         (node,) = con.execute("SELECT pg_relation_filenode('pg_catalog.pg_statistic')").fetchone()
@@ -133,4 +147,40 @@ def test_a_role_that_cannot_rewrite_pg_statistic_is_told_who_can(tmp_path, postg
         assert marker not in _statistics(con, schema)
         after = con.execute("SELECT pg_relation_filenode('pg_catalog.pg_statistic')").fetchone()
         assert after == (node,)
+    store.close()
+
+
+def test_a_new_store_never_lets_analyze_sample_its_erasable_columns(tmp_path, pg_dsn):
+    """Before: a new store collected the statistics of ``run_leaves.value``/``salt`` and
+    ``prediction_salts.salt`` until its first erasure, so ANALYZE (autovacuum's) copied
+    values and salts into ``pg_statistic`` from the first run on. Now the store turns
+    that off as it creates the tables: ANALYZE of a store with data leaves no row of
+    those columns in ``pg_stats`` (the other columns are still sampled)."""
+    marker = f"zqnew{uuid.uuid4().hex[:10]}"
+    schema = new_schema()
+    store = stp.stores.PostgresStore(pg_dsn, schema=schema)
+    frame = pd.DataFrame(
+        {"ward": [marker if i == 2 else f"w{i % 3}" for i in range(12)], "y": [0, 1] * 6}
+    )
+    X = stp.from_pandas(frame, "wards")
+    pipe = stp.make_traced_pipeline(
+        OneHotEncoder(handle_unknown="ignore"),
+        LogisticRegression(),
+        store=store,
+        log_predictions=True,
+    ).fit(X[["ward"]], X["y"])
+    for i in range(len(frame)):
+        pipe.predict(X[["ward"]].iloc[[i]])
+    assert store._raw_prediction_salts()  # (there are salts to sample)
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        for table in COLUMNS:
+            con.execute(f'ANALYZE "{schema}".{table}')  # as autovacuum does
+        rows = con.execute(
+            "SELECT tablename::text, attname::text FROM pg_stats WHERE schemaname = %s",
+            (schema,),
+        ).fetchall()
+        assert ("run_leaves", "leaf") in rows  # (ANALYZE ran and sampled the table)
+        held = sorted((t, c) for t, c in rows if c in COLUMNS.get(t, ()))
+        assert held == [], held
+        assert marker not in _statistics(con, schema)
     store.close()

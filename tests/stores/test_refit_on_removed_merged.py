@@ -101,12 +101,16 @@ def _expected(paths, removed_pids, merged_pids, direction):
     return [lines[p] for p in hit], len(hit)
 
 
-def _assert_named(said, lines, count):
+#: How the warning says each kind of removal removed the rows.
+_WORDS = {"unlearn": "removed from a model", "erase": "erased from the store"}
+
+
+def _assert_named(said, lines, count, how="unlearn"):
     if not count:
         assert not said, said
         return
     (message,) = said
-    assert re.match(rf"this fit of \w+ trains on {count} row\(s\) removed from a model", message)
+    assert re.match(rf"this fit of \w+ trains on {count} row\(s\) {_WORDS[how]}", message)
     for line in lines[:5]:
         assert re.search(rf"\bpeople line {line}\b", message), (line, message)
 
@@ -147,7 +151,7 @@ def test_a_removal_is_seen_through_merges(tmp_path, direction, how, merge_how, p
             paths, removed_pids, merged["pid"].astype(int).tolist(), direction
         )
         X, y = _xy(fitted)
-        _assert_named(_said(lambda: _pipe(store).fit(X, y)), lines, count)
+        _assert_named(_said(lambda: _pipe(store).fit(X, y)), lines, count, how)
         keep = ~fitted["pid"].isin(removed_pids).to_numpy()
         assert not _said(lambda: _pipe(store).fit(X[keep], y[keep]))
     finally:
@@ -185,7 +189,7 @@ def test_a_removal_in_another_process_is_seen_through_merges(tmp_path, direction
     X, y = _xy(fitted)
     lines = _line_of_pid(paths["people"])
     said = _said(lambda: _pipe(stp.stores.SQLiteStore(db)).fit(X, y))
-    _assert_named(said, [lines[1], lines[4]], 2)
+    _assert_named(said, [lines[1], lines[4]], 2, how)
     assert ("unlearning event" if how == "unlearn" else "erasure event") in said[0]
     if direction == "file then merged":  # the merged row each was built into, named
         for k, pid in enumerate(merged["pid"].tolist()):
@@ -242,7 +246,7 @@ def test_a_merge_source_erased_by_id_is_seen_on_the_rows_it_was_built_from(tmp_p
     assert in_merge == [p for p in range(N_PEOPLE) if p in LAB_PIDS]
     X, y = _xy(people)
     said = _said(lambda: _pipe(store).fit(X, y))
-    _assert_named(said, [lines[p] for p in in_merge], len(in_merge))
+    _assert_named(said, [lines[p] for p in in_merge], len(in_merge), "erase")
     keep = ~people["pid"].isin(in_merge).to_numpy()
     assert not _said(lambda: _pipe(store).fit(X[keep], y[keep]))
 

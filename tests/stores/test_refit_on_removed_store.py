@@ -87,8 +87,15 @@ def _check(tmp_path, spec, how):
     pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=_store(spec))
     (said,) = _said(lambda: pipe.fit(X, y))
     message = str(said.message)
-    assert message.startswith("this fit of TracedPipeline trains on 3 row(s) removed")
-    assert ("unlearning event" if how == "unlearn" else "erasure event") in message
+    # said as what happened: an unlearner removed them from a model; an erasure request
+    # erased them from the store (it read "removed from a model (by erasure event")
+    said_how = (
+        "removed from a model (by unlearning event"
+        if how == "unlearn"
+        else "erased from the store (by erasure event"
+    )
+    assert message.startswith(f"this fit of TracedPipeline trains on 3 row(s) {said_how}")
+    assert "removed from a model" not in message or how == "unlearn"
     for line in lines:
         assert re.search(rf"{line}\b", message), (line, message)
     # the same fit writing nowhere (or elsewhere) cannot know: the store is what says it
@@ -142,3 +149,14 @@ def test_a_memory_store_says_a_removal_this_process_no_longer_holds(tmp_path):
     assert not _said(
         lambda: stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     )
+
+
+def test_the_words_say_how_each_kind_of_removal_removed_the_rows():
+    from sktraceprop._removed_rows import _removed_how
+    from sktraceprop._removed_set import RemovedRows
+
+    unlearned = RemovedRows([], "unlearning event 3 of run r in S at T", {})
+    erased = RemovedRows([], "erasure event 5 in S at T", {})
+    assert _removed_how([unlearned]) == "removed from a model"
+    assert _removed_how([erased]) == "erased from the store"
+    assert _removed_how([erased, unlearned]) == "removed from a model or erased from the store"

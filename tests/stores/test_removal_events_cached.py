@@ -64,7 +64,8 @@ def _check(tmp_path, spec, monkeypatch):
     one = 7  # a row of hospital_a, not removed before
     other.erase_rows(sample_id=X.index[[one]].to_numpy(), reason="art. 17")
     (said,) = _said(lambda: pipe.fit(X, y))
-    assert "trains on 4 row(s) removed" in str(said.message)
+    # (3 rows an unlearner removed, 1 an erasure request erased: both said)
+    assert "trains on 4 row(s) removed from a model or erased from the store" in str(said.message)
     assert "erasure event" in str(said.message)
     assert len(calls) == n_read + 1
     rest = np.setdiff1d(np.arange(len(y)), [*REMOVED, one])
@@ -93,4 +94,4 @@ def test_a_memory_store_removal_is_seen_by_the_next_fit(tmp_path, n):
     store.erase_rows(sample_id=X.index[REMOVED[:n]].to_numpy(), reason="art. 17")
     _removed_rows.clear()
     (said,) = _said(lambda: pipe.fit(X, y))
-    assert f"trains on {n} row(s) removed" in str(said.message)
+    assert f"trains on {n} row(s) erased from the store (by erasure event" in str(said.message)

@@ -268,7 +268,9 @@ def test_a_request_run_again_after_a_kill_before_the_wipe_wipes_the_files(tmp_pa
     # (an erasure now marks it, and the next opening wipes it: test_erasure_wipe_pending)
     kill_at_wipe = (
         "import sktraceprop.stores._sqlite_scrub as scrub\n"
-        "scrub.mark = lambda con: None\n"
+        "scrub.mark = lambda *a: None\n"
+        "import sktraceprop.stores._redaction as redaction\n"
+        "redaction.new_wipe = lambda writer: None\n"  # (nor named one in its event)
         f"scrub.retry = scrub.scrub = lambda *a: os._exit({KILLED})\n"
     )
     _run_killed("sqlite", str(path), kill_at_wipe, erase)
