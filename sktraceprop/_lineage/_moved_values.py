@@ -7,7 +7,9 @@ was loaded with is not: the row's lineage names its own line, while the value ca
 the other line, and unlearning that line leaves it in the row. The library does not see
 the operation; it sees that a witness row's changed value is the loaded value of another
 witness row, held by that row alone among the load's witness rows. That is evidence,
-and the fit warns.
+and the fit warns. In a many-to-many merge no value is one row's (each repeats once per
+row of its join group): a value there names a row of the parent it was merged from
+(:mod:`._moved_values_merge`).
 
 At least ``MIN_ROWS`` rows, and half of those that differ, must hold such a value: one
 row, or a few among many changed, can meet another row's value by chance. Rows holding
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ._ids import codes_of
+from ._moved_values_merge import MergeValues, merged_holders
 from ._witness import WITNESSES
 from ._witness_values import _take_columns, cell_keys
 
@@ -150,6 +153,7 @@ def moved_values(X, ids, changed, sources):
     sorted_ids = ids[order]
     names = [str(c) for c in X.columns]
     replaced = np.array([r[0] for r in changed.replaced], dtype=np.int64)
+    merges = {}  # source code -> MergeValues, or None for no merge
     for name, (_, differ_ids, filled_ids) in changed.rows.items():
         if name not in names or not differ_ids.size:
             continue
@@ -175,6 +179,14 @@ def moved_values(X, ids, changed, sources):
                     found.append((int(positions[k]), int(differ_ids[k]), other))
             seen = {f[1] for f in found}
             left = [k for k in np.flatnonzero(mine) if int(differ_ids[k]) not in seen]
+            if code not in merges:
+                loads = WITNESSES.loads(code, sources[code].sha256)
+                merges[code] = MergeValues.of(sources[code], loads)
+            if merges[code] is not None:  # (a merge's values repeat: named by parents)
+                named = merged_holders(merges[code], name, keys, differ_ids, left, _evidence)
+                found += [(int(positions[k]), row_id, other) for k, row_id, other in named]
+                seen.update(row_id for _, row_id, _ in named)
+                left = [k for k in left if int(differ_ids[k]) not in seen]
             found += _taken_elsewhere(
                 X[X.columns[names.index(name)]], ids, code, sources, name, differ_ids[left]
             )

@@ -87,10 +87,11 @@ def _fit(X, y):
     return pipe, [w for w in found if "computed over rows" in str(w.message)]
 
 
-def _check_against_bytes(X, path, op):
+def _check_against_bytes(X, path, op, differ=None):
     """Column a of ``X`` is ``op`` of the file's a (from its bytes, in the file's order)
     at the lines ``row_lineage`` names, and most rows hold a value their own line does
-    not."""
+    not (``differ`` rows, where given: a few rows of a short file, a cummax of 12 rows
+    changing 6, are no majority)."""
     records = _records(path)
     lines = sorted(records)
     from_file = pd.DataFrame(
@@ -105,7 +106,10 @@ def _check_against_bytes(X, path, op):
     known = ~np.isnan(want)
     assert np.allclose(got[known], want[known], rtol=1e-9, atol=1e-9)
     own = from_file["a"].loc[named].to_numpy()
-    assert np.mean(~np.isclose(got, own)) > 0.5
+    if differ is None:
+        assert np.mean(~np.isclose(got, own)) > 0.5
+    else:
+        assert np.count_nonzero(~np.isclose(got, own)) == differ
 
 
 @pytest.mark.parametrize("op", list(OPS))
@@ -195,6 +199,7 @@ def test_other_changes_and_new_columns_do_not_warn(tmp_path, change, n):
     seed=st.integers(0, 2**16),
 )
 @example(n=12, op="cummax", seed=0)
+@example(n=12, op="cummax", seed=556)  # (6 of its 12 rows changed: half, no majority)
 @example(n=12, op="rolling(3).mean()", seed=1)
 def test_warns_iff_computed_over_rows(tmp_path_factory, n, op, seed):
     path = _write(tmp_path_factory.mktemp("over") / "f.csv", n, seed=seed)
@@ -220,7 +225,7 @@ def test_warns_iff_computed_over_rows(tmp_path_factory, n, op, seed):
     _, found = _fit(X[["a", "b"]], X["y"])
     if op in OPS and differ >= 3 and len(X) >= 3:
         assert len(found) == 1, (op, differ)
-        _check_against_bytes(X, path, op)
+        _check_against_bytes(X, path, op, differ)
     elif op not in OPS:
         assert not found
 
