@@ -82,6 +82,7 @@ def scan_chunk(
     doublequote,
     skip_blank,
     skipinitialspace,
+    python_lines,
     skip,
     stop_field,
     stop_quoted,
@@ -108,6 +109,12 @@ def scan_chunk(
         ``carriage`` is ``13`` unless a custom line terminator disables ``\\r`` handling.
     doublequote, skip_blank, skipinitialspace : bool
         pandas' ``doublequote``, ``skip_blank_lines`` and ``skipinitialspace``.
+    python_lines : bool
+        Lines skipped, blank or commented out end as pandas' python engine ends them
+        (its csv reader reads each physical line apart): a skipped line that is a lone
+        ``\\r`` ends there, where the C tokenizer reads the ``\\r`` as a field and skips
+        the next line with it; and a delimiter after such a line's ``\\r`` starts the
+        next line's first field, where the C tokenizer drops it.
     skip : ndarray of bool
         ``skip[k]``: logical line ``k`` is in ``skiprows`` (lines past its end are kept).
     stop_field, stop_quoted : ndarray of bool of shape (256,)
@@ -170,7 +177,10 @@ def scan_chunk(
         if state == START_RECORD:
             fl = st[S_FILE_LINES]
             if fl < skip.size and skip[fl]:
-                if c == quote:
+                if python_lines and c == carriage:
+                    st[S_FILE_LINES] += 1  # a blank line skipped alone
+                    state = EAT_CRNL_NOP
+                elif c == quote:
                     state = IN_QUOTED_FIELD_IN_SKIP_LINE
                 else:
                     state = IN_FIELD_IN_SKIP_LINE
@@ -248,7 +258,7 @@ def scan_chunk(
             continue
         elif state == EAT_CRNL_NOP:
             state = START_RECORD
-            if c != 10 and c != delim:
+            if c != 10 and (python_lines or c != delim):
                 continue  # read this byte again
             i += 1
             continue

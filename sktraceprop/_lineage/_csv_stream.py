@@ -155,6 +155,8 @@ def scan_file(
         bool(kwargs.get("doublequote", True)),
         bool(kwargs.get("skip_blank_lines", True)),
         bool(kwargs.get("skipinitialspace", False)),
+        # (lines skipped, blank or commented out end as the python engine ends them)
+        kwargs.get("engine") == "python",
     )
     in_record = {
         K.START_FIELD,
