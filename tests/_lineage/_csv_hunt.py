@@ -36,6 +36,8 @@ _SEPS = [",", ";", "\t", "|", " "]
 _FRAGMENTS = [
     "1", "2.5", "-3", "", "a", "a b", "NA", "#N/A", "-", '"q"', '"a,b"', '"x', 'y"', "'s'",
     "'o", "\\", '\\"', "#c", "%c", "1.000,5", "1,000", "é", "中", " ", "\t", '""', "\xa0",
+    # not line ends to pandas, line ends to str.splitlines
+    "\x0c", "\x1e", "\x85", "\u2028", "\x0b",
 ]  # fmt: skip
 
 
@@ -72,8 +74,13 @@ def hunt_files(draw):
     def ending():
         return draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
 
-    for _ in range(draw(st.integers(0, 2))):  # a preamble
-        lines.append((token() + sep + "meta" + draw(st.sampled_from(["", '"', ",x"])), ending()))
+    for _ in range(draw(st.integers(0, 3))):  # a preamble
+        kind = draw(st.sampled_from(["meta", "meta", "blank", "comment"]))
+        if kind == "meta":
+            text = token() + sep + "meta" + draw(st.sampled_from(["", '"', ",x"]))
+        else:
+            text = "" if kind == "blank" else "#" + token() + draw(st.sampled_from(["", ' "']))
+        lines.append((text, ending()))
     names = [f"T{len(lines) + 1}Z", *(f"c{k}" for k in range(1, n_fields))]
     lines.append((sep.join(names), ending()))
     for _ in range(draw(st.integers(0, 10))):
