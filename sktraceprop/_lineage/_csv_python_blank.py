@@ -44,6 +44,7 @@ file and the blank line.
 
 import csv
 import dataclasses
+import io
 
 import numpy as np
 
@@ -92,10 +93,17 @@ def _first_lines(path, kwargs, scan, first):
     return out + [None] * (3 - len(out))
 
 
+def _lines(text):
+    """``text``'s lines as pandas reads them, each with its line end: ``"\\n"``,
+    ``"\\r\\n"`` and a lone ``"\\r"`` end a line; a form feed, ``"\\x1e"``, ``"\\x85"``
+    or U+2028, which ``str.splitlines`` ends lines at, do not."""
+    return io.StringIO(text, newline="").readlines()
+
+
 def _fields(text, dialect):
     """The fields of a record as the python engine's csv reader gives them."""
     try:
-        return next(csv.reader(text.splitlines(keepends=True) or [""], dialect), [])
+        return next(csv.reader(_lines(text) or [""], dialect), [])
     except csv.Error:
         return None
 
@@ -109,7 +117,7 @@ def _python_fields(text, dialect, kwargs, alone):
     if comment is None:
         return _fields(text, dialect)
     try:
-        rows = list(csv.reader(text.splitlines(keepends=True) or [""], dialect)) or [[]]
+        rows = list(csv.reader(_lines(text) or [""], dialect)) or [[]]
     except csv.Error:
         return None
     na = _na_markers(kwargs)
@@ -156,7 +164,7 @@ def dropped_blank(path, kwargs, scan):
     header, blank, after = _first_lines(path, kwargs, scan, first)
     # (a record's text runs to the next record: comment lines the C tokenizer skips
     # after the blank line are in it)
-    if blank is None or blank.splitlines()[:1] not in ([], [""]):
+    if blank is None or _lines(blank)[:1] not in ([], ["\n"], ["\r\n"], ["\r"]):
         return None
     if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_blank(path, int(scan.lines[first]))
@@ -166,7 +174,7 @@ def dropped_blank(path, kwargs, scan):
     if _python_fields(blank, dialect, kwargs, alone=False) != [] or None in (names, fields):
         refuse_blank(path, int(scan.lines[first]))
     if kwargs.get("comment") is not None and (
-        int(scan.lines[0]) != 1 or len(header.splitlines()) != first
+        int(scan.lines[0]) != 1 or len(_lines(header)) != first
     ):
         # (a comment line before the blank one: the records skiprows counts are not
         # the line finder's there)
