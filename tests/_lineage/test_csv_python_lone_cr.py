@@ -159,3 +159,30 @@ def test_other_pandas_failures_pass_through_unchanged(tmp_path):
     with pytest.raises(ValueError, match="Usecols do not match") as error:
         stp.read_csv(path, **options)
     assert not isinstance(error.value, LineageError)
+
+
+def _one_value(_):
+    return "v"
+
+
+def test_a_line_led_by_blanks_after_a_lone_carriage_return(tmp_path):
+    # Found by the hunt (tests/_lineage/_csv_hunt.py, pandas 2.2): on line 8, led by a
+    # blank after line 7's lone \r, pandas before 3.0 backtracks past the \r and reads
+    # line 7's record again in place of line 8's, the count unchanged; with values the
+    # content check cannot tell apart (here all one value) line 8 was named silently.
+    from tests._lineage._csv_hunt import token_lines
+
+    data = b'T1Z,m,x\n#T2Z\rT3Z\r"T4Z"\r\n%T5Z\nT6Z\nT7Z\r "T8Z"\nT9Z\nT10Z\nT11Z\nT12Z\r\n'
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    options = {"index_col": False, "comment": "#", "skipinitialspace": True}
+    options["skiprows"] = lambda k: k > 0 and k % 4 == 0
+    keys = pd.read_csv(path, **options)["T1Z"].tolist()
+    blind = dict(options, converters=dict.fromkeys(range(3), _one_value))
+    if int(pd.__version__.split(".")[0]) < 3:
+        assert keys.count("T7Z") == 2  # (pandas' own reading)
+        with pytest.raises(LineageError, match=r"line 8 starts with a blank after a line"):
+            stp.read_csv(path, **blind)
+    else:
+        where, _ = token_lines(data.decode())
+        assert _lines(stp.read_csv(path, **blind)) == [where[k.strip('" ')] for k in keys]
