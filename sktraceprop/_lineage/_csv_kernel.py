@@ -10,8 +10,9 @@ pandas emits its byte span and the physical 1-based line it starts on (lines end
 One deliberate difference: on a whitespace-only line that turns out to hold data, pandas
 backtracks to the byte after the previous ``\\n`` and reads again from there; the kernel
 resumes at the start of the line instead. The two agree except when the previous line
-ended with a lone ``\\r``, where pandas reads earlier records again (or never finishes);
-``read_csv``'s checks then refuse the file.
+ended with a lone ``\\r``, where pandas before 3.0 reads earlier records again (or never
+finishes), its row count unchanged: the kernel notes the first such line
+(``S_CR_BLANK``) and the scan refuses it there (pandas 3 reads it as the kernel does).
 """
 
 import numpy as np
@@ -33,6 +34,7 @@ from ._csv_kernel_state import (  # noqa: F401 (re-exported for the scan's calle
     QUOTE_IN_QUOTED_FIELD,
     QUOTE_IN_QUOTED_FIELD_IN_SKIP_LINE,
     S_COUNTED,
+    S_CR_BLANK,
     S_FILE_LINES,
     S_LINE,
     S_N_REC,
@@ -82,6 +84,7 @@ def scan_chunk(
     doublequote,
     skip_blank,
     skipinitialspace,
+    python_lines,
     skip,
     stop_field,
     stop_quoted,
@@ -108,6 +111,12 @@ def scan_chunk(
         ``carriage`` is ``13`` unless a custom line terminator disables ``\\r`` handling.
     doublequote, skip_blank, skipinitialspace : bool
         pandas' ``doublequote``, ``skip_blank_lines`` and ``skipinitialspace``.
+    python_lines : bool
+        Lines skipped, blank or commented out end as pandas' python engine ends them
+        (its csv reader reads each physical line apart): a skipped line that is a lone
+        ``\\r`` ends there, where the C tokenizer reads the ``\\r`` as a field and skips
+        the next line with it; and a delimiter after such a line's ``\\r`` starts the
+        next line's first field, where the C tokenizer drops it.
     skip : ndarray of bool
         ``skip[k]``: logical line ``k`` is in ``skiprows`` (lines past its end are kept).
     stop_field, stop_quoted : ndarray of bool of shape (256,)
@@ -170,7 +179,10 @@ def scan_chunk(
         if state == START_RECORD:
             fl = st[S_FILE_LINES]
             if fl < skip.size and skip[fl]:
-                if c == quote:
+                if python_lines and c == carriage:
+                    st[S_FILE_LINES] += 1  # a blank line skipped alone
+                    state = EAT_CRNL_NOP
+                elif c == quote:
                     state = IN_QUOTED_FIELD_IN_SKIP_LINE
                 else:
                     state = IN_FIELD_IN_SKIP_LINE
@@ -204,7 +216,7 @@ def scan_chunk(
             if (c == 32 or c == 9) and c != delim and skip_blank:
                 st[S_WS_START] = base + i
                 st[S_WS_LINE] = _count_to(buf, base, st, base + i)
-                st[S_WS_TAB] = c == 9
+                st[S_WS_TAB] = (c == 9) + 2 * st[S_PREV_CR]
                 state = WHITESPACE_LINE
                 i += 1
                 continue
@@ -220,14 +232,16 @@ def scan_chunk(
                 state = EAT_CRNL_NOP
             elif (c == 32 or c == 9) and c != delim:
                 if c == 9:
-                    st[S_WS_TAB] = 1
+                    st[S_WS_TAB] |= 1
             else:
                 # The line holds data: it is a record from its first byte. The blanks read
                 # so far are plain bytes of its first field, or, all spaces skipped by
                 # skipinitialspace, leave the field not yet started.
                 st[S_REC_START] = st[S_WS_START]
                 st[S_REC_LINE] = st[S_WS_LINE]
-                state = START_FIELD if skipinitialspace and st[S_WS_TAB] == 0 else IN_FIELD
+                if st[S_WS_TAB] & 2 and st[S_CR_BLANK] == 0:
+                    st[S_CR_BLANK] = st[S_WS_LINE]  # (pandas 2 reads it otherwise)
+                state = START_FIELD if skipinitialspace and st[S_WS_TAB] & 1 == 0 else IN_FIELD
                 continue
             i += 1
             continue
@@ -248,7 +262,7 @@ def scan_chunk(
             continue
         elif state == EAT_CRNL_NOP:
             state = START_RECORD
-            if c != 10 and c != delim:
+            if c != 10 and (python_lines or c != delim):
                 continue  # read this byte again
             i += 1
             continue

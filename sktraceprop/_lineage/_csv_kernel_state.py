@@ -41,8 +41,9 @@ S_PREV_CR = 7  # the byte before S_COUNTED was "\r"
 S_N_REC = 8  # records emitted so far
 S_WS_START = 9  # start of the whitespace-only line being read
 S_WS_LINE = 10  # its physical line
-S_WS_TAB = 11  # a tab was among its blanks
-N_SLOTS = 12
+S_WS_TAB = 11  # bit 1: a tab was among its blanks; bit 2: a lone "\r" ended the line before
+S_CR_BLANK = 12  # the first line of data led by blanks after a lone "\r" (0: none)
+N_SLOTS = 13
 
 
 def new_state(start=0):

@@ -17,9 +17,11 @@ It is not skipped as ``skiprows`` would skip it: after a lone ``\\r`` line end t
 tokenizer reads a skipped line that starts with ``\\r`` as a field and skips on to the
 next line end, the next line with it (``skiprows=[1]`` on ``"k,v\\r\\ra,1\\rb,2"``
 keeps only ``b,2``, in pandas 2.2 and 3.1), where the python engine drops the blank line
-alone. Where the header is not a plain header record (``names``, ``usecols``,
-``skiprows`` or ``skipfooter``, which move what the python engine counts or reads first;
-``index_col``, which pandas then replaces by no index), the blank line is refused
+alone (the line finder now ends such a line as the python engine does, with
+``engine="python"``: see :func:`._csv_kernel.scan_chunk`'s ``python_lines``). Where
+the header is not a plain header record (``names``, ``usecols``, ``skiprows`` or
+``skipfooter``, which move what the python engine counts or reads first; ``index_col``,
+which pandas then replaces by no index), the blank line is refused
 (:func:`refuse_blank`), never guessed at.
 
 With ``comment``, the python engine counts the fields of the header and of the line after
@@ -33,10 +35,16 @@ nothing (dropped by the python engine, a row to the C tokenizer). It is refused 
 where a comment line comes before it (before or after the header): the blank line is
 dropped by skipping its record, and which record ``skiprows`` counts there is not the
 line finder's.
+
+Where ``skipfooter`` then leaves no data row, pandas itself fails, building the index of
+the empty frame from no index columns (``ValueError: Must pass non-zero number of
+levels/codes``, in pandas 2.2 and 3.1): :func:`blank_names_error` says so, naming the
+file and the blank line.
 """
 
 import csv
 import dataclasses
+import io
 
 import numpy as np
 
@@ -46,7 +54,7 @@ from ._csv_kept import Spans
 from ._csv_lines import header_records
 from ._csv_python import _dialect, _na_markers
 
-__all__ = ["dropped_blank", "refuse_blank", "without_blank"]
+__all__ = ["blank_names_error", "dropped_blank", "refuse_blank", "without_blank"]
 
 #: Options under which the python engine's first lines are not modelled here.
 _UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
@@ -85,10 +93,17 @@ def _first_lines(path, kwargs, scan, first):
     return out + [None] * (3 - len(out))
 
 
+def _lines(text):
+    """``text``'s lines as pandas reads them, each with its line end: ``"\\n"``,
+    ``"\\r\\n"`` and a lone ``"\\r"`` end a line; a form feed, ``"\\x1e"``, ``"\\x85"``
+    or U+2028, which ``str.splitlines`` ends lines at, do not."""
+    return io.StringIO(text, newline="").readlines()
+
+
 def _fields(text, dialect):
     """The fields of a record as the python engine's csv reader gives them."""
     try:
-        return next(csv.reader(text.splitlines(keepends=True) or [""], dialect), [])
+        return next(csv.reader(_lines(text) or [""], dialect), [])
     except csv.Error:
         return None
 
@@ -102,7 +117,7 @@ def _python_fields(text, dialect, kwargs, alone):
     if comment is None:
         return _fields(text, dialect)
     try:
-        rows = list(csv.reader(text.splitlines(keepends=True) or [""], dialect)) or [[]]
+        rows = list(csv.reader(_lines(text) or [""], dialect)) or [[]]
     except csv.Error:
         return None
     na = _na_markers(kwargs)
@@ -149,7 +164,7 @@ def dropped_blank(path, kwargs, scan):
     header, blank, after = _first_lines(path, kwargs, scan, first)
     # (a record's text runs to the next record: comment lines the C tokenizer skips
     # after the blank line are in it)
-    if blank is None or blank.splitlines()[:1] not in ([], [""]):
+    if blank is None or _lines(blank)[:1] not in ([], ["\n"], ["\r\n"], ["\r"]):
         return None
     if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_blank(path, int(scan.lines[first]))
@@ -159,7 +174,7 @@ def dropped_blank(path, kwargs, scan):
     if _python_fields(blank, dialect, kwargs, alone=False) != [] or None in (names, fields):
         refuse_blank(path, int(scan.lines[first]))
     if kwargs.get("comment") is not None and (
-        int(scan.lines[0]) != 1 or len(header.splitlines()) != first
+        int(scan.lines[0]) != 1 or len(_lines(header)) != first
     ):
         # (a comment line before the blank one: the records skiprows counts are not
         # the line finder's there)
@@ -217,4 +232,48 @@ def refuse_blank(path, line):
         "the lines of the rows cannot be guaranteed. Read it without engine='python' (the "
         "C engine reads the blank line as a row), with skip_blank_lines=True, or with "
         "pandas and use sktraceprop.from_pandas."
+    )
+
+
+#: What pandas raises when the blank line after the header, taken for the names of no
+#: index columns, meets a frame left with no row (``_get_empty_meta``).
+_NO_LEVELS = "Must pass non-zero number of levels/codes"
+
+
+def blank_names_error(path, kwargs, scan, exc):
+    """The error to raise for ``exc``, pandas' failure on a file whose blank line after
+    the header its python engine took for index names, or None for another failure.
+
+    Parameters
+    ----------
+    path : Path
+    kwargs : dict
+        The ``read_csv`` options as the line finder models them.
+    scan : Scan
+        The pass over the file (the header and the record after it kept).
+    exc : Exception
+        What ``pandas.read_csv`` raised.
+
+    Returns
+    -------
+    error : LineageError or None
+        Naming the file, the blank line and what to do; the caller raises it from
+        ``exc``.
+    """
+    first = header_records(kwargs)
+    if not (_applies(kwargs) and type(exc) is ValueError and str(exc) == _NO_LEVELS):
+        return None
+    blank = scan.samples.get(first)
+    if first >= scan.lines.size or blank is None or blank.strip(b"\r"):
+        return None  # (not the blank line after the header: pandas' error as it is)
+    import pandas as pd
+
+    footer = int(kwargs.get("skipfooter", 0) or 0)
+    return LineageError(
+        f"sktraceprop.read_csv: {path}: pandas {pd.__version__} failed (ValueError: "
+        f"{exc}): line {int(scan.lines[first])}, after the header, is blank, and with "
+        "engine='python' and skip_blank_lines=False pandas takes it for the names of no "
+        f"index columns; skipfooter={footer} then leaves no data row, and pandas cannot "
+        "build the index of the empty frame. Read it with skip_blank_lines=True (the "
+        "blank line is skipped), remove the blank line, or give a smaller skipfooter."
     )

@@ -41,10 +41,20 @@ def sniffed_sep(path, kwargs):
     ValueError
         When the delimiter found is not one byte (the line finder reads bytes).
     LineageError
-        When that line ends inside a quoted field (see the module's docstring).
+        When that line ends inside a quoted field (see the module's docstring), or the
+        delimiter found ends lines (``"\\r"``, sniffed in a blank line).
     """
     number, line = _first_line(path, kwargs)
     sep = csv.Sniffer().sniff(line).delimiter
+    if sep in ("\r", "\n"):
+        # (a blank line ended by a lone \r: csv.Sniffer finds "\r"; records would split
+        # where lines end, and pandas 2.2 read such a file with every row one line on)
+        raise LineageError(
+            f"sktraceprop.read_csv: {path}: sep=None sniffed the delimiter {sep!r}, a line "
+            f"end, in line {number + 1} (a blank line, the first pandas sniffs): the lines "
+            "of the rows cannot be guaranteed. Pass sep= explicitly, or remove the blank "
+            "line."
+        )
     if len(sep.encode()) != 1:
         raise ValueError(
             f"sktraceprop.read_csv: sep=None sniffed the delimiter {sep!r} in line "

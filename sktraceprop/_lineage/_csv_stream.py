@@ -24,6 +24,15 @@ from ._csv_text import _first_at_least, _Hashing, _utf8, _writable
 CHUNK = 1 << 22
 
 
+def _rereads_after_cr():
+    """Whether pandas' C tokenizer, on a line led by blanks that holds data, backtracks to
+    the byte after the last ``"\\n"`` (pandas before 3.0), past a lone ``"\\r"``: it then
+    reads earlier records again (a row of line 7 in place of line 8's, the count equal)."""
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0]) < 3
+
+
 def _byte(value):
     return -1 if value is None else value.encode()[0]
 
@@ -155,6 +164,8 @@ def scan_file(
         bool(kwargs.get("doublequote", True)),
         bool(kwargs.get("skip_blank_lines", True)),
         bool(kwargs.get("skipinitialspace", False)),
+        # (lines skipped, blank or commented out end as the python engine ends them)
+        kwargs.get("engine") == "python",
     )
     in_record = {
         K.START_FIELD,
@@ -278,6 +289,11 @@ def scan_file(
     status = None
     if st is None:
         st = K.new_state()
+    if st[K.S_CR_BLANK] and kwargs.get("engine") != "python" and _rereads_after_cr():
+        status = (
+            f"line {int(st[K.S_CR_BLANK])} starts with a blank after a line ended by a lone "
+            "\\r, where the C tokenizer of pandas before 3.0 reads earlier records again"
+        )
     lines = _joined(lines)
     state = int(st[K.S_STATE])
     if not (max_records >= 0 and st[K.S_N_REC] >= max_records):

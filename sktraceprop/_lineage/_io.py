@@ -15,7 +15,7 @@ from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
 from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
 from ._csv_python import python_engine_line
-from ._csv_python_blank import dropped_blank, without_blank
+from ._csv_python_blank import blank_names_error, dropped_blank, without_blank
 from ._csv_skiprows import bounded_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
@@ -125,7 +125,8 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         missing-value marker holding the comment character there; with
         ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that
         starts with the comment character after the second data record, which that
-        engine reads as a row).
+        engine reads as a row), or if pandas fails on such a blank line after the header,
+        ``skipfooter`` leaving no row (pandas' ``ValueError`` is its ``__cause__``).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -169,13 +170,21 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             last_kept=int(kwargs.get("skipfooter", 0) or 0) + 1,
             max_records=record_limit(modelled),
         )
+        failed = None
         try:
             if kwargs.get("on_bad_lines", "error") == "error":
                 df, bad = as_user_call(pd.read_csv, path, **kwargs), []
             else:
                 df, bad = read_warning_bad_lines(path, kwargs)
+        except ValueError as exc:
+            failed = exc  # (said with the file and its line where the scan knows why)
         finally:
             scan = background()
+    if failed is not None:
+        error = blank_names_error(path, modelled, scan, failed)
+        if error is None:
+            raise failed
+        raise error from failed
     check_stable(before, os.stat(path), scan.n_bytes, path)
     check_python_engine(path, modelled, scan)
     every = scan

@@ -46,7 +46,7 @@ def _machine(text, base, before):
     stop_quoted = np.zeros(256, bool)
     stop_quoted[34] = True
     k, pos = K.scan_chunk(
-        buf, 0, base, state, -1, 44, 34, 35, -1, 10, 13, True, True, False,
+        buf, 0, base, state, -1, 44, 34, 35, -1, 10, 13, True, True, False, False,
         np.zeros(0, bool), stop_field, stop_quoted, starts, ends, lines,
     )  # fmt: skip
     assert pos == buf.size

@@ -156,9 +156,12 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
         return
     try:
         df = stp.read_csv(path, source_id="doc", dtype={"id": str}, **options)
-    except LineageError:
+    except LineageError as exc:
         # A clear refusal is allowed; the writer's documents should rarely need it.
-        assert "skipfooter" in options or "engine" in options or not truth, (
+        # (pandas before 3.0: a line led by a blank after a lone \r is refused, which its
+        # C tokenizer may read again from an earlier record: see _csv_kernel)
+        old_cr = "after a line ended by a lone" in str(exc) and int(pd.__version__[0]) < 3
+        assert "skipfooter" in options or "engine" in options or not truth or old_cr, (
             "read_csv refused a well-formed file"
         )
         return

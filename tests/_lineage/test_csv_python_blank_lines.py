@@ -114,6 +114,12 @@ def _as_pandas(frame):
         (b"k,v\r\ra\rb,2\r", [2, 3, 4]),
         (b"k,v\r\r\ra,1\r", [2, 3, 4]),
         (b"k,v\ra,1\r\rb,2\r", [2, 3, 4]),
+        # characters str.splitlines ends lines at, which pandas does not (the fields were
+        # counted on the pieces: refused, "could not match")
+        (b"k,v\n\na\x0cb,1\nc,2\n", [3, 4]),
+        ("k,v\n\na\u2028b,1\nc,2\n".encode(), [3, 4]),
+        (b"k\x1ex,v\n\na,1\nc,2\n", [3, 4]),
+        ("k,v\n\na\x85,1\n".encode(), [3]),
     ],
 )
 def test_blank_lines_after_the_header(tmp_path, data, lines):

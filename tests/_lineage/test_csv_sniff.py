@@ -100,3 +100,18 @@ def test_sep_none_names_the_line_the_writer_wrote(tmp_path_factory, case):
     # and the raw bytes of each named line start with that key
     raw = text.replace("\r\n", "\n").split("\n")
     assert all(raw[k - 1].startswith(f"{k}{sep}") for k in lines)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\rT2Z|c1|c2\r\n\"T3Z\"|-\r'T4Z'|a|\r 'T5Z'|'o|\"x", b"\rk|c1\ra|1\rb|2\r"],
+)
+def test_a_sniffed_line_end_delimiter_is_refused(tmp_path, data):
+    # csv.Sniffer finds "\r" in a blank first line ended by a lone \r; pandas 2.2 read
+    # the first file with each row named one line before its own
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    options = {"sep": None, "skip_blank_lines": False, "quoting": 3}
+    pd.read_csv(path, **options)  # (pandas reads it)
+    with pytest.raises(LineageError, match=r"sniffed the delimiter '\\r', a line end, in line 1"):
+        stp.read_csv(path, **options)
