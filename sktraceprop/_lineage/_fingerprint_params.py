@@ -83,6 +83,14 @@ _CALLBACKS = frozenset(
 )
 
 
+#: Caches scikit-learn's own ``transform`` writes on a fitted estimator (not learnt):
+#: ``ColumnTransformer`` and ``FeatureUnion`` keep the feature names of their parts'
+#: outputs in ``_transformers_feature_names_out`` each time they stack pandas outputs,
+#: in ``transform`` as in ``fit_transform`` (the traced fit's own calls of ``transform``
+#: rewrote it with other names: a step refused as changed by other code).
+_TRANSFORM_CACHES = frozenset({"_transformers_feature_names_out"})
+
+
 def watched_state(obj):
     """All ``obj`` holds in its own dict that a fit may leave there, by name: what the
     step watch (``_fitted_elsewhere``) digests.
@@ -92,7 +100,8 @@ def watched_state(obj):
     its parameters (a ``FeatureUnion`` fits the transformers of its ``transformer_list``
     in place, and a step's parameters are recorded with its run); not dunders,
     scikit-learn's settings and callbacks' context (``_SETTINGS``, ``_CALLBACKS``: not
-    learnt, and changed by the pipeline once the step's fit returned), nor what
+    learnt, and changed by the pipeline once the step's fit returned), nor the caches its
+    ``transform`` writes (``_TRANSFORM_CACHES``), nor what
     sktraceprop puts there while a traced fit runs (its spies on the fit methods).
     """
     # (a copy made at once: another thread may be setting attributes meanwhile)
@@ -103,6 +112,7 @@ def watched_state(obj):
             k.startswith("__")
             or k in _SETTINGS
             or k in _CALLBACKS
+            or k in _TRANSFORM_CACHES
             or (callable(v) and sktraceprop_own(v))
         )
     }
