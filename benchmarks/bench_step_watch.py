@@ -15,7 +15,6 @@ Run: nice -n 19 python benchmarks/bench_step_watch.py [--knn-rows 200000 --big-r
 """
 
 import argparse
-import gc
 import hashlib
 import json
 import os
@@ -29,7 +28,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, machine, markdown_table, write_results  # noqa: E402
+from _common import RESULTS, machine, markdown_table, timings, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
 from sktraceprop._lineage import _fitted_elsewhere as watch  # noqa: E402
@@ -85,17 +84,10 @@ def _cases(args):
     return out
 
 
-def _cpu(call, repeats):
-    """CPU seconds (this process, every thread) of ``repeats`` calls of ``call()``, each
-    after ``gc.collect()``: on a machine other jobs share, what the wall clock adds
-    waiting for a core is not the watch's."""
-    out = []
-    for _ in range(repeats):
-        gc.collect()
-        t = time.process_time()
-        call()
-        out.append(time.process_time() - t)
-    return out
+def _cpu(call):
+    """CPU seconds (this process, every thread) of one call of ``call()``: on a machine
+    other jobs share, what the wall clock adds waiting for a core is not the watch's."""
+    return timings(call, 1, clock=time.process_time)
 
 
 def _digest_all(steps, way):
@@ -111,11 +103,11 @@ def _measure(pipe, X, y, args):
     fit = {way: [] for way in WAYS}
     for _ in range(args.repeats):
         for way in WAYS:
-            digest[way] += _cpu(lambda w=way: _digest_all(steps, w), 1)
+            digest[way] += _cpu(lambda w=way: _digest_all(steps, w))
     for _ in range(args.fit_repeats):
         for way in WAYS:
             _use(way)
-            fit[way] += _cpu(lambda: pipe.fit(X, y), 1)
+            fit[way] += _cpu(lambda: pipe.fit(X, y))
     _use("all it holds, SHA-256 (now)")
     return {
         way: {"digest_ms": 1e3 * min(digest[way]), "fit_ms": 1e3 * min(fit[way])} for way in WAYS
