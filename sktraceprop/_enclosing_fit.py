@@ -5,21 +5,33 @@
 estimator given to them several times for one call of theirs (per split, per target,
 then on all rows). Each fit is a run of purpose ``"fit"``, like a user's own: the run's
 notes name the estimator whose ``fit`` made it, and the function it went through (a
-split's fit or the final one), as seen on the call stack. A fit made in a worker
-process (``n_jobs``) has only the worker's stack; where the meta-estimator cloned the
-traced estimator in its own ``fit`` (``CalibratedClassifierCV``, ``VotingClassifier``,
-the final fits of ``StackingClassifier``), the clone carries the name of that ``fit``
-(:data:`TAG`) to the worker, and the note is the one a fit in one process gets. Where
-the clone is made in the worker (``MultiOutputClassifier``, ``OneVsRestClassifier``,
-``BaggingClassifier``), the pickle of the estimator sent there carries the tag
-(:mod:`._enclosing_pickle`) where it is pickled on the thread running that ``fit``. A
-fit in a joblib task through scikit-learn's code that none of these name (the estimator
-pickled on loky's feeder thread, or cloned on a joblib thread: other threads' stacks are
+split's fit or the final one), as seen on the call stack. A fit made in a joblib worker
+(``n_jobs``: a process, or a thread of the threading backend) has only the worker's
+stack; where the meta-estimator cloned the traced estimator in its own ``fit``
+(``CalibratedClassifierCV``, ``VotingClassifier``, the final fits of
+``StackingClassifier``), the clone carries the name of that ``fit`` (:data:`TAG`, with
+the process and thread that cloned) to the worker, and the note is the one a fit in one
+thread gets. Where the clone is made in the worker, from an estimator that scikit-learn's
+code there holds (``BaggingClassifier._make_estimator``: the bagging is sent to the task
+with its estimator), the worker's own stack names it (:func:`_task_holder`); where the
+worker is sent the estimator alone (``MultiOutputClassifier``, ``OneVsRestClassifier``),
+the pickle of the estimator carries the tag (:mod:`._enclosing_pickle`) where it is
+pickled on the thread running that ``fit``. A fit in a joblib task through scikit-learn's
+code that none of these name (the estimator pickled on loky's feeder thread, or cloned on
+a joblib thread from an estimator no object of the task holds: other threads' stacks are
 never read) gets a note saying the estimator could not be named there.
+
+Nothing else carries the name from the dispatching thread: between the start of such a
+``fit`` and its dispatch no code of the library runs on that thread; scikit-learn's
+``Parallel`` carries to the task only its own configuration (``config_context`` refuses
+other keys) and the warning filters (one list for the whole process), and joblib gives its
+threads no copy of the dispatching thread's context variables. Carrying it would take a
+patch of scikit-learn's ``Parallel.__call__``, which the library does not make.
 """
 
 import os
 import sys
+import threading
 
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
@@ -65,11 +77,46 @@ def _walk(estimator, frame):
     return None, inner, False
 
 
+def _task_holder(original, frame):
+    """``(class name, module, None)`` of the estimator whose method, in scikit-learn's or
+    imbalanced-learn's code, clones ``original``, which it holds, in a joblib task now
+    (``BaggingClassifier._make_estimator`` in ``_parallel_build_estimators``), or None.
+
+    Only this thread's frames are read, and only a library frame's ``f_locals``."""
+    from ._enclosing_pickle import in_joblib_task
+
+    while frame is not None and not _outside_library(frame):
+        frame = frame.f_back  # (the library's own clone frames)
+    while frame is not None and frame.f_globals.get("__name__", "") == "sklearn.base":
+        frame = frame.f_back  # (clone)
+    if frame is None or not frame.f_globals.get("__name__", "").startswith(
+        ("sklearn.", "imblearn.")
+    ):
+        return None
+    owner = frame.f_locals.get("self")
+    if not isinstance(owner, BaseEstimator) or owner is original:
+        return None
+    if isinstance(owner, _COMPOSITIONS) or type(owner).__module__.startswith("sktraceprop"):
+        return None
+    # a list first: another thread may set attributes of the estimator meanwhile
+    if not any(value is original for value in list(vars(owner).values())):
+        return None
+    if not in_joblib_task(frame):
+        return None
+    cls = type(owner)
+    return cls.__name__, cls.__module__, None
+
+
 def _note(owner, inner):
     name, module, method = owner
-    through = "" if inner in (None, f"{module}.{method}") else f" through {inner}"
+    if method is None:  # named in a joblib task by the code cloning what it holds
+        who = f"{name} ({module}), in a joblib task"
+        through = "" if inner is None else f" through {inner}"
+    else:
+        who = f"{name}.{method} ({module})"
+        through = "" if inner in (None, f"{module}.{method}") else f" through {inner}"
     return (
-        f"fitted by {name}.{method} ({module}){through}, not by a call of its own: one of "
+        f"fitted by {who}{through}, not by a call of its own: one of "
         "the fits that estimator makes (per split, per target or on all its rows), on the "
         "rows it passed; purpose 'fit' does not say whether it keeps this model"
     )
@@ -81,9 +128,11 @@ def enclosing_fit_note(estimator):
     The nearest frame of a ``fit`` method of another scikit-learn-style estimator is
     the one (None when that is one of the library's, which record their own purpose,
     or a composition that fits each step once); the frame just inside it names the way
-    through (``_fit_classifier_calibrator_pair``: a split's fit). In a worker process,
-    whose stack holds no such frame, the :data:`TAG` of a clone made by a
-    meta-estimator's ``fit`` in another process names it. A tag is used once.
+    through (``_fit_classifier_calibrator_pair``: a split's fit). In a joblib worker
+    (a process, or a thread of the threading backend), whose stack holds no such frame,
+    the :data:`TAG` of a clone made by a meta-estimator's ``fit`` in another process or
+    on another thread names it, and so does the tag of a clone made in this joblib task
+    from what an estimator there holds (:func:`_task_holder`). A tag is used once.
     """
     from ._enclosing_pickle import in_joblib_task
 
@@ -95,9 +144,18 @@ def enclosing_fit_note(estimator):
     if decided:
         return None
     task = in_joblib_task(frame)
-    if tag is not None and (tag["pid"] != os.getpid() or tag.get("pickled")):
+    if tag is not None and tag.get("in_task"):
+        # cloned in a joblib task by scikit-learn's code from what an estimator holds:
+        # named in that task only
+        if task and tag["pid"] == os.getpid():
+            return _note(tuple(tag["owner"]), inner)
+    elif tag is not None and (tag["pid"] != os.getpid() or tag.get("pickled")):
         if task or not tag.get("pickled"):  # (not a saved model unpickled later)
             return _note(tuple(tag["owner"]), inner)
+    elif tag is not None and task and tag.get("thread") not in (None, threading.get_ident()):
+        # cloned by the fit on its own thread, fitted in a joblib thread (threading
+        # backend): the clone carried the name; no other thread's stack was read
+        return _note(tuple(tag["owner"]), inner)
     if task and inner is not None and inner.partition(".")[0] in ("sklearn", "imblearn"):
         return (
             f"fitted in a joblib task through {inner}, not by a call of its own: the "
@@ -109,10 +167,20 @@ def enclosing_fit_note(estimator):
 
 def clone_tag(original):
     """The :data:`TAG` a clone of ``original`` made now gets: the meta-estimator ``fit``
-    on the stack, or None."""
-    owner, _, _ = _walk(original, sys._getframe(1))
+    on the stack (with the process and thread cloning), the estimator cloning what it
+    holds in a joblib task (``"in_task"``), or None."""
+    frame = sys._getframe(1)
+    owner, _, _ = _walk(original, frame)
     if owner is not None:
-        return {"owner": owner, "pid": os.getpid()}
+        return {"owner": owner, "pid": os.getpid(), "thread": threading.get_ident()}
+    holder = _task_holder(original, frame)
+    if holder is not None:
+        return {
+            "owner": holder,
+            "pid": os.getpid(),
+            "thread": threading.get_ident(),
+            "in_task": True,
+        }
     # a clone made in a worker of an estimator pickled there with its tag
     tag = original.__dict__.get(TAG)
     if tag is not None and tag.get("pickled"):

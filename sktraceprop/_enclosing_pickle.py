@@ -1,11 +1,12 @@
 """The enclosing meta-estimator ``fit`` carried in a pickle to a joblib worker.
 
-``MultiOutputClassifier``, ``OneVsRestClassifier`` and ``BaggingClassifier`` with
-``n_jobs`` send their (unfitted) estimator to worker processes and clone it there, where
-no frame of their ``fit`` is on the stack (:mod:`._enclosing_fit`). Where the pickle is
-made on the thread that runs that ``fit`` (a ``fit`` that pickles its estimator itself,
-or a backend that pickles on the dispatching thread), the stack of that thread shows the
-``fit`` of a meta-estimator holding the pickled object as an attribute
+``MultiOutputClassifier`` and ``OneVsRestClassifier`` with ``n_jobs`` send their
+(unfitted) estimator, and no object of theirs, to worker processes and clone it there,
+where no frame of their ``fit`` is on the stack (:mod:`._enclosing_fit`; a
+``BaggingClassifier`` is sent with its estimator, and its task's own stack names it).
+Where the pickle is made on the thread that runs that ``fit`` (a ``fit`` that pickles its
+estimator itself, or a backend that pickles on the dispatching thread), the stack of that
+thread shows the ``fit`` of a meta-estimator holding the pickled object as an attribute
 (``self.estimator``, ``self.estimator_``); the pickle then carries its
 :data:`~._enclosing_fit.TAG`, marked ``"pickled"``, and clones made from it in the worker
 carry it on. It is used only where the worker's stack shows a joblib task.
@@ -14,9 +15,10 @@ Only the pickling thread's own stack is read. joblib's loky backend pickles on i
 feeder thread, and the threading backend clones on its worker threads, whose stacks do
 not hold the ``fit``: the other threads' stacks (:func:`sys._current_frames`) are not
 read there, because walking the frames of a thread that goes on running is not safe in
-CPython 3.11 (the step watch did, and crashed). Those fits get the note of a fit in a
-joblib task whose estimator could not be named (:func:`._enclosing_fit.enclosing_fit_note`),
-never a name guessed from another thread.
+CPython 3.11 (the step watch did, and crashed); nor does the library patch joblib's or
+scikit-learn's dispatch to carry it (see :mod:`._enclosing_fit`). Those fits get the
+note of a fit in a joblib task whose estimator could not be named
+(:func:`._enclosing_fit.enclosing_fit_note`), never a name guessed from another thread.
 """
 
 import os

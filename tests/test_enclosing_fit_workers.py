@@ -107,16 +107,12 @@ def test_the_tag_is_used_once_and_never_in_the_process_that_cloned(tmp_path):
 
 
 def _clone_in_worker_metas():
-    from sklearn.ensemble import BaggingClassifier
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.multioutput import MultiOutputClassifier
 
     return {
         "multioutput": lambda p, n_jobs: MultiOutputClassifier(p, n_jobs=n_jobs),
         "one_vs_rest": lambda p, n_jobs: OneVsRestClassifier(p, n_jobs=n_jobs),
-        "bagging": lambda p, n_jobs: BaggingClassifier(
-            p, n_estimators=3, n_jobs=n_jobs, random_state=0
-        ),
     }
 
 
@@ -132,7 +128,6 @@ def _targets(name, d):
 _WORKER_FUNCTIONS = {
     "multioutput": "sklearn.multioutput._fit_estimator",
     "one_vs_rest": "sklearn.multiclass._fit_binary",
-    "bagging": "sklearn.ensemble._bagging._parallel_build_estimators",
 }
 
 
@@ -142,15 +137,15 @@ def _unnamed(note, name):
     )
 
 
-@pytest.mark.parametrize("name,n", [("multioutput", 92), ("one_vs_rest", 93), ("bagging", 94)])
+@pytest.mark.parametrize("name,n", [("multioutput", 92), ("one_vs_rest", 93)])
 def test_estimators_cloned_in_the_worker_say_what_they_cannot_name(tmp_path, name, n):
-    """MultiOutputClassifier, OneVsRestClassifier and BaggingClassifier clone the
-    estimator in the worker, from a pickle made by loky's feeder thread, whose stack does
-    not hold their fit. The other threads' stacks are not read (walking a running thread's
-    frames crashed CPython): the worker's runs, the same rows as with n_jobs=1, say
-    they were fitted in a joblib task through scikit-learn's worker function and that
-    the estimator whose fit made them could not be named, never a guessed name.
-    (Bagging hands its estimator NumPy rows without their ids: rows are counted.)"""
+    """MultiOutputClassifier and OneVsRestClassifier clone the estimator in the worker,
+    from a pickle made by loky's feeder thread, whose stack does not hold their fit, and
+    send the worker no object of theirs. The other threads' stacks are not read (walking a
+    running thread's frames crashed CPython): the worker's runs, the same rows as with
+    n_jobs=1, say they were fitted in a joblib task through scikit-learn's worker function
+    and that the estimator whose fit made them could not be named, never a guessed name.
+    (BaggingClassifier, whose task holds the bagging: test_enclosing_fit_threads.)"""
     path = _write(tmp_path, n)
     d = stp.read_csv(path, source_id="meta")
     X, y = d[["a", "b"]], _targets(name, d)
@@ -161,7 +156,7 @@ def test_estimators_cloned_in_the_worker_say_what_they_cannot_name(tmp_path, nam
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LineageWarning)
             _clone_in_worker_metas()[name](pipe, n_jobs).fit(X, y)
-        by_jobs[n_jobs] = _runs(store, path, lines=name != "bagging", prefix="fitted ")
+        by_jobs[n_jobs] = _runs(store, path, prefix="fitted ")
     assert [(p, k) for p, _, k in by_jobs[1]] == [(p, k) for p, _, k in by_jobs[2]]
     assert len(by_jobs[2]) >= 2
     assert all(len(notes) == 1 and notes[0].startswith("fitted by ") for _, notes, _ in by_jobs[1])
