@@ -20,12 +20,33 @@ def _recorded(event):
     return payload.get("model_fingerprint_after")
 
 
-def fitted_after_removal(estimator, run_id, events):
-    """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when
-    ``estimator`` (or the model it wraps) is the model that removal left, else
-    ``(None, None)``. ``scheme`` is the current one (6), or 5 to 1 where only a
-    fingerprint of that earlier scheme (a removal recorded before scheme 6 to 2)
-    matched: that scheme could not tell some models apart.
+def model_fingerprints(estimator):
+    """``[(scheme, fingerprints)]`` of ``estimator`` and the model it wraps: in the current
+    scheme, then in each earlier one (a value a scheme could not walk: none of it). Read
+    under the model's lock; matched to the store's removals (:func:`fitted_after_removal`)
+    with the lock let go."""
+    models = [estimator]
+    inner = getattr(estimator, "estimator_", None)
+    if inner is not None:
+        models.append(inner)
+    found = [(SCHEME, {fingerprint(m) for m in models})]
+    for earlier, made in EARLIER:
+        old = set()
+        for m in models:
+            try:
+                old.add(made(m))
+            except Exception:  # a value the scheme could not walk: no record of it
+                continue
+        found.append((earlier, old))
+    return found
+
+
+def fitted_after_removal(prints, run_id, events, name):
+    """``({"seq", "hash", "fingerprint"}, scheme)`` of the run's last removal when the
+    model of ``name`` whose :func:`model_fingerprints` are ``prints`` is the model that
+    removal left, else ``(None, None)``. ``scheme`` is the current one (6), or 5 to 1
+    where only a fingerprint of that earlier scheme (a removal recorded before scheme 6
+    to 2) matched: that scheme could not tell some models apart.
 
     Raises
     ------
@@ -36,26 +57,14 @@ def fitted_after_removal(estimator, run_id, events):
     removals = _removals(events, run_id)
     if not removals:
         return None, None
-    models = [estimator]
-    inner = getattr(estimator, "estimator_", None)
-    if inner is not None:
-        models.append(inner)
-    found = _matched(removals, {fingerprint(m) for m in models}, run_id, estimator)
-    scheme = SCHEME
-    for earlier, made in EARLIER:
+    for scheme, mine in prints:
+        found = _matched(removals, mine, run_id, name)
         if found is not None:
-            break
-        old = set()
-        for m in models:
-            try:
-                old.add(made(m))
-            except Exception:  # a value the scheme could not walk: no record of it
-                continue
-        found, scheme = _matched(removals, old, run_id, estimator), earlier
-    return (None, None) if found is None else (found, scheme)
+            return found, scheme
+    return None, None
 
 
-def _matched(removals, mine, run_id, estimator):
+def _matched(removals, mine, run_id, name):
     last = removals[-1]
     if _recorded(last) in mine:
         return {"seq": int(last["seq"]), "hash": last["hash"], "fingerprint": _recorded(last)}
@@ -63,7 +72,7 @@ def _matched(removals, mine, run_id, estimator):
     if earlier:
         later = [int(e["seq"]) for e in removals if int(e["seq"]) > earlier[-1]]
         raise ComplianceError(
-            f"the fitted {type(estimator).__name__} is the model removal seq {earlier[-1]} "
+            f"the fitted {name} is the model removal seq {earlier[-1]} "
             f"of run {run_id} left, but later removal(s) of that run are recorded (seq "
             f"{', '.join(map(str, later))}): report the model the last removal left, or "
             "the run as stored with compliance_report(store=..., run_id=...)"

@@ -101,15 +101,13 @@ _TRIES = 3
 
 def _read_for(estimator, store, run_id, checkpoint_key):
     """``(run, store, matches, after, caveat, model, now, kept, copied, retention)``: the
-    model matched to its run under its lock (shared), the store's record read with the
-    lock let go (a refit need not wait for the chain's verification), and the model
+    model matched to its run under its lock (shared), the store's run and record read
+    with the lock let go (a refit need not wait for the chain's verification), and the model
     found unchanged since, under its lock again (:func:`~sktraceprop._model_lock.generation`:
     no fit or in-place change came in between, so the report is of one model, the one
     in use at its time). A model refitted meanwhile is reported again, on its new run."""
     for _ in range(_TRIES):
-        with contextlib.ExitStack() as held:
-            run, store_, matches, after, caveat, model = _resolve(estimator, store, run_id, held)
-            seen = None if model is None else generation(model)
+        run, store_, matches, after, caveat, model, seen = _resolve(estimator, store, run_id)
         record = _read_record(store_, run, checkpoint_key)
         with contextlib.ExitStack() as held:
             if model is not None:

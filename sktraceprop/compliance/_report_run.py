@@ -10,9 +10,9 @@ held (its own lock, see :mod:`sktraceprop._model_lock`) and, once the report's r
 is read, checked to be the one the search still holds (:func:`check_in_use`).
 
 A model refitted in place (a traced pipeline's own ``fit``, an unlearner's correction)
-is held, its lock shared, while its steps are matched to its run; the store's record
-(the chain verified, the events read) is read with the lock let go, and the lock's
-generation read again under it once that is done
+is held, its lock shared, while its steps are matched to its run; the store (the run as
+stored, the removals, the chain verified, the events) is read with the lock let go, and
+the lock's generation read again under it once that is done
 (:func:`~sktraceprop.compliance._compliance_report._read_for`). A refit no longer
 waits for the chain's verification; a report whose model was refitted or corrected
 while its record was read is made again, of the new run: a report is of one model, the
@@ -20,18 +20,20 @@ one in use when it is dated. Before the lock was held to the end (a refit waited
 the whole report), and before that it was let go once the steps were matched with
 nothing checked after: a refit before the record was read left a report of the old
 run, saying the fitted steps match it, dated after they had been refitted on other
-rows. Logged calls run beside it throughout.
+rows. Logged calls run beside it throughout. Before, the run as stored and the removals
+were also read under the lock: a refit waited for a slow store's reads, and the logged
+calls behind the waiting refit with it.
 """
 
 from .._lineage._current import old_note, step_matches, unchecked_steps
 from .._lineage._fingerprint import SCHEME
 from .._lineage._fingerprint_match import UNCHECKED_NOTE
 from .._lineage._search_features import unrefitted_search
-from .._model_lock import shared
+from .._model_lock import generation, shared
 from .._prediction_log import _replaced_parts
 from ..exceptions import ComplianceError, UnknownRunError
 from ..utils._prefit import is_fitted
-from ._after_removal import fitted_after_removal, removal_features
+from ._after_removal import fitted_after_removal, model_fingerprints, removal_features
 
 
 def _removal_events(store):
@@ -102,29 +104,57 @@ def _check_fitted_in(estimator, model):
     )
 
 
-def _resolve(estimator, store, run_id, held):
+def _resolve(estimator, store, run_id):
     """``(run as stored, store, whether the fitted object matches it, the removal that
     left it when it is a corrected model, what a match rests on when it is only by
-    fingerprint scheme 1, else None, the model read)``; the model's lock is entered
-    (shared) in the ``ExitStack`` ``held``, for its run to be read and matched under it."""
+    fingerprint scheme 1, else None, the model read, its lock's generation)``.
+
+    What is read of the model (its run, its steps matched to it, its fingerprints) is
+    read under its lock (shared), with the lock's :func:`~sktraceprop._model_lock.generation`;
+    the store is read with the lock let go: a refit waiting for the lock would otherwise
+    wait for a slow store, and logged calls (writers first) behind it. The caller reads
+    the generation again once the store's record is read: a refit in between is seen."""
     if estimator is None:
         if store is None or run_id is None:
             raise ComplianceError(
                 "give a fitted traced estimator, or both store= and run_id= to report on "
                 "a stored run"
             )
-        return _load(store, run_id), store, None, None, None, None
-    model = _model_of(estimator)
-    # its run read and its steps matched to it with no refit or correction in between
-    # (in another thread, see _model_lock): held while ``held`` is
-    held.enter_context(shared(model))
-    _check_fitted_in(estimator, model)
-    resolved = _resolve_fitted(model, store, run_id)
-    check_in_use(estimator, model, resolved[0])
-    return (*resolved, model)
+        return _load(store, run_id), store, None, None, None, None, None
+    for _ in range(_TRIES):
+        model = _model_of(estimator)
+        # its run read and its steps matched to it with no refit or correction in between
+        # (in another thread, see _model_lock)
+        with shared(model):
+            _check_fitted_in(estimator, model)
+            facts = _model_facts(model, store, run_id)
+            check_in_use(estimator, model, facts["run"])
+            seen = generation(model)
+        try:
+            return (*_stored(facts), model, seen)
+        except ComplianceError:
+            with shared(model):
+                if generation(model) == seen:
+                    raise
+            # refitted or corrected while the store was read: the store may hold what the
+            # new model is, not the old one read (a later removal): read both again
+    raise ComplianceError(
+        f"{type(estimator).__name__} was refitted (or corrected in place) {_TRIES} times "
+        "while its run was read from the store, each time making what was read of the "
+        "model and of the store disagree. Make the report once it is not being refitted; "
+        "nothing was written."
+    )
 
 
-def _resolve_fitted(estimator, store, run_id):
+#: How many times the model and its run as stored are read again when the model was
+#: refitted (or corrected in place) in between and they disagree.
+_TRIES = 3
+
+
+def _model_facts(estimator, store, run_id):
+    """What the report needs of the fitted ``estimator`` (read under its lock): its run,
+    the store its run is in, the steps that differ from it, and, where some do, what
+    is said of them and the model's fingerprints."""
     run = getattr(estimator, "lineage_", None)
     if run is None:
         raise ComplianceError(
@@ -146,8 +176,22 @@ def _resolve_fitted(estimator, store, run_id):
     # (steps swapped for others are changed: only those of step_matches may be unchecked)
     unchecked = unchecked_steps(estimator, changed, run)
     changed = changed or _replaced_parts(estimator)
+    facts = {"run": run, "store": store, "old_scheme": old_scheme, "schemes": schemes}
     if changed:
-        after, scheme = fitted_after_removal(estimator, run.run_id, _removal_events(store))
+        facts["mismatch"] = _mismatch(estimator, run, changed, unchecked)
+        facts["prints"] = model_fingerprints(estimator)
+        facts["name"] = type(estimator).__name__
+    return facts
+
+
+def _stored(facts):
+    """``(run as stored, store, matches, after, caveat)`` of the model whose
+    :func:`_model_facts` are ``facts``, read from its store (no lock held)."""
+    run, store = facts["run"], facts["store"]
+    if "mismatch" in facts:
+        after, scheme = fitted_after_removal(
+            facts["prints"], run.run_id, _removal_events(store), facts["name"]
+        )
         if after is not None:
             # the run as stored at fit, and the removal whose recorded fingerprint the
             # model has (the unlearner's copy of the run is not in the store)
@@ -156,7 +200,7 @@ def _resolve_fitted(estimator, store, run_id):
                 caveat = f"removal seq {after['seq']}: {old_note([scheme])}"
             return _load(store, run.run_id), store, False, after, caveat
         raise ComplianceError(
-            f"{_mismatch(estimator, run, changed, unchecked)}, and no removal of that run "
+            f"{facts['mismatch']}, and no removal of that run "
             "records its fingerprint (a model an unlearner corrected is reported when its last "
             "removal event does). Refit it (a new run), or report on the run as recorded "
             "with compliance_report(store=..., run_id=...), which lists its removals."
@@ -168,8 +212,8 @@ def _resolve_fitted(estimator, store, run_id):
             "store's copy was altered, or the estimator's"
         )
     caveat = None
-    if old_scheme:
-        caveat = f"step(s) {', '.join(old_scheme)}: {old_note(schemes)}"
+    if facts["old_scheme"]:
+        caveat = f"step(s) {', '.join(facts['old_scheme'])}: {old_note(facts['schemes'])}"
     return stored, store, True, None, caveat
 
 
