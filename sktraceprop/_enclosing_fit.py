@@ -11,10 +11,13 @@ stack; where the meta-estimator cloned the traced estimator in its own ``fit``
 (``CalibratedClassifierCV``, ``VotingClassifier``, the final fits of
 ``StackingClassifier``), the clone carries the name of that ``fit`` (:data:`TAG`, with
 the process and thread that cloned) to the worker, and the note is the one a fit in one
-thread gets. Where the clone is made in the worker, from an estimator that scikit-learn's
-code there holds (``BaggingClassifier._make_estimator``: the bagging is sent to the task
-with its estimator), the worker's own stack names it (:func:`_task_holder`); where the
-worker is sent the estimator alone (``MultiOutputClassifier``, ``OneVsRestClassifier``),
+thread gets; a clone made by that ``fit``'s generator of tasks while joblib draws it on
+another thread (past the first tasks, on the thread a finished task calls back on) is
+named by the generator's own frame there (:func:`_dispatched_owner`). Where the clone
+is made in the worker, from an estimator that scikit-learn's code there holds
+(``BaggingClassifier._make_estimator``: the bagging is sent to the task with its
+estimator), the worker's own stack names it (:func:`_task_holder`); where the worker is
+sent the estimator alone (``MultiOutputClassifier``, ``OneVsRestClassifier``),
 the pickle of the estimator carries the tag (:mod:`._enclosing_pickle`) where it is
 pickled on the thread running that ``fit``. A fit in a joblib task through scikit-learn's
 code that none of these name (the estimator pickled on loky's feeder thread, or cloned on
@@ -77,14 +80,9 @@ def _walk(estimator, frame):
     return None, inner, False
 
 
-def _task_holder(original, frame):
-    """``(class name, module, None)`` of the estimator whose method, in scikit-learn's or
-    imbalanced-learn's code, clones ``original``, which it holds, in a joblib task now
-    (``BaggingClassifier._make_estimator`` in ``_parallel_build_estimators``), or None.
-
-    Only this thread's frames are read, and only a library frame's ``f_locals``."""
-    from ._enclosing_pickle import in_joblib_task
-
+def _cloning_frame(frame):
+    """The frame of scikit-learn's or imbalanced-learn's code that called ``clone`` (from
+    ``frame``, in the library's own clone), or None."""
     while frame is not None and not _outside_library(frame):
         frame = frame.f_back  # (the library's own clone frames)
     while frame is not None and frame.f_globals.get("__name__", "") == "sklearn.base":
@@ -93,10 +91,50 @@ def _task_holder(original, frame):
         ("sklearn.", "imblearn.")
     ):
         return None
-    owner = frame.f_locals.get("self")
-    if not isinstance(owner, BaseEstimator) or owner is original:
+    return frame
+
+
+def _meta(owner):
+    """Whether ``owner`` is an estimator whose fits of others are named (not one of the
+    library's, nor a composition)."""
+    return (
+        isinstance(owner, BaseEstimator)
+        and not isinstance(owner, _COMPOSITIONS)
+        and not type(owner).__module__.startswith("sktraceprop")
+    )
+
+
+def _dispatched_owner(frame):
+    """``(class name, module, method)`` of the ``fit`` whose generator of joblib tasks
+    clones now, consumed by joblib's dispatch on another thread than the fit's (tasks
+    past the first ones are drawn by the thread a finished task calls back on), or None.
+
+    The generator's frame (``CalibratedClassifierCV.fit.<locals>.<genexpr>``) runs on
+    this thread; its ``self`` is the estimator whose ``fit`` made it."""
+    frame = _cloning_frame(frame)
+    if frame is None or frame.f_code.co_name != "<genexpr>":
         return None
-    if isinstance(owner, _COMPOSITIONS) or type(owner).__module__.startswith("sktraceprop"):
+    method = frame.f_code.co_qualname.split(".<locals>.")[0].rpartition(".")[2]
+    owner = frame.f_locals.get("self")
+    if method not in _FIT_NAMES or not _meta(owner):
+        return None
+    cls = type(owner)
+    return cls.__name__, cls.__module__, method
+
+
+def _task_holder(original, frame):
+    """``(class name, module, None)`` of the estimator whose method, in scikit-learn's or
+    imbalanced-learn's code, clones ``original``, which it holds, in a joblib task now
+    (``BaggingClassifier._make_estimator`` in ``_parallel_build_estimators``), or None.
+
+    Only this thread's frames are read, and only a library frame's ``f_locals``."""
+    from ._enclosing_pickle import in_joblib_task
+
+    frame = _cloning_frame(frame)
+    if frame is None:
+        return None
+    owner = frame.f_locals.get("self")
+    if not _meta(owner) or owner is original:
         return None
     # a list first: another thread may set attributes of the estimator meanwhile
     if not any(value is original for value in list(vars(owner).values())):
@@ -144,7 +182,11 @@ def enclosing_fit_note(estimator):
     if decided:
         return None
     task = in_joblib_task(frame)
-    if tag is not None and tag.get("in_task"):
+    if tag is not None and tag.get("dispatched"):
+        # cloned by the fit's generator of tasks, drawn by joblib on another thread
+        if task:
+            return _note(tuple(tag["owner"]), inner)
+    elif tag is not None and tag.get("in_task"):
         # cloned in a joblib task by scikit-learn's code from what an estimator holds:
         # named in that task only
         if task and tag["pid"] == os.getpid():
@@ -173,6 +215,9 @@ def clone_tag(original):
     owner, _, _ = _walk(original, frame)
     if owner is not None:
         return {"owner": owner, "pid": os.getpid(), "thread": threading.get_ident()}
+    dispatched = _dispatched_owner(frame)
+    if dispatched is not None:
+        return {"owner": dispatched, "pid": os.getpid(), "dispatched": True}
     holder = _task_holder(original, frame)
     if holder is not None:
         return {

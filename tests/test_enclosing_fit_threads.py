@@ -65,6 +65,33 @@ def test_fits_in_joblib_threads_record_the_notes_of_one_thread(tmp_path, meta, n
     assert sorted(k for *_, k in by_jobs[2]) == sorted(expected)
 
 
+@pytest.mark.parametrize("backend,n", [("threading", 76), ("loky", 77)])
+def test_clones_drawn_by_joblib_on_another_thread_are_named(tmp_path, backend, n):
+    """Past the first tasks (pre_dispatch: 2 * n_jobs), joblib draws the next ones from
+    the meta-estimator's generator on the thread a finished task calls back on, whose
+    stack does not hold the fit: the generator's own frame (of CalibratedClassifierCV.fit,
+    running on that thread) names it, and every split's note is the one of n_jobs=1."""
+    path = _write(tmp_path, n)
+    d = stp.read_csv(path, source_id="meta")
+    X, y = d[["a", "b"]], d["y"].to_numpy()
+    by_jobs = {}
+    for n_jobs in (1, 2):
+        store = stp.stores.SQLiteStore(tmp_path / f"runs{n_jobs}.db")
+        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+        with parallel_backend(backend, n_jobs=n_jobs):
+            CalibratedClassifierCV(pipe, cv=8, n_jobs=n_jobs).fit(X, y)
+        by_jobs[n_jobs] = _runs(store, path, prefix="fitted ")
+    assert by_jobs[1] == by_jobs[2]
+    assert len(by_jobs[2]) == 8
+    assert all(
+        len(notes) == 1 and notes[0].startswith("fitted by CalibratedClassifierCV.fit ")
+        for _, notes, _ in by_jobs[2]
+    )
+    keys = d["key"].to_numpy()
+    expected = [tuple(keys[t]) for t, _ in StratifiedKFold(8).split(X, y)]
+    assert sorted(k for *_, k in by_jobs[2]) == sorted(expected)
+
+
 @pytest.mark.parametrize("backend,n", [("threading", 72), ("loky", 73)])
 def test_bagging_clones_in_the_task_are_named_from_its_own_frames(tmp_path, backend, n):
     """BaggingClassifier clones its estimator in the joblib task, from the estimator the
