@@ -228,3 +228,22 @@ def test_an_inner_step_of_a_nested_pipeline_fitted_elsewhere_is_refused(monkeypa
     assert isinstance(error, LineageError)
     assert "step 'pipeline' had its fitted state replaced" in str(error), error
     assert "(steps)" in str(error), error
+
+
+def test_no_watched_method_is_left_in_the_fitted_objects():
+    # the watch puts its spies in the dicts of the steps and the estimators they hold
+    # (a ColumnTransformer's parts, a forest's trees) while the traced fit runs, and
+    # takes every one away once it ended
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = _data()
+    parts = [("a", _Scale(how="count"), [0]), ("b", _Scale(attr="_m", how="dict-in-place"), [1])]
+    forest = RandomForestClassifier(n_estimators=5, random_state=0)
+    pipe = stp.make_traced_pipeline(ColumnTransformer(parts), forest).fit(X, y)
+    held = [pipe[0], *[t for _, t, _ in pipe[0].transformers_], forest, *forest.estimators_]
+    for obj in held:
+        assert not [k for k, v in vars(obj).items() if callable(v)], type(obj)
+    assert pipe[0].transformers_[0][1]._cache > 0  # (the watch saw calls: it was put there)
+    for j, (_, part, _) in enumerate(pipe[0].transformers_[:2]):
+        np.testing.assert_allclose(part.scale_, np.asarray(X, dtype=float)[:, [j]].std(axis=0) + 1)
+    np.testing.assert_array_equal(pipe.lineage_.row_ids, X.index.to_numpy())
