@@ -83,14 +83,6 @@ _CALLBACKS = frozenset(
 )
 
 
-#: Caches scikit-learn's own ``transform`` writes on a fitted estimator (not learnt):
-#: ``ColumnTransformer`` and ``FeatureUnion`` keep the feature names of their parts'
-#: outputs in ``_transformers_feature_names_out`` each time they stack pandas outputs,
-#: in ``transform`` as in ``fit_transform`` (the traced fit's own calls of ``transform``
-#: rewrote it with other names: a step refused as changed by other code).
-_TRANSFORM_CACHES = frozenset({"_transformers_feature_names_out"})
-
-
 def watched_state(obj):
     """All ``obj`` holds in its own dict that a fit may leave there, by name: what the
     step watch (``_fitted_elsewhere``) digests.
@@ -100,9 +92,11 @@ def watched_state(obj):
     its parameters (a ``FeatureUnion`` fits the transformers of its ``transformer_list``
     in place, and a step's parameters are recorded with its run); not dunders,
     scikit-learn's settings and callbacks' context (``_SETTINGS``, ``_CALLBACKS``: not
-    learnt, and changed by the pipeline once the step's fit returned), nor the caches its
-    ``transform`` writes (``_TRANSFORM_CACHES``), nor what
-    sktraceprop puts there while a traced fit runs (its spies on the fit methods).
+    learnt, and changed by the pipeline once the step's fit returned), nor what
+    sktraceprop puts there while a traced fit runs (its spies on the fit methods). (What
+    the traced fit's own calls of the step's ``transform`` write, a ``ColumnTransformer``'s
+    ``_transformers_feature_names_out``, a user's cache, is digested again after each
+    such call: ``_watch_calls``.)
     """
     # (a copy made at once: another thread may be setting attributes meanwhile)
     return {
@@ -112,10 +106,20 @@ def watched_state(obj):
             k.startswith("__")
             or k in _SETTINGS
             or k in _CALLBACKS
-            or k in _TRANSFORM_CACHES
             or (callable(v) and sktraceprop_own(v))
         )
     }
+
+
+#: An attribute an object did not hold (:func:`as_before`).
+ABSENT = object()
+
+
+def as_before(state, before):
+    """``state`` (a :func:`watched_state`) with the attributes of ``before`` as they were
+    (``{name: value}``, :data:`ABSENT` for one it did not hold)."""
+    state = {**state, **before}
+    return {k: v for k, v in state.items() if v is not ABSENT}
 
 
 def sktraceprop_own(value):

@@ -28,7 +28,13 @@ from ._fingerprint_leaves import (
     _lp,
     _shape_bytes,
 )
-from ._fingerprint_params import fitted_state, own_params, sktraceprop_own, watched_state
+from ._fingerprint_params import (
+    as_before,
+    fitted_state,
+    own_params,
+    sktraceprop_own,
+    watched_state,
+)
 
 #: The scheme of the fingerprints ``_fingerprint.fingerprint`` makes.
 SCHEME = 6
@@ -43,7 +49,9 @@ class _Path(dict):
     ``exact_frames`` for fit-parameter digests of scheme ``fit-param-3`` (pandas objects
     by :mod:`._exact_pandas`: a null apart from a NaN, a string dtype's storage); ``watch``
     for the step watch's digests (``_fitted_elsewhere``: an estimator by all it holds,
-    ``_fingerprint_params.watched_state``, not by what a fingerprint takes)."""
+    ``_fingerprint_params.watched_state``, not by what a fingerprint takes): True, or
+    ``{id(estimator): {attribute: value}}``, what it held before a call wrote those
+    attributes (``_fingerprint_params.as_before``; ``_watch_calls``)."""
 
     __slots__ = ("by_name", "exact_frames", "scheme", "watch")
 
@@ -324,7 +332,10 @@ def _feed_value(h, obj, depth, memo):
     elif isinstance(obj, BaseEstimator):
         h.update(b"E" + _class_bytes(obj))
         if memo.watch:  # the step watch's digest: all it holds (not a fingerprint)
-            _feed(h, watched_state(obj), depth + 1, memo)
+            state = watched_state(obj)
+            if memo.watch is not True and id(obj) in memo.watch:
+                state = as_before(state, memo.watch[id(obj)])
+            _feed(h, state, depth + 1, memo)
             return
         _user_class(h, obj, depth, memo)  # a user estimator's fit and transform
         _feed(h, {"params": own_params(obj), "state": fitted_state(obj)}, depth + 1, memo)

@@ -32,7 +32,13 @@ boosting model from ``_predictors``), its parameters (a ``FeatureUnion`` fits it
 ``transformer_list`` in place), nested estimators by all they hold; not scikit-learn's
 settings and callbacks' context. An attribute whose content cannot be digested (nested
 deeper than the walk goes) is watched by identity alone, and the run says so (a
-:class:`~sktraceprop.exceptions.LineageWarning` naming it).
+:class:`~sktraceprop.exceptions.LineageWarning` naming it). What the traced fit's own
+calls of a step's ``transform``, ``predict``... write there once its fit returned (a
+cache) is not other code's: :mod:`._watch_calls`. A pipeline nested before the last
+step is watched as one step (all it holds, its steps' fitted state among it): a fit of
+one of its steps from another thread is refused as a change of its ``steps``, not
+named as a fit (watching its steps one by one would not see them where its ``memory``
+fits clones in their place).
 
 What it does not see: a fit of a step that another thread began before this fit began
 and that ends during it (its fit method was looked up before the watch was put in
@@ -56,6 +62,7 @@ from ..utils._stack import user_stacklevel
 from ._final import _class_method
 from ._fingerprint_params import watched_state
 from ._fingerprint_walk import _feed, _Path
+from ._watch_calls import wrap_calls, written
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -84,6 +91,8 @@ class _Watch:
                 if not fits.depth[self.name]:  # what the outermost fit here left
                     state = _state(self.step)
                     fits.left[self.name] = (self.step, state, _digests(state))
+                    # (the traced fit's own calls of it from now on are not other code's)
+                    wrap_calls(fits, self.name, self.step)
 
     def __reduce__(self):
         # a step pickled during its own fit (to a joblib worker) arrives with its method
@@ -100,14 +109,15 @@ class _Undigested(str):
     """Why an attribute's content could not be digested: only its replacement is seen."""
 
 
-def _digest(value):
-    """A digest of ``value``'s content (nested estimators by all they hold, as the step),
-    or :class:`_Undigested` where the walk refuses it (nested too deep) or raised."""
+def _digest(value, before=True):
+    """A digest of ``value``'s content (nested estimators by all they hold, as the step,
+    or as ``before`` says they held before a call: ``_fingerprint_walk._Path``), or
+    :class:`_Undigested` where the walk refuses it (nested too deep) or raised."""
     # SHA-256, as the fingerprint: faster than BLAKE2b over a large array where the CPU
     # computes it (SHA extensions; ``benchmarks/bench_step_watch.py``)
     h = hashlib.sha256()
     try:
-        _feed(h, value, 0, _Path(watch=True))
+        _feed(h, value, 0, _Path(watch=before or True))
     except Exception as e:  # noqa: BLE001 - said, not swallowed: see StepFits.check
         return _Undigested(f"{type(e).__name__}: {e}")
     return h.digest()
@@ -158,6 +168,36 @@ class StepFits:
         # (a fit another thread began before this one is not seen: telling it would mean
         # reading that running thread's frames, which is not safe in CPython)
         self.elsewhere, self.left, self.depth = {}, {}, {}
+        # the traced fit's own calls of the steps' transform, predict... (_watch_calls):
+        # how deep in them this thread is, the objects watched, what was put there
+        self.calls, self.wrapped, self.put = {}, {}, []
+
+    def written(self, name, before):
+        """Digest again what a call of the traced fit itself wrote in step ``name``
+        (:func:`._watch_calls.written` of ``before``, what the step held before the
+        call): an attribute the call replaced, added or removed; one it changed in place,
+        and one holding an estimator it wrote in, where its content as it was before the
+        call is the content digested (else other code changed it: left to refuse)."""
+        own, inside = written(before)
+        if not own and not inside:
+            return
+        step, state, digests = self.left[name]
+        now = _state(step)
+        state, digests = dict(state), dict(digests)
+        for k in own.keys() | inside.keys():
+            if k not in now:
+                state.pop(k, None)
+                digests.pop(k, None)
+                continue
+            if k in own and own[k] is not None:
+                was = _digest(own[k])  # (its content before the call, copied)
+            elif k in inside and k not in own:
+                was = _digest(now[k], inside[k])  # (the estimators in it as they were)
+            else:
+                was = None  # replaced or added by the call
+            if was is None or (not isinstance(was, _Undigested) and was == digests.get(k, was)):
+                state[k], digests[k] = now[k], _digest(now[k])
+        self.left[name] = (step, state, digests)
 
     def check(self, what):
         """Refuse the run of ``what`` (the traced model's class name) where a step was
@@ -238,7 +278,7 @@ def watch_step_fits(model, advice=PIPELINE_ADVICE):
     try:
         yield fits
     finally:
-        for step, method, inner in reversed(put):
+        for step, method, inner in reversed(put + fits.put):
             if inner is None:
                 step.__dict__.pop(method, None)
             else:

@@ -8,6 +8,7 @@ import re
 import numpy as np
 from sklearn.utils import get_tags
 
+from ._fingerprint_params import sktraceprop_own
 from ._target_name import TARGET
 
 _SENTINEL = re.compile(r"__stp(\d+)__")
@@ -120,6 +121,11 @@ def _leaf_by_names(est, names):
         except (ValueError, TypeError, AttributeError):
             return None
     probe = copy.copy(est)
+    # without the spies a traced fit puts in its dict over its class's methods: they
+    # call the methods of ``est``, not of the probe
+    for k, v in list(vars(probe).items()):
+        if callable(getattr(type(probe), k, None)) and sktraceprop_own(v):
+            del probe.__dict__[k]
     try:
         if hasattr(probe, "feature_names_in_"):
             probe.feature_names_in_ = _sentinels(n)
