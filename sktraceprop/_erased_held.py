@@ -102,7 +102,8 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     # rows it named (or one its writer stopped before) still holds them in the store too
     where = (
         "The erasure redacted the store's copy of the run but could not reach this "
-        "object (pickled before it, or loaded in another process)"
+        "object (an erasure changes no fitted object: this one was fitted, or pickled, "
+        "before it, in this process or another)"
         if not left
         else f"For {left} of them the request was not carried out for this run (stored "
         "after the request, on the rows it named, or its writer stopped part way): the "
@@ -157,7 +158,8 @@ def erasure_of(estimator, row_id):
     for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
             when = (
-                "after this object was pickled"
+                "which redacted the store's copy of this model's run but could not reach "
+                "this object (fitted, or pickled, before it)"
                 if event["carried_out"]
                 else "not carried out for this object's run (stored after the request, "
                 "or its writer stopped part way)"
@@ -201,7 +203,8 @@ def removal_of(estimator, row_id):
     if not found:
         return None
     return (
-        f"removed from the model by {found[0].what}, after this object was pickled: it "
+        f"removed from the model by {found[0].what}, after this copy of it was taken "
+        "(pickled or copied before the removal): it "
         "still holds the row until refitted or discarded"
     )
 

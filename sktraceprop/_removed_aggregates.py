@@ -1,6 +1,8 @@
-"""A fit on group statistics computed over rows removed from a model, said.
+"""A fit on group statistics computed over rows removed from a model or erased from
+a store, said.
 
-A row removed from a model (unlearned or erased) may also have been averaged into a
+A row removed from a model (by an unlearner) or erased from the store (by an erasure
+request, :meth:`~sktraceprop.stores.SQLiteStore.erase_rows`) may also have been averaged into a
 group statistic (:func:`sktraceprop.aggregate`) that other rows were joined with
 (:func:`sktraceprop.merge`). Those rows are not removed rows, nor merged from one, yet
 they hold values the removed row helped compute: a refit on them learns from it again.
@@ -8,8 +10,9 @@ Before, such a fit was not warned (the documented gap of the refit check); now i
 with the same :class:`~sktraceprop.exceptions.RefitOnRemovedWarning` and message prefix
 as a fit on the removed rows themselves (:mod:`._removed_rows`), naming how many training
 rows hold such statistics, a few of them, and the removed rows the statistics were
-computed over. The library cannot recompute statistics made outside the pipeline: the
-warning says what to do instead.
+computed over, and how they were removed: "removed from a model" (an unlearner's
+removal), "erased from the store" (an erasure request), or both. The library cannot
+recompute statistics made outside the pipeline: the warning says what to do instead.
 """
 
 import warnings
@@ -17,11 +20,12 @@ import warnings
 import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
+from ._removed_set import removed_how
 from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
 #: What to do instead, said with every such warning.
 _ADVICE = (
-    "recompute the statistics without the removed rows and refit, or compute them in the "
+    "recompute the statistics without those rows and refit, or compute them in the "
     "pipeline (stp.preprocessing.GroupStatistics), unless this refit is deliberate"
 )
 
@@ -98,18 +102,20 @@ def warn_aggregated_removed(
     if problem is not None:  # (never silent where a removal could be behind them)
         warnings.warn(
             f"the group statistics (stp.aggregate) that training rows of a fit of {fitter} "
-            f"hold were not checked against rows removed from models: {problem}",
+            f"hold were not checked against rows removed from models or erased from stores: "
+            f"{problem}",
             LineageWarning,
             stacklevel=stacklevel + 1,
         )
         return
     if not members.size:
         return
-    found, words, by = [], {}, []
+    found, words, by, hit_by = [], {}, [], []
     for removed, here in removals:
         hit = members[removed.isin(members)]
         if hit.size:
             found.append(hit)
+            hit_by.append(removed)
             words.update({int(i): removed.get(int(i), f"row id {int(i)}") for i in hit[:5]})
             by.append(f"in this process by {removed.what}" if here else f"by {removed.what}")
     if not found:
@@ -129,9 +135,9 @@ def warn_aggregated_removed(
     )
     said = (
         f"{verb} {holding.size} row(s) that hold group statistics (stp.aggregate, joined with "
-        f"stp.merge) computed over {removed.size} row(s) removed from a model "
+        f"stp.merge) computed over {removed.size} row(s) {removed_how(hit_by)} "
         f"({'; '.join(dict.fromkeys(by))}): {rows}{' ...' if removed.size > 5 else ''}; "
-        f"the training rows: {train}{more}. The model learns from values the removed rows "
+        f"the training rows: {train}{more}. The model learns from values those rows "
         f"helped compute: {_ADVICE}"
     )
     warnings.warn(f"{prefix}{fitter} {said}", RefitOnRemovedWarning, stacklevel=stacklevel + 1)

@@ -343,6 +343,6 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
     out = []
     for k, hit, codes in lines.rows():
         what, at = removals[k]
-        said = f"{what} in {shown} at {at}"
+        said = f"{what} in {shown} at {at}"  # (as stores._erased_here.erased_what)
         out.append(RemovedRows.of_sorted(hit, said, {c: named[c] for c in codes}))
     return out

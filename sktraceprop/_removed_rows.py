@@ -20,7 +20,10 @@ by its message, which always begins ``"this fit of "``
 (``warnings.filterwarnings("ignore", "this fit of .* (removed from a model|erased from
 the store)")``: rows an unlearner removed are "removed from a model", rows an erasure
 request erased "erased from the store").
-Rows of other processes' removals are seen only through a store the fit writes to.
+An erasure request (``store.erase_rows``) made in this process records its rows here too
+(:mod:`sktraceprop.stores._erased_here`), so that a fit writing to no store is warned of
+them. Rows of other processes' removals and erasures are seen only through a store the
+fit writes to.
 
 Through merges both ways: the fit's rows are checked with the rows their merged rows
 were built from (at every level of the merges), so a merged row built from a removed
@@ -38,16 +41,24 @@ import numpy as np
 
 from ._lineage._ids import codes_of, distinct_codes, lines_of
 from ._removed_aggregates import aggregate_members_of, warn_aggregated_removed
-from ._removed_set import ERASURE_WHAT
+from ._removed_set import RemovedRows, removed_how
 from .exceptions import LineageError, LineageWarning, RefitOnRemovedWarning
 
-__all__ = ["MESSAGE_PREFIX", "clear", "deferring", "record_removed", "warn_refit_on_removed"]
+__all__ = [
+    "MESSAGE_PREFIX",
+    "clear",
+    "deferring",
+    "record_erased_sources",
+    "record_removed",
+    "warn_refit_on_removed",
+]
 
 #: How every such warning's message begins (a stable prefix to filter on).
 MESSAGE_PREFIX = "this fit of "
 
 _LOCK = threading.Lock()
 _REMOVED = []  # RemovedRows: one sorted int64 array per removal, no string per row
+_SOURCES = []  # (codes, what, {code: source_id}): sources an erasure here erased whole
 _DEFER = ContextVar("sktraceprop_refit_check_deferred", default=False)
 
 
@@ -56,6 +67,7 @@ def clear():
     codes that a cleared registry gives out again)."""
     with _LOCK:
         _REMOVED.clear()
+        _SOURCES.clear()
 
 
 def record_removed(removed):
@@ -63,6 +75,25 @@ def record_removed(removed):
     if removed.ids.size:
         with _LOCK:
             _REMOVED.append(removed)
+
+
+def record_erased_sources(codes, what, sources):
+    """Record the sources (their codes here) an erasure request erased whole: every row
+    of them is removed, whichever lines a fit holds (a file's lines are not 1..n)."""
+    if codes:
+        with _LOCK:
+            _SOURCES.append((np.asarray(sorted(codes), np.int64), what, dict(sources)))
+
+
+def _of_sources(whole, ids):
+    """``[(RemovedRows, True)]``: the rows of ``ids`` of the sources in ``whole``."""
+    codes = codes_of(ids)
+    out = []
+    for erased, what, names in whole:
+        hit = ids[np.isin(codes, erased)]
+        if hit.size:
+            out.append((RemovedRows(hit, what, names), True))
+    return out
 
 
 def _deferred():
@@ -124,15 +155,6 @@ def _said_of(own, ids, rows, at, found_by):
     return f"row id {own}"
 
 
-def _removed_how(removals):
-    """How rows were removed, in words: from a model (an unlearner's removal), from the
-    store (an erasure request, :mod:`._removed_in_store`), or both."""
-    erased = {removed.what.startswith(ERASURE_WHAT) for removed in removals}
-    if erased == {True}:
-        return "erased from the store"
-    return "removed from a model" + (" or erased from the store" if True in erased else "")
-
-
 def _line_of(row_id):
     """``"<source_id> line n"`` of one row id of this process."""
     one = np.asarray([row_id], np.int64)
@@ -153,6 +175,7 @@ def warn_refit_on_removed(
         return
     with _LOCK:
         removals = [(r, True) for r in _REMOVED]
+        whole = list(_SOURCES)
     ids = np.asarray(row_ids, dtype=np.int64)
     if excluded is not None and len(excluded):
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
@@ -161,7 +184,7 @@ def warn_refit_on_removed(
         from ._removal_events import removal_events
 
         events = removal_events(store)
-    if not removals and not events:
+    if not removals and not events and not whole:
         return  # (nothing removed anywhere this fit can see: no merge parents to follow)
     # a merged training row holds the values of the rows it was merged from: a removal
     # of one of those (a file line) is as much in it as a removal of the row itself
@@ -169,10 +192,17 @@ def warn_refit_on_removed(
     # and a row joined with a group statistic holds the values it was computed over
     # (its groups found among the rows just followed: the merges are walked once)
     members, unfollowed = aggregate_members_of(ids, None if problem else rows, _source_here)
+    if whole:  # (rows of sources erased whole here: those of the fit and behind it)
+        removals += _of_sources(whole, np.union1d(rows, members))
     if events:  # one pass over the store's removals for both (each run read once)
         from ._removed_in_store import removed_in_store
 
         found = removed_in_store(store, np.union1d(rows, members), stacklevel + 1, events)
+        # an erasure request made in this process is recorded here too: said once, as
+        # the store records it (both kept: each may find rows behind merges the other
+        # cannot follow)
+        stored = {removed.what for removed in found}
+        removals = [(r, here and r.what not in stored) for r, here in removals]
         removals += [(r, False) for r in found]
     warn_aggregated_removed(
         ids, members, unfollowed, removals, fitter, given_fitted, _source_here,
@@ -202,7 +232,7 @@ def warn_refit_on_removed(
     shown = [_said_of(int(i), ids, rows, at, found_by) for i in hit[:5]]
     via = np.setdiff1d(through, direct).size > 0
     rows = (
-        f"{hit.size} row(s) {_removed_how(removed for _, removed in found_by)}"
+        f"{hit.size} row(s) {removed_how(removed for _, removed in found_by)}"
         f"{' or merged from such rows' if via else ''} "
         f"({'; '.join(dict.fromkeys(by))}): {', '.join(shown)}{' ...' if hit.size > 5 else ''}"
     )

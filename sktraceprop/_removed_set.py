@@ -13,11 +13,22 @@ import numpy as np
 from ._lineage._ids import codes_of, distinct_codes, lines_of
 from ._state_format import check_record, record_of
 
-__all__ = ["ERASURE_WHAT", "RemovedRows"]
+__all__ = ["ERASURE_WHAT", "RemovedRows", "removed_how"]
 
 #: How :attr:`RemovedRows.what` of an erasure request's rows begins (those of an
 #: unlearner's removal begin otherwise): warnings say them "erased from the store".
 ERASURE_WHAT = "erasure event "
+
+
+def removed_how(removals):
+    """How rows were removed, in words: from a model (an unlearner's removal), from the
+    store (an erasure request, :mod:`._removed_in_store`), or both (``removals``: the
+    :class:`RemovedRows` that found them)."""
+    erased = {removed.what.startswith(ERASURE_WHAT) for removed in removals}
+    if erased == {True}:
+        return "erased from the store"
+    return "removed from a model" + (" or erased from the store" if True in erased else "")
+
 
 _NONE = np.zeros(0, np.int64)
 _NONE.flags.writeable = False

@@ -164,8 +164,9 @@ class Explanation(RecordedFormatMixin):
             training row takes one line per parent (same rank and score), with the
             merge in column ``via`` (present only when some training row was merged).
             Column ``erased`` (nullable boolean): True where the explained model's
-            store records an erasure request of the training row (made after this
-            explanation, which still names its file line; an
+            store records an erasure request of the training row (made after the model
+            was fitted, before or after this explanation, which still names its file
+            line; an
             :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` says so), False
             where it records none, ``<NA>`` where it cannot be checked (the model has no
             store, or no traced run); ``attrs["erasures_checked"]`` and
@@ -295,8 +296,9 @@ class Explanation(RecordedFormatMixin):
             explainer still holds the row until it is refitted or discarded (the
             removal's ``held_elsewhere``);
             or, where the explained model's store records an erasure request of the row
-            made after this explanation was pickled, that erasure event (its values are
-            then not handed out again). Where that store is a copy of a
+            (made after the model was fitted: an erasure changes no fitted object, so a
+            model fitted or pickled before it still holds the row), that erasure event
+            (its values are then not handed out again). Where that store is a copy of a
             :class:`~sktraceprop.stores.MemoryStore` (unpickled with the explainer, or
             made by ``store.copy()``), a request recorded in the store itself since is
             not known here: the values of a row its copy records no request of are

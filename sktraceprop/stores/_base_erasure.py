@@ -90,6 +90,13 @@ class ErasureMethods:
         before the wipe leaves the same mark. PostgreSQL's write-ahead log, archives,
         replicas and backups keep their copies: no client can wipe them.
 
+        A later fit on the rows is warned of (a
+        :class:`~sktraceprop.exceptions.RefitOnRemovedWarning` naming the erasure
+        event): a fit writing to this store, in any process, and any traced fit in this
+        process, with a store or without. A fit in another process (or after a restart)
+        that writes to no store cannot know of the request, which only the store
+        records, and is not warned.
+
         Parameters
         ----------
         source_id : str or list of str, default=None

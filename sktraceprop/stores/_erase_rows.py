@@ -23,6 +23,7 @@ from ..utils._stack import user_stacklevel
 from ._erase_holders import warn_held_here
 from ._erase_plan import plan
 from ._erase_witnesses import forget_erased
+from ._erased_here import remember_erased
 from ._prediction_salts import warn_unsalted_inputs
 from ._redaction import Request, redact_runs
 
@@ -104,7 +105,8 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
         # the erasure, before it wiped them (SQLite's write-ahead log folded, PostgreSQL's
         # table rewritten), left the values' old bytes there; the request run again
         # is how that is finished.
-        recorded = _record_named_anew(store, payload, list(kept))
+        recorded, event = _record_named_anew(store, payload, list(kept))
+        remember_erased(store, source_ids, rows, event, REGISTRY)
         store._scrub()
         warn_unsalted_inputs(store)
         wiped = not store._erasure_left()
@@ -112,7 +114,7 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
     # The request's event and every run's erasure: one transaction (a writer killed
     # part way leaves all or nothing), re-planned inside it against what the runs still
     # hold (another writer may have erased some of it since).
-    done, _ = redact_runs(
+    done, event = redact_runs(
         store,
         planned,
         lambda event: f"{reason.strip()} (erasure event {event['seq']})",
@@ -124,6 +126,8 @@ def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):
             "resolved."
         ),
     )
+    # a fit in this process writing to no store is warned of them too
+    remember_erased(store, source_ids, rows, event, REGISTRY)
     # said once the runs are erased from: an erasure refused (a busy store) erased nothing
     _warn_value_names({run_id: kept[run_id] for run_id, _ in planned})
     warn_unsalted_inputs(store)
@@ -152,9 +156,10 @@ def _record_named_anew(store, payload, given):
     ``sktraceprop trace`` would show their values and a model pickled before would hold
     them with no word. A request asked again (every row named before) writes nothing.
 
-    Returns one summary per run the request was recorded for: ``run_id``, ``event_seq``
-    None (no redaction: nothing was left to erase), ``erased`` 0, ``erased_before``
-    True and ``erasure_seq`` (the ``store.erasure`` event); empty where none was."""
+    Returns ``(summaries, event)``: one summary per run the request was recorded for:
+    ``run_id``, ``event_seq`` None (no redaction: nothing was left to erase), ``erased``
+    0, ``erased_before`` True and ``erasure_seq`` (the ``store.erasure`` event); empty
+    where none was; and that event, or None."""
     anew = _named_anew(store, payload, given)
     if anew:
         # ``erased_before``: the runs had nothing left to erase of the rows, so the
@@ -173,8 +178,8 @@ def _record_named_anew(store, payload, given):
                     "erasure_seq": int(event["seq"]),
                 }
                 for run_id in anew
-            ]
-    return []
+            ], event
+    return [], None
 
 
 def _warn_value_names(kept):

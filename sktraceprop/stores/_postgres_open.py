@@ -20,7 +20,7 @@ from ._postgres_schema import (
     SCHEMA_VERSION,
     _psycopg,
 )
-from ._postgres_scrub_stats import never_collect
+from ._postgres_scrub_stats import never_collect, stop_collecting
 from ._postgres_writer import _Writer
 from ._upgrade_event import UPGRADE_EVENT, not_upgraded, record_upgrade
 from ._upgrade_repair import plan_repair, record_repair
@@ -42,6 +42,7 @@ class OpeningMixin:
             raise self._translate(exc) from None
         if self.schema_version >= 3:
             _postgres_scrub.on_open(self, con)
+            stop_collecting(self, con)  # (a store created before never_collect ran)
 
     def _upgrade_to_salts(self):
         self._upgrade(self._connection())

@@ -17,14 +17,24 @@ cannot come back, so the wipe of the store's own tables is not held pending for 
 
 A store created by this library turns that collection off for those columns when it
 creates their tables (:func:`never_collect`), so that ``ANALYZE`` never copies a value
-there in the first place; a store created before keeps collecting until its first wipe.
+there in the first place. A store created before that kept collecting until its first
+wipe; now an opening turns it off (:func:`stop_collecting`) where the role may (it owns
+the tables: ``ALTER TABLE ... SET STATISTICS`` takes a ``SHARE UPDATE EXCLUSIVE`` lock,
+which reads and writes of the store do not wait for, waited for 2 s at most), and
+otherwise warns, once per store in a process, naming the columns and what their owner
+must run. What ``ANALYZE`` copied before stays in ``pg_statistic`` until the next wipe
+drops it (values of rows no erasure has named yet: an erasure drops them).
 """
 
+import threading
 import warnings
 
 from ..utils._stack import user_stacklevel
 
-__all__ = ["COLUMNS", "drop_statistics", "never_collect"]
+__all__ = ["COLUMNS", "drop_statistics", "never_collect", "stop_collecting"]
+
+_WARNED = set()  # (server, database, schema, why) warned of in this process
+_LOCK = threading.Lock()
 
 #: The columns whose values an erasure deletes, by table.
 COLUMNS = {"run_leaves": ("value", "salt"), "prediction_salts": ("salt",)}
@@ -62,6 +72,76 @@ def never_collect(store, con, tables):
     for table in tables:
         turned_off = ", ".join(f"ALTER COLUMN {c} SET STATISTICS 0" for c in COLUMNS[table])
         con.execute(store._sql(f"ALTER TABLE {{t}} {turned_off}", t=table))
+
+
+def _owner(store, con, table):
+    """``(owner, current role, may alter)`` of one of the store's tables."""
+    return con.execute(
+        "SELECT pg_get_userbyid(c.relowner), current_user, "
+        "pg_has_role(current_user, c.relowner, 'USAGE') "
+        "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+        "FROM pg_class c WHERE c.oid = to_regclass(quote_ident(%s) || '.' || %s)",
+        (store.schema, table),
+    ).fetchone()
+
+
+def stop_collecting(store, con):
+    """At an opening of an existing store (schema version 3 or later): turn off the
+    collection of statistics of its erasable columns where it is still on (a store
+    created before :func:`never_collect` ran at creation), or, where this handle may
+    not (opened read-only, a role that does not own the tables, a lock not granted in
+    2 s), warn once per store in this process, naming them and what to run."""
+    from ._postgres_schema import _psycopg
+
+    psycopg, _, _ = _psycopg()
+    try:
+        present = {t for (t,) in con.execute(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s",
+            (store.schema,),
+        )}  # fmt: skip
+        collected = _collected(store, con, present & set(COLUMNS))
+    except psycopg.Error:  # (the opening's own checks say what is wrong with the schema)
+        return
+    if not collected:
+        return
+    why = "it is opened read-only (mode='ro')"
+    if store.mode == "rw":
+        owner, me, may = _owner(store, con, collected[0][0])
+        why = f"this role ({me}) does not own its tables (their owner: {owner})"
+        if may:
+            try:
+                with con.transaction():
+                    con.execute("SET LOCAL lock_timeout = '2s'")
+                    for table, column in collected:
+                        con.execute(
+                            store._sql(
+                                f"ALTER TABLE {{t}} ALTER COLUMN {column} SET STATISTICS 0",
+                                t=table,
+                            )
+                        )
+                return
+            except psycopg.Error as exc:
+                why = f"turning it off failed ({str(exc).strip()})"
+    key = (con.info.host, con.info.port, con.info.dbname, store.schema, why)
+    with _LOCK:
+        if key in _WARNED:
+            return
+        _WARNED.add(key)
+    named = ", ".join(f"{t}.{c}" for t, c in collected)
+    run = "; ".join(
+        f'ALTER TABLE "{store.schema}".{t} ALTER COLUMN {c} SET STATISTICS 0' for t, c in collected
+    )
+    warnings.warn(
+        f"{store!r} was created by an earlier sktraceprop: ANALYZE (autovacuum runs it) "
+        f"still copies samples of the values of {named} (values an erasure deletes, and "
+        "salts) into the planner's statistics (the catalog pg_statistic), where they stay "
+        f"until an erasure's wipe drops them. This handle did not turn that off: {why}. "
+        f"Connected as the tables' owner, open the store writable (it turns it off), or "
+        f"run: {run}",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def drop_statistics(store, con, tables):

@@ -210,3 +210,79 @@ def test_an_explanation_pickled_before_a_removal_withholds_the_removed_rows_valu
     theirs = others.trace(0, int(rank))
     assert theirs["line"] == train_index + 2 and theirs["removed"] is None
     assert theirs["values"] == first["values"]
+
+
+@pytest.mark.parametrize("second", ["erase", "unlearn"])
+def test_an_explanation_pickled_after_a_first_removal_withholds_later_removed_values(
+    tmp_path, second
+):
+    """Pickled after the unlearner's first removal (its ``lineage_`` already rewritten
+    without that row, same run id), loaded after a second removal or erasure: the row
+    removed second is withheld too, and the rows kept are not. A pin (found checked
+    already, session 67): the store's events of the run are read, not the pickle's."""
+    _, store, df = _fitted(tmp_path)
+    X, y = df[["a", "b"]], df["label"]
+    unl = stp.GradientCorrectionUnlearner(
+        stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+    ).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unl.unlearn(sample_id=stp.row_ids(df.iloc[[3]]))
+    kept = np.flatnonzero(unl.retained_mask_)
+    assert 3 not in kept and len(unl.estimator_.lineage_.row_ids) == len(df) - 1
+    explanation = stp.InfluenceExplainer(unl).fit(X.iloc[kept], y.iloc[kept])
+    explanation = explanation.explain(X.iloc[:2], top_k=4)
+    first = explanation.trace(0, 0)
+    position = int(kept[first["train_index"]])  # (its row in the file: header on line 1)
+    line = (tmp_path / "held.csv").read_text().splitlines()[position + 1]
+    assert [f"{v:.6f}" for v in first["values"].values()] == line.split(",")[:2]
+    data = pickle.dumps(explanation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if second == "erase":
+            store.erase_rows(sample_id=np.array([first["row_id"]]), reason="art. 17")
+        else:
+            unl.unlearn(sample_id=np.array([first["row_id"]]))
+    kind = "store.erasure" if second == "erase" else "unlearning"
+    (event,) = store.events(kind=kind, include_store_events=True)[-1:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErasedRowsHeldWarning)
+        loaded = pickle.loads(data)
+        traced = loaded.trace(0, 0)
+    assert traced["line"] == position + 2 and traced["values"] is None
+    words = (
+        "erased at request by the store's erasure event"
+        if second == "erase"
+        else ("removed from the model by unlearning event")
+    )
+    assert traced["removed"].startswith(f"{words} {event['seq']}"), traced["removed"]
+    other = loaded.trace(0, 1)  # a row neither removal named: its values, as before
+    assert other["row_id"] != first["row_id"] and other["removed"] is None
+    assert other["values"] == X.iloc[int(kept[other["train_index"]])].to_dict()
+
+
+def test_an_erasure_of_a_model_never_pickled_is_not_said_to_follow_a_pickle(tmp_path):
+    """Erased in this process after the fit, explained after the erasure, never pickled:
+    trace() said the row was erased "after this object was pickled" (and the warning
+    "pickled before it, or loaded in another process"), neither of which happened."""
+    pipe, store, df = _fitted(tmp_path)
+    X, y = df[["a", "b"]], df["label"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.erase_rows(sample_id=stp.row_ids(df.iloc[[12]]), reason="art. 17")
+    (event,) = store.events(kind="store.erasure", include_store_events=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (its refit warning: the model holds the row)
+        explanation = stp.InfluenceExplainer(pipe).fit(X, y).explain(X.iloc[:2], top_k=len(X))
+        (rank,) = np.flatnonzero(explanation.top_indices[0] == 12)
+        traced = explanation.trace(0, int(rank))
+    assert traced["line"] == 14 and traced["values"] is None  # (header on line 1)
+    assert traced["removed"] == (
+        f"erased at request by the store's erasure event {event['seq']} "
+        f"({event['created_at']}), which redacted the store's copy of this model's run but "
+        "could not reach this object (fitted, or pickled, before it): it still holds the "
+        "row until refitted or discarded"
+    )
+    _, held = _caught(lambda: pipe.trace([12]))  # (the model's own trace warns)
+    assert held and not [m for m in held if "pickled before it, or loaded" in m]
+    assert all("this one was fitted, or pickled, before it" in m for m in held)

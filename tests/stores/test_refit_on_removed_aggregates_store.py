@@ -4,7 +4,8 @@ as removed by another process, is said, naming the rows.
 The removal (an unlearner's, or an erasure request) is made in a spawned process on the
 salary file; here the files are read again, the salaries averaged per person
 (``stp.aggregate``) and merged onto the people, and a traced pipeline writing to the
-same store is fitted. Before, nothing was said. Truth: the files' physical lines.
+same store is fitted. Before, nothing was said; then, rows erased from the store were said
+"removed from a model". Truth: the files' physical lines.
 """
 
 import multiprocessing
@@ -65,6 +66,10 @@ def test_statistics_over_rows_removed_in_another_process_are_said(tmp_path, how)
     (said,) = [s for s in said if "group statistics" in s]
     assert f"trains on {len(REMOVED_PIDS)} row(s) that hold group statistics" in said
     assert ("unlearning event" if how == "unlearn" else "erasure event") in said
+    # what happened to them, in words: an erased row was never "removed from a model"
+    words = "removed from a model" if how == "unlearn" else "erased from the store"
+    assert f"computed over {2 * len(REMOVED_PIDS)} row(s) {words} (by " in said
+    assert how == "unlearn" or "removed from a model" not in said
     for pid in REMOVED_PIDS:
         for nth in (0, 1):
             line = _line_of(tmp_path, "salaries.csv", pid, nth)

@@ -152,8 +152,8 @@ def test_a_memory_store_says_a_removal_this_process_no_longer_holds(tmp_path):
 
 
 def test_the_words_say_how_each_kind_of_removal_removed_the_rows():
-    from sktraceprop._removed_rows import _removed_how
     from sktraceprop._removed_set import RemovedRows
+    from sktraceprop._removed_set import removed_how as _removed_how
 
     unlearned = RemovedRows([], "unlearning event 3 of run r in S at T", {})
     erased = RemovedRows([], "erasure event 5 in S at T", {})
