@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
-from ._attached import attached_columns, attached_message, unchecked_message
+from ._attached import MAX_COLUMNS, attached_columns, attached_message, unchecked_message
 from ._changes import Changes, changes, misplaced_message
 from ._compared_record import (
     _renamed_columns,
@@ -212,7 +212,7 @@ def add_input_notes(run, X, changed):
         unsourced = unsourced_run_columns(run)
         renamed = _renamed_columns(run, renamed_pairs)
         unsourced = [c for c in unsourced if c not in renamed]
-        unsourced = _attach(run, X, unsourced)
+        unsourced = _attach(run, X, unsourced, _overwritten(changed))
         if renamed:
             run.notes.append(
                 "input column(s) "
@@ -240,16 +240,35 @@ def add_input_notes(run, X, changed):
     return run
 
 
-def _attach(run, X, unsourced):
-    """Identify the columns of ``unsourced`` attached by position from another loaded
-    source (:mod:`._attached`): recorded in the run, warned of, and noted; returns the
-    columns still of unknown source."""
-    if not unsourced:
+def _overwritten(changed):
+    """Loaded columns of the data (under their own names) that differ from what was
+    loaded on half their witness rows compared or more, and hold no value moved from
+    another row of theirs: rewritten whole, maybe with another source's column
+    (``a["x"] = b["x"].to_numpy()``), which :mod:`._attached` looks for."""
+    moved = {m[0] for m in getattr(changed, "moved", ()) or ()}
+    rows = getattr(changed, "rows", None) or {}
+    return [
+        name
+        for name, (compared, differ, _) in rows.items()
+        if name not in moved and differ.size and 2 * differ.size >= compared.size
+    ]
+
+
+def _attach(run, X, unsourced, overwritten=()):
+    """Identify the columns of ``unsourced``, and the loaded columns ``overwritten``,
+    attached by position from another loaded source (:mod:`._attached`): recorded in
+    the run, warned of, and noted; returns the columns of ``unsourced`` still of
+    unknown source. A loaded column overwritten so is compared with its own source
+    too, and noted as changed; the run names neither the source nor the rows its
+    values came from, unless warned so."""
+    room = max(0, MAX_COLUMNS - len(unsourced))  # (the unsourced columns checked first)
+    extra = [c for c in overwritten if c not in unsourced][:room]
+    if not unsourced and not extra:
         return unsourced
     own = _ancestors(run.sources)
     found, unchecked = attached_columns(
         X,
-        unsourced,
+        list(unsourced) + extra,
         run.row_ids if run.input_row_ids is None else run.input_row_ids,
         lambda code: None if int(code) in own else _source_or_none(code),
     )
@@ -258,6 +277,7 @@ def _attach(run, X, unsourced):
         message = attached_message(found)
         run.notes.append(message)
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    unchecked = {c: why for c, why in unchecked.items() if c in unsourced}
     if unchecked:
         run.notes.append(unchecked_message(unchecked))
     named = {e["input_column"] for e in found}
