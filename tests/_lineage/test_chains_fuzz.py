@@ -5,8 +5,9 @@ One to three generated CSV files (comment and blank lines, quoted keys, ``\\n`` 
 scientist writes (concatenations, ``stp.merge`` of every kind, plain ``DataFrame.merge``,
 filters, sorting (stable or not, on ties), sampling, ``drop_duplicates(keep="last")``,
 ``explode``, negative ``iloc`` steps, whole rows replaced by ``where`` with the row before,
-group statistics joined back, index round trips, reshaping, pickling...) builds the training frame; every key column (``key`` and the suffixed keys
-that merges add) is carried along, so a row's keys are the records it was built from.
+group statistics joined back, index round trips, reshaping, pickling...) builds the
+training frame; every key column (``key`` and the suffixed keys that merges add) is
+carried along, so a row's keys are the records it was built from.
 
 The outcome must be one of: each training row's traced lines (``trace``, ``row_lineage``
 and the stored run) are exactly the lines holding its keys in the raw file bytes (an
