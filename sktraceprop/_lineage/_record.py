@@ -35,6 +35,7 @@ from ._ids import distinct_codes
 from ._moved_rows import moved_rows_message
 from ._moved_values import moved_message
 from ._over_rows import over_rows_message
+from ._overwritten import holding_others, overwritten
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
 from ._run import Lineage, library_versions
@@ -212,7 +213,7 @@ def add_input_notes(run, X, changed):
         unsourced = unsourced_run_columns(run)
         renamed = _renamed_columns(run, renamed_pairs)
         unsourced = [c for c in unsourced if c not in renamed]
-        unsourced = _attach(run, X, unsourced, _overwritten(changed))
+        unsourced = _attach(run, X, unsourced, overwritten(changed))
         if renamed:
             run.notes.append(
                 "input column(s) "
@@ -240,20 +241,6 @@ def add_input_notes(run, X, changed):
     return run
 
 
-def _overwritten(changed):
-    """Loaded columns of the data (under their own names) that differ from what was
-    loaded on half their witness rows compared or more, and hold no value moved from
-    another row of theirs: rewritten whole, maybe with another source's column
-    (``a["x"] = b["x"].to_numpy()``), which :mod:`._attached` looks for."""
-    moved = {m[0] for m in getattr(changed, "moved", ()) or ()}
-    rows = getattr(changed, "rows", None) or {}
-    return [
-        name
-        for name, (compared, differ, _) in rows.items()
-        if name not in moved and differ.size and 2 * differ.size >= compared.size
-    ]
-
-
 def _attach(run, X, unsourced, overwritten=()):
     """Identify the columns of ``unsourced``, and the loaded columns ``overwritten``,
     attached by position from another loaded source (:mod:`._attached`): recorded in
@@ -261,11 +248,12 @@ def _attach(run, X, unsourced, overwritten=()):
     unknown source. A loaded column overwritten so is compared with its own source
     too, and noted as changed; the run names neither the source nor the rows its
     values came from, unless warned so."""
+    own = _ancestors(run.sources)
     room = max(0, MAX_COLUMNS - len(unsourced))  # (the unsourced columns checked first)
     extra = [c for c in overwritten if c not in unsourced][:room]
+    extra = holding_others(X, extra, own) if extra else extra
     if not unsourced and not extra:
         return unsourced
-    own = _ancestors(run.sources)
     found, unchecked = attached_columns(
         X,
         list(unsourced) + extra,
