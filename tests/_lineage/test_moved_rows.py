@@ -245,3 +245,31 @@ def test_periodic_rows_shifted_by_their_period_keep_right_lineage(tmp_path):
     assert not moved
     assert _wrong_values(path, out, ["c0", "c1", "c2", "y"], pipe) == 0
     assert _wrong_rows(path, out, pipe) == len(out)  # (the keys, not fitted, moved)
+
+
+_RECORDS = [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+@settings(deadline=None, max_examples=20, suppress_health_check=list(HealthCheck))
+@given(
+    table=st.lists(st.sampled_from(_RECORDS), min_size=4, max_size=4),
+    where_y=st.booleans(),
+    n=st.sampled_from([40, 200]),
+)
+@example(table=[(1, 1), (1, 0), (0, 1), (0, 0)], where_y=False, n=40)  # bits flipped
+@example(table=[(1, 1), (1, 0), (0, 1), (0, 0)], where_y=True, n=200)  # some rows only
+@example(table=[(0, 1), (1, 1), (1, 0), (0, 0)], where_y=True, n=200)
+def test_any_recoding_of_two_columns_of_two_values_is_not_warned_of(
+    tmp_path_factory, table, where_y, n
+):
+    # a function of each row's record (on every row, or on the rows of one label): each
+    # loaded record beside one or two records now, never three
+    path, df, cols = _read(tmp_path_factory.mktemp("recoded"), n, 2, 2, 5)
+    old = list(zip(df["c0"], df["c1"]))
+    new = [table[_RECORDS.index(r)] for r in old]
+    if where_y:
+        new = [m if y == 1 else r for r, m, y in zip(old, new, df["y"])]
+    out = df.assign(c0=[r[0] for r in new], c1=[r[1] for r in new])
+    pipe, moved = _fit(out, cols)
+    assert not moved, moved
+    assert _wrong_rows(path, out, pipe) == 0
