@@ -34,7 +34,9 @@ shifted by its period) leaves each row the values of its own record, so the line
 lineage names holds the values fitted (not noticed, and right); rows moved within two
 columns of two values where too few differ in both (a quarter of the rows overwritten),
 not noticed; columns edited many-to-many within their own values on a tenth of the
-rows (a per-column shuffle), warned of, as values of other rows.
+rows (a per-column shuffle), warned of, as values of other rows; and so are two columns
+of two values each flipped on rows of a condition of its own (of columns outside the
+data): the record now is then no function of the loaded one, as after a move.
 """
 
 import numpy as np
