@@ -23,10 +23,20 @@ then a code recoded). A column whose values now are spread otherwise than its lo
 equal on every such row to another of the row's own loaded columns (two columns
 swapped), is no evidence; and a column that keeps its own loaded value on every such
 row says the rows are their own (``(a + b) % 3`` beside ``c``).
+In columns of two values a row moved differs in all of them or in one, and where it
+differs in all each column is flipped: on those rows, a function. There the columns
+count as moved where they are many to many over every row compared and most such
+rows' loaded records (of the columns compared) stand beside three records now or more
+(:func:`_scattered`): a recoding or a computation from the row's own makes the record
+now a function of the loaded one (of two, with a condition).
 What stays possible: a move that is a function on every column (a periodic pattern
-shifted by its period), not noticed; columns edited many-to-many within their own
-values on a tenth of the rows (a per-column shuffle), warned of, as values of other
-rows.
+shifted by its period) leaves each row the values of its own record, so the line its
+lineage names holds the values fitted (not noticed, and right); rows moved within two
+columns of two values where too few differ in both (a quarter of the rows overwritten),
+not noticed; columns edited many-to-many within their own values on a tenth of the
+rows (a per-column shuffle), warned of, as values of other rows; and so are two columns
+of two values each flipped on rows of a condition of its own (of columns outside the
+data): the record now is then no function of the loaded one, as after a move.
 """
 
 import numpy as np
@@ -77,6 +87,27 @@ def _kept(was, now, rows):
     return len(own) > 1 and all(now[r] == was[r] for r in rows if was[r] is not None)
 
 
+def _pairs(was, now):
+    """``(loaded values, values now)`` of a column's rows, where neither is missing."""
+    return tuple(zip(*[(a, b) for a, b in zip(was, now) if a is not None and b is not None]))
+
+
+def _scattered(was, now, rows):
+    """Whether the records now of most of ``rows`` are no function of the loaded ones:
+    their loaded record (of the columns compared) stands, over every row compared,
+    beside three records now or more. A recoding or a value computed from the row's
+    own makes the record now a function of the loaded one, a flip of some rows (a
+    condition) one of two; rows moved put a record beside those of several rows. In
+    columns of two values a moved row differs in all of them or in one, and on the
+    rows differing in all, each column is flipped (a function): only all rows tell."""
+    beside = {}
+    for old, new in zip(zip(*was), zip(*now)):
+        if None not in old and None not in new:
+            beside.setdefault(old, set()).add(new)
+    many = sum(len(beside.get(tuple(w[r] for w in was), ())) >= 3 for r in rows)
+    return 4 * many >= 3 * rows.size
+
+
 def _records(loads, names):
     """The loaded records of ``loads`` (``[(load, its X column -> loaded column)]``) as
     tuples of cell keys in the order of X's columns ``names``, each load's tuples under
@@ -121,7 +152,7 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     if rows.size < MIN_ROWS or rows.size < MIN_SHARE * inside.size:
         return None
     domain = [set(cell_keys(load.columns[m])) - {None} for _, m in cols]
-    moved = []
+    moved, scattered = [], []
     for j, (name, _) in enumerate(cols):
         pairs = [(was[j][r], now[j][r]) for r in rows if was[j][r] is not None]
         pairs = [(a, b) for a, b in pairs if b is not None]
@@ -131,6 +162,11 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
             continue  # (another of the row's own columns: columns swapped)
         if _many_to_many(*zip(*pairs)) and _alike(*zip(*pairs)):
             moved.append(name)
+        elif _alike(*zip(*pairs)) and _many_to_many(*_pairs(was[j], now[j])):
+            scattered.append(name)
+    if len(moved) < MIN_COLUMNS and len(moved) + len(scattered) >= MIN_COLUMNS:
+        if _scattered(was, now, rows):
+            moved = [n for n, _ in cols if n in moved or n in scattered]
     if len(moved) < MIN_COLUMNS or any(_kept(w, v, rows) for w, v in zip(was, now)):
         return None
     # a moved row holds a loaded record (one of the witness rows, mostly), whole or but

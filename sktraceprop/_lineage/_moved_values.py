@@ -12,7 +12,11 @@ row of its join group): a value there names a row of the parent it was merged fr
 (:mod:`._moved_values_merge`).
 
 At least ``MIN_ROWS`` rows, and half of those that differ, must hold such a value: one
-row, or a few among many changed, can meet another row's value by chance. Rows holding
+row, or a few among many changed, can meet another row's value by chance (a name typed
+by hand, numbers rounded to few decimals). In numbers not so rounded (:func:`_precise`)
+one such row, of one or two that differ, is enough: a value copied from one row to
+another (``df.loc[i, "b"] = df.loc[j, "b"]``, in a merge too) meets no other row's by
+chance. Rows holding
 none of their record's values are said as such (:mod:`._replaced_rows`). Whole numbers
 (and booleans) are no evidence: ``age + 1`` is another person's age, an
 integer code shifted by one is the next code. Values missing in the file and filled
@@ -95,6 +99,17 @@ def _gridded(values, sample):
             span = (np.nanmax(values) - np.nanmin(values)) * 10.0**decimals + 1
             return np.unique(values).size > 0.05 * span
     return False
+
+
+def _precise(column):
+    """True for a column of numbers, some not whole, not rounded to few decimals that
+    fill their range (:func:`_gridded`): one row's value is met on another by no chance."""
+    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column):
+        return False
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = values[~np.isnan(values)]
+    fractions = values[values != np.round(values)]
+    return fractions.size > 0 and not _gridded(values, fractions)
 
 
 def _taken_elsewhere(column, ids, code, sources, name, row_ids):
@@ -190,7 +205,9 @@ def moved_values(X, ids, changed, sources):
             found += _taken_elsewhere(
                 X[X.columns[names.index(name)]], ids, code, sources, name, differ_ids[left]
             )
-        if len(found) >= MIN_ROWS and 2 * len(found) >= differ_ids.size:
+        column = X[X.columns[names.index(name)]]
+        need = 1 if len(found) == 1 and _precise(column) else MIN_ROWS
+        if len(found) >= need and 2 * len(found) >= differ_ids.size:
             position, row_id, other = min(found)
             out.append((name, len(found), int(differ_ids.size), position, row_id, other))
     return out

@@ -8,7 +8,8 @@ from other lines too, its lineage names its own line alone, and unlearning one l
 leaves what it gave to the rows after it (or its group). The library does not see the
 operation; it sees the result on the witness rows, and tries the usual ones.
 
-A load whose every row is a witness (under 512 rows) is known whole: each operation is
+A load whose every row is a witness (under 512 rows) is known whole: each operation
+(there also a moving sum, a centred moving mean and a running sum per group) is
 computed on the loaded column (in the load's order, and in the data's order over its
 rows) and compared with the column now, on every row compared. A larger load keeps a
 sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
@@ -89,14 +90,23 @@ def _whole_ops(series, keys):
             break
         if np.isnan(sums[-1]):
             yield f"rolling({w}).mean()", series.rolling(w).mean()
+            yield f"rolling({w}).sum()", series.rolling(w).sum()
+            yield f"rolling({w}, center=True).mean()", series.rolling(w, center=True).mean()
             continue
-        out = np.full(values.size, np.nan)  # (pandas' rolling mean, by running sums)
-        out[w - 1 :] = (sums[w:] - sums[:-w]) / w
-        yield f"rolling({w}).mean()", out
+        total = np.full(values.size, np.nan)  # (pandas' rolling sum, by running sums)
+        total[w - 1 :] = sums[w:] - sums[:-w]
+        yield f"rolling({w}).mean()", total / w
+        yield f"rolling({w}).sum()", total
+        # (centred: the trailing window's value, (w - 1) // 2 rows later, as pandas does)
+        centred = np.full(values.size, np.nan)
+        lag = (w - 1) // 2
+        centred[: values.size - lag] = total[lag:] / w
+        yield f"rolling({w}, center=True).mean()", centred
     for key_name, key in keys:
         for how in ("mean", "sum"):
             out = series.groupby(key, dropna=False).transform(how)
             yield f"groupby({key_name}).transform({how!r})", out
+        yield f"groupby({key_name}).cumsum()", series.groupby(key, dropna=False).cumsum()
 
 
 def _distinct(column):

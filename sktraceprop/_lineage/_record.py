@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
-from ._attached import attached_columns, attached_message, unchecked_message
+from ._attached import MAX_COLUMNS, attached_columns, attached_message, unchecked_message
 from ._changes import Changes, changes, misplaced_message
 from ._compared_record import (
     _renamed_columns,
@@ -35,6 +35,7 @@ from ._ids import distinct_codes
 from ._moved_rows import moved_rows_message
 from ._moved_values import moved_message
 from ._over_rows import over_rows_message
+from ._overwritten import holding_others, overwritten
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
 from ._run import Lineage, library_versions
@@ -212,7 +213,7 @@ def add_input_notes(run, X, changed):
         unsourced = unsourced_run_columns(run)
         renamed = _renamed_columns(run, renamed_pairs)
         unsourced = [c for c in unsourced if c not in renamed]
-        unsourced = _attach(run, X, unsourced)
+        unsourced = _attach(run, X, unsourced, overwritten(changed))
         if renamed:
             run.notes.append(
                 "input column(s) "
@@ -240,16 +241,22 @@ def add_input_notes(run, X, changed):
     return run
 
 
-def _attach(run, X, unsourced):
-    """Identify the columns of ``unsourced`` attached by position from another loaded
-    source (:mod:`._attached`): recorded in the run, warned of, and noted; returns the
-    columns still of unknown source."""
-    if not unsourced:
-        return unsourced
+def _attach(run, X, unsourced, overwritten=()):
+    """Identify the columns of ``unsourced``, and the loaded columns ``overwritten``,
+    attached by position from another loaded source (:mod:`._attached`): recorded in
+    the run, warned of, and noted; returns the columns of ``unsourced`` still of
+    unknown source. A loaded column overwritten so is compared with its own source
+    too, and noted as changed; the run names neither the source nor the rows its
+    values came from, unless warned so."""
     own = _ancestors(run.sources)
+    room = max(0, MAX_COLUMNS - len(unsourced))  # (the unsourced columns checked first)
+    extra = [c for c in overwritten if c not in unsourced][:room]
+    extra = holding_others(X, extra, own) if extra else extra
+    if not unsourced and not extra:
+        return unsourced
     found, unchecked = attached_columns(
         X,
-        unsourced,
+        list(unsourced) + extra,
         run.row_ids if run.input_row_ids is None else run.input_row_ids,
         lambda code: None if int(code) in own else _source_or_none(code),
     )
@@ -258,6 +265,7 @@ def _attach(run, X, unsourced):
         message = attached_message(found)
         run.notes.append(message)
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    unchecked = {c: why for c, why in unchecked.items() if c in unsourced}
     if unchecked:
         run.notes.append(unchecked_message(unchecked))
     named = {e["input_column"] for e in found}

@@ -42,7 +42,8 @@ class _LineageFeatures:
                     sub_leaves, sub_aggs = self._column_origins(code, loaded)
                     own |= sub_leaves
                     aggregates |= sub_aggs
-                leaves |= own | set(attached.get(column, ()) if not own else ())
+                # (a loaded column overwritten with another source's: both)
+                leaves |= own | set(attached.get(column, ()))
             out[feature] = (sorted(leaves), sorted(aggregates))
         return out
 

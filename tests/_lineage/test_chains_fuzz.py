@@ -3,9 +3,11 @@
 One to three generated CSV files (comment and blank lines, quoted keys, ``\\n`` or
 ``\\r\\n``) carry a ``key`` column unique over all files. A chain of operations a data
 scientist writes (concatenations, ``stp.merge`` of every kind, plain ``DataFrame.merge``,
-filters, sorting, sampling, group statistics joined back, index round trips, reshaping,
-pickling...) builds the training frame; every key column (``key`` and the suffixed keys
-that merges add) is carried along, so a row's keys are the records it was built from.
+filters, sorting (stable or not, on ties), sampling, ``drop_duplicates(keep="last")``,
+``explode``, negative ``iloc`` steps, whole rows replaced by ``where`` with the row before,
+group statistics joined back, index round trips, reshaping, pickling...) builds the
+training frame; every key column (``key`` and the suffixed keys that merges add) is
+carried along, so a row's keys are the records it was built from.
 
 The outcome must be one of: each training row's traced lines (``trace``, ``row_lineage``
 and the stored run) are exactly the lines holding its keys in the raw file bytes (an
@@ -158,6 +160,38 @@ class _Chain:
 
     def op_drop_duplicates(self, f):
         return f.drop_duplicates(subset=["g"]) if "g" in f.columns else f.drop_duplicates()
+
+    def op_sort_kinds(self, f):
+        # an unstable sort, on a column of ties, either way: rows move with their ids
+        cols = _numeric(f) + _keys(f) + _groups(f)
+        if not cols:
+            return None
+        by = self.draw(st.sampled_from(cols))
+        kind = self.draw(st.sampled_from(["quicksort", "heapsort", "mergesort"]))
+        return f.sort_values(by, kind=kind, ascending=self.draw(st.booleans()))
+
+    def op_drop_duplicates_last(self, f):
+        subset = [c for c in ("g", "k") if c in f.columns]
+        return f.drop_duplicates(subset=subset or None, keep="last")
+
+    def op_explode(self, f):
+        # each row repeated under its id, once per item of a list
+        n = self.draw(st.integers(1, 2))
+        return f.assign(_items=[list(range(n))] * len(f)).explode("_items").drop(columns="_items")
+
+    def op_iloc_negative_step(self, f):
+        return f.iloc[:: -self.draw(st.integers(1, 3))]
+
+    def op_where_rows(self, f):
+        # whole rows (keys too) replaced by the row before: such a row holds another
+        # record under its own id
+        if len(f) < 2 or not f.index.is_unique or "key" not in f.columns:
+            return None
+        keep = self.draw(st.lists(st.booleans(), min_size=len(f), max_size=len(f)))
+        if all(keep):
+            return None
+        out = f.where(pd.Series(keep, index=f.index), f.shift(1))
+        return out[out["key"].notna()]
 
     def op_sample(self, f):
         if not len(f):

@@ -21,7 +21,7 @@ from sklearn.linear_model import Ridge
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageError, LineageWarning
-from tests._lineage._raw_files import keys_by_line
+from tests._lineage._raw_files import keys_by_line, records_by_line
 
 
 def _overwritten(d):
@@ -173,3 +173,103 @@ def test_rows_moved_across_two_files_are_warned_of(tmp_path):
         truth[s, int(n)] != k for s, n, k in zip(rows["source_id"], rows["line"], out["key"])
     )
     assert wrong > len(out) // 2 and moved
+
+
+def _wrong_values(path, out, cols, pipe):
+    """Rows whose values in ``cols`` are not those of the line their lineage names."""
+    truth = records_by_line(path)
+    rows = pipe.lineage_.rows()
+    return sum(
+        [truth[path.stem, int(line)][c] for c in cols] != [str(v) for v in values]
+        for line, values in zip(rows["line"], out[cols].itertuples(index=False))
+    )
+
+
+TWO_COLUMN_MOVES = [
+    "set_axis permuted",
+    "whole frame shifted",
+    "rebuilt from to_numpy, rows permuted",
+]
+
+
+@pytest.mark.parametrize("move", TWO_COLUMN_MOVES)
+@pytest.mark.parametrize("shape", [(40, 2, 2), (100, 2, 2), (200, 2, 2), (60, 2, 3)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rows_moved_in_two_columns_of_two_values_are_warned_of(tmp_path, move, shape, seed):
+    # In two columns of two values, a moved row differing in both has each flipped: per
+    # column, on such rows, a function (a recoding); only every row compared shows that
+    # a loaded record now stands beside three records or four (no function of it).
+    path, df, cols = _read(tmp_path, *shape, seed)
+    out = MOVES[move](df, np.random.default_rng(seed))
+    pipe, moved = _fit(out, cols)
+    # the truth: most rows do not hold the values of the line their lineage names
+    assert _wrong_values(path, out, cols, pipe) > len(out) // 2
+    assert moved, "rows under other rows' ids, with no warning"
+
+
+TWO_COLUMN_KEPT = {
+    **{name: KEPT[name] for name in ["sorted", "sampled", "masked", "bits flipped"]},
+    **{name: KEPT[name] for name in ["codes plus one", "capped", "columns swapped"]},
+    "one column lagged": KEPT["one column lagged"],
+    # (a recoding of some rows, by a condition: each loaded record beside two records)
+    "bits flipped where y": lambda d, r: d.assign(
+        c0=d["c0"].where(d["y"] == 0, 1 - d["c0"]), c1=d["c1"].where(d["y"] == 0, 1 - d["c1"])
+    ),
+    "exclusive or": lambda d, r: d.assign(c0=d["c0"] ^ d["c1"], c1=d["c1"] ^ (1 - d["c0"])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TWO_COLUMN_KEPT))
+@pytest.mark.parametrize("shape", [(40, 2, 2), (200, 2, 2)])
+def test_rows_kept_in_two_columns_of_two_values_are_not_warned_of(tmp_path, name, shape):
+    path, df, cols = _read(tmp_path, *shape, 7)
+    out = TWO_COLUMN_KEPT[name](df, np.random.default_rng(7))
+    pipe, moved = _fit(out, cols)
+    assert not moved, moved
+    assert _wrong_rows(path, out, pipe) == 0
+
+
+def test_periodic_rows_shifted_by_their_period_keep_right_lineage(tmp_path):
+    # Rows repeating with period 4 (in the columns fitted and the label), shifted by 4:
+    # each row holds the values of the row 4 before it, which equal its own record's.
+    # Not warned, and rightly: the line each row's lineage names holds (raw bytes)
+    # exactly the values fitted, so retraining without a line leaves what it would.
+    lines = ["key,c0,c1,c2,y"] + [
+        f"r{i},{i % 4 // 2},{i % 2},{(i % 4) % 3},{i % 2}" for i in range(80)
+    ]
+    path = tmp_path / "periodic.csv"
+    path.write_text("\n".join(lines) + "\n")
+    df = stp.read_csv(path, source_id="periodic")
+    out = df.shift(4).iloc[4:].astype(df.dtypes.to_dict())
+    pipe, moved = _fit(out, ["c0", "c1", "c2"])
+    assert not moved
+    assert _wrong_values(path, out, ["c0", "c1", "c2", "y"], pipe) == 0
+    assert _wrong_rows(path, out, pipe) == len(out)  # (the keys, not fitted, moved)
+
+
+_RECORDS = [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+@settings(deadline=None, max_examples=20, suppress_health_check=list(HealthCheck))
+@given(
+    table=st.lists(st.sampled_from(_RECORDS), min_size=4, max_size=4),
+    where_y=st.booleans(),
+    n=st.sampled_from([40, 200]),
+)
+@example(table=[(1, 1), (1, 0), (0, 1), (0, 0)], where_y=False, n=40)  # bits flipped
+@example(table=[(1, 1), (1, 0), (0, 1), (0, 0)], where_y=True, n=200)  # some rows only
+@example(table=[(0, 1), (1, 1), (1, 0), (0, 0)], where_y=True, n=200)
+def test_any_recoding_of_two_columns_of_two_values_is_not_warned_of(
+    tmp_path_factory, table, where_y, n
+):
+    # a function of each row's record (on every row, or on the rows of one label): each
+    # loaded record beside one or two records now, never three
+    path, df, cols = _read(tmp_path_factory.mktemp("recoded"), n, 2, 2, 5)
+    old = list(zip(df["c0"], df["c1"]))
+    new = [table[_RECORDS.index(r)] for r in old]
+    if where_y:
+        new = [m if y == 1 else r for r, m, y in zip(old, new, df["y"])]
+    out = df.assign(c0=[r[0] for r in new], c1=[r[1] for r in new])
+    pipe, moved = _fit(out, cols)
+    assert not moved, moved
+    assert _wrong_rows(path, out, pipe) == 0

@@ -20,6 +20,8 @@ from sklearn.linear_model import Ridge
 
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageWarning
+from tests._lineage._raw_files import records_by_line
+from tests._lineage.test_misplaced_merge import _write as _write_keyed
 
 HEADER = ["key", "q", "a", "b", "n", "y"]
 
@@ -197,5 +199,65 @@ def test_a_shift_in_a_large_load_is_found_by_where_the_values_went(tmp_path):
 def test_large_loads_changed_in_place_do_not_warn(tmp_path, change, decimals):
     df = stp.read_csv(_write_large(tmp_path / "big.csv", 3000, decimals=decimals))
     X = change(df)
+    _, found = _fit(X[["a", "b"]], X["y"])
+    assert not _moved(found)
+
+
+def _copy_one(d, column, i, j):
+    """``d`` with row ``i``'s value in ``column`` overwritten with row ``j``'s."""
+    out = d.copy()
+    out.loc[out.index[i], column] = out[column].iloc[j]
+    return out
+
+
+@pytest.mark.parametrize("i, j", [(3, 21), (0, 39), (17, 16)])
+def test_one_value_copied_from_another_row_warns(tmp_path, i, j):
+    # one row changed, holding the value one other row was loaded with (to three
+    # decimals, over a wide range: met by no chance); its lineage names its own line
+    path = _write(tmp_path / "f.csv", 40)
+    df = stp.read_csv(path, skiprows=1, comment="#")
+    X = _copy_one(df, "a", i, j)
+    pipe, found = _fit(X[["a", "b"]], X["y"])
+    moved = _moved(found)
+    assert len(moved) == 1 and moved[0].startswith("column a of X: 1 of the 1 changed rows")
+    assert f": row {i} " in moved[0]
+    _check_against_bytes(moved[0], X, path)
+
+
+@pytest.mark.parametrize("column", ["b", "b_r"])
+@pytest.mark.parametrize("i, j", [(3, 21), (250, 2)])
+def test_one_value_copied_between_merged_rows_warns(tmp_path, column, i, j):
+    # in a many-to-many merge each value repeats over its join group; row i takes the
+    # value of a record that is none of its parents
+    f = _write_keyed(tmp_path / "f.csv", 40, 4, 0, "l")
+    g = _write_keyed(tmp_path / "g.csv", 30, 4, 1, "r")
+    m = stp.merge(f, g, on="k", suffixes=("", "_r"))
+    X = _copy_one(m, column, i, j)
+    _, found = _fit(X[["a", "b", "a_r", "b_r"]], X["y"])
+    moved = _moved(found)
+    assert len(moved) == 1 and moved[0].startswith(f"column {column} of X: 1 of the 1 ")
+    # the truth: the file of the column's side holds the value on the line of row j's
+    # parent, and not on any line row i's lineage names
+    side = "g" if column == "b_r" else "f"
+    records = records_by_line(tmp_path / "f.csv", tmp_path / "g.csv")
+    lineage = stp.row_lineage(X)
+
+    def lines(r):
+        return lineage[(lineage["row"] == r) & (lineage["source_id"] == side)]["line"]
+
+    value = X[column].iloc[i]
+    assert float(records[side, int(lines(j).iloc[0])]["b"]) == value
+    assert all(float(records[side, int(n)]["b"]) != value for n in lines(i))
+
+
+def test_one_value_met_by_chance_does_not_warn(tmp_path):
+    # values to one decimal fill their range: one row set to a value another row holds
+    # may be a value typed by hand; one value entered anew is no other row's
+    df = stp.read_csv(_write_large(tmp_path / "grid.csv", 300, decimals=1))
+    for X in [_copy_one(df, "a", 3, 21), df.assign(a=df["a"].mask(df.index == df.index[3], 1e3))]:
+        _, found = _fit(X[["a", "b"]], X["y"])
+        assert not _moved(found)
+    X = stp.read_csv(_write(tmp_path / "f.csv", 40), skiprows=1, comment="#")
+    X = X.assign(a=X["a"].mask(X.index == X.index[3], 0.123456))
     _, found = _fit(X[["a", "b"]], X["y"])
     assert not _moved(found)
