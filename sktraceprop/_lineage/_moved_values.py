@@ -209,15 +209,38 @@ def moved_values(X, ids, changed, sources):
         need = 1 if len(found) == 1 and _precise(column) else MIN_ROWS
         if len(found) >= need and 2 * len(found) >= differ_ids.size:
             position, row_id, other = min(found)
-            out.append((name, len(found), int(differ_ids.size), position, row_id, other))
+            stat = _statistic(column, position) if len(found) == 1 else None
+            out.append((name, len(found), int(differ_ids.size), position, row_id, other, stat))
     return out
+
+
+def _statistic(column, position):
+    """The order statistic of ``column`` (``"median"``, ``"minimum"``, ``"maximum"``,
+    of its other rows or of all) that the value at ``position`` equals, or None: one
+    value set to such a statistic (an outlier capped, a gap imputed by hand) is some
+    other row's value by construction, and is warned of as a copy would be."""
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    value = values[position]
+    present = values[~np.isnan(values)]
+    others = np.delete(values, position)
+    others = others[~np.isnan(others)]
+    if np.isnan(value) or not others.size:
+        return None
+    for label, of in (("median", others), ("median", present)):
+        if value == np.median(of):
+            return label
+    if value == others.min():
+        return "minimum"
+    if value == others.max():
+        return "maximum"
+    return None
 
 
 def moved_message(moved, name="X"):
     """The warning (and run note) for :func:`moved_values`' columns."""
     from ._capture import describe_id  # (it builds on the registry)
 
-    column, n_found, n_differ, position, row_id, other = moved[0]
+    column, n_found, n_differ, position, row_id, other, stat = moved[0]
     more = ""
     if len(moved) > 1:
         more = " (also " + ", ".join(f"{m[0]}: {m[1]} of {m[2]} rows" for m in moved[1:]) + ")"
@@ -231,4 +254,11 @@ def moved_message(moved, name="X"):
         "line, not the line its value came from, and unlearning that line does not "
         "remove the value. Make lag features in new columns beside the loaded ones, "
         "fill gaps in the pipeline (SimpleImputer), or join with sktraceprop.merge."
+        + (
+            f" That row's {column} is also the {stat} of the column's other rows: a value "
+            f"set to the {stat} (a cap, a gap filled by hand) is warned of too, as the "
+            "library cannot tell it from a copy; it also comes from other rows' lines."
+            if stat
+            else ""
+        )
     )

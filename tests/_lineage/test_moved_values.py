@@ -224,6 +224,34 @@ def test_one_value_copied_from_another_row_warns(tmp_path, i, j):
     _check_against_bytes(moved[0], X, path)
 
 
+@pytest.mark.parametrize("stat", ["median", "minimum", "maximum", None])
+def test_one_value_set_to_a_statistic_says_so(tmp_path, stat):
+    # one value capped at, or filled with, the column's median/minimum/maximum is some
+    # other row's value by construction: the warning stands (the library cannot tell it
+    # from a copy) and says the value is that statistic; a copy from a middle row does not
+    path = _write(tmp_path / "f.csv", 42)
+    df = stp.read_csv(path, skiprows=1, comment="#")
+    i = 5
+    others = np.delete(df["a"].to_numpy(), i)
+    value = {
+        "median": np.median(others),
+        "minimum": others.min(),
+        "maximum": others.max(),
+        None: df["a"].iloc[12],
+    }[stat]
+    assert value in set(others.tolist())  # (42 rows: the median of the 41 others is one)
+    X = df.copy()
+    X.loc[X.index[i], "a"] = value
+    _, found = _fit(X[["a", "b"]], X["y"])
+    moved = _moved(found)
+    assert len(moved) == 1 and moved[0].startswith("column a of X: 1 of the 1 changed rows")
+    said = "is also the" in moved[0]
+    assert said == (stat is not None)
+    if stat is not None:
+        assert f"is also the {stat} of the column's other rows" in moved[0]
+    _check_against_bytes(moved[0], X, path)
+
+
 @pytest.mark.parametrize("column", ["b", "b_r"])
 @pytest.mark.parametrize("i, j", [(3, 21), (250, 2)])
 def test_one_value_copied_between_merged_rows_warns(tmp_path, column, i, j):
