@@ -112,6 +112,9 @@ def explanation_notes(explainer):
             f"row moves the margins about 1 / (1 - leverage) times as much (up to "
             f"{times:.3g} times its score)."
         )
+    lone = getattr(explainer, "_lone_class_note", None)  # (None: pickled before it)
+    if lone is not None:
+        notes.append(lone)
     stationary = getattr(explainer, "stationarity_", None)
     if stationary is not None and NOTE_STATIONARY < stationary <= NOT_STATIONARY:
         notes.append(
