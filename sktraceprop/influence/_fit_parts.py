@@ -21,7 +21,7 @@ from ._fitted import run_holder
 from ._hessian_route import choose_route, route_line, woodbury_inverse
 from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
-from ._lone_class import lone_class_note, lone_class_rows
+from ._lone_class import lone_class_note
 from ._matrix_free import MatrixFreeInverse
 from ._messages import (
     cross_fit_cause,
@@ -42,7 +42,7 @@ class FitPartsMixin:
         (:func:`~sktraceprop.influence._trak.fit_neural`). ``check_rows``: a net fitted
         before whose training rows nothing recorded is checked against its digest."""
         model = self.model_
-        self._rows_unknown = self._lone_class_note = None
+        self._rows_unknown = None
         if check_rows:
             cause = cross_fit_cause(self.cross_fitted_) if self.cross_fitted_ else None
             self._rows_unknown = check_prefit_rows(model, self.Xt_, self.y_, cause)
@@ -77,7 +77,6 @@ class FitPartsMixin:
         the minimum (``stationarity_``) and each row's leverage. ``check_rows``: a model
         fitted before whose training rows nothing recorded, which the notes say."""
         self._rows_unknown = None
-        self._lone_class_note = None
         self.trak_ = None
         # blocks of training rows get the class weights of all of them ("balanced")
         self.objective_.fix_class_weights(self.y_, self.sample_weight_)
@@ -143,11 +142,9 @@ class FitPartsMixin:
                 self.block_size,
             )
         # the only row of a class: no refit without it keeps the class (said, not hidden)
-        self._lone_class_note = lone_class_note(
-            lone_class_rows(self.model_, self.y_), self.y_, self.model_
-        )
-        if self._lone_class_note is not None:
-            warnings.warn(self._lone_class_note, UserWarning, stacklevel=user_stacklevel())
+        lone = lone_class_note(self.model_, self.y_)
+        if lone is not None:
+            warnings.warn(lone, UserWarning, stacklevel=user_stacklevel())
 
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of

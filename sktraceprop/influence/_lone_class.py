@@ -8,8 +8,9 @@ model is refitted over the other classes, whose margins compare with the explain
 model's only over fewer logits, and the score, a change within a model that keeps the
 class, predicts none of them (against such refits a lone row's scores had the wrong
 sign; ``tests/influence/test_lone_class_rows.py``). The scores of the other rows are
-not affected. The explainer warns at ``fit`` and every explanation's ``notes`` name
-these rows.
+not affected. The explainer warns at ``fit``, and every explanation's ``notes`` name
+these rows (found from the kept labels ``y_``, so an explainer pickled before says it
+too).
 """
 
 import numpy as np
@@ -28,14 +29,15 @@ def lone_class_rows(model, y):
     return np.flatnonzero(counts[codes.ravel()] == 1)
 
 
-def lone_class_note(rows, y, model):
-    """The sentence said of the lone rows ``rows`` (positions in ``y``) of ``model``'s
-    training rows, or None where there are none."""
-    if rows is None or not len(rows):
+def lone_class_note(model, y):
+    """The sentence said of the training rows (labels ``y``) of a classifier ``model``
+    that are the only row of their class, or None where there are none."""
+    rows = lone_class_rows(model, y)
+    if not rows.size:
         return None
     labels = np.asarray(y)
     shown = ", ".join(f"{int(i)} (class {labels[i].tolist()!r})" for i in rows[:5])
-    more = ", ..." if len(rows) > 5 else ""
+    more = ", ..." if rows.size > 5 else ""
     n_classes = np.unique(labels).size
     refit = (
         "a refit without it sees a single class, with no margin between two (most "
@@ -45,7 +47,7 @@ def lone_class_note(rows, y, model):
         "other classes only"
     )
     return (
-        f"{len(rows)} training row(s) are the only row of their class (train_index "
+        f"{rows.size} training row(s) are the only row of their class (train_index "
         f"{shown}{more}): {refit}, so the score of such a row, a first-order change "
         f"within a {type(model).__name__} that keeps the class, predicts no refit's "
         "margins (it can have the opposite sign). The other rows' scores are not "
