@@ -21,6 +21,7 @@ from ._fitted import run_holder
 from ._hessian_route import choose_route, route_line, woodbury_inverse
 from ._inverse_hessian import check_large_hessian, inverse_hessian
 from ._leverage import leverages
+from ._lone_class import lone_class_note
 from ._matrix_free import MatrixFreeInverse
 from ._messages import (
     cross_fit_cause,
@@ -140,6 +141,10 @@ class FitPartsMixin:
                 self._inv_hessian,
                 self.block_size,
             )
+        # the only row of a class: no refit without it keeps the class (said, not hidden)
+        lone = lone_class_note(self.model_, self.y_)
+        if lone is not None:
+            warnings.warn(lone, UserWarning, stacklevel=user_stacklevel())
 
     def _check_stationary(self):
         """Measure (``stationarity_``) and warn when the model is not at the minimum of

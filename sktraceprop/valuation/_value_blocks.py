@@ -158,4 +158,21 @@ def value_blocks(valuer, X, y, desc):
     utility, tied, tied_utility = (
         np.concatenate([block[i] for block in results]) for i in (1, 2, 3)
     )
+    if valuer.task_ == "regression":
+        check_finite(total, utility, valuer._fit_y, y)
     return total / X.shape[0], utility, tied, tied_utility
+
+
+def check_finite(total, utility, y_fit, y):
+    """Refuse a regression's values or utilities that float64 cannot hold: squared
+    errors of targets beyond about ``1e154`` overflow, and the values (of the order of
+    the squared targets) would come back NaN or infinite, with nothing said."""
+    if np.isfinite(total).all() and np.isfinite(utility).all():
+        return
+    top = max(float(np.abs(y_fit).max(initial=0.0)), float(np.abs(y).max(initial=0.0)))
+    raise ValueError(
+        "The KNN-Shapley values of this regression overflow float64: its utility is minus a "
+        f"squared error, and targets as large as {top:.3g} (training or validation) "
+        "square beyond 1.8e308, so the values would be NaN or infinite. Divide the "
+        "targets by a power of ten first (the values are then divided by its square)."
+    )
