@@ -134,8 +134,9 @@ def settings_refusal(est):
         penalty = getattr(est, "penalty", "deprecated")
         if est.solver == "liblinear":
             return _unsupported(est, " with solver='liblinear' (it penalises the intercept)")
-        if penalty in ("l1", "elasticnet") or (
-            penalty in ("deprecated", "l2") and est.l1_ratio not in (0, 0.0, None)
+        # (an elastic net of l1_ratio=0 is the L2 penalty: the same objective)
+        if penalty == "l1" or (
+            penalty in ("deprecated", "l2", "elasticnet") and est.l1_ratio not in (0, 0.0, None)
         ):
             return _unsupported(est, " with an L1 penalty (not twice differentiable)")
     if isinstance(est, SGDClassifier):
