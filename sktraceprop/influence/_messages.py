@@ -146,7 +146,7 @@ def explanation_notes(explainer):
 
 def repeated_rows_notes(explainer):
     """The note on training rows that are copies of one row (an over-sampler repeated
-    them): each copy is scored apart, and removing the row removes every copy."""
+    them, or the data given to the fit did): each copy is scored apart, and removing the row removes every copy."""
     ids = getattr(explainer, "train_row_ids_", None)
     if ids is None or ids.size < 2:
         return []
@@ -156,8 +156,10 @@ def repeated_rows_notes(explainer):
         return []
     return [
         f"{int(repeated.sum())} of the {ids.size} training rows are copies of "
-        f"{repeated.size} row(s) (a sampler such as RandomOverSampler repeated them; at "
-        f"most {int(repeated.max())} copies of one): each copy is scored apart, as one "
+        f"{repeated.size} row(s) (one row id given to the fit more than once: by a "
+        "sampler such as RandomOverSampler, or in the data, such as one file read twice "
+        f"and concatenated; at most {int(repeated.max())} copies of one): each copy is "
+        "scored apart, as one "
         "training row of the model, and top() lists the copies of one file line apart. "
         "Removing that line removes every copy, whose first-order effect is the sum of "
         "its copies' scores (by_source() sums them)."

@@ -326,6 +326,22 @@ def test_copies_of_one_row_an_over_sampler_made_are_noted_with_their_summed_effe
     assert not any("copies of" in note for note in notes)
 
 
+def test_copies_of_rows_in_the_data_are_not_blamed_on_a_sampler(tmp_path):
+    # one file read twice and concatenated repeats every row id with no sampler in the
+    # pipeline: the note said "a sampler such as RandomOverSampler repeated them"
+    X, y = make_classification(30, 3, n_informative=2, n_redundant=0, random_state=3)
+    path = tmp_path / "f.csv"
+    pd.DataFrame(X, columns=list("abc")).assign(y=y).to_csv(path, index=False)
+    twice = pd.concat([stp.read_csv(path), stp.read_csv(path)])
+    pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(twice[list("abc")], twice["y"])
+    notes = " ".join(
+        InfluenceExplainer(pipe).fit(twice[list("abc")], twice["y"]).explain(X[:5]).notes
+    )
+    assert "60 of the 60 training rows are copies of 30 row(s)" in notes
+    assert "or in the data, such as one file read twice and concatenated" in notes
+
+
 def test_rows_a_merge_built_from_one_file_line_are_noted_with_their_summed_effect(tmp_path):
     """A one-to-many stp.merge gives several training rows one parent line (a person's,
     for each of their visits): each is scored apart and top() lists them apart, while
