@@ -146,7 +146,8 @@ def explanation_notes(explainer):
 
 def repeated_rows_notes(explainer):
     """The note on training rows that are copies of one row (an over-sampler repeated
-    them, or the data given to the fit did): each copy is scored apart, and removing the row removes every copy."""
+    them, or the data given to the fit did): each copy is scored apart, and removing the
+    row removes every copy."""
     ids = getattr(explainer, "train_row_ids_", None)
     if ids is None or ids.size < 2:
         return []
