@@ -166,3 +166,26 @@ def test_a_jax_sgd_models_fine_tuning_falls_back_alike():
     assert event["certificate"] <= before and raised == []
     given, _, _ = _removal(unl, lr=0.5)
     assert given["certificate"] == event["certificate"]
+
+
+def test_a_fallback_finds_the_calibration_again_for_the_halved_step():
+    unl = GradientCorrectionUnlearner(
+        _net(torch.optim.SGD, 1.0, max_epochs=30), calibration="holdout", n_steps=20
+    ).fit(X, Y)
+    removed = copy.deepcopy(unl)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (copies holding the rows)
+        removed.unlearn(mask=FORGET, X_holdout=X[20:120], y_holdout=Y[20:120])
+    event = removed.unlearning_log_[-1]
+    assert event["calibration"] == "holdout" and event["calibration_reached"]
+    halvings = len(event["finetune_fallbacks"])
+    assert halvings and event["lr"] == 2.0**-halvings
+    assert [f[0] for f in event["finetune_fallbacks"]] == [2.0**-k for k in range(halvings)]
+    assert event["certificate"] <= event["certificate_before_finetune"]
+    # the removed rows' loss, computed apart, is the target's for the step kept (the
+    # calibration was found again for it, not kept from the steps given up)
+    net = removed.estimator_
+    with torch.no_grad():
+        logits = net.module_(torch.as_tensor(X[FORGET]))
+        loss = float(torch.nn.functional.cross_entropy(logits, torch.as_tensor(Y[FORGET])))
+    assert loss == pytest.approx(event["calibration_target"], rel=1e-3)
