@@ -4,7 +4,8 @@ A 64-32-10 tanh MLP (skorch) is trained on 600 digits rows (30 epochs, batches o
 with each of SGD, SGD with momentum, Adam, AdamW (``weight_decay=0``), RMSprop and
 Adagrad; 30 rows are removed (no calibration, 20 fine-tuning steps) three ways: with no
 fine-tuning (``n_steps=0``), with the net's ``lr`` taken as the SGD step (the default
-until 2026-12), and with the default (the net's ``lr`` for SGD, else the step measured by
+until 2026-12), and with the default (the net's ``lr`` for SGD, halved where its
+fine-tuning raised the certificate, else the step measured by
 ``sktraceprop/unlearning/_finetune_lr.py``). The table gives each removal's certificate
 (the retained objective's gradient norm) and the default's step. Takes under a minute on
 one CPU core.
@@ -115,7 +116,8 @@ def main():
 
 Certificates (the retained objective's gradient norm) after removing 30 of 600 digits
 rows from a 64-32-10 MLP trained by each optimizer: no fine-tuning, 20 SGD steps of the
-net's `lr`, and 20 SGD steps of the default step (the net's `lr` for SGD, else measured).
+net's `lr`, and 20 SGD steps of the default step (the net's `lr` for SGD, halved where
+its fine-tuning raised the certificate; else measured).
 
 {table}
 

@@ -1,7 +1,9 @@
 """The default step size of the neural removal's fine-tuning (plain SGD steps).
 
-A skorch net's ``lr`` is the step size of plain SGD steps only when its optimizer is
-``torch.optim.SGD`` (with or without momentum: its plain step is the smaller one), a
+A skorch net's learning rate is the step size of plain SGD steps only when its optimizer
+is ``torch.optim.SGD`` (with or without momentum: its plain step is the smaller one), and
+then the rate its optimizer's parameter groups hold at the end of training, not ``lr``,
+which a learning-rate schedule never changes (:func:`._neural_torch.default_lr`); a
 :class:`~sktraceprop.adapters.JaxClassifier`'s ``learning_rate`` only with
 ``optimizer="sgd"`` (its default ``"adam"`` is Adam).
 Any other optimizer's ``lr`` scales another step: Adam's, RMSprop's and Adagrad's
@@ -17,8 +19,14 @@ steps of that size can still raise the certificate (the retained objective's gra
 norm) by their noise, and the certificate need not fall monotonically as the step
 shrinks: ``N_TRIALS`` steps are tried, ``1 / (lambda_max + wd)`` and its halvings (each
 trial the influence step, unscaled, then the fine-tuning), and the one that left the
-lowest certificate is taken. The removal reports the certificate before and after its
-fine-tuning and says so when the fine-tuning raised it (:mod:`._neural`), whatever the
+lowest certificate is taken. The range follows the best step when it lies at an edge:
+on a net trained by Adagrad (whose own steps, ``lr / sqrt(accumulated squares)``, shrink
+with training) the smallest halving was the best, so smaller ones are tried (up to
+``EXTRA_HALVINGS`` more, until one leaves a higher certificate); at the top,
+``2 / (lambda_max + wd)``, the stability limit of gradient descent on the quadratic
+model, is tried. A best step still at an edge is said in the event (``lr_at_edge``).
+The removal reports the certificate before and after its fine-tuning, and where the
+fine-tuning raised it falls back to smaller steps (:mod:`._neural_step`), whatever the
 step.
 """
 
@@ -26,12 +34,25 @@ import numpy as np
 
 from ._influence_step import GN_MAX_ROWS
 
-__all__ = ["N_TRIALS", "POWER_ITER", "choose_step", "curvature_step", "measured_source"]
+__all__ = [
+    "EXTRA_HALVINGS",
+    "FALLBACK_HALVINGS",
+    "N_TRIALS",
+    "POWER_ITER",
+    "choose_step",
+    "curvature_step",
+    "finite",
+    "measured_source",
+]
 
 #: Power iterations for ``lambda_max``; it needs a scale, not many digits.
 POWER_ITER = 30
 #: Steps tried: ``1 / (lambda_max + wd)`` and ``N_TRIALS - 1`` halvings of it.
 N_TRIALS = 8
+#: Further halvings tried while the smallest step tried is the best.
+EXTRA_HALVINGS = 8
+#: Halvings of a step (not given) whose fine-tuning raised the certificate, at most.
+FALLBACK_HALVINGS = 4
 
 
 def curvature_step(backend, model, Z, weight_decay):
@@ -69,13 +90,49 @@ def measured_source(what, why, top, lr):
     )
 
 
-def choose_step(largest, source, certificate_after):
-    """Of the steps ``largest / 2**k`` (``k < N_TRIALS``), the one whose fine-tuning
-    leaves the lowest certificate, ``certificate_after(step)``, and how it was chosen."""
-    tried = [(largest / 2**k, certificate_after(largest / 2**k)) for k in range(N_TRIALS)]
+def finite(value):
+    """``value`` as a float, None where it is not finite (an event holds JSON numbers)."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _score(certificate):
     # a step that diverged (a non-finite certificate) is the worst, never the best
-    lr, best = min(tried, key=lambda pair: pair[1] if np.isfinite(pair[1]) else np.inf)
-    return lr, (
-        f"{source}, halved {N_TRIALS - 1} times: the step of the lowest certificate after "
-        f"the unscaled influence step and the fine-tuning ({best:.4g} at lr={lr:.4g})"
+    return certificate if np.isfinite(certificate) else np.inf
+
+
+def choose_step(largest, source, certificate_after):
+    """The step whose fine-tuning leaves the lowest certificate, ``certificate_after(step)``,
+    of ``largest / 2**k`` (``k < N_TRIALS``), extended while the best is at an edge; how
+    it was chosen; and, for the event, the edge it is still at (``lr_at_edge``:
+    ``"smallest"``, ``"largest"`` or None) and each step tried with its certificate
+    (``lr_tried``, by step)."""
+    tried = {largest / 2**k: certificate_after(largest / 2**k) for k in range(N_TRIALS)}
+
+    def best():
+        return min(tried, key=lambda step: _score(tried[step]))
+
+    if best() == largest and np.isfinite(tried[largest]):
+        tried[2 * largest] = certificate_after(2 * largest)
+    extra = 0
+    while best() == min(tried) and np.isfinite(tried[best()]) and extra < EXTRA_HALVINGS:
+        tried[min(tried) / 2] = certificate_after(min(tried) / 2)
+        extra += 1
+    lr = best()
+    edge = None
+    if np.isfinite(tried[lr]):
+        edge = "smallest" if lr == min(tried) else "largest" if lr == max(tried) else None
+    beyond = {
+        None: "",
+        "smallest": f"; the smallest step tried, {EXTRA_HALVINGS} halvings past the first "
+        f"{N_TRIALS} steps: a smaller step may leave a lower certificate",
+        "largest": "; the largest step tried, the stability limit 2 / (lambda_max + wd) of "
+        "gradient descent on the quadratic model",
+    }[edge]
+    said = (
+        f"{source}, halved {N_TRIALS - 1 + extra} times"
+        + (", doubled once" if 2 * largest in tried else "")
+        + ": the step of the lowest certificate after the unscaled influence step and the "
+        f"fine-tuning ({tried[lr]:.4g} at lr={lr:.4g}{beyond})"
     )
+    steps = [[step, finite(tried[step])] for step in sorted(tried)]
+    return lr, said, {"lr_at_edge": edge, "lr_tried": steps}

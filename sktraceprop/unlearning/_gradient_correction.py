@@ -132,14 +132,18 @@ class GradientCorrectionUnlearner(
     lr : float, default=None
         Neural models only: step size of those SGD steps. None uses the model's own
         learning rate where it is one of plain gradient steps (a skorch net trained with
-        ``torch.optim.SGD``, momentum or not; a ``JaxClassifier`` with
-        ``optimizer="sgd"``); for a model trained with any other optimizer (``Adam``, a
-        ``JaxClassifier``'s default, ``RMSprop``, ``Adagrad``, a LARS, one sktraceprop
-        does not know), whose rate scales another step, it is measured:
-        ``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of the
-        retained objective's Gauss-Newton matrix, and its halvings are tried, the one
-        leaving the lowest certificate taken. The event's ``lr_source`` says how it was
-        chosen. Convex models ignore it.
+        ``torch.optim.SGD``, momentum or not: the rate its optimizer holds at the end of
+        training, which a learning-rate schedule moved from the net's ``lr``; a
+        ``JaxClassifier`` with ``optimizer="sgd"``); for a model trained with any other
+        optimizer (``Adam``, a ``JaxClassifier``'s default, ``RMSprop``, ``Adagrad``, a
+        LARS, one sktraceprop does not know), whose rate scales another step, it is
+        measured: ``1 / (lambda_max + wd)``, ``lambda_max`` the largest eigenvalue of
+        the retained objective's Gauss-Newton matrix, and its halvings are tried (more
+        while the best is the smallest, twice it when the best is the largest), the one
+        leaving the lowest certificate taken. Where that default's fine-tuning raised the
+        certificate above what the influence step left, the removal is done again with
+        half the step, up to 4 times. The event's ``lr_source`` says how it was chosen.
+        Convex models ignore it.
     influence : {"last_layer", "full"}, default="last_layer"
         Neural models only: the influence step on the last layer's parameters, or a
         damped Gauss-Newton step on all parameters (conjugate gradients on a subsample
@@ -267,9 +271,14 @@ class GradientCorrectionUnlearner(
         stored. Printed, an event summarises the row ids (count, lines, digest). Neural
         removals (method ``"influence+finetune"``) also log ``damping``, ``cg_iter``,
         ``influence_step_norm``, ``n_steps``, ``lr`` and ``lr_source`` (how it was
-        chosen; ``lr`` is None with ``n_steps=0`` and no ``lr``),
-        ``certificate_before_finetune`` (the note says when the fine-tuning raised the
-        certificate), ``weight_decay``, the
+        chosen; ``lr`` is None with ``n_steps=0`` and no ``lr``), ``lr_tried`` (the
+        steps a measured step was chosen among, each with its certificate) and
+        ``lr_at_edge`` (``"smallest"`` or ``"largest"`` when the chosen one is still at
+        an edge of them), ``certificate_before_finetune``,
+        ``finetune_raised_certificate`` (True when the fine-tuning kept raised the
+        certificate above it: said in the note and in a warning) and
+        ``finetune_fallbacks`` (``[lr, certificate before, after]`` of each fine-tuning
+        given up for raising it), ``weight_decay``, the
         calibration fields and ``validation_rows_dropped`` (rows of the named sources or row ids in
         a skorch validation split, dropped from the holdout the unlearner keeps).
     certificate_ : float

@@ -16,7 +16,10 @@ or ``optax.adamw``, is no term of ``J`` and is refused,
    penultimate activations, held fixed) or on all parameters
    (:mod:`._influence_step`);
 2. ``n_steps`` mini-batch SGD steps of step size ``lr`` on the retained objective over
-   **all** parameters (same loss and weight decay as the training).
+   **all** parameters (same loss and weight decay as the training); a default step
+   (:mod:`._finetune_lr`) whose steps raised the certificate is halved
+   (:mod:`._neural_step`), and a fine-tuning that still raised it is marked and warned
+   about.
 
 A calibration can rescale step 1 so that the removed rows' mean loss, measured after
 step 2, matches an estimate of what a retrain would give them (a root search on the
@@ -43,6 +46,7 @@ the calibration in :mod:`._calibration`, the rows as the network sees them in
 """
 
 import copy
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -51,6 +55,7 @@ from sklearn.utils import check_random_state
 from .._lineage._skorch import is_skorch_net
 from ..gradients._decay_record import bind_records, records_of
 from ..gradients._decay_seen import decay_unchecked
+from ..utils._stack import user_stacklevel
 from ._calibration import resolve_calibration
 from ._crossfit import crossfit_losses, crossfit_target
 from ._method import Removal, RemovalMethod
@@ -314,12 +319,21 @@ class NeuralCorrection(RemovalMethod):
             + " plus retained-set fine-tuning; the certificate is the retained-objective "
             "gradient norm, not a bound on the distance to a retrain"
         )
-        if info["certificate"] > info["certificate_before_finetune"]:
-            note += (
-                f"; the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
+        if info["finetune_raised_certificate"]:
+            raised = (
+                f"the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
                 f"{info['lr_source']}) raised the certificate from "
                 f"{info['certificate_before_finetune']:.4g} to {info['certificate']:.4g}: "
                 "pass a smaller lr= or n_steps=0"
+            )
+            note += f"; {raised}"
+            # a removal less stationary than its influence step left it: never silent
+            warnings.warn(
+                f"Removal: {raised} (the event's finetune_raised_certificate is True: the "
+                "corrected model is further from a stationary point of the retained "
+                "objective than the influence step alone left it).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
         # (older pickles lack it: the net as loaded, whose steps no fit here saw)
         unchecked = (

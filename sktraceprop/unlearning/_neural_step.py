@@ -1,11 +1,20 @@
 """One neural removal on the network itself: the influence step, its calibrated scale,
 then fine-tuning on the retained rows (the steps :mod:`._neural` describes).
+
+Mini-batch fine-tuning can raise the certificate (the retained objective's gradient
+norm) the influence step left, by its noise or a step too large for the curvature.
+Where it did and the step was not given (``lr=``), the removal starts again from the
+model it was given with half the step (the calibration, if any, found again for it),
+up to ``FALLBACK_HALVINGS`` times, and ends with the first fine-tuning that did not
+raise it; the event lists those given up (``finetune_fallbacks``). A fine-tuning that
+still raised it, or that was given, is kept and marked
+(``finetune_raised_certificate``, the note and a warning, :mod:`._neural`).
 """
 
 import numpy as np
 
 from ._calibration import calibrate
-from ._finetune_lr import choose_step
+from ._finetune_lr import FALLBACK_HALVINGS, choose_step, finite
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._neural_backend import mean_loss
 
@@ -65,6 +74,8 @@ def neural_remove(
             model, Z[retained], Y[retained], n_steps=n_steps, lr=lr, weight_decay=weight_decay
         )
 
+    search = {"lr_at_edge": None, "lr_tried": None}
+    may_fall_back = n_steps > 0 and lr is None  # a step given is the user's to change
     if n_steps == 0:
         lr, lr_source = (None if lr is None else float(lr)), "no fine-tuning (n_steps=0)"
     elif lr is not None:
@@ -80,35 +91,50 @@ def neural_remove(
                 finetune(step)
                 return backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
 
-            lr, lr_source = choose_step(lr, lr_source, certificate_after)
+            lr, lr_source, search = choose_step(lr, lr_source, certificate_after)
             backend.set_params_vector(model, start)
 
-    scale, target, reached, source, n_evals = 1.0, None, True, None, 0
+    target, source = None, None
     if crossfit is not None:
         target, source = crossfit
     elif holdout is not None:
         # What a model that never saw the rows scores on them: the loss on unseen rows.
         target, source = mean_loss(backend, model, holdout[0], holdout[1]), holdout[2]
-    if target is not None:
 
-        def forget_loss_at(t):
-            # the loss the removal ends with: after the step *and* the fine-tuning
+    fallbacks, n_evals = [], 0
+    while True:
+        scale, reached = 1.0, True
+        if target is not None:
+
+            def forget_loss_at(t, lr=lr):
+                # the loss the removal ends with: after the step *and* the fine-tuning
+                backend.set_params_vector(model, start)
+                apply(t)
+                finetune(lr)
+                return mean_loss(backend, model, Z[forget], Y[forget])
+
+            scale, reached, evals = calibrate(forget_loss_at, target)
+            n_evals += evals
             backend.set_params_vector(model, start)
-            apply(t)
-            finetune(lr)
-            return mean_loss(backend, model, Z[forget], Y[forget])
-
-        scale, reached, n_evals = calibrate(forget_loss_at, target)
+        apply(scale)
+        # what the fine-tuning did to the certificate is measured, never assumed
+        unrefined = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+        if not n_steps:
+            certificate = unrefined
+            break
+        finetune(lr)
+        certificate = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
+        if certificate <= unrefined or not may_fall_back or len(fallbacks) == FALLBACK_HALVINGS:
+            break
+        fallbacks.append([lr, float(unrefined), finite(certificate)])
         backend.set_params_vector(model, start)
-    apply(scale)
-    # what the fine-tuning did to the certificate is measured, never assumed
-    unrefined = backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
-    finetune(lr)
-    certificate = (
-        backend.gradient_norm(model, Z[retained], Y[retained], weight_decay)
-        if n_steps
-        else unrefined
-    )
+        lr /= 2
+    if fallbacks:
+        lr_source += (
+            f"; its fine-tuning raised the certificate, so halved {len(fallbacks)} time(s) "
+            f"to lr={lr:.4g}"
+            + ("" if certificate <= unrefined else f" (at most {FALLBACK_HALVINGS})")
+        )
     return {
         "certificate": float(certificate),
         "influence": influence,
@@ -127,6 +153,9 @@ def neural_remove(
         "n_steps": int(n_steps),
         "lr": lr,
         "lr_source": lr_source,
+        **search,
         "certificate_before_finetune": float(unrefined),
+        "finetune_raised_certificate": bool(certificate > unrefined),
+        "finetune_fallbacks": fallbacks,
         "weight_decay": float(weight_decay),
     }

@@ -189,15 +189,35 @@ def weight_decay(net):
 
 def default_lr(net, Z, weight_decay):
     """The fine-tuning's step size, how it was chosen, and whether it is the largest of
-    the steps to try (:mod:`._finetune_lr`): the net's ``lr`` when it trained with
-    ``torch.optim.SGD`` (one learning rate for all parameter groups), else the step
-    measured from the curvature of the retained objective at the rows ``Z``."""
+    the steps to try (:mod:`._finetune_lr`): the learning rate the net's
+    ``torch.optim.SGD`` holds at the end of training (one for all parameter groups), else
+    the step measured from the curvature of the retained objective at the rows ``Z``.
+
+    The rate is read from the optimizer's parameter groups, not the net's ``lr``: a
+    learning-rate schedule (skorch's ``LRScheduler`` callback, a torch scheduler the
+    user stepped) changes the groups' rate, never ``lr``, and after a decaying one the
+    net's ``lr`` is a step the training stopped taking long before its end (the rate
+    held is the one the training's next step would have taken).
+    """
     optimizer = getattr(net, "optimizer_", None)
     if type(optimizer) is torch.optim.SGD:
         rates = {float(group["lr"]) for group in optimizer.param_groups}
-        if len(rates) <= 1:
+        if not rates or rates == {float(net.lr)}:
             return float(net.lr), "the net's lr (its optimizer is SGD)", False
-        why = f"SGD with parameter groups of different learning rates {sorted(rates)}"
+        if len(rates) == 1 and min(rates) > 0:
+            (rate,) = rates
+            return (
+                rate,
+                f"the learning rate {rate:.4g} the net's SGD optimizer holds at the end of "
+                f"training (a learning-rate schedule moved it from the net's "
+                f"lr={float(net.lr):g})",
+                False,
+            )
+        why = (
+            f"SGD with parameter groups of different learning rates {sorted(rates)}"
+            if len(rates) > 1
+            else "SGD whose learning rate a schedule brought to 0 by the end of training"
+        )
     else:
         name = type(optimizer).__name__
         why = f"{name}, whose lr={float(net.lr):g} is no step size of plain SGD steps"

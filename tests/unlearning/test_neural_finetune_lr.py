@@ -186,6 +186,8 @@ def test_a_step_that_diverged_is_never_chosen():
     from sktraceprop.unlearning._finetune_lr import N_TRIALS, choose_step
 
     certificates = {1.0: np.nan, 0.5: 3.0, 0.25: 2.0, 0.125: np.inf}
-    lr, source = choose_step(1.0, "why", lambda step: certificates.get(step, 2.5))
-    assert lr == 0.25 and source.startswith("why, halved 7 times") and N_TRIALS == 8
-    assert "(2 at lr=0.25)" in source
+    lr, source, search = choose_step(1.0, "why", lambda step: certificates.get(step, 2.5))
+    assert lr == 0.25 and source.startswith("why, halved 7 times:") and N_TRIALS == 8
+    assert "(2 at lr=0.25)" in source and search["lr_at_edge"] is None
+    # the steps tried, by step, a diverged one's certificate None (no JSON number)
+    assert search["lr_tried"][-4:] == [[0.125, None], [0.25, 2.0], [0.5, 3.0], [1.0, None]]
