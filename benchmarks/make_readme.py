@@ -42,6 +42,7 @@ ORDER = [
     "unlearning_neural",
     "study_decoupled_decay",
     "study_neural_finetune_lr",
+    "study_neural_finetune_lr_cost",
     "user_scale",
     "report_memory",
     "report_memory_50k",
