@@ -97,8 +97,12 @@ def fit_while_other_code_fits(monkeypatch, pipe, X, y, other_fit):
     """Fit ``pipe`` on ``X, y`` in a thread held after its steps' fits and before its run
     is built (an event, no sleep), run ``other_fit()`` (other code fitting a step object
     the pipeline shares) meanwhile, and return the error the pipeline's fit raised, or
-    None where it returned."""
+    None where it returned. ``pipe``: a traced pipeline, or a ``TracedEstimator``."""
     from sktraceprop import pipeline as traced_pipeline
+    from sktraceprop import wrappers
+
+    if isinstance(pipe, wrappers.TracedEstimator):
+        traced_pipeline = wrappers
 
     held, go = threading.Event(), threading.Event()
     rows = traced_pipeline.final_row_ids

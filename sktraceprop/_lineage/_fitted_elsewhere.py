@@ -20,7 +20,14 @@ the final estimator's rows), and :meth:`StepFits.check` refuses the run where
 - an attribute of a step (``coef_``, ``mean_``, a KNN's private ``_fit_X``...) is no
   longer the object its fit in this thread left there once the run's fingerprints were
   taken (a fit that bypassed the step's attributes, ``type(step).fit(step, ...)``, or
-  ended after this fit's).
+  ended after this fit's), or
+- the pipeline's ``steps`` no longer hold the step fitted here in its place (other code
+  put another object there).
+
+A pipeline given ``memory=`` fits clones of its transformer steps (or loads them from
+its cache) and puts them in its steps: those are the steps watched
+(:mod:`._watch_memory`), from when the pipeline's memory returns them; a fit of the step
+object given, by other code, is then no change of the run's step.
 
 It also sees a change made in place inside an attribute (``step.coef_[0] = 5``,
 ``scaler.mean_ += 1``, ``knn._fit_X[0] = 99``) after the step's fit here returned: each
@@ -63,6 +70,7 @@ from ._final import _class_method
 from ._fingerprint_params import watched_state
 from ._fingerprint_walk import _feed, _Path
 from ._watch_calls import wrap_calls, written
+from ._watch_memory import restore_memories, watch_memories
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -78,7 +86,9 @@ class _Watch:
         fits = self.fits
         mine = threading.get_ident() == fits.owner
         if not mine:
-            fits.elsewhere.setdefault(self.name, threading.current_thread().name)
+            fits.elsewhere.setdefault(self.name, {}).setdefault(
+                id(self.step), threading.current_thread().name
+            )
         else:
             fits.depth[self.name] = fits.depth.get(self.name, 0) + 1
         try:
@@ -159,8 +169,8 @@ def _names(value):
 
 class StepFits:
     """What :func:`watch_step_fits` saw: the steps fitted from another thread
-    (``elsewhere``: step name -> thread name) and the state each step's fit in this
-    thread left (``left``)."""
+    (``elsewhere``: step name -> {id of the object fitted: thread name}) and the state
+    each step's fit in this thread left (``left``)."""
 
     def __init__(self, steps=(), advice=None):
         self.advice = PIPELINE_ADVICE if advice is None else advice
@@ -171,6 +181,49 @@ class StepFits:
         # the traced fit's own calls of the steps' transform, predict... (_watch_calls):
         # how deep in them this thread is, the objects watched, what was put there
         self.calls, self.wrapped, self.put = {}, {}, []
+        # name -> (the pipeline holding the step, the step it holds: the one given, or the
+        # one its memory= put in its place, _watch_memory); how many such it put that
+        # could not be told apart
+        self.placed, self.untold = {}, 0
+
+    def placed_step(self, name, step, pipe):
+        """Watch ``step``, which a pipeline's ``memory`` (``pipe``'s) fitted, or loaded
+        from its cache, in the traced fit's thread and puts in its steps as ``name``
+        (None where it could not be told which): digested now (no other code holds it
+        yet), its fit methods and the traced fit's own calls of it watched from now on."""
+        if name is None or not hasattr(step, "__dict__"):
+            self.untold += 1
+            return
+        state = _state(step)
+        self.left[name] = (step, state, _digests(state))
+        self.placed[name] = (pipe, step)
+        for method in _WATCHED:
+            if callable(getattr(step, method, None)):
+                inner = step.__dict__.get(method)
+                step.__dict__[method] = _Watch(self, name, step, method, inner)
+                self.put.append((step, method, inner))
+        wrap_calls(self, name, step)
+
+    def _elsewhere(self):
+        """Step name -> the thread that fitted it elsewhere; not where the object fitted
+        is the step given to a pipeline whose memory= fitted a clone in its place (the
+        step the run records)."""
+        out = {}
+        for name, fitted in self.elsewhere.items():
+            held = self.placed.get(name, (None, None))[1]
+            for oid, thread in fitted.items():
+                if held is None or oid == id(held) or name not in self.left:
+                    out.setdefault(name, thread)
+        return out
+
+    def _replaced(self):
+        """The steps their pipeline no longer holds in their place (replaced by other
+        code, or by a fit of the pipeline in another thread)."""
+        return [
+            name
+            for name, (pipe, step) in self.placed.items()
+            if not any(n == name and s is step for n, s in list(pipe.steps))
+        ]
 
     def written(self, name, before):
         """Digest again what a call of the traced fit itself wrote in step ``name``
@@ -208,7 +261,8 @@ class StepFits:
             moved = _changed(state, digests, vars(step))
             if moved:
                 changed[name] = moved
-        if not self.elsewhere and not changed:
+        replaced, elsewhere = self._replaced(), self._elsewhere()
+        if not elsewhere and not changed and not replaced and not self.untold:
             for name, attr, why in _undigested(self.left):
                 warnings.warn(
                     f"step {name!r}: the content of its attribute {attr!r} could not be "
@@ -220,15 +274,25 @@ class StepFits:
                 )
             return
         said = [
-            f"step {name!r} was fitted in thread {thread!r}"
-            for name, thread in self.elsewhere.items()
+            f"step {name!r} was fitted in thread {thread!r}" for name, thread in elsewhere.items()
         ]
         said += [
             f"step {name!r} had its fitted state replaced or changed in place "
             f"({', '.join(attrs[:5])}) after its fit here returned"
             for name, attrs in changed.items()
-            if name not in self.elsewhere
+            if name not in elsewhere
         ]
+        said += [
+            f"step {name!r} is no longer the object fitted here: the pipeline's steps "
+            "hold another in its place"
+            for name in replaced
+            if name not in elsewhere
+        ]
+        if self.untold:
+            said.append(
+                f"{self.untold} step(s) fitted through the pipeline's memory could not be "
+                "told apart (the steps it put in place are not watched)"
+            )
         raise LineageError(
             f"{'; '.join(said)}, while this {what} was being fitted (in another thread, or "
             f"by code outside the {what}): the step is an object shared with other code, "
@@ -246,13 +310,14 @@ PIPELINE_ADVICE = (
 
 
 def _named_steps(model):
-    """``(name, step)`` of every step, nested pipelines' steps in their place; a model
-    that is not a pipeline is its one step, named as its run's op is (its class)."""
-    out, name = [], type(model).__name__.lower()
+    """``(name, step, pipeline holding it)`` of every step, nested pipelines' steps in
+    their place; a model that is not a pipeline is its one step, named as its run's op
+    is (its class), held by none."""
+    out, name, holder = [], type(model).__name__.lower(), None
     while isinstance(model, Pipeline):
-        out += model.steps[:-1]
-        name, model = model.steps[-1]
-    return [*out, (name, model)]
+        out += [(n, step, model) for n, step in model.steps[:-1]]
+        holder, (name, model) = model, model.steps[-1]
+    return [*out, (name, model, holder)]
 
 
 @contextmanager
@@ -261,11 +326,14 @@ def watch_step_fits(model, advice=PIPELINE_ADVICE):
     not a pipeline: its own) while the block runs; yields a :class:`StepFits`, whose
     refusal ends with ``advice``."""
     named = [
-        (name, step)
-        for name, step in _named_steps(model)
+        (name, step, pipe)
+        for name, step, pipe in _named_steps(model)
         if step is not None and not isinstance(step, str) and hasattr(step, "__dict__")
     ]
     fits = StepFits(named, advice)
+    # (a step another thread puts in a pipeline's steps meanwhile: not the one fitted here)
+    fits.placed = {name: (pipe, step) for name, step, pipe in named if pipe is not None}
+    named = [(name, step) for name, step, _ in named]
     put = []
     for name, step in named:
         for method in _WATCHED:
@@ -275,9 +343,11 @@ def watch_step_fits(model, advice=PIPELINE_ADVICE):
             # the step's own dict: skorch's __setattr__ would register it as a module
             step.__dict__[method] = _Watch(fits, name, step, method, inner)
             put.append((step, method, inner))
+    memories = watch_memories(model, fits)  # (steps fitted as clones, in their place)
     try:
         yield fits
     finally:
+        restore_memories(memories)
         for step, method, inner in reversed(put + fits.put):
             if inner is None:
                 step.__dict__.pop(method, None)
