@@ -223,6 +223,10 @@ def test_lineage_of_fits_hitting_and_missing_the_cache(tmp_path, memory):
     values = pd.read_csv(path)[["a", "b"]].to_numpy()
     values[4, 0] += 1.0
     _write(path, values)
+    # the frame read before, fitted again: a hit, and its rows said to be of a changed file
+    stale = fit(X)
+    assert FITS == [30, 23] and _fingerprints(stale) == _fingerprints(first)
+    assert set(stale.trace(np.arange(30))["file_state"]) == {"changed"}
     changed = stp.read_csv(path)
     again = fit(changed)
     assert FITS == [30, 23, 30]
