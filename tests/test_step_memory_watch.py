@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sktraceprop as stp
 from sktraceprop._lineage._declared import N_ROWS
-from sktraceprop.exceptions import LineageError
+from sktraceprop.exceptions import ChangedSourceWarning, LineageError
 from sktraceprop.stores import MemoryStore
 from tests._gate import fit_while_other_code_fits, plain, shifted_data
 
@@ -226,7 +226,8 @@ def test_lineage_of_fits_hitting_and_missing_the_cache(tmp_path, memory):
     # the frame read before, fitted again: a hit, and its rows said to be of a changed file
     stale = fit(X)
     assert FITS == [30, 23] and _fingerprints(stale) == _fingerprints(first)
-    assert set(stale.trace(np.arange(30))["file_state"]) == {"changed"}
+    with pytest.warns(ChangedSourceWarning, match="changed since it was loaded"):
+        assert set(stale.trace(np.arange(30))["file_state"]) == {"changed"}
     changed = stp.read_csv(path)
     again = fit(changed)
     assert FITS == [30, 23, 30]
