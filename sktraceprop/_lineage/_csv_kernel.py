@@ -36,6 +36,7 @@ from ._csv_kernel_state import (  # noqa: F401 (re-exported for the scan's calle
     S_COUNTED,
     S_CR_BLANK,
     S_FILE_LINES,
+    S_FIRST_DATA,
     S_LINE,
     S_N_REC,
     S_PREV_CR,
@@ -66,6 +67,15 @@ def count_line_ends(buf):
         if c == 10 or c == 13:
             n += 1
     return n
+
+
+@njit(cache=True, nogil=True)
+def _after_first_row(st):
+    """Whether the lone ``\r`` before the whitespace-led line being read ended the first
+    data record, after which pandas before 3.0 reads the line right (measured against
+    pandas 3.1 on drawn files: after any other record, or a skipped, comment or blank
+    line, it fails, loops or reads earlier records again)."""
+    return st[S_N_REC] == st[S_FIRST_DATA] + 1 and st[S_REC_END] == st[S_WS_START] - 1
 
 
 @njit(cache=True, nogil=True)
@@ -239,7 +249,7 @@ def scan_chunk(
                 # skipinitialspace, leave the field not yet started.
                 st[S_REC_START] = st[S_WS_START]
                 st[S_REC_LINE] = st[S_WS_LINE]
-                if st[S_WS_TAB] & 2 and st[S_CR_BLANK] == 0:
+                if st[S_WS_TAB] & 2 and st[S_CR_BLANK] == 0 and not _after_first_row(st):
                     st[S_CR_BLANK] = st[S_WS_LINE]  # (pandas 2 reads it otherwise)
                 state = START_FIELD if skipinitialspace and st[S_WS_TAB] & 1 == 0 else IN_FIELD
                 continue

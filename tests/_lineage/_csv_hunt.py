@@ -83,6 +83,13 @@ def hunt_files(draw):
         lines.append((text, ending()))
     names = [f"T{len(lines) + 1}Z", *(f"c{k}" for k in range(1, n_fields))]
     lines.append((sep.join(names), ending()))
+    width = n_fields
+    if draw(st.integers(0, 6)) == 0:
+        # a line of k fields after the header, and records of the header's count plus k:
+        # pandas' python engine takes it for index names (the C engine fails)
+        k = draw(st.integers(1, 2))
+        lines.append((sep.join([token(), *fields(k - 1)]), ending()))
+        width = n_fields + k
     for _ in range(draw(st.integers(0, 10))):
         kind = draw(st.sampled_from(["data"] * 6 + ["blank", "comment", "bad", "empty key"]))
         lead = "" if sep in " \t" else draw(st.sampled_from(["", "", " ", "  "]))
@@ -92,9 +99,9 @@ def hunt_files(draw):
         elif kind == "comment":
             text = draw(st.sampled_from(["#", "%"])) + token() + " " + "".join(fields(2))
         elif kind == "empty key":
-            text = sep.join(["", *fields(n_fields - 1)]) if n_fields > 1 else '""'
+            text = sep.join(["", *fields(width - 1)]) if width > 1 else '""'
         else:
-            n = n_fields + (draw(st.sampled_from([-1, 1, 2])) if kind == "bad" else 0)
+            n = width + (draw(st.sampled_from([-1, 1, 2])) if kind == "bad" else 0)
             key = lead + quote + token() + quote
             text = sep.join([key, *fields(max(n - 1, 0))])
         lines.append((text, ending()))
