@@ -11,8 +11,9 @@ One deliberate difference: on a whitespace-only line that turns out to hold data
 backtracks to the byte after the previous ``\\n`` and reads again from there; the kernel
 resumes at the start of the line instead. The two agree except when the previous line
 ended with a lone ``\\r``, where pandas before 3.0 reads earlier records again (or never
-finishes), its row count unchanged: the kernel notes the first such line
-(``S_CR_BLANK``) and the scan refuses it there (pandas 3 reads it as the kernel does).
+finishes), its row count unchanged, unless that line ended the first data record (read
+right there): the kernel notes the first other such line (``S_CR_BLANK``) and the scan
+refuses it there (pandas 3 reads it as the kernel does).
 """
 
 import numpy as np
