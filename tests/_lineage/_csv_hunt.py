@@ -116,6 +116,8 @@ def hunt_files(draw):
         data = text.encode(encoding)
     except UnicodeError:
         data = text.encode("utf-8")
+    if encoding in ("latin-1", "cp1252") and draw(st.integers(0, 3)) == 0:
+        data = b"\xef\xbb\xbf" + data  # a UTF-8 byte order mark, read as three characters
     compression = draw(st.sampled_from([None] * 5 + ["gz", "zip", "bz2"]))
     if compression == "gz":
         data = gzip.compress(data)

@@ -30,6 +30,22 @@ from tests._lineage._csv_hunt import hunt_files, hunt_one, token_lines, wrong_li
         "|",
     )
 )
+# (session 67) pandas' python engine takes line 2 for the names of an index column; the
+# content check's sample led by a record narrower than the first; pandas 2.2's C
+# tokenizer after the first data record's lone \r (all once refused, now read)
+@example(("f.csv", b"T1Z,c1\nT2Z\nT3Z,1,2\nT4Z,3,4\n", {"engine": "python"}, ","))
+@example(
+    ("f.csv", b"T1Z,c1\r\nT2Z,x\r\nT3Z,1,2,a\r\nT4Z,3,4,b", {"sep": None, "skipfooter": 1}, ",")
+)
+@example(
+    (
+        "f.csv",
+        b"T1Z,1,2\nT2Z,3\nT3Z,5,6\nT4Z,7,8\n",
+        {"names": ["key"], "header": None, "skipfooter": 1},
+        ",",
+    )
+)
+@example(("f.csv", b"T1Z,v\nT2Z,1\r T3Z,2\nT4Z,3\n", {}, ","))
 def test_read_csv_rows_name_their_raw_lines_or_the_read_raises(tmp_path_factory, doc):
     name, data, options, sep = doc
     outcome = hunt_one(tmp_path_factory.mktemp("hunt"), name, data, options, sep)
