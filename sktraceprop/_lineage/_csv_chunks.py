@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..exceptions import LineageError
 from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
-from ._csv_python_blank import dropped_blank, refuse_blank
+from ._csv_python_blank import dropped_blank, refuse_dropped
 from ._csv_spans import RecordBytes
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_positions
@@ -92,7 +92,7 @@ class TracedChunks:
         check_python_engine(path, self._modelled, self._scan)
         if dropped_blank(path, self._modelled, self._scan) is not None:
             # (chunks are cut from the scan's records: one pandas drops is not skipped)
-            refuse_blank(path, int(self._scan.lines[self._first]))
+            refuse_dropped(path, self._modelled, self._scan)
         if self._scan.status is not None:
             data_lines(self._scan, 0, self._modelled, path)  # raises, naming the status
         total = max(self._scan.n_records - self._first, 0)
@@ -262,7 +262,10 @@ class TracedChunks:
         # (the bytes read now are the bytes scanned: the file has not changed since)
         check_stable(self._before, os.stat(self._path), self._scan.n_bytes, self._path)
         records = _Records(texts, first, start)
-        check_positions(frame, _Sampled(records), self._modelled, self._path, first, positions)
+        lead = self._samples.get(first)  # (the first data record: see _csv_verify)
+        check_positions(
+            frame, _Sampled(records), self._modelled, self._path, first, positions, lead
+        )
 
     def _texts(self, records):
         """Record -> its bytes, for each of ``records`` (sorted): kept by the scan, or

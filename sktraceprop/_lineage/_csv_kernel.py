@@ -11,8 +11,9 @@ One deliberate difference: on a whitespace-only line that turns out to hold data
 backtracks to the byte after the previous ``\\n`` and reads again from there; the kernel
 resumes at the start of the line instead. The two agree except when the previous line
 ended with a lone ``\\r``, where pandas before 3.0 reads earlier records again (or never
-finishes), its row count unchanged: the kernel notes the first such line
-(``S_CR_BLANK``) and the scan refuses it there (pandas 3 reads it as the kernel does).
+finishes), its row count unchanged, unless that line ended the first data record (read
+right there): the kernel notes the first other such line (``S_CR_BLANK``) and the scan
+refuses it there (pandas 3 reads it as the kernel does).
 """
 
 import numpy as np
@@ -36,6 +37,7 @@ from ._csv_kernel_state import (  # noqa: F401 (re-exported for the scan's calle
     S_COUNTED,
     S_CR_BLANK,
     S_FILE_LINES,
+    S_FIRST_DATA,
     S_LINE,
     S_N_REC,
     S_PREV_CR,
@@ -66,6 +68,15 @@ def count_line_ends(buf):
         if c == 10 or c == 13:
             n += 1
     return n
+
+
+@njit(cache=True, nogil=True)
+def _after_first_row(st):
+    """Whether the lone ``\r`` before the whitespace-led line being read ended the first
+    data record, after which pandas before 3.0 reads the line right (measured against
+    pandas 3.1 on drawn files: after any other record, or a skipped, comment or blank
+    line, it fails, loops or reads earlier records again)."""
+    return st[S_N_REC] == st[S_FIRST_DATA] + 1 and st[S_REC_END] == st[S_WS_START] - 1
 
 
 @njit(cache=True, nogil=True)
@@ -239,7 +250,7 @@ def scan_chunk(
                 # skipinitialspace, leave the field not yet started.
                 st[S_REC_START] = st[S_WS_START]
                 st[S_REC_LINE] = st[S_WS_LINE]
-                if st[S_WS_TAB] & 2 and st[S_CR_BLANK] == 0:
+                if st[S_WS_TAB] & 2 and st[S_CR_BLANK] == 0 and not _after_first_row(st):
                     st[S_CR_BLANK] = st[S_WS_LINE]  # (pandas 2 reads it otherwise)
                 state = START_FIELD if skipinitialspace and st[S_WS_TAB] & 1 == 0 else IN_FIELD
                 continue

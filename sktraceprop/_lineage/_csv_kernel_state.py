@@ -43,12 +43,15 @@ S_WS_START = 9  # start of the whitespace-only line being read
 S_WS_LINE = 10  # its physical line
 S_WS_TAB = 11  # bit 1: a tab was among its blanks; bit 2: a lone "\r" ended the line before
 S_CR_BLANK = 12  # the first line of data led by blanks after a lone "\r" (0: none)
-N_SLOTS = 13
+S_FIRST_DATA = 13  # records before the first data record (the header's, as pandas counts)
+N_SLOTS = 14
 
 
-def new_state(start=0):
-    """State vector for a scan starting at byte ``start`` (3 after a UTF-8 BOM)."""
+def new_state(start=0, first_data=0):
+    """State vector for a scan starting at byte ``start`` (3 after a UTF-8 BOM), of a
+    file whose first data record is record ``first_data``."""
     st = np.zeros(N_SLOTS, np.int64)
+    st[S_FIRST_DATA] = first_data
     st[S_STATE] = START_RECORD
     st[S_REC_START] = start
     st[S_COUNTED] = start

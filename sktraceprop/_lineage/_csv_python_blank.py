@@ -54,17 +54,23 @@ from ._csv_kept import Spans
 from ._csv_lines import header_records
 from ._csv_python import _dialect, _na_markers
 
-__all__ = ["blank_names_error", "dropped_blank", "refuse_blank", "without_blank"]
+__all__ = [
+    "blank_names_error",
+    "dropped_blank",
+    "refuse_blank",
+    "refuse_dropped",
+    "refuse_index_names",
+    "without_blank",
+]
 
 #: Options under which the python engine's first lines are not modelled here.
 _UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
 
 
 def _applies(kwargs):
-    """Whether the python engine may drop a blank line after the header."""
+    """Whether the python engine may drop the line after the header."""
     return (
         kwargs.get("engine") == "python"
-        and not kwargs.get("skip_blank_lines", True)
         and header_records(kwargs) > 0
         and kwargs.get("index_col") is not False
     )
@@ -140,9 +146,18 @@ def _python_fields(text, dialect, kwargs, alone):
     return cut[0]
 
 
+def _is_blank(text):
+    """Whether a record's text (running to the next record) starts with a blank line."""
+    return _lines(text)[:1] in ([], ["\n"], ["\r\n"], ["\r"])
+
+
 def dropped_blank(path, kwargs, scan):
-    """The record index (0-based, as ``skiprows`` counts) of the blank line after the
-    header that pandas' python engine drops, or None.
+    """The record index (0-based, as ``skiprows`` counts) of the line after the header
+    that pandas' python engine drops, taken for index names, or None.
+
+    That line is blank (``k = 0`` names, with ``skip_blank_lines=False``), or holds
+    ``k`` fields where the line after it holds the header's count plus ``k`` (see
+    :func:`_index_names_row`).
 
     Parameters
     ----------
@@ -155,8 +170,8 @@ def dropped_blank(path, kwargs, scan):
     Raises
     ------
     LineageError
-        Where the line after the header is blank under options this module does not
-        model (see its docstring).
+        Where the line after the header is dropped, or may be, under options this
+        module does not model (see its docstring).
     """
     first = header_records(kwargs)
     if not _applies(kwargs) or scan.lines.size < first + 2:
@@ -164,8 +179,12 @@ def dropped_blank(path, kwargs, scan):
     header, blank, after = _first_lines(path, kwargs, scan, first)
     # (a record's text runs to the next record: comment lines the C tokenizer skips
     # after the blank line are in it)
-    if blank is None or _lines(blank)[:1] not in ([], ["\n"], ["\r\n"], ["\r"]):
+    if blank is None:
         return None
+    if not _is_blank(blank):
+        return _index_names_row(path, kwargs, scan, (header, blank, after))
+    if kwargs.get("skip_blank_lines", True):
+        return None  # (not a record to the C tokenizer: never the line found here)
     if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_blank(path, int(scan.lines[first]))
     dialect = _dialect(kwargs)
@@ -185,6 +204,66 @@ def dropped_blank(path, kwargs, scan):
         # (pandas then reads no index at all: the content check's parse keeps it)
         refuse_blank(path, int(scan.lines[first]))
     return first
+
+
+def _index_names_row(path, kwargs, scan, texts):
+    """The record index of the line after the header (not blank) where pandas' python
+    engine takes it for the names of ``k`` index columns, or None.
+
+    It does where the line holds ``k`` fields and the line after it the header's count
+    plus ``k`` (``_get_index_name``: "column and index names on diff rows"). Where the
+    fields of the three lines are not sure (see :func:`_python_fields`), None: the
+    record count and the content check then judge the line found (``skipfooter`` drops
+    rows from the end as without the line). Under ``names``, ``usecols`` or
+    ``skiprows`` (which move what the python engine counts or reads first) or
+    ``index_col`` (which pandas then replaces by the ``k`` columns), such a line is
+    refused (:func:`refuse_index_names`).
+    """
+    first = header_records(kwargs)
+    dialect = _dialect(kwargs)
+    header, line, after = (
+        None if t is None else _python_fields(t, dialect, kwargs, alone=k == 2)
+        for k, t in enumerate(texts)
+    )
+    if None in (header, line, after) or not line:
+        return None
+    if len(after) != len(line) + len(header):
+        return None
+    unmodelled = [name for name in _UNMODELLED if name != "skipfooter"]
+    if any(_given(kwargs.get(name)) for name in unmodelled) or (
+        kwargs.get("index_col") is not None
+    ):
+        refuse_index_names(path, int(scan.lines[first]), len(line))
+    return first
+
+
+def refuse_dropped(path, kwargs, scan):
+    """Raise: the line after the header that the python engine drops (found by
+    :func:`dropped_blank`) is not modelled here (chunks are cut from the scan's
+    records)."""
+    first = header_records(kwargs)
+    line = int(scan.lines[first])
+    _, text, after = _first_lines(path, kwargs, scan, first)
+    if _is_blank(text):
+        refuse_blank(path, line)
+    fields = _python_fields(text, _dialect(kwargs), kwargs, alone=False)
+    refuse_index_names(path, line, len(fields))
+
+
+def refuse_index_names(path, line, k):
+    """Raise: ``line`` (of ``k`` fields) after the header is taken by pandas' python
+    engine for the names of ``k`` index columns, under options not modelled."""
+    import pandas as pd
+
+    raise LineageError(
+        f"sktraceprop.read_csv: {path}: line {line}, after the header, holds {k} "
+        f"field{'s' * (k != 1)} and the line after it the header's count plus {k}: with "
+        f"engine='python' pandas {pd.__version__} takes it for the names of {k} index "
+        f"column{'s' * (k != 1)} and reads it as no row; with names, usecols, skiprows, "
+        "index_col or chunksize that is not modelled, so the lines of the rows cannot be "
+        "guaranteed. Read it without those options, or with pandas and use "
+        "sktraceprop.from_pandas."
+    )
 
 
 def without_blank(scan, record):

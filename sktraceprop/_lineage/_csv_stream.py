@@ -17,6 +17,7 @@ import numpy as np
 
 from ._csv_files import _decompressed, check_stable, compression_of, open_text  # noqa: F401
 from ._csv_kept import N_SAMPLED, _Kept  # noqa: F401 (re-exported, as the above)
+from ._csv_lines import header_records
 from ._csv_skiprows import SkipRows
 from ._csv_text import _first_at_least, _Hashing, _utf8, _writable
 
@@ -198,7 +199,7 @@ def scan_file(
         for chunk in chunks:
             if st is None:
                 start = 3 if chunk[:3] == b"\xef\xbb\xbf" else 0
-                st = K.new_state(start)
+                st = K.new_state(start, header_records(kwargs))
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
             buf = _writable(chunk)

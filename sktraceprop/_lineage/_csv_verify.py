@@ -14,6 +14,12 @@ ones. Parsed in file order, a record that pandas reads as two rows next to one i
 as none (a boundary the line finder misjudged between neighbours) gave the same rows as
 the file and cancelled out; in this order their bytes are not joined as in the file, and
 the rows land on the wrong records or their count differs.
+
+The first data record leads every parse (its row then dropped): pandas takes the width
+of the rows and an implicit index from the first record it reads after the header (with
+no header, ``names`` shorter than the fields or rows of fewer fields than the first), so
+a sample led by another record reads otherwise ("Expected 2 fields in line 2, saw 3")
+where the file is well defined.
 """
 
 import io
@@ -124,12 +130,23 @@ def check_content(frame, scan, kwargs, where):
     kept = np.array(
         sorted(g - first for g in scan.samples if first <= g < first + len(frame)), np.int64
     )
-    check_positions(frame, scan, kwargs, where, first, _spread(kept))
+    check_positions(frame, scan, kwargs, where, first, _spread(kept), scan.samples.get(first))
 
 
-def check_positions(frame, scan, kwargs, where, first, positions):
+def _leading(record):
+    """``record`` (the first data record's bytes), to lead the check's parses, or None
+    where pandas might read it as no row (blank, or blanks only)."""
+    if record is None or not record.strip(b" \t\r\n"):
+        return None
+    return record
+
+
+def check_positions(frame, scan, kwargs, where, first, positions, lead=None):
     """Check rows ``positions`` (sorted) of ``frame`` against their records: parsed in
-    an order where no record follows its predecessor in the file (see the module)."""
+    an order where no record follows its predecessor in the file (see the module),
+    after ``lead`` (the first data record's bytes, None where not known), whose row is
+    dropped."""
+    lead = _leading(lead)
     blank = np.zeros(positions.size, dtype=bool)
     if kwargs.get("engine") == "python" and not kwargs.get("skip_blank_lines", True):
         # pandas' python engine drops a blank record parsed first after the header when
@@ -139,18 +156,20 @@ def check_positions(frame, scan, kwargs, where, first, positions):
             [not scan.samples[int(p) + first].strip(b"\r") for p in positions], dtype=bool
         )
         if blank.any():
-            _check_rows(frame, scan, kwargs, where, first, positions[blank])
+            _check_rows(frame, scan, kwargs, where, first, positions[blank], lead)
     positions = positions[~blank]
     order = np.concatenate([positions[1::2], positions[0::2]])
     if order.size:
-        _check_rows(frame, scan, kwargs, where, first, order)
+        _check_rows(frame, scan, kwargs, where, first, order, lead)
 
 
-def _check_rows(frame, scan, kwargs, where, first, positions):
-    """Parse the records of rows ``positions`` (with the header) together; raise
-    ``LineageError`` unless they give exactly those rows of ``frame``."""
+def _check_rows(frame, scan, kwargs, where, first, positions, lead=None):
+    """Parse the records of rows ``positions`` (with the header, and ``lead`` whose row
+    is dropped) together; raise ``LineageError`` unless they give exactly those rows of
+    ``frame``."""
     end = (kwargs.get("lineterminator") or "\n").encode()  # records are kept without it
     pieces = [scan.samples[first - 1] + end] if first else []
+    pieces += [] if lead is None else [lead + end]
     pieces += [scan.samples[int(p) + first] + end for p in positions]
     expected = _rows_at(frame, positions)
     try:
@@ -162,6 +181,8 @@ def _check_rows(frame, scan, kwargs, where, first, positions):
             f"as those rows ({type(exc).__name__}: {exc}); physical lines cannot be "
             "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
         ) from None
+    if lead is not None:
+        again = again.iloc[1:]  # (a lead read as no row, or two, leaves a mismatch)
     mismatch = None
     if len(again) != len(expected) or list(again.columns) != list(expected.columns):
         mismatch = 0

@@ -356,6 +356,9 @@ def keeps_index(kwargs, index, start):
     index_col = kwargs.get("index_col")
     # (pandas also reads an index when the data rows have one field more than the
     # header: the implicit index, kept too)
+    # (a named index is read from the file: an empty one equals an empty RangeIndex)
     return index_col is not False and (
-        index_col is not None or not index.equals(pd.RangeIndex(start, start + len(index)))
+        index_col is not None
+        or any(name is not None for name in index.names)
+        or not index.equals(pd.RangeIndex(start, start + len(index)))
     )
