@@ -178,7 +178,9 @@ class LinearObjective:
         if self.loss in ("log_ovr", "squared_classifier"):
             classes = self.estimator.classes_
             idx = known_class_indices(classes, y, name)
-            if len(classes) == 2:
+            if len(classes) <= 2:
+                # one class (a RidgeClassifier fitted on one, as a refit without every
+                # row of the other is): scikit-learn's LabelBinarizer codes it -1
                 return (2.0 * idx - 1.0)[:, None]
             Y = -np.ones((y.shape[0], len(classes)))
             Y[np.arange(y.shape[0]), idx] = 1.0

@@ -71,6 +71,10 @@ class FitPartsMixin:
         self.method_ = self.trak_.method
         self.damping_ = float(self.trak_.dampings[0])
         self.damping_selection_ = self.trak_.selection
+        # the only row of a class: a retrain without it has no row of the class
+        lone = lone_class_note(model, self.y_, neural=True)
+        if lone is not None:
+            warnings.warn(lone, UserWarning, stacklevel=user_stacklevel())
 
     def _fit_linear(self, check_rows=False):
         """The linear part: the exact Hessian, its inverse, how far the model is from

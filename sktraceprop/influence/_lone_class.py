@@ -11,6 +11,11 @@ sign; ``tests/influence/test_lone_class_rows.py``). The scores of the other rows
 not affected. The explainer warns at ``fit``, and every explanation's ``notes`` name
 these rows (found from the kept labels ``y_``, so an explainer pickled before says it
 too).
+
+A neural model (the TRAK route) is named alike: a retrain without such a row has no row
+of the class either (a ``JaxClassifier`` has no output for it, or refuses the single
+class left; a skorch net keeps the output its module was built with, which no row then
+pulls up), far from the model trained with it, where the score is a first-order change.
 """
 
 import numpy as np
@@ -29,9 +34,10 @@ def lone_class_rows(model, y):
     return np.flatnonzero(counts[codes.ravel()] == 1)
 
 
-def lone_class_note(model, y):
+def lone_class_note(model, y, *, neural=False):
     """The sentence said of the training rows (labels ``y``) of a classifier ``model``
-    that are the only row of their class, or None where there are none."""
+    that are the only row of their class, or None where there are none. ``neural``: the
+    model is explained by the neural (TRAK) route."""
     rows = lone_class_rows(model, y)
     if not rows.size:
         return None
@@ -39,6 +45,18 @@ def lone_class_note(model, y):
     shown = ", ".join(f"{int(i)} (class {labels[i].tolist()!r})" for i in rows[:5])
     more = ", ..." if rows.size > 5 else ""
     n_classes = np.unique(labels).size
+    if neural:
+        return (
+            f"{rows.size} training row(s) are the only row of their class (train_index "
+            f"{shown}{more}): a retrain without it has no row of the class (a "
+            "JaxClassifier then has no output for it, or refuses the single class left; "
+            "a skorch net keeps the output its module was built with, which no row then "
+            "pulls up), far from the network trained with it, so the score of such a "
+            f"row, a first-order change within a {type(model).__name__} trained with "
+            "the class, need not predict a retrain's margins (for linear models it had "
+            "the opposite sign). The other rows' scores are not affected; add rows of "
+            "the class, or leave it out of the training rows."
+        )
     refit = (
         "a refit without it sees a single class, with no margin between two (most "
         "classifiers refuse to fit it)"

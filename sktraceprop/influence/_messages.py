@@ -113,9 +113,9 @@ def explanation_notes(explainer):
             f"row moves the margins about 1 / (1 - leverage) times as much (up to "
             f"{times:.3g} times its score)."
         )
-    if explainer.trak_ is None:  # (from the labels: explainers pickled before say it too)
-        lone = lone_class_note(explainer.model_, explainer.y_)
-        notes += [] if lone is None else [lone]
+    # (from the labels: explainers pickled before say it too)
+    lone = lone_class_note(explainer.model_, explainer.y_, neural=explainer.trak_ is not None)
+    notes += [] if lone is None else [lone]
     stationary = getattr(explainer, "stationarity_", None)
     if stationary is not None and NOTE_STATIONARY < stationary <= NOT_STATIONARY:
         notes.append(

@@ -73,7 +73,10 @@ class GradientCorrectionUnlearner(
     SGD steps of size ``lr`` on the retained rows (method ``"influence+finetune"``). The
     logged certificate is then the retained-objective gradient norm after the correction,
     a stationarity measure, not a bound on the distance to a retrain; compare with a
-    retrain using :func:`sktraceprop.metrics.unlearning_report`.
+    retrain using :func:`sktraceprop.metrics.unlearning_report`. A neural removal that
+    takes every row of a class is refused (``UnlearningError``, nothing changed): a
+    retrain has no row of the class, while the correction keeps the network's output
+    for it and the class in ``classes_`` (a convex model is refitted instead).
 
     Parameters
     ----------

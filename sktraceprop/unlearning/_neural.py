@@ -60,6 +60,7 @@ from ._calibration import resolve_calibration
 from ._crossfit import crossfit_losses, crossfit_target
 from ._method import Removal, RemovalMethod
 from ._neural_backend import row_losses
+from ._neural_classes import check_no_class_lost
 from ._neural_inputs import _final, _holdout_rows, _module_inputs
 from ._neural_step import neural_remove
 
@@ -246,6 +247,8 @@ class NeuralCorrection(RemovalMethod):
         """As :meth:`RemovalMethod.remove`; ``drop_validation`` (a mask over the
         validation rows) names those of removed sources: the removal neither uses nor
         keeps them."""
+        # a class only removed rows hold: refused, no retrain would keep it (see there)
+        check_no_class_lost(_final(estimator), self.Y, forget, keep)
         backend = self.backend
         validation = self.validation
         validation_ids = getattr(self, "validation_ids", None)  # (older pickles lack it)

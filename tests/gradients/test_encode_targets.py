@@ -88,3 +88,18 @@ def test_mixed_text_and_numbers_are_refused_by_name():
     est, _ = _fitted("strings", "ridge")
     with pytest.raises(ValueError, match=r"mixes labels of kinds \['int', 'str'\]"):
         linear_model_objective(est).encode_targets(np.array(["ant", 2], dtype=object))
+
+
+@pytest.mark.parametrize("label", [0, "cat"])
+def test_ridge_classifier_of_one_class_is_coded_as_scikit_learn_fits_it(label):
+    # scikit-learn fits a RidgeClassifier on one class (a refit without every row of
+    # the other is one) with that class coded -1; it was coded +1 here, so the
+    # objective's gradient at the fitted model was far from 0 and a Newton step moved
+    # the intercept to +1 (and predict then raised)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.full(20, label, dtype=object if isinstance(label, str) else int)
+    model = RidgeClassifier().fit(X, y)
+    objective = linear_model_objective(model)
+    np.testing.assert_array_equal(objective.encode_targets(y), -np.ones((20, 1)))
+    gradient = objective.objective_gradient(X, y, None)
+    assert np.linalg.norm(gradient) < 1e-10
