@@ -19,17 +19,18 @@ an exponentially weighted mean (:mod:`._over_rows_ewm`); a difference, a percent
 change, a moving mean or sum (centred or not) is rebuilt from the data's rows up to a
 constant (:mod:`._over_rows_chain`); a running sum per group from the earlier row of the
 data that holds a witness row's value less its loaded value
-(:mod:`._over_rows_group_sums`); and a group's mean is seen as one value per group
-within its rows' loaded values (:mod:`._over_rows_groups`, said to be checked on a
-sample). A group's sum, count or standard deviation and a moving standard deviation need
-the loaded value of other rows, which is not kept, and are left to the run's note of a
-changed column. The column must be explained on every row compared (the operation
-recomputed here agrees with it to a relative ``1e-9``: a sum in another order rounds
-otherwise) and differ on at least ``MIN_ROWS`` of them (exactly: a loaded value and the
-value now are compared as they are, and a value moved from a row within ``1e-9`` of it
-is still moved). A new column under a new name is a feature computed beside the loaded
-one, not a loaded value: the run records it as a column of no known source, and nothing
-here warns.
+(:mod:`._over_rows_group_sums`); a group's mean is seen as one value per group within
+its rows' loaded values (:mod:`._over_rows_groups`, said to be checked on a sample), and
+a group's standard deviation as one near the spread of its rows' loaded values
+(:mod:`._over_rows_group_std`, said to be checked on a sample, statistically). A group's
+sum or count and a moving standard deviation need the loaded value of other rows, which
+is not kept, and are left to the run's note of a changed column. The column must be
+explained on every row compared (the operation recomputed here agrees with it to a
+relative ``1e-9``: a sum in another order rounds otherwise) and differ on at least
+``MIN_ROWS`` of them (exactly: a loaded value and the value now are compared as they
+are, and a value moved from a row within ``1e-9`` of it is still moved). A new column
+under a new name is a feature computed beside the loaded one, not a loaded value: the
+run records it as a column of no known source, and nothing here warns.
 """
 
 import numpy as np
@@ -37,6 +38,7 @@ import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
 from ._over_rows_ewm import ewm_mean
+from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, group_mean
 from ._witness import WITNESSES, is_witness
@@ -317,6 +319,9 @@ def _found(code, source, name, rows_of, now):
             op = _running(column, rows_of.witnesses(code, load), values)
             if op is None:
                 _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
+                op = group_std(load, name, rows, at, values)
+                if op is not None:
+                    return op, CHECKED_SPREAD
                 op = group_mean(load, name, rows, at, values)
                 if op is not None:
                     return op, CHECKED

@@ -1,6 +1,7 @@
 """In a load of more than 512 rows (its witness rows a sample), a loaded column
-overwritten with a moving sum, a centred moving mean, a running sum per group or an
-exponentially weighted mean warns as in a small load, and a column changed row by row
+overwritten with a moving sum, a centred moving mean, a running sum per group, a group's
+standard deviation (checked on the sample, statistically) or an exponentially weighted
+mean warns as in a small load, and a column changed row by row
 (scaled, clipped, recoded, gaps filled with a constant) does not.
 
 These were left to the run's note of a changed column: a row's value there comes from
@@ -24,6 +25,7 @@ NEW = [
     "rolling(3).sum()",
     "rolling(4, center=True).mean()",
     "groupby(g).cumsum()",
+    "groupby(g).transform('std')",
     "ewm(alpha=0.181818).mean()",
     "ewm(alpha=0.3, adjust=False).mean()",
 ]
@@ -71,6 +73,7 @@ def _load(tmp_path, n, seed, name, gaps=False):
 @example(n=3000, change="ewm(alpha=0.181818).mean()", seed=2, drop=False)
 @example(n=600, change="ewm(alpha=0.3, adjust=False).mean()", seed=3, drop=True)
 @example(n=2000, change="groupby(g).cumsum()", seed=9, drop=False)
+@example(n=600, change="groupby(g).transform('std')", seed=10, drop=False)
 @example(n=3000, change="clipped", seed=4, drop=False)
 @example(n=3000, change="recoded", seed=5, drop=False)
 @example(n=3000, change="filled", seed=6, drop=False)
@@ -132,3 +135,15 @@ def test_whole_numbers_changed_row_by_row_do_not_warn(tmp_path, change):
     pipe, found = _fit(df[["a", "b"]], df["y"])
     assert not found, str(found[0].message)
     assert any(m.startswith("input column(s) a ") for m in pipe.lineage_.notes)
+
+
+def test_a_group_std_of_a_large_load_is_named_and_said_checked_on_a_sample(tmp_path):
+    # (its values span more than its spread: within them, it was named a group mean)
+    op = "groupby(g).transform('std')"
+    path, df = _load(tmp_path, 3000, 11, "spread")
+    df["a"] = OPS[op](df)
+    pipe, found = _fit(df[["a", "b"]], df["y"])
+    assert len(found) == 1, [m[:90] for m in pipe.lineage_.notes]
+    message = str(found[0].message)
+    assert f"(a.{op}:" in message and "a sample" in message and "spread" in message
+    _check_against_bytes(df, path, op)
