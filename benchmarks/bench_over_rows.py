@@ -2,16 +2,16 @@
 
 A column changed after loading is tried against the operations over rows
 (``_lineage/_over_rows.py``: ``cumsum``, ``diff``, ``rolling(w).mean()``...) before
-the fit warns of it. Timed in one process on a 100,000-row frame read by
+the fit warns of it. Timed in one process on a 100,000-row frame (``--rows``) read by
 ``sktraceprop.read_csv`` (6 float columns and a group key): the search alone
 (``over_rows``) and the whole value check it is part of (``changes``), with two
 columns scaled in place, or all six standardised (no operation matches: every one is
-tried), or column ``a``
-overwritten with one, on the frame in the file's order and on an 80% sample shuffled
-(the ids' order must be sorted for). Per case the fastest and the median of
-``--repeats`` calls.
+tried), or column ``a`` overwritten with one (a moving sum or centred mean, an
+exponentially weighted mean, a running sum per group ``g`` among them), on the frame in
+the file's order and on an 80% sample shuffled (the ids' order must be sorted for). Per
+case the fastest and the median of ``--repeats`` calls.
 
-Run: python benchmarks/bench_over_rows.py --note ", loaded by other jobs"
+Run: python benchmarks/bench_over_rows.py --note ", loaded by other jobs" [--rows 300000]
 """
 
 import argparse
@@ -40,6 +40,12 @@ CHANGES = {
     "a.cumsum()": lambda d: d.assign(a=d["a"].cumsum()),
     "a.diff()": lambda d: d.assign(a=d["a"].diff().fillna(0.0)),
     "a.rolling(3).mean()": lambda d: d.assign(a=d["a"].rolling(3).mean().fillna(0.0)),
+    "a.rolling(3).sum()": lambda d: d.assign(a=d["a"].rolling(3).sum().fillna(0.0)),
+    "a.rolling(5, center=True).mean()": lambda d: d.assign(
+        a=d["a"].rolling(5, center=True).mean().fillna(0.0)
+    ),
+    "a.ewm(span=10).mean()": lambda d: d.assign(a=d["a"].ewm(span=10).mean()),
+    "g: a.cumsum()": lambda d: d.assign(a=d.groupby("g")["a"].cumsum()),
 }
 
 
@@ -47,9 +53,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--note", default="", help="what else ran on the machine")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=100_000,
+        help="rows of the frame (results/over_rows.json for 100,000; over_rows_<rows>.json else)",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    n = 100_000
+    n = args.rows
     data = pd.DataFrame(rng.normal(size=(n, 6)).round(4), columns=list("abcdef"))
     data["g"] = rng.integers(0, 4, n)
     rows, table = [], []
@@ -98,10 +110,10 @@ def main():
     print(text)
     info = machine()
     write_results(
-        "over_rows",
+        "over_rows" if n == 100_000 else f"over_rows_{n}",
         {"machine": info, "note": args.note, "repeats": args.repeats, "rows": rows},
         "## Loaded columns computed over rows (bench_over_rows.py)\n\n"
-        f"A 100,000-row frame read by read_csv; {args.repeats} calls each. "
+        f"A {n:,}-row frame read by read_csv; {args.repeats} calls each. "
         f"Machine: {info['cpu']}, {info['cpu_count']} cores{args.note}; numpy "
         f"{info['numpy']}, pandas {info['pandas']}.\n\n" + text,
     )

@@ -9,29 +9,37 @@ leaves what it gave to the rows after it (or its group). The library does not se
 operation; it sees the result on the witness rows, and tries the usual ones.
 
 A load whose every row is a witness (under 512 rows) is known whole: each operation
-(there also a moving sum, a centred moving mean and a running sum per group) is
+(there also a moving standard deviation and a group's sum or standard deviation) is
 computed on the loaded column (in the load's order, and in the data's order over its
-rows) and compared with the column now, on every row compared. A larger load keeps a
-sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
-``expanding().mean()``) are checked from each witness row and the row before it in the
-data, which the data holds; a difference, a percentage change, a moving or group mean
-is rebuilt from the data's rows up to a constant (:mod:`._over_rows_chain`), and a
-group's mean is seen as one value per group within its rows' loaded values
-(:mod:`._over_rows_groups`, said to be checked on a sample); a group's sum or count
-needs the loaded value of other rows, which is not kept, and is left to the run's note
-of a changed column. The column must be explained on every row compared (the operation
-recomputed here agrees with it to a relative ``1e-9``: a sum in another order rounds
-otherwise) and differ on at least ``MIN_ROWS`` of them (exactly: a loaded value and the
-value now are compared as they are, and a value moved from a row within ``1e-9`` of it
-is still moved). A new column under a new name is a feature computed
-beside the loaded one, not a loaded value: the run records it as a column of no known
-source, and nothing here warns.
+rows) and compared with the column now, on every row compared (an exponentially weighted
+mean is checked there as in a larger load). A larger load keeps a sample: there the
+running ones (``cumsum``, ``cummax``, ``cummin``, ``expanding().mean()``) are checked
+from each witness row and the row before it in the data, which the data holds, and so is
+an exponentially weighted mean (:mod:`._over_rows_ewm`); a difference, a percentage
+change, a moving mean or sum (centred or not) is rebuilt from the data's rows up to a
+constant (:mod:`._over_rows_chain`); a running sum per group from the earlier row of the
+data that holds a witness row's value less its loaded value
+(:mod:`._over_rows_group_sums`); a group's mean is seen as one value per group within
+its rows' loaded values (:mod:`._over_rows_groups`, said to be checked on a sample), and
+a group's standard deviation as one near the spread of its rows' loaded values
+(:mod:`._over_rows_group_std`, said to be checked on a sample, statistically). A group's
+sum or count and a moving standard deviation need the loaded value of other rows, which
+is not kept, and are left to the run's note of a changed column. The column must be
+explained on every row compared (the operation recomputed here agrees with it to a
+relative ``1e-9``: a sum in another order rounds otherwise) and differ on at least
+``MIN_ROWS`` of them (exactly: a loaded value and the value now are compared as they
+are, and a value moved from a row within ``1e-9`` of it is still moved). A new column
+under a new name is a feature computed beside the loaded one, not a loaded value: the
+run records it as a column of no known source, and nothing here warns.
 """
 
 import numpy as np
 import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
+from ._over_rows_ewm import ewm_mean
+from ._over_rows_group_std import CHECKED_SPREAD, group_std
+from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, group_mean
 from ._witness import WITNESSES, is_witness
 
@@ -102,8 +110,14 @@ def _whole_ops(series, keys):
         lag = (w - 1) // 2
         centred[: values.size - lag] = total[lag:] / w
         yield f"rolling({w}, center=True).mean()", centred
+    for w in WINDOWS:  # (after the means, tried last: a pass of pandas each, whose
+        # running sums the column holds; a two-pass std differs from them by more than
+        # 1e-9 on values far from 0)
+        if w >= series.size:
+            break
+        yield f"rolling({w}).std()", series.rolling(w).std()
     for key_name, key in keys:
-        for how in ("mean", "sum"):
+        for how in ("mean", "sum", "std"):
             out = series.groupby(key, dropna=False).transform(how)
             yield f"groupby({key_name}).transform({how!r})", out
         yield f"groupby({key_name}).cumsum()", series.groupby(key, dropna=False).cumsum()
@@ -157,21 +171,28 @@ def _in_whole_load(load, name, X_ids, now):
     return None
 
 
-def _running(column, witnesses, now):
+def _running(column, witnesses, now, chained=True):
     """The running operation that explains a column (``now``: its values in the data's
     order; ``column``: its loaded values on a sampled load's witness rows) on every
     witness row, from the row before each in the data, or None. ``witnesses``: per
     order tried (the data's, then its ids' where not the same: the file's), the order
     (None: the data's), the witness rows' positions in it (the first row left out) and
     their positions among the load's. Each is tried first on one pair of witness rows,
-    so that a column none explains costs no pass over the data per operation."""
+    so that a column none explains costs no pass over the data per operation.
+    ``chained``: False to try the exponentially weighted mean alone (a whole load, where
+    the others are computed on the loaded column)."""
     for order, rows, at in witnesses:
         values = now if order is None else _Ordered(now, order)
         if rows.size < MIN_ROWS:
             return None
-        loaded = np.where(column.missing[at], np.nan, column.values[at])
+        loaded = np.where(column.missing[at], np.nan, column.values[at]).astype(np.float64)
         here, before = values[rows], values[rows - 1]
         if np.isnan(loaded).any() or _close(loaded, here).all():
+            continue
+        if not chained:
+            op = ewm_mean(here, before, loaded, rows)
+            if op is not None:
+                return op
             continue
         tried = {
             "cumsum": before + loaded,
@@ -183,6 +204,8 @@ def _running(column, witnesses, now):
             if _close(computed, here).all():
                 return op
         op = _chained(values, rows, loaded)
+        if op is None:
+            op = ewm_mean(here, before, loaded, rows)
         if op is not None:
             return op
     return None
@@ -292,13 +315,19 @@ def _found(code, source, name, rows_of, now):
         whole = load.chosen is None and load.stride == 1 and load.frame_rows == load.ids.size
         if whole:
             op = _in_whole_load(load, name, X_ids, values)
+            if op is None:
+                op = _running(column, rows_of.witnesses(code, load), values, chained=False)
         else:
             op = _running(column, rows_of.witnesses(code, load), values)
             if op is None:
                 _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
+                op = group_std(load, name, rows, at, values)
+                if op is not None:
+                    return op, CHECKED_SPREAD
                 op = group_mean(load, name, rows, at, values)
                 if op is not None:
                     return op, CHECKED
+                op = group_cumsum(load, name, rows, at, values)
         if op is not None:
             return op, None
     return None, None

@@ -1,5 +1,6 @@
 """The operations over rows that rebuild a loaded column from the data's rows up to a
-constant (``diff``, ``rolling(w).mean()``, ``pct_change``), checked from a sampled
+constant (``diff``, ``rolling(w).mean()``, ``rolling(w).sum()``, ``rolling(w,
+center=True).mean()``, ``pct_change``), checked from a sampled
 load's witness rows: each witness row's loaded value, less the running sum of the
 differences (over the running product of the changes), is one number, per class of rows
 ``w`` apart for a moving mean (see :mod:`._over_rows`)."""
@@ -40,7 +41,8 @@ def _full(values):
 
 
 def _chained(values, rows, loaded):
-    """``diff``, ``rolling(w).mean()`` or ``pct_change`` where the data's rows
+    """``diff``, ``rolling(w).mean()``, ``rolling(w).sum()``, ``rolling(w,
+    center=True).mean()`` or ``pct_change`` where the data's rows
     (``values``, in the order the operation ran) rebuild the loaded values of the
     witness rows (``loaded``, at positions ``rows``) up to a constant: each witness
     row's loaded value, less the running sum of the differences (over the running
@@ -55,11 +57,22 @@ def _chained(values, rows, loaded):
     if rows.size < MIN_ROWS:
         return None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if _classes_constant(values, 1, rows, loaded):
+        if _classes_constant(values, 1, rows, loaded, (1,)):
             return "diff"
         for w in WINDOWS:
-            if _classes_constant(values, w, rows, loaded):
-                return f"rolling({w}).mean()"
+            # (a moving mean's steps are w times the change, a moving sum's the change)
+            factor = _classes_constant(values, w, rows, loaded, (w, 1))
+            if factor is not None:
+                return f"rolling({w}).mean()" if factor == w else f"rolling({w}).sum()"
+            lag = (w - 1) // 2
+            if not lag:
+                continue
+            # (centred: the trailing window's value lag rows earlier, so a witness row's
+            # loaded value closes the window at the data's row lag rows before it; the
+            # witness rows whose window starts before the data's are left out)
+            keep = rows - lag >= w
+            if _classes_constant(values, w, rows[keep] - lag, loaded[keep], (w,)):
+                return f"rolling({w}, center=True).mean()"
         if _pct_change(values, rows, loaded):
             return "pct_change"
     return None
@@ -77,36 +90,42 @@ def _first_pair(rows, w):
 
 def _steps(values, w, lo, hi):
     """The steps summed along a class of rows ``w`` apart, at positions ``lo`` to ``hi``
-    (every ``w``-th): the values themselves for a difference (``w`` 1), ``w`` times the
-    change of the value for a moving mean of ``w`` rows."""
+    (every ``w``-th): the values themselves for a difference (``w`` 1), the change of
+    the value for a moving mean or sum of ``w`` rows (times ``w`` for a mean)."""
     if w == 1:
         return values[lo:hi:w]
-    return w * (values[lo:hi:w] - values[lo - 1 : hi - 1 : w])
+    return values[lo:hi:w] - values[lo - 1 : hi - 1 : w]
 
 
-def _classes_constant(values, w, rows, loaded):
-    """Whether ``loaded`` (at positions ``rows``) less the running sums of the steps
-    (:func:`_steps`) over the rows ``w`` apart is one number per class of positions
-    modulo ``w``, on at least ``MIN_ROWS`` witness rows beyond each class's first, and
-    half of them: ``w`` times the change of a moving mean of ``w`` rows is the row's
+def _classes_constant(values, w, rows, loaded, factors):
+    """The first of ``factors`` for which ``loaded`` (at positions ``rows``) less the
+    running sums of the steps (:func:`_steps`, times the factor) over the rows ``w``
+    apart is one number per class of positions modulo ``w``, on at least ``MIN_ROWS``
+    witness rows beyond each class's first, and half of them, or None: ``w`` times the
+    change of a moving mean of ``w`` rows (the change of a moving sum) is the row's
     value less the value ``w`` rows before; a difference is one row's less the row's
-    before (``w`` 1)."""
+    before (``w`` 1, factor 1)."""
     pair = _first_pair(rows, w) if rows.size >= 2 * w else None
     if pair is None:
-        return False
+        return None
     a, b = pair  # (one pair first: nearly every column that is none fails here)
     p, q = int(rows[a]), int(rows[b])
     part = _steps(values, w, p + w, q + 1)
-    size = max(float(np.abs(part).sum()), abs(loaded[a]), abs(loaded[b]), 1.0)
-    if not abs(part.sum() - (loaded[b] - loaded[a])) <= 1e-9 * size:
-        return False
-    values = _full(values)
+    total, spread = float(part.sum()), float(np.abs(part).sum())
+    for factor in factors:
+        size = max(factor * spread, abs(loaded[a]), abs(loaded[b]), 1.0)
+        if abs(factor * total - (loaded[b] - loaded[a])) <= 1e-9 * size:
+            if _all_classes(_full(values), w, rows, loaded, factor):
+                return factor
+    return None
+
+
+def _all_classes(values, w, rows, loaded, factor):
+    """:func:`_classes_constant` on every witness row, for one factor."""
     if np.isnan(values).any():
         return False
     steps = np.zeros_like(values)
-    steps[w:] = (
-        _steps(values, 1, w, values.size) if w == 1 else w * (values[w:] - values[w - 1 : -1])
-    )
+    steps[w:] = values[w:] if w == 1 else factor * (values[w:] - values[w - 1 : -1])
     steps[:w] = 0.0  # (each class's first row: its sum starts there)
     sums = np.empty_like(steps)
     for r in range(w):

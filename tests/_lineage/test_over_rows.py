@@ -12,6 +12,7 @@ values do not warn.
 
 import csv
 import io
+import re
 import warnings
 
 import numpy as np
@@ -37,10 +38,15 @@ OPS = {
     "rolling(3).mean()": lambda d: d["a"].rolling(3).mean(),
     "expanding().mean()": lambda d: d["a"].expanding().mean(),
     "groupby(g).transform('mean')": lambda d: d.groupby("g")["a"].transform("mean"),
-    # (seen in loads under 512 rows only: not in SAMPLED)
     "rolling(3).sum()": lambda d: d["a"].rolling(3).sum(),
     "rolling(4, center=True).mean()": lambda d: d["a"].rolling(4, center=True).mean(),
     "groupby(g).cumsum()": lambda d: d.groupby("g")["a"].cumsum(),
+    # (seen in loads under 512 rows only: not in SAMPLED)
+    "rolling(3).std()": lambda d: d["a"].rolling(3).std(),
+    "groupby(g).transform('std')": lambda d: d.groupby("g")["a"].transform("std"),
+    # (the warning names the alpha a span, com or halflife gives: 2 / (span + 1))
+    "ewm(alpha=0.181818).mean()": lambda d: d["a"].ewm(span=10).mean(),
+    "ewm(alpha=0.3, adjust=False).mean()": lambda d: d["a"].ewm(alpha=0.3, adjust=False).mean(),
 }
 #: Those seen in a load of more than 512 rows, whose witness rows are a sample.
 SAMPLED = [
@@ -51,6 +57,11 @@ SAMPLED = [
     "pct_change",
     "rolling(3).mean()",
     "expanding().mean()",
+    "rolling(3).sum()",
+    "rolling(4, center=True).mean()",
+    "groupby(g).cumsum()",
+    "ewm(alpha=0.181818).mean()",
+    "ewm(alpha=0.3, adjust=False).mean()",
 ]
 
 
@@ -133,7 +144,7 @@ def test_a_loaded_column_computed_over_rows_in_place_warns(tmp_path, op):
     _check_against_bytes(X, path, op)
     # row_lineage runs the same check
     with pytest.warns(
-        LineageWarning, match=f"column a of X .* computed over rows \\(a\\.{op[:6]}"
+        LineageWarning, match=f"column a of X .* computed over rows \\(a\\.{re.escape(op[:6])}"
     ):
         stp.row_lineage(X)
 
@@ -208,6 +219,8 @@ def test_other_changes_and_new_columns_do_not_warn(tmp_path, change, n):
 @example(n=40, op="rolling(3).sum()", seed=2)
 @example(n=40, op="rolling(4, center=True).mean()", seed=2)
 @example(n=40, op="groupby(g).cumsum()", seed=3)
+@example(n=40, op="rolling(3).std()", seed=4)
+@example(n=40, op="groupby(g).transform('std')", seed=5)
 def test_warns_iff_computed_over_rows(tmp_path_factory, n, op, seed):
     path = _write(tmp_path_factory.mktemp("over") / "f.csv", n, seed=seed)
     df = stp.read_csv(path, skiprows=1, comment="#", source_id=f"f{seed}_{n}")
