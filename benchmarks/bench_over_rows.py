@@ -115,7 +115,11 @@ def main():
         "## Loaded columns computed over rows (bench_over_rows.py)\n\n"
         f"A {n:,}-row frame read by read_csv; {args.repeats} calls each. "
         f"Machine: {info['cpu']}, {info['cpu_count']} cores{args.note}; numpy "
-        f"{info['numpy']}, pandas {info['pandas']}.\n\n" + text,
+        f"{info['numpy']}, pandas {info['pandas']}.\n\n"
+        + text
+        + "\n\nCommand: `python benchmarks/bench_over_rows.py "
+        + " ".join(sys.argv[1:])
+        + "`.\n",
     )
 
 
