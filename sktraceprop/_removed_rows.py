@@ -48,7 +48,9 @@ __all__ = [
     "MESSAGE_PREFIX",
     "clear",
     "deferring",
+    "erasure_requests_here",
     "record_erased_sources",
+    "record_erasure_request",
     "record_removed",
     "warn_refit_on_removed",
 ]
@@ -59,6 +61,7 @@ MESSAGE_PREFIX = "this fit of "
 _LOCK = threading.Lock()
 _REMOVED = []  # RemovedRows: one sorted int64 array per removal, no string per row
 _SOURCES = []  # (codes, what, {code: source_id}): sources an erasure here erased whole
+_REQUESTS = []  # (what, payload): erasure requests made here, as their events record them
 _DEFER = ContextVar("sktraceprop_refit_check_deferred", default=False)
 
 
@@ -68,6 +71,7 @@ def clear():
     with _LOCK:
         _REMOVED.clear()
         _SOURCES.clear()
+        _REQUESTS.clear()
 
 
 def record_removed(removed):
@@ -83,6 +87,21 @@ def record_erased_sources(codes, what, sources):
     if codes:
         with _LOCK:
             _SOURCES.append((np.asarray(sorted(codes), np.int64), what, dict(sources)))
+
+
+def record_erasure_request(what, payload):
+    """Record an erasure request made here: ``what`` names it (its event's seq, store and
+    time), ``payload`` is what its event records (``source_ids``, or ``rows`` by source
+    identity and line), so that a lineage view given no store can say its rows were
+    erased (:func:`sktraceprop._lineage._erasures_seen.erased_here`)."""
+    with _LOCK:
+        _REQUESTS.append((what, payload))
+
+
+def erasure_requests_here():
+    """``[(what, payload)]``: the erasure requests made in this process, oldest first."""
+    with _LOCK:
+        return list(_REQUESTS)
 
 
 def _of_sources(whole, ids):

@@ -351,7 +351,8 @@ class TracedMixin(
             Columns ``train_index``, ``row_id``, ``source_id``, ``uri``, ``line``,
             ``ops``, ``file_state`` and ``erased``: True where the row is, or was built
             from, a row that an erasure request recorded in the pipeline's ``store``
-            named, False where none did, ``<NA>`` where the pipeline has no store (see
+            named, False where none did; where the pipeline has no store, True where
+            a request made in this process named it and ``<NA>`` elsewhere (see
             :meth:`Lineage.trace <sktraceprop.Lineage.trace>`).
 
         Raises

@@ -1,13 +1,18 @@
 """Whether rows a lineage query names were erased at request: the ``erased`` column.
 
-An erasure request (:meth:`~sktraceprop.stores.SQLiteStore.erase_rows`) is recorded only
-in a store (its ``store.erasure`` event); row ids, files and lines stay readable in
+An erasure request (:meth:`~sktraceprop.stores.SQLiteStore.erase_rows`) is recorded in
+a store (its ``store.erasure`` event); row ids, files and lines stay readable in
 this process (a run's ``row_ids``, a traced frame's index, the file itself). A query that
 names rows (:meth:`Lineage.trace`, :func:`sktraceprop.row_lineage`) therefore checks the
-store it is given, and where it is given none says that it could not know: its
-``erased`` column is ``<NA>`` (not False) and ``frame.attrs["erasures_checked"]`` is
-False with the reason in ``frame.attrs["erasures_note"]``. No warning then: these queries
-are called often, and a warning on each would teach users to silence
+store it is given. Given none, it checks the requests made in this process (recorded
+here as their events record them, :mod:`sktraceprop.stores._erased_here`): the rows they
+named are True, with an :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` and
+``frame.attrs["erasures_requests_here"]`` naming each request (its event's seq, store
+and time); every other row is ``<NA>`` (a request made in another process, or before a
+restart, is recorded only in its store: never False), and
+``frame.attrs["erasures_checked"]`` is False with the reason in
+``frame.attrs["erasures_note"]``. No warning for ``<NA>``: these queries are called
+often, and a warning on each would teach users to silence
 :class:`~sktraceprop.exceptions.LineageWarning`, hiding the ones that matter.
 
 Rows are matched to a request by source identity (``source_id`` and SHA-256) and line,
@@ -38,10 +43,18 @@ __all__ = [
 
 #: Why a query given no store says ``<NA>``.
 NOT_CHECKED = (
-    "erasures not checked: no store was given, and an erasure request is recorded only "
-    "in a store, so whether these rows were erased since is not known here; pass "
-    "store= (the store the model's runs are saved in) to check, or trace through the "
-    "fitted traced pipeline, whose trace() checks its own store"
+    "erasures not checked: no store was given, and this process made no erasure request "
+    "(one made in another process, or before a restart, is recorded only in its store), "
+    "so whether these rows were erased is not known here; pass store= (the store the "
+    "model's runs are saved in) to check, or trace through the fitted traced pipeline, "
+    "whose trace() checks its own store"
+)
+
+#: What a query given no store says of the rows no request made here named.
+_OTHERS = (
+    "no store was given, and a request made in another process, or before a restart, "
+    "is recorded only in its store, so whether they were erased is not known here "
+    "(<NA>, never False); pass store= (the store the model's runs are saved in) to check"
 )
 
 
@@ -71,19 +84,32 @@ def is_snapshot(store):
     return bool(state.get("_unpickled") or state.get("_copied"))
 
 
-def _erased(store, ids, source, code_of_key, codes_named):
-    """``(hit, seqs)``: which of ``ids`` are, or were built from, rows that an erasure
-    request recorded in ``store`` named, and the ``seq`` of each request that named one."""
+def _requests_in(store):
+    """``[(seq, payload)]`` of the erasure requests ``store`` records; where ``store`` is
+    None, ``[(words, payload)]`` of those made in this process (each named by its
+    event's seq, store and time: :func:`sktraceprop._removed_rows.erasure_requests_here`)."""
+    if store is None:
+        from .._removed_rows import erasure_requests_here
+
+        return erasure_requests_here()
     from .._removal_events import ERASURE, removal_events
 
+    return [(int(e["seq"]), e["payload"]) for e in removal_events(store) if e["kind"] == ERASURE]
+
+
+def _erased(store, ids, source, code_of_key, codes_named):
+    """``(hit, named)``: which of ``ids`` are, or were built from, rows that an erasure
+    request recorded in ``store`` named, and the ``seq`` of each request that named one
+    (sorted). Where ``store`` is None, the requests made in this process, each named in
+    words; ``hit`` is None where this process made none."""
+    requests = _requests_in(store)
+    if store is None and not requests:
+        return None, []
     hit = np.zeros(ids.shape[0], dtype=bool)
-    seqs = set()
+    named = []
     if not ids.size:
         return hit, []
-    for event in removal_events(store):
-        if event["kind"] != ERASURE:
-            continue
-        payload = event["payload"]
+    for label, payload in requests:
         removed, codes = np.zeros(0, np.int64), []
         if payload.get("source_ids") is not None:
             codes = codes_named(set(payload["source_ids"]))
@@ -99,8 +125,9 @@ def _erased(store, ids, source, code_of_key, codes_named):
         now, _ = depends_on(ids, source, removed, codes)
         if now.any():
             hit |= now
-            seqs.add(int(event["seq"]))
-    return hit, sorted(seqs)
+            if label not in named:
+                named.append(label)
+    return hit, sorted(named) if store is not None else named
 
 
 def erased_in_run(store, run, ids):
@@ -138,15 +165,19 @@ def erased_in_registry(store, ids, registry):
 
 def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
     """``frame`` with its ``erased`` column (``hit`` at ``positions``, one per row of
-    ``frame``; ``<NA>`` everywhere where ``store`` is None) and its ``attrs`` saying
-    whether erasures were checked; with ``warn``, an
-    :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` naming the rows erased."""
-    if store is None:
+    ``frame``; where ``store`` is None, ``hit`` is of the requests made in this process,
+    ``seqs`` their words: True where one named the row, ``<NA>`` elsewhere, and
+    everywhere where ``hit`` is None) and its ``attrs`` saying whether erasures were
+    checked; with ``warn``, an :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`
+    naming the rows erased."""
+    if store is None and hit is None:
         frame["erased"] = pd.array([pd.NA] * len(frame), dtype="boolean")
         frame.attrs["erasures_checked"] = False
         frame.attrs["erasures_note"] = NOT_CHECKED
         return frame
     marks = hit[np.asarray(positions)]
+    if store is None:
+        return _known_here(frame, marks, hit, seqs, what, warn)
     if is_snapshot(store):
         # a row the copy records no request of may have been named since in the store
         # that was pickled: not known (<NA>), never False
@@ -165,6 +196,39 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
             "lines are shown (column erased is True) because this process still holds "
             "their ids, but they must not be used or shown as data; the erasure could "
             "not reach copies outside the store (this frame, the files themselves).",
+            ErasedRowsHeldWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return frame
+
+
+def _known_here(frame, marks, hit, requests, what, warn):
+    """``frame`` given no store, marked by the erasure requests made in this process
+    (``hit``: which rows they named; ``requests``: the words of those that named one):
+    True where one did, ``<NA>`` elsewhere (a request made in another process, or before
+    a restart, is recorded only in its store: never False)."""
+    frame["erased"] = pd.arrays.BooleanArray(marks, ~marks)
+    frame.attrs["erasures_checked"] = False
+    frame.attrs["erasures_requests_here"] = list(requests)
+    said = (
+        f"rows named by an erasure request made in this process are marked True "
+        f"({'; '.join(requests)})"
+        if requests
+        else "the erasure requests made in this process name none of these rows"
+    )
+    frame.attrs["erasures_note"] = (
+        f"erasures checked only against the requests made in this process: {said}; for "
+        f"the others, {_OTHERS}"
+    )
+    if warn and hit.any():
+        warnings.warn(
+            f"{what}: {int(hit.sum())} of the {hit.size} row(s) named are, or were built "
+            f"from, rows that an erasure request made in this process named "
+            f"({'; '.join(requests)}): their files and lines are shown (column erased is "
+            "True) because this process still holds their ids, but they must not be used "
+            "or shown as data; the erasure could not reach copies outside the store (this "
+            "frame, the files themselves). No store was given: rows not marked (<NA>) may "
+            "have been erased by a request made elsewhere.",
             ErasedRowsHeldWarning,
             stacklevel=user_stacklevel(),
         )

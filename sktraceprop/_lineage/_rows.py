@@ -97,8 +97,9 @@ def row_lineage(X, *, store=None):
         frame, which has no index to carry row ids, is refused.
     store : store, default=None
         The store whose erasure requests (``store.erase_rows``) to check the rows
-        against. None: not checked (an erasure is recorded only in a store), and
-        column ``erased`` says ``<NA>``.
+        against. None: checked only against the requests made in this process (their
+        rows True, naming them in ``frame.attrs["erasures_requests_here"]``); every
+        other row says ``<NA>`` (a request made elsewhere is recorded only in its store).
 
     Returns
     -------
@@ -124,9 +125,10 @@ def row_lineage(X, *, store=None):
         aggregates (a merged row's parents are traced to their files); ``"unknown"``
         where this process lacks the source's record. Column ``erased`` (nullable
         boolean): True where the row of ``X`` is, or was built from, a row that an
-        erasure request recorded in ``store`` named (with an
-        :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`), False where none did,
-        ``<NA>`` where no store was given; ``frame.attrs["erasures_checked"]`` and
+        erasure request recorded in ``store`` named, or, given no store, one made in
+        this process (with an :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`),
+        False where none did, ``<NA>`` where not known (no store given, and no request
+        made here named it); ``frame.attrs["erasures_checked"]`` and
         ``frame.attrs["erasures_note"]`` say which.
 
     The values are checked first, as a traced fit checks them: against the values kept
@@ -175,5 +177,5 @@ def row_lineage(X, *, store=None):
         ids = validate_ids(np.asarray(X), REGISTRY)
     frame = lineage_frame(ids, sources)
     frame = with_file_states(frame, sources, "row_lineage", digests=PROCESS_DIGESTS)
-    hit, seqs = (None, []) if store is None else erased_in_registry(store, ids, REGISTRY)
+    hit, seqs = erased_in_registry(store, ids, REGISTRY)
     return with_erasures(frame, frame["row"].to_numpy(), hit, seqs, store, "row_lineage")

@@ -67,8 +67,10 @@ class _LineageRows:
         ----------
         store : store, default=None
             The store whose erasure requests (``store.erase_rows``) to check the rows
-            against (the store the run was saved in). None: not checked (an erasure
-            is recorded only in a store), and column ``erased`` says ``<NA>``.
+            against (the store the run was saved in). None: checked only against the
+            requests made in this process (their rows True, naming them in
+            ``frame.attrs["erasures_requests_here"]``); every other row says ``<NA>``
+            (a request made elsewhere is recorded only in its store).
 
         Returns
         -------
@@ -77,7 +79,8 @@ class _LineageRows:
             ``row_id``, ``source_id``, ``uri`` and ``line`` (``via`` for merged rows),
             and ``erased`` (nullable boolean, as in :meth:`trace`: True where the row
             is, or was built from, a row that an erasure request recorded in ``store``
-            named, False where none did, ``<NA>`` where no store was given;
+            named (or, given no store, one made in this process), False where none did,
+            ``<NA>`` where not known (no store given and no request made here named it);
             ``frame.attrs["erasures_checked"]`` and ``frame.attrs["erasures_note"]``
             say which).
             Where a sampler without ``sample_indices_`` (SMOTE, SMOTEENN,
@@ -104,7 +107,7 @@ class _LineageRows:
             )
         frame = self._rows_frame()
         at = frame[self._position_name].to_numpy()
-        hit, seqs = (None, []) if store is None else erased_in_run(store, self, self.row_ids)
+        hit, seqs = erased_in_run(store, self, self.row_ids)
         return with_erasures(frame, at, hit, seqs, store, "rows")
 
     def _rows_frame(self):
@@ -145,8 +148,10 @@ class _LineageRows:
             Positions in the final estimator's training set.
         store : store, default=None
             The store whose erasure requests (``store.erase_rows``) to check the rows
-            against (the store the run was saved in). None: not checked (an erasure
-            is recorded only in a store), and column ``erased`` says ``<NA>``.
+            against (the store the run was saved in). None: checked only against the
+            requests made in this process (their rows True, naming them in
+            ``frame.attrs["erasures_requests_here"]``); every other row says ``<NA>``
+            (a request made elsewhere is recorded only in its store).
 
         Returns
         -------
@@ -227,7 +232,7 @@ class _LineageRows:
         frame["train_index"] = indices[local]
         self._warn_shared_op_sources()
         frame = with_file_states(frame, self.source, "trace", digests=PROCESS_DIGESTS)
-        hit, seqs = (None, []) if store is None else erased_in_run(store, self, ids)
+        hit, seqs = erased_in_run(store, self, ids)
         return with_erasures(frame, local, hit, seqs, store, "trace", warn=warn)
 
     def _ops_by_leaf(self, ids):

@@ -76,7 +76,8 @@ class ScoringMixin:
                 if isinstance(self.estimator_, Pipeline)
                 else [type(self.model_).__name__]
             )
-        return list(self._lineage.trace([train_index])["ops"].iloc[0])
+        # (only its ops: the erased column is the explanation's own, checked apart)
+        return list(self._lineage._trace([train_index], None, warn=False)["ops"].iloc[0])
 
     def _test_features(self, X):
         if self.trak_ is not None:

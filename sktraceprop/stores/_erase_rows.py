@@ -23,6 +23,7 @@ from ..utils._stack import user_stacklevel
 from ._erase_holders import warn_held_here
 from ._erase_plan import plan
 from ._erase_witnesses import forget_erased
+from ._erased_here import as_recorded as _request
 from ._erased_here import remember_erased
 from ._prediction_salts import warn_unsalted_inputs
 from ._redaction import Request, redact_runs
@@ -54,18 +55,6 @@ def _ids(sample_id):
     if ids.dtype.kind not in "iu":
         raise TypeError(f"sample_id must hold integers (packed row ids), got dtype {ids.dtype}")
     return np.unique(ids.astype(np.int64))
-
-
-def _request(source_ids, rows):
-    """The request as an erasure event records it: sources by id, rows by source key and
-    line (never by a packed id, whose code belongs to this process)."""
-    if source_ids is not None:
-        return {"source_ids": list(source_ids), "rows": None}
-    rows = [
-        {"source_id": key[0], "sha256": key[1], "lines": lines.tolist()}
-        for key, lines in sorted(rows.items())
-    ]
-    return {"source_ids": None, "rows": rows}
 
 
 def erase_rows(store, *, source_id, sample_id, reason, features, dry_run):

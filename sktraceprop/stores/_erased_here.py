@@ -7,7 +7,10 @@ read nothing, so a refit on the erased rows in the very process that erased them
 not warned. The rows are now also recorded in this process (as an unlearner's removal
 is, :func:`sktraceprop._removed_rows.record_removed`), in its own codes: the rows the
 request named, the sources it named whole (every row of them, whatever its line), and
-the rows its merged rows were built from. A fit in another process, or after a
+the rows its merged rows were built from. The request itself is recorded too, as its
+event records it, so that a lineage view given no store (``stp.row_lineage``,
+``Lineage.trace``, ``Lineage.rows``) marks its rows erased, naming it
+(:mod:`sktraceprop._lineage._erasures_seen`). A fit in another process, or after a
 restart, writing to no store still cannot know: only the store records the request.
 """
 
@@ -15,12 +18,12 @@ import numpy as np
 
 from .._lineage._ids import distinct_codes, pack
 from .._lineage._merged_parents import rows_behind
-from .._removed_rows import record_erased_sources, record_removed
+from .._removed_rows import record_erased_sources, record_erasure_request, record_removed
 from .._removed_set import ERASURE_WHAT, RemovedRows
 from ..exceptions import LineageError
 from ._erase_witnesses import _requested_here
 
-__all__ = ["erased_what", "remember_erased"]
+__all__ = ["as_recorded", "erased_what", "remember_erased"]
 
 
 def erased_what(seq, store, created_at):
@@ -29,12 +32,27 @@ def erased_what(seq, store, created_at):
     return f"{ERASURE_WHAT}{seq} in {store!r} at {created_at}"
 
 
+def as_recorded(source_ids, rows):
+    """The request as an erasure event records it: sources by id, rows by source key and
+    line (never by a packed id, whose code belongs to this process)."""
+    if source_ids is not None:
+        return {"source_ids": list(source_ids), "rows": None}
+    rows = [
+        {"source_id": key[0], "sha256": key[1], "lines": np.asarray(lines).tolist()}
+        for key, lines in sorted(rows.items())
+    ]
+    return {"source_ids": None, "rows": rows}
+
+
 def remember_erased(store, source_ids, rows, event, registry):
     """Record the rows of the request recorded as ``event`` (``source_ids``, or
     ``rows`` as ``{source key: lines}``) that this process has read."""
     if event is None:
         return
     what = erased_what(event["seq"], store, event["created_at"])
+    # the request itself, as its event records it, for the lineage views given no store
+    # (matched as the store's record is: by source identity and line, or source id)
+    record_erasure_request(what, as_recorded(source_ids, rows))
     ids, codes = _requested_here(source_ids, rows, registry)
     names = {c: registry.by_code(c).source_id for c in codes}
     record_erased_sources(codes, what, names)

@@ -3,6 +3,7 @@
 import warnings
 
 from .._model_lock import shared as shared_use
+from ..exceptions import LineageWarning
 from ._groups import op_values, source_values, unknown_ops_warning
 
 __all__ = ["GroupTablesMixin"]
@@ -30,10 +31,19 @@ class GroupTablesMixin:
             paths (copies under one ``source_id``) whose rows given to fit did not
             carry the path they were read from (see :func:`sktraceprop.row_lineage`)
             has no ``uri``, and a ``uris`` column lists its paths (each holding the
-            same bytes).
+            same bytes). ``n_rows`` counts training rows: where one row id was given
+            to fit more than once (a sampler's copies, one file read twice and
+            concatenated), each copy is one training row, valued apart, and counts;
+            its source's ``sum`` is the sum over the copies and ``mean`` is over
+            them. A column ``n_distinct_rows`` then counts each row once, and a
+            :class:`~sktraceprop.exceptions.LineageWarning` (also in
+            ``table.attrs["notes"]``) says how many rows are copies.
         """
         with shared_use(self):  # never during a fit of this valuer (see fit)
-            return source_values(self)
+            table = source_values(self)
+        for note in table.attrs.get("notes", ()):
+            warnings.warn(note, LineageWarning, stacklevel=2)
+        return table
 
     def by_op(self):
         """Values of the training rows summed and averaged per preprocessing op.

@@ -95,7 +95,36 @@ def source_values(valuer):
     if any(several):
         head["uris"] = pd.Series([tuple(s.uris()) for s in sources], dtype=object)
     out = pd.concat([head, table.reset_index(drop=True)], axis=1)
+    # copies of one row (a row id given to fit more than once) each count in n_rows
+    distinct = pd.Series(valuer.row_ids_[frame["row"].to_numpy()], index=frame.index)
+    distinct = distinct.groupby(frame["code"], sort=False).nunique().reindex(table.index)
+    note = repeated_rows_note(valuer.row_ids_)
+    if note is not None:
+        out.insert(out.columns.get_loc("n_rows") + 1, "n_distinct_rows", distinct.to_numpy())
+        out.attrs["notes"] = [note]
     return out.iloc[order].reset_index(drop=True)
+
+
+def repeated_rows_note(ids):
+    """What :meth:`~sktraceprop.KNNShapleyValuer.by_source` says of training rows that
+    are copies of one row (one row id at several positions: a sampler's copies, or one
+    file read twice and concatenated), as the influence explainer's note says it
+    (:func:`sktraceprop.influence._messages.repeated_rows_notes`); None where none is."""
+    if ids.size < 2:
+        return None
+    _, counts = np.unique(ids, return_counts=True)
+    repeated = counts[counts > 1]
+    if not repeated.size:
+        return None
+    return (
+        f"by_source: {int(repeated.sum())} of the {ids.size} training rows are copies of "
+        f"{repeated.size} row(s) (one row id given to the fit more than once: by a "
+        "sampler such as RandomOverSampler, or in the data, such as one file read twice "
+        f"and concatenated; at most {int(repeated.max())} copies of one): each copy is "
+        "valued apart, as one training row of the model. A source's n_rows counts every "
+        "copy, its sum is the sum of its copies' values and its mean is over the copies; "
+        "column n_distinct_rows counts each row (one row id) once."
+    )
 
 
 def op_values(valuer):

@@ -3,7 +3,8 @@
 An erasure request is recorded only in a store; ``lineage_.trace`` and
 ``stp.row_lineage`` used to name an erased row's file and line with no word. Given a
 store they now mark it (column ``erased``, an ``ErasedRowsHeldWarning``); given none they
-say the erasures were not checked (``<NA>``, never False). The truth: each training row's
+mark the rows of the requests made in this process, and say the others were not checked
+(``<NA>``, never False). The truth: each training row's
 key, read from the data fitted on, and the raw bytes of the file line named.
 """
 
@@ -71,6 +72,28 @@ def _not_checked(frame):
     assert "no store was given" in frame.attrs["erasures_note"]
 
 
+def _known_here(frame, checked, said, store, seqs, said_checked):
+    """``frame`` (a view given no store, in the process that made the requests ``seqs``
+    of ``store``) agrees with ``checked`` (the same view given ``store``, which warned
+    ``said_checked``) on every row: True where it is, never False (``<NA>`` elsewhere),
+    naming the requests, and warns of as many rows."""
+    assert frame["erased"].dtype == "boolean" and len(frame) == len(checked)
+    assert frame.attrs["erasures_checked"] is False
+    assert "no store was given" in frame.attrs["erasures_note"]
+    truth = checked["erased"].to_numpy(bool)
+    np.testing.assert_array_equal(frame["erased"].isna().to_numpy(), ~truth)
+    assert frame["erased"].fillna(True).all()  # (never False)
+    named = frame.attrs["erasures_requests_here"]
+    assert [w.split(" in ")[0] for w in named] == [f"erasure event {s}" for s in seqs]
+    assert all(f" in {store!r} at " in w for w in named)
+    if truth.any():
+        (message,) = said
+        assert message.split(" named are")[0] == said_checked[-1].split(" named are")[0]
+        assert all(w in message for w in named)
+    else:
+        assert said == []
+
+
 def _caught(call):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -99,22 +122,21 @@ def test_every_entry_point_marks_the_erased_rows_or_says_it_did_not_check(backen
     assert len(said) == 1 and "holds 4 training row(s)" in said[0]
     _check(frame.reset_index(drop=True), per_frame_row(frame, "train_index"), keys, folder)
 
-    # the run itself: not checked without a store, checked with one
-    frame, said = _caught(lambda: pipe.lineage_.trace(np.arange(n)))
-    _not_checked(frame)
-    assert said == []
+    # the run itself: checked with a store; without one, against the requests made here
+    seqs = [e["seq"] for e in store.events(kind="store.erasure", include_store_events=True)]
     for run in (pipe.lineage_, backend.make().load_run(pipe.lineage_.run_id)):
-        frame, said = _caught(lambda run=run: run.trace(np.arange(n), store=backend.make()))
-        _check(frame.reset_index(drop=True), per_frame_row(frame, "train_index"), keys, folder)
-        assert len(said) == 1 and "4 of the 30 row(s)" in said[0]
+        checked, was = _caught(lambda run=run: run.trace(np.arange(n), store=backend.make()))
+        _check(checked.reset_index(drop=True), per_frame_row(checked, "train_index"), keys, folder)
+        assert len(was) == 1 and "4 of the 30 row(s)" in was[0]
+        frame, said = _caught(lambda run=run: run.trace(np.arange(n)))
+        _known_here(frame, checked, said, store, seqs, was)
 
     # traced data: the same
+    checked, was = _caught(lambda: stp.row_lineage(df, store=store))
+    _check(checked.reset_index(drop=True), per_frame_row(checked, "row"), keys, folder)
+    assert len(was) == 1 and "seq" in was[0]
     frame, said = _caught(lambda: stp.row_lineage(df))
-    _not_checked(frame)
-    assert said == []
-    frame, said = _caught(lambda: stp.row_lineage(df, store=store))
-    _check(frame.reset_index(drop=True), per_frame_row(frame, "row"), keys, folder)
-    assert len(said) == 1 and "seq" in said[0]
+    _known_here(frame, checked, said, store, seqs, was)
     frame, _ = _caught(lambda: stp.row_lineage(stp.row_ids(visits), store=store))
     _check(frame, visits["key"].to_numpy(), keys, folder)
 
