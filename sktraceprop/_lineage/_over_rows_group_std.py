@@ -20,10 +20,8 @@ interquartile range) looks the same.
 """
 
 import numpy as np
-import pandas as pd
 
-from ._over_rows_chain import MIN_ROWS
-from ._over_rows_groups import _keys
+from ._over_rows_groups import group_statistic
 
 #: How the warning says a group standard deviation seen on a sample was checked.
 CHECKED_SPREAD = (
@@ -42,23 +40,7 @@ def group_std(load, name, rows, at, values):
     standard deviation on the witness rows the data holds (``values``: the column now,
     in the data's order; ``rows``: positions there of witness rows, ``at``: their
     positions among the load's), as far as the sample can tell, else None."""
-    if rows.size < MIN_ROWS:
-        return None
-    column = load.columns[name]
-    loaded = np.where(column.missing[at], np.nan, column.values[at]).astype(np.float64)
-    here = np.asarray(values[rows], dtype=np.float64)
-    finite = np.isfinite(loaded) & np.isfinite(here)
-    if not finite.any():
-        return None
-    scale = max(float(np.abs(loaded[finite]).max()), float(np.abs(here[finite]).max()), 1.0)
-    if int((finite & (np.abs(loaded - here) > 1e-9 * scale)).sum()) < MIN_ROWS:
-        return None
-    for key, kept in _keys(load, name):
-        ok = finite & ~kept.missing[at]
-        codes, _ = pd.factorize(pd.Series(kept.values[at][ok]), use_na_sentinel=False)
-        if _is_group_std(codes, loaded[ok], here[ok], scale):
-            return f"groupby({key}).transform('std')"
-    return None
+    return group_statistic(load, name, rows, at, values, _is_group_std, "std")
 
 
 def _is_group_std(codes, loaded, here, scale):

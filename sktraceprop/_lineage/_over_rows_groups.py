@@ -48,6 +48,14 @@ def group_mean(load, name, rows, at, values):
     on the witness rows the data holds (``values``: the column now, in the data's order;
     ``rows``: positions there of witness rows, ``at``: their positions among the
     load's), else None."""
+    return group_statistic(load, name, rows, at, values, _is_group_mean, "mean")
+
+
+def group_statistic(load, name, rows, at, values, is_statistic, label):
+    """``"groupby(key).transform('<label>')"`` for the first key of the load (a column of
+    few values, :func:`_keys`) by whose groups ``is_statistic(codes, loaded, here,
+    scale)`` holds of the column ``name`` on the witness rows the data holds, differing
+    from their loaded values on ``MIN_ROWS`` rows or more; else None."""
     if rows.size < MIN_ROWS:
         return None
     column = load.columns[name]
@@ -63,8 +71,8 @@ def group_mean(load, name, rows, at, values):
     for key, kept in _keys(load, name):
         ok = finite & ~kept.missing[at]
         codes, _ = pd.factorize(pd.Series(kept.values[at][ok]), use_na_sentinel=False)
-        if _is_group_mean(codes, loaded[ok], here[ok], scale):
-            return f"groupby({key}).transform('mean')"
+        if is_statistic(codes, loaded[ok], here[ok], scale):
+            return f"groupby({key}).transform('{label}')"
     return None
 
 
