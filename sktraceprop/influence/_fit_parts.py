@@ -72,7 +72,9 @@ class FitPartsMixin:
         self.damping_ = float(self.trak_.dampings[0])
         self.damping_selection_ = self.trak_.selection
         # the only row of a class: a retrain without it has no row of the class
-        lone = lone_class_note(model, self.y_, neural=True)
+        lone = lone_class_note(
+            model, self.y_, neural=True, ids=getattr(self, "train_row_ids_", None)
+        )
         if lone is not None:
             warnings.warn(lone, UserWarning, stacklevel=user_stacklevel())
 
@@ -146,7 +148,7 @@ class FitPartsMixin:
                 self.block_size,
             )
         # the only row of a class: no refit without it keeps the class (said, not hidden)
-        lone = lone_class_note(self.model_, self.y_)
+        lone = lone_class_note(self.model_, self.y_, ids=getattr(self, "train_row_ids_", None))
         if lone is not None:
             warnings.warn(lone, UserWarning, stacklevel=user_stacklevel())
 

@@ -24,27 +24,40 @@ from sklearn.base import is_classifier
 __all__ = ["lone_class_note", "lone_class_rows"]
 
 
-def lone_class_rows(model, y):
+def lone_class_rows(model, y, ids=None):
     """Positions of the training rows whose label ``y`` no other training row carries,
-    for a classifier ``model`` with one label per row (an empty array otherwise)."""
+    for a classifier ``model`` with one label per row (an empty array otherwise). With
+    ``ids`` (each training row's id, ``train_row_ids_``), copies of one row (an
+    over-sampler's, or the data's) count as that one row: removing its line removes
+    every copy, and the class with them."""
     y = np.asarray(y)
     if not is_classifier(model) or y.ndim != 1 or y.size == 0:
         return np.zeros(0, dtype=np.intp)
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
-    return np.flatnonzero(counts[codes.ravel()] == 1)
+    codes = codes.ravel()
+    if ids is not None and np.shape(ids) == y.shape:
+        # distinct row ids per class
+        pairs = np.unique(np.stack([codes, np.asarray(ids, dtype=np.int64)]), axis=1)
+        counts = np.bincount(pairs[0], minlength=counts.size)
+    return np.flatnonzero(counts[codes] == 1)
 
 
-def lone_class_note(model, y, *, neural=False):
-    """The sentence said of the training rows (labels ``y``) of a classifier ``model``
-    that are the only row of their class, or None where there are none. ``neural``: the
-    model is explained by the neural (TRAK) route."""
-    rows = lone_class_rows(model, y)
+def lone_class_note(model, y, *, neural=False, ids=None):
+    """The sentence said of the training rows (labels ``y``, ids ``ids`` where known) of
+    a classifier ``model`` that are the only row of their class, or None where there are
+    none. ``neural``: the model is explained by the neural (TRAK) route."""
+    rows = lone_class_rows(model, y, ids)
     if not rows.size:
         return None
     labels = np.asarray(y)
     shown = ", ".join(f"{int(i)} (class {labels[i].tolist()!r})" for i in rows[:5])
     more = ", ..." if rows.size > 5 else ""
     n_classes = np.unique(labels).size
+    if ids is not None and np.unique(np.asarray(ids)[rows]).size < rows.size:
+        more += (
+            f"; {rows.size - np.unique(np.asarray(ids)[rows]).size} of them copies of "
+            "another of these rows (one row id: removing its line removes every copy)"
+        )
     if neural:
         return (
             f"{rows.size} training row(s) are the only row of their class (train_index "

@@ -114,7 +114,12 @@ def explanation_notes(explainer):
             f"{times:.3g} times its score)."
         )
     # (from the labels: explainers pickled before say it too)
-    lone = lone_class_note(explainer.model_, explainer.y_, neural=explainer.trak_ is not None)
+    lone = lone_class_note(
+        explainer.model_,
+        explainer.y_,
+        neural=explainer.trak_ is not None,
+        ids=getattr(explainer, "train_row_ids_", None),
+    )
     notes += [] if lone is None else [lone]
     stationary = getattr(explainer, "stationarity_", None)
     if stationary is not None and NOTE_STATIONARY < stationary <= NOT_STATIONARY:

@@ -90,3 +90,31 @@ def test_lone_class_rows_of_labels():
     assert lone_class_rows(model, np.array(["a", "b", "a", "c", "b"])).tolist() == [3]
     assert lone_class_rows(model, np.array(["a", "a"])).tolist() == []
     assert lone_class_rows(Ridge(), np.array([1.0, 2.0, 3.0])).tolist() == []
+
+
+def test_copies_of_the_only_row_of_a_class_are_named_as_one_row():
+    # the frame given twice (pd.concat, as a file read twice would be): the class-2 row
+    # is two training rows of one row id, and removing its line removes both and the
+    # class with them; counted by labels only, the class had two rows and was not named
+    import pandas as pd
+
+    import sktraceprop as stp
+
+    X, y, X_test = _wine_with_one_row_of_class_2()
+    frame = stp.from_pandas(pd.DataFrame(X, columns=list("abcd")), source_id="wine_lone")
+    twice = pd.concat([frame, frame])
+    y2 = np.r_[y, y]
+    pipe = stp.make_traced_pipeline(LogisticRegression(tol=1e-10, max_iter=5000))
+    pipe.fit(twice, y2)
+    with pytest.warns(UserWarning, match=LONE) as record:
+        explainer = InfluenceExplainer(pipe).fit(twice, y2)
+    ids = explainer.train_row_ids_
+    # the truth: classes of one distinct row id, from the ids and labels themselves
+    lone_ids = {c for c in np.unique(y2) if np.unique(ids[y2 == c]).size == 1}
+    assert lone_ids == {2}
+    expected = np.flatnonzero(y2 == 2)
+    message = " ".join(str(w.message) for w in record if LONE in str(w.message))
+    assert f"{expected.size} training row(s) are the only row of their class" in message
+    assert "1 of them copies of another of these rows" in message
+    assert all(f"{int(i)} (class 2)" in message for i in expected)
+    assert LONE in " ".join(explainer.explain(X_test).notes)
