@@ -32,6 +32,27 @@ _BAGGING = (
 )
 
 
+def _runs_by_jobs(tmp_path, n, fit, *, backend="threading", sqlite=True, **runs):
+    """The frame of the file of ``n`` rows and, for ``n_jobs`` 1 and 2, the runs
+    (:func:`_runs` with ``runs``) stored by ``fit(pipe, X, y, n_jobs)`` of a traced
+    pipeline under joblib's ``backend``."""
+    path = _write(tmp_path, n)
+    d = stp.read_csv(path, source_id="meta")
+    X, y = d[["a", "b"]], d["y"].to_numpy()
+    by_jobs = {}
+    for n_jobs in (1, 2):
+        store = (
+            stp.stores.SQLiteStore(tmp_path / f"runs{n_jobs}.db")
+            if sqlite
+            else stp.stores.MemoryStore()
+        )
+        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+        with parallel_backend(backend, n_jobs=n_jobs):
+            fit(pipe, X, y, n_jobs)
+        by_jobs[n_jobs] = _runs(store, path, prefix="fitted ", **runs)
+    return d, by_jobs
+
+
 @pytest.mark.parametrize(
     "meta,n",
     [
@@ -41,16 +62,10 @@ _BAGGING = (
     ids=["calibrated", "voting"],
 )
 def test_fits_in_joblib_threads_record_the_notes_of_one_thread(tmp_path, meta, n):
-    path = _write(tmp_path, n)
-    d = stp.read_csv(path, source_id="meta")
+    d, by_jobs = _runs_by_jobs(
+        tmp_path, n, lambda pipe, X, y, n_jobs: meta(pipe, n_jobs).fit(X, y), sqlite=False
+    )
     X, y = d[["a", "b"]], d["y"].to_numpy()
-    by_jobs = {}
-    for n_jobs in (1, 2):
-        store = stp.stores.MemoryStore()
-        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
-        with parallel_backend("threading", n_jobs=n_jobs):
-            meta(pipe, n_jobs).fit(X, y)
-        by_jobs[n_jobs] = _runs(store, path, prefix="fitted ")
     assert by_jobs[1] == by_jobs[2]
     name = type(meta(None, 1)).__name__
     assert all(
@@ -71,16 +86,13 @@ def test_clones_drawn_by_joblib_on_another_thread_are_named(tmp_path, backend, n
     the meta-estimator's generator on the thread a finished task calls back on, whose
     stack does not hold the fit: the generator's own frame (of CalibratedClassifierCV.fit,
     running on that thread) names it, and every split's note is the one of n_jobs=1."""
-    path = _write(tmp_path, n)
-    d = stp.read_csv(path, source_id="meta")
+    d, by_jobs = _runs_by_jobs(
+        tmp_path,
+        n,
+        lambda pipe, X, y, n_jobs: CalibratedClassifierCV(pipe, cv=8, n_jobs=n_jobs).fit(X, y),
+        backend=backend,
+    )
     X, y = d[["a", "b"]], d["y"].to_numpy()
-    by_jobs = {}
-    for n_jobs in (1, 2):
-        store = stp.stores.SQLiteStore(tmp_path / f"runs{n_jobs}.db")
-        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
-        with parallel_backend(backend, n_jobs=n_jobs):
-            CalibratedClassifierCV(pipe, cv=8, n_jobs=n_jobs).fit(X, y)
-        by_jobs[n_jobs] = _runs(store, path, prefix="fitted ")
     assert by_jobs[1] == by_jobs[2]
     assert len(by_jobs[2]) == 8
     assert all(
@@ -96,18 +108,14 @@ def test_clones_drawn_by_joblib_on_another_thread_are_named(tmp_path, backend, n
 def test_bagging_clones_in_the_task_are_named_from_its_own_frames(tmp_path, backend, n):
     """BaggingClassifier clones its estimator in the joblib task, from the estimator the
     bagging (sent there with it) holds: the task's own stack shows it."""
-    path = _write(tmp_path, n)
-    d = stp.read_csv(path, source_id="meta")
-    X, y = d[["a", "b"]], d["y"].to_numpy()
-    by_jobs = {}
-    for n_jobs in (1, 2):
-        store = stp.stores.SQLiteStore(tmp_path / f"runs{n_jobs}.db")
-        pipe = stp.make_traced_pipeline(StandardScaler(), LogisticRegression(), store=store)
+
+    def fit(pipe, X, y, n_jobs):
         bagging = BaggingClassifier(pipe, n_estimators=3, n_jobs=n_jobs, random_state=0)
-        with warnings.catch_warnings(), parallel_backend(backend, n_jobs=n_jobs):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", LineageWarning)  # (rows without their ids)
             bagging.fit(X, y)
-        by_jobs[n_jobs] = _runs(store, path, lines=False, prefix="fitted ")
+
+    _, by_jobs = _runs_by_jobs(tmp_path, n, fit, backend=backend, lines=False)
     assert [(p, k) for p, _, k in by_jobs[1]] == [(p, k) for p, _, k in by_jobs[2]]
     assert len(by_jobs[2]) == 3
     assert all(
