@@ -53,10 +53,11 @@ def lone_class_note(model, y, *, neural=False, ids=None):
     shown = ", ".join(f"{int(i)} (class {labels[i].tolist()!r})" for i in rows[:5])
     more = ", ..." if rows.size > 5 else ""
     n_classes = np.unique(labels).size
-    if ids is not None and np.unique(np.asarray(ids)[rows]).size < rows.size:
+    distinct = rows.size if ids is None else np.unique(np.asarray(ids)[rows]).size
+    if distinct < rows.size:
         more += (
-            f"; {rows.size - np.unique(np.asarray(ids)[rows]).size} of them copies of "
-            "another of these rows (one row id: removing its line removes every copy)"
+            f"; {rows.size - distinct} of them copies of another of these rows (one row "
+            "id: removing its line removes every copy)"
         )
     if neural:
         return (
