@@ -10,7 +10,10 @@ value (in at least two groups of ``MIN_SAMPLE`` witness rows or more, holding ha
 rows) is within ``SIGMAS`` standard errors of the standard deviation of the group's
 witness rows' loaded values (its logarithm's standard error is about ``1 / sqrt(2 (k -
 1))`` for ``k`` rows). A value looked up per group, a group's sum or mean is one value
-per group too, but lies so near the spread of every group's values by chance only. A
+per group too, and lies so near the spread of every group's values by chance only: the
+evidence (:func:`._over_rows_groups.evidence`, the logarithm normal about the spread's
+against a value unrelated to the data) must reach ``1 / ALPHA``, which such values do
+with chance ``ALPHA`` at most (a lookup was warned of as a spread now and then). A
 value also within ``SIGMAS`` standard errors of every group's mean is left to the group
 mean's check (:mod:`._over_rows_groups`, tried after this one), whose warning names a
 mean or another statistic within the group's values: a standard deviation lies within
@@ -21,7 +24,7 @@ interquartile range) looks the same.
 
 import numpy as np
 
-from ._over_rows_groups import group_statistic
+from ._over_rows_groups import ALPHA, evidence, group_statistic
 
 #: How the warning says a group standard deviation seen on a sample was checked.
 CHECKED_SPREAD = (
@@ -66,9 +69,17 @@ def _is_group_std(codes, loaded, here, scale):
     value, spread, k = lo[big], spread[big], k[big]
     if not ((value > 0).all() and (spread > 0).all()):
         return False
-    error = SIGMAS / np.sqrt(2.0 * (k - 1))
-    if not (np.abs(np.log(value / spread)) <= error).all():
+    error = 1.0 / np.sqrt(2.0 * (k - 1))  # (of the logarithm)
+    z = np.log(value / spread) / error
+    if not (np.abs(z) <= SIGMAS).all():
         return False
     # (a value near each group's mean too, as in data whose mean and spread are alike,
     # is left to the group mean's check, which names both)
-    return bool((np.abs(value - mean[big]) > SIGMAS * spread / np.sqrt(k)).any())
+    if not (np.abs(value - mean[big]) > SIGMAS * spread / np.sqrt(k)).any():
+        return False
+    # (and a value per group unrelated to the data passes with chance ALPHA at most:
+    # the logarithm normal about the spread's, against a value spread over the interval)
+    lo, hi = spread * np.exp(-SIGMAS * error), spread * np.exp(SIGMAS * error)
+    likelihood = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi) / (error * value) * (hi - lo)
+    groups = np.flatnonzero(big)
+    return evidence(codes, loaded, groups, lo, hi, likelihood) >= 1.0 / ALPHA

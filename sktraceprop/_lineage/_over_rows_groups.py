@@ -1,17 +1,32 @@
 """A loaded column overwritten with its group's mean (``groupby(g).transform("mean")``),
 seen from a sampled load's witness rows (see :mod:`._over_rows`).
 
-A load of more than 512 rows keeps a sample of witness rows, so the group's mean of the
-loaded values cannot be computed. What the sample shows is enough to say it: on the
-witness rows the data holds, grouped by their loaded key (a column of the load with few
-distinct values), the column now holds one value per group, a value differing from the
-row's loaded one on at least ``MIN_ROWS`` rows and lying within the loaded values of the
-group's witness rows (a mean always lies within its values), in at least two groups,
-with different values. A value looked up per group (``g.map(table)``) is one per group
-too, but its own row's: it lies within every group's values by chance only, and is left
-to the run's note of a changed column, as a sum or a count per group (not within the
-values) is. The warning says the statistic was checked on a sample, and that another
-statistic within the group's values (a median) looks the same there.
+A load of more than 512 rows keeps a sample of witness rows (picked by a hash of the
+ids: a random sample of any set of rows, a share ``1 / stride`` of them), so the group's
+mean of the loaded values cannot be computed; the sample estimates it. On the witness
+rows the data holds, grouped by their loaded key (a column of the load with few distinct
+values), the column now holds one value per group, differing from the row's loaded one
+on at least ``MIN_ROWS`` rows, in at least two groups of two witness rows or more, with
+different values; each group's value lies within the loaded values of the group's
+witness rows and within a Student ``t`` interval of their mean (its standard error
+shrunk by the share sampled; a true mean falls outside with chance ``MISS`` per group).
+
+A value looked up per group (``g.map(table)``) is one per group too, and was warned of
+where it happened to lie within each group's values: a false warning (it holds no other
+row's value). Within the intervals it is told from a mean by the evidence
+(:func:`evidence`): the likelihood ratio of the values being the groups' means (normal
+about the sample means) against values unrelated to the data, spread like the group's
+own values or over their range (:func:`chance`). For unrelated values its expectation
+is at most 1, so it reaches ``1 / ALPHA`` with chance ``ALPHA`` at most (Markov's
+inequality): a lookup so drawn is warned of with chance ``1e-3`` at most. Below that the
+sample cannot tell (:func:`undecided_mean`, :data:`UNDECIDED`): with some 400 witness
+rows, eight groups tell a mean from a lookup, four not always. A sum or a count per group
+(not within the values) is left to the run's note of a changed column.
+
+What stays possible: a statistic near the mean (a median of values spread evenly about
+it) and a value looked up per group close to each group's mean (closer than its sample's
+standard error) look the same as a mean there: the warning says the statistic was
+checked on a sample, and names a median beside the mean.
 """
 
 import numpy as np
@@ -19,11 +34,26 @@ import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS
 
+#: The chance a group's true mean lies outside the interval checked around its witness
+#: rows' mean (per group; a miss is a note, not a warning).
+MISS = 1e-4
+#: The largest chance that a value per group unrelated to the data (looked up per
+#: group) passes every group's check, for a warning: above it, the sample cannot tell.
+ALPHA = 1e-3
+
 #: How the warning says a group mean seen on a sample was checked.
 CHECKED = (
     "checked on the load's witness rows, a sample: one value per group, within the "
     "loaded values of the group's rows compared (a mean, or another statistic within "
     "them, a median)"
+)
+
+#: How a run's note says the sample could not tell a group mean from a lookup.
+UNDECIDED = (
+    "could not tell from the load's witness rows, a sample: one value per group, near "
+    "the mean of the loaded values of each group's rows compared, but as near as a "
+    "value looked up per group (g.map(table)) would be by chance; too few groups or "
+    "rows per group to say"
 )
 
 
@@ -47,8 +77,28 @@ def group_mean(load, name, rows, at, values):
     """``"groupby(key).transform('mean')"`` where the column ``name`` is its group's mean
     on the witness rows the data holds (``values``: the column now, in the data's order;
     ``rows``: positions there of witness rows, ``at``: their positions among the
-    load's), else None."""
-    return group_statistic(load, name, rows, at, values, _is_group_mean, "mean")
+    load's), as far as the sample can tell, else None."""
+    share = witness_share(load)
+    return group_statistic(
+        load, name, rows, at, values, lambda *a: _is_group_mean(*a, share=share), "mean"
+    )
+
+
+def undecided_mean(load, name, rows, at, values):
+    """``"groupby(key).transform('mean')"`` where the column ``name`` may be its group's
+    mean on the witness rows the data holds but the sample cannot tell it from a value
+    looked up per group (:data:`UNDECIDED`, for the run's note), else None."""
+    share = witness_share(load)
+    return group_statistic(
+        load, name, rows, at, values, lambda *a: _is_undecided_mean(*a, share=share), "mean"
+    )
+
+
+def witness_share(load):
+    """The share of any set of the load's rows that are witnesses, where they are picked
+    by a hash of the ids (a random sample), else 0 (rows chosen otherwise: a sample of
+    no known share, taken as of a large population)."""
+    return 1.0 / load.stride if load.chosen is None else 0.0
 
 
 def group_statistic(load, name, rows, at, values, is_statistic, label):
@@ -76,23 +126,98 @@ def group_statistic(load, name, rows, at, values, is_statistic, label):
     return None
 
 
-def _is_group_mean(codes, loaded, here, scale):
-    """Whether ``here`` is one value per group (``codes``) that lies within the group's
-    ``loaded`` values, on at least half the rows (and ``MIN_ROWS``) in groups of two
-    rows or more, with two such groups or more of different values."""
-    n_groups = int(codes.max()) + 1 if codes.size else 0
-    counts = np.bincount(codes, minlength=n_groups)
+def _stats(codes, loaded):
+    """Per group of ``codes``: ``(rows, order, first positions in it, mean, standard
+    deviation (0 for one row))`` of ``loaded``."""
+    k = np.bincount(codes)
     order = np.argsort(codes, kind="stable")
-    begin = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    lo = np.minimum.reduceat(here[order], begin) if codes.size else here
-    hi = np.maximum.reduceat(here[order], begin) if codes.size else here
+    begin = np.concatenate([[0], np.cumsum(k)[:-1]])
+    mean = np.bincount(codes, weights=loaded) / k
+    squares = np.bincount(codes, weights=(loaded - mean[codes]) ** 2)
+    spread = np.sqrt(squares / np.maximum(k - 1, 1))
+    return k, order, begin, mean, spread
+
+
+def chance(codes, loaded, groups, lo, hi):
+    """The chance that a value per group unrelated to the data lies in ``[lo, hi]``
+    (per group of ``groups``) in every one of them: the product over the groups of the
+    larger of the share of the group's ``loaded`` values there and the share of their
+    range (a value looked up like one of the group's rows, or anywhere in its range)."""
+    out = 1.0
+    for g, a, b in zip(groups, lo, hi):
+        mine = loaded[codes == g]
+        low, high = float(mine.min()), float(mine.max())
+        share = float(np.mean((mine >= a) & (mine <= b)))
+        width = (min(b, high) - max(a, low)) / (high - low) if high > low else 1.0
+        out *= min(1.0, max(share, width, 0.0))
+    return out
+
+
+def _is_group_mean(codes, loaded, here, scale, share=0.0):
+    """Whether ``here`` is one value per group (``codes``) that is the mean of the
+    group's ``loaded`` values as far as the witness rows (a share ``share`` of the
+    group's rows, hash-picked) can tell: it may be (:func:`_mean_odds`), and a value
+    per group unrelated to the data would pass with chance ``ALPHA`` at most."""
+    odds = _mean_odds(codes, loaded, here, scale, share)
+    return odds is not None and odds >= 1.0 / ALPHA
+
+
+def _is_undecided_mean(codes, loaded, here, scale, share=0.0):
+    """Whether ``here`` may be the group mean (:func:`_mean_odds`) but the witness rows
+    cannot tell it from a value looked up per group."""
+    odds = _mean_odds(codes, loaded, here, scale, share)
+    return odds is not None and odds < 1.0 / ALPHA
+
+
+def _mean_odds(codes, loaded, here, scale, share):
+    """:func:`evidence` that ``here`` is one value per group (``codes``), the mean of the
+    group's ``loaded`` values, where it may be: within the group's values and within a
+    Student ``t`` interval of their mean (a group's true mean falls outside with chance
+    ``MISS``), in groups of two rows or more holding at least half the rows (and
+    ``MIN_ROWS``), two such groups or more of different values; else None."""
+    if not codes.size:
+        return None
+    counts, order, begin, mean, spread = _stats(codes, loaded)
+    lo = np.minimum.reduceat(here[order], begin)
+    hi = np.maximum.reduceat(here[order], begin)
     if not _close(lo, hi, scale).all():
-        return False  # (not one value per group)
+        return None  # (not one value per group)
     low = np.minimum.reduceat(loaded[order], begin)
     high = np.maximum.reduceat(loaded[order], begin)
     several = counts >= 2
     if int(several.sum()) < 2 or int(counts[several].sum()) < max(MIN_ROWS, codes.size // 2):
-        return False
+        return None
     value = lo[several]
     within = (value >= low[several] - 1e-9 * scale) & (value <= high[several] + 1e-9 * scale)
-    return bool(within.all()) and np.unique(value).size >= 2
+    if not within.all() or np.unique(value).size < 2:
+        return None
+    k = counts[several]
+    error = spread[several] / np.sqrt(k) * np.sqrt(max(0.0, 1.0 - share))
+    half = _t(k - 1) * error + 1e-9 * scale
+    centre = mean[several]
+    if not (np.abs(value - centre) <= half).all():
+        return None  # (not its witness rows' mean, beyond chance)
+    with np.errstate(divide="ignore", invalid="ignore"):  # (normal about the mean)
+        z = np.where(error > 0, (value - centre) / error, 0.0)
+        width = np.where(error > 0, 2.0 * half / error, 1.0)  # (a constant group: none)
+    likelihood = width * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    groups = np.flatnonzero(several)
+    return evidence(codes, loaded, groups, centre - half, centre + half, likelihood)
+
+
+def evidence(codes, loaded, groups, lo, hi, likelihood):
+    """The likelihood ratio of the values per group of ``groups`` being the group's
+    statistic against values unrelated to the data, each in ``[lo, hi]``: the product of
+    ``likelihood`` (the statistic's density at the value, times ``hi - lo``) over
+    :func:`chance` of the intervals (an unrelated value spread over each). Where the
+    values are unrelated its expectation is at most 1, so it reaches ``1 / ALPHA`` with
+    chance ``ALPHA`` at most (Markov's inequality)."""
+    odds = float(np.prod(np.minimum(likelihood, 1e6)))
+    return odds / max(chance(codes, loaded, groups, lo, hi), 1e-300)
+
+
+def _t(df):
+    """The two-sided Student ``t`` quantile for a chance ``MISS`` (``df`` degrees)."""
+    from scipy.special import stdtrit  # (scipy.special alone: light to import)
+
+    return stdtrit(df.astype(np.float64), 1.0 - MISS / 2)

@@ -11,6 +11,7 @@ value looked up per group (not within the group's values) and a group sum stay a
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 import sktraceprop as stp
 from sktraceprop.exceptions import LineageWarning
 from tests._lineage import test_over_rows
-from tests._lineage.test_over_rows import _check_against_bytes, _fit, _records, _write
+from tests._lineage.test_over_rows import HEADER, _check_against_bytes, _fit, _records, _write
 
 MEAN = "groupby(g).transform('mean')"
 _CHANGES = {
@@ -35,8 +36,11 @@ def _read(path, name):
     return stp.read_csv(path, skiprows=1, comment="#", source_id=name)
 
 
-def _changed(tmp_path, n, change, seed=0, name="big"):
-    path = _write(tmp_path / f"{name}.csv", n, seed=seed)
+def _changed(tmp_path, n, change, seed=0, name="big", groups=None):
+    if groups is None:
+        path = _write(tmp_path / f"{name}.csv", n, seed=seed)
+    else:
+        path = _write_groups(tmp_path / f"{name}.csv", n, seed, groups)
     df = _read(path, name)
     df["a"] = _CHANGES[change](df)
     return path, df
@@ -79,6 +83,70 @@ def test_other_group_values_of_a_large_load_do_not_warn(tmp_path, change):
         assert any(n.startswith("input column(s) a ") for n in pipe.lineage_.notes)
 
 
+def _write_groups(path, n, seed=0, groups=8):
+    """As ``test_over_rows._write`` (same header, floats ``a`` of three decimals), with
+    ``groups`` groups ``g``: a sample of some 400 witness rows tells a group's mean from
+    a value looked up per group in eight groups, not always in four (the evidence grows
+    with the groups; a group's sample mean is as uncertain with fewer)."""
+    rng = np.random.default_rng(seed)
+    lines = ["a preamble line", ",".join(HEADER)]
+    for i in range(n):
+        a = round(float(rng.uniform(1, 50)) * rng.choice([-1, 1]), 3)
+        b = round(float(rng.normal()), 3) or 0.5
+        lines.append(f'"k, {i}",{int(rng.integers(0, groups))},{a},{b},{i % 2}')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _lookup(path, how, seed):
+    """A table group -> value unrelated to the column's values, from the file's values
+    (``pandas.read_csv`` of its bytes): ``"range"`` uniform within the group's loaded
+    range, ``"row"`` a random row's loaded value of the group."""
+    raw = pd.read_csv(path, skiprows=1)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for g, a in raw.groupby("g")["a"]:
+        a = a.to_numpy()
+        out[g] = float(rng.uniform(a.min(), a.max()) if how == "range" else rng.choice(a))
+    return out
+
+
+@settings(deadline=None, max_examples=15)
+@given(
+    n=st.integers(100, 3000),
+    how=st.sampled_from(["range", "row", "mean"]),
+    groups=st.integers(2, 8),
+    seed=st.integers(0, 2**16),
+)
+@example(n=3000, how="range", groups=8, seed=0)  # (warned before: within each range)
+@example(n=3000, how="row", groups=8, seed=1)
+@example(n=300, how="range", groups=4, seed=2)  # (a whole load: recomputed exactly)
+def test_a_value_looked_up_per_group_never_warns_a_group_mean_does(
+    tmp_path_factory, n, how, groups, seed
+):
+    # Each group's value lies within the group's loaded values, as a mean's does; on a
+    # sample of witness rows only a mean is near every group's sample mean (the chance
+    # a value unrelated to the data is so near in all of them: at most ALPHA).
+    name = f"l{seed}_{n}_{groups}"
+    path = _write_groups(tmp_path_factory.mktemp("lookup") / f"{name}.csv", n, seed, groups)
+    df = _read(path, name)
+    if how == "mean":
+        df["a"] = df.groupby("g")["a"].transform("mean")
+    else:
+        df["a"] = df["g"].map(_lookup(path, how, seed)).astype(float)
+    pipe, found = _fit(df[["a", "b"]], df["y"])
+    if how != "mean":
+        assert not found, str(found[0].message)
+        assert any(n.startswith("input column(s) a ") for n in pipe.lineage_.notes)
+    elif n < 512 or groups == 8:  # (a whole load, or enough groups to establish it)
+        assert len(found) == 1 and f"(a.{MEAN}:" in str(found[0].message)
+        _check_against_bytes(df, path, MEAN)
+    else:  # (too few groups: warned where established, else the run's note)
+        assert len(found) == 1 or any(
+            n.startswith("input column(s) a ") for n in pipe.lineage_.notes
+        )
+
+
 @settings(deadline=None, max_examples=12)
 @given(
     n=st.integers(600, 2000),
@@ -87,13 +155,40 @@ def test_other_group_values_of_a_large_load_do_not_warn(tmp_path, change):
 )
 @example(n=600, change="mean", seed=0)
 @example(n=600, change="lookup", seed=1)
+@example(n=600, change="median", seed=2)  # (within a t interval of the mean: a note)
 def test_a_large_load_warns_iff_a_statistic_within_each_group(tmp_path_factory, n, change, seed):
+    # (eight groups: enough for the sample to establish a mean; a median of values
+    # spread evenly about 0 is near it, and warned as "a mean or a median" or noted)
     name = f"g{seed}_{n}"
-    path, df = _changed(tmp_path_factory.mktemp("groups"), n, change, seed, name)
-    _, found = _fit(df[["a", "b"]], df["y"])
-    if change in ("mean", "median"):
+    path, df = _changed(tmp_path_factory.mktemp("groups"), n, change, seed, name, groups=8)
+    pipe, found = _fit(df[["a", "b"]], df["y"])
+    if change == "mean":
         assert len(found) == 1 and f"(a.{MEAN}:" in str(found[0].message)
-        if change == "mean":
-            _check_against_bytes(df, path, MEAN)
+        _check_against_bytes(df, path, MEAN)
+    elif change == "median" and found:
+        assert len(found) == 1 and f"(a.{MEAN}:" in str(found[0].message)
     else:
         assert not found
+
+
+@settings(deadline=None, max_examples=40)
+@given(groups=st.integers(2, 8), k=st.integers(20, 80), seed=st.integers(0, 2**16))
+@example(groups=2, k=30, seed=0)
+def test_a_group_mean_is_warned_only_where_the_sample_tells_it_from_a_lookup(groups, k, seed):
+    # the witness rows' loaded values (a sample of half each group's rows) and the
+    # groups' means of all rows: warned, or said undecided, never both; a value
+    # unrelated to the data (a random row's, per group) is neither
+    from sktraceprop._lineage._over_rows_groups import _is_group_mean, _is_undecided_mean
+
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(np.arange(groups), k)
+    every = rng.uniform(-50, 50, size=(groups, 2 * k))
+    loaded = every[:, :k].ravel()
+    means = every.mean(axis=1)[codes]
+    sure = _is_group_mean(codes, loaded, means, 50.0, share=0.5)
+    unsure = _is_undecided_mean(codes, loaded, means, 50.0, share=0.5)
+    assert sure != unsure
+    if groups == 2 and k <= 40:  # (too little evidence: 2 groups of 40 rows at most)
+        assert unsure
+    picked = every[np.arange(groups), rng.integers(0, 2 * k, size=groups)][codes]
+    assert not _is_group_mean(codes, loaded, picked, 50.0, share=0.5)
