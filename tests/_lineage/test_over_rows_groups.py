@@ -192,3 +192,20 @@ def test_a_group_mean_is_warned_only_where_the_sample_tells_it_from_a_lookup(gro
         assert unsure
     picked = every[np.arange(groups), rng.integers(0, 2 * k, size=groups)][codes]
     assert not _is_group_mean(codes, loaded, picked, 50.0, share=0.5)
+
+
+@settings(deadline=None, max_examples=8)
+@given(seed=st.integers(1000, 2**16))
+@example(seed=1039)  # (warned before as groupby(g).transform('std'))
+def test_a_positive_value_looked_up_per_group_is_no_spread_or_mean(tmp_path_factory, seed):
+    # values on [1, 50] per group, where each group's spread (about 29) and, within its
+    # values, its mean lie: a lookup near the spread in every group was warned of as a
+    # group's standard deviation, one within the values as its mean
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2000, 4000))
+    name = f"p{seed}_{n}"
+    path = _write_groups(tmp_path_factory.mktemp("spread") / f"{name}.csv", n, seed - 1000, 4)
+    df = _read(path, name)
+    df["a"] = df["g"].map({g: float(rng.uniform(1, 50)) for g in range(4)}).astype(float)
+    _, found = _fit(df[["a", "b"]], df["y"])
+    assert not found, str(found[0].message)
