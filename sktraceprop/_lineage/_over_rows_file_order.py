@@ -1,0 +1,135 @@
+"""A loaded column overwritten with an operation over rows run on a large load in its
+order (the file's), then a random subset taken (``train_test_split``, ``sample``, a
+boolean mask), sorted back or not: checked at the witness rows that keep a run of their
+neighbours' loaded values (:mod:`._witness_runs`), wherever they now sit.
+
+A moving mean, sum or standard deviation (centred or not, up to ``rolling(30)``), a
+difference and a percentage change are recomputed from the run's loaded values alone,
+as pandas computes them (a window holding a missing value gives none; ``pct_change``
+with ``fill_method=None`` or padded, either). A running sum, maximum, minimum and an
+expanding mean are checked from the value the data holds now at the nearest earlier
+line of the run whose loaded value is not missing (pandas skips missing values; the
+expanding mean's count is the lines before less the values missing there), where the
+data still holds that line; an exponentially weighted mean the same from the line just
+before, where the column has no gap before the witness row (past a gap its weights are
+not the running ones). A witness row whose loaded value is missing, or whose value the
+operation leaves empty (a window's first rows, filled or dropped since), is not
+compared. See :mod:`._over_rows` for what must hold (every row compared explained, at
+least ``MIN_ROWS`` changed).
+"""
+
+import numpy as np
+
+from ._over_rows_chain import MIN_ROWS, WINDOWS
+from ._over_rows_ewm import ewm_mean
+from ._witness_runs import BEFORE
+
+
+def _close(a, b, scale):
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) <= 1e-9 * scale
+
+
+def _explains(expected, here, loaded, scale):
+    """Whether ``expected`` (NaN: not compared) is ``here`` on every row compared, and
+    differs from ``loaded`` on at least ``MIN_ROWS`` of them."""
+    known = ~np.isnan(expected)
+    if int(known.sum()) < MIN_ROWS:
+        return False
+    if not _close(expected[known], here[known], scale).all():
+        return False
+    with np.errstate(invalid="ignore"):
+        differ = known & ~((loaded == here) | (np.isnan(loaded) & np.isnan(here)))
+    return int(differ.sum()) >= MIN_ROWS
+
+
+def _windows(near):
+    """``(name, values at the witness rows)`` of the moving windows over the runs'
+    loaded values ``near`` (NaN where any value of the window is missing)."""
+    gap = np.isnan(near)
+    sums = np.concatenate([np.zeros((near.shape[0], 1)), np.cumsum(np.where(gap, 0, near), 1)], 1)
+    gaps = np.concatenate([np.zeros((near.shape[0], 1)), np.cumsum(gap, 1)], 1)
+    c = BEFORE
+    for w in WINDOWS:
+        if w > BEFORE + 1:
+            break
+        total = sums[:, c + 1] - sums[:, c + 1 - w]
+        total[gaps[:, c + 1] - gaps[:, c + 1 - w] > 0] = np.nan
+        yield f"rolling({w}).mean()", total / w
+        yield f"rolling({w}).sum()", total
+        lag = (w - 1) // 2
+        if lag and c + 1 + lag <= near.shape[1]:
+            end = c + 1 + lag  # (centred: the trailing window lag rows later)
+            centred = (sums[:, end] - sums[:, end - w]) / w
+            centred[gaps[:, end] - gaps[:, end - w] > 0] = np.nan
+            yield f"rolling({w}, center=True).mean()", centred
+    for w in WINDOWS:
+        if w > BEFORE + 1:
+            break
+        with np.errstate(invalid="ignore"):
+            yield f"rolling({w}).std()", np.std(near[:, c + 1 - w : c + 1], axis=1, ddof=1)
+
+
+def _last_known(near):
+    """Per run, the column of the nearest line before the witness row whose loaded value
+    is not missing (-1 where none in the run)."""
+    known = ~np.isnan(near[:, :BEFORE])
+    last = BEFORE - 1 - np.argmax(known[:, ::-1], axis=1)
+    return np.where(known.any(axis=1), last, -1)
+
+
+def in_file_order(runs, name, now_at):
+    """The operation over rows run on the load in its order that explains column
+    ``name`` at the witness rows with a run the data holds, or None.
+
+    ``runs``: the load's :class:`~._witness_runs.Runs`; ``now_at``: ids -> ``(values
+    now, held)``, arrays shaped as the ids (NaN and False for a row the data lacks).
+    Returns ``(operation, witness rows compared)`` or None.
+    """
+    kept = runs.values.get(name)
+    if kept is None:
+        return None
+    near, gaps_before = kept
+    now, held = now_at(runs.around)
+    keep = held[:, BEFORE] & ~np.isnan(near[:, BEFORE])
+    if int(keep.sum()) < MIN_ROWS:
+        return None
+    near, now, held = near[keep], now[keep], held[keep]
+    start, gaps_before = runs.start[keep], gaps_before[keep]
+    loaded, here = near[:, BEFORE], now[:, BEFORE]
+    finite = np.abs(np.concatenate([near[np.isfinite(near)], here[np.isfinite(here)]]))
+    scale = max(float(finite.max()), 1.0) if finite.size else 1.0
+    rows = np.arange(near.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        last = _last_known(near)
+        ok = (last >= 0) & held[rows, np.maximum(last, 0)]
+        before = np.where(ok, now[rows, np.maximum(last, 0)], np.nan)
+        count = start - gaps_before + 1  # (values not missing, up to the witness row)
+        previous = near[:, BEFORE - 1]
+        padded = np.where(last >= 0, near[rows, np.maximum(last, 0)], np.nan)
+        tried = [
+            ("cumsum", before + loaded),
+            ("cummax", np.fmax(before, loaded)),  # (NaN before: not compared)
+            ("cummin", np.fmin(before, loaded)),
+            ("diff", loaded - previous),
+            ("pct_change", loaded / previous - 1),
+            ("pct_change", loaded / padded - 1),  # (pandas before 3: fill_method="pad")
+            ("expanding().mean()", (before * (count - 1) + loaded) / count),
+        ]
+        tried[1] = ("cummax", np.where(ok, tried[1][1], np.nan))
+        tried[2] = ("cummin", np.where(ok, tried[2][1], np.nan))
+        for op, expected in tried:
+            expected = np.where(np.isfinite(expected), expected, np.nan)
+            if _explains(expected, here, loaded, scale):
+                return op, int((~np.isnan(expected)).sum())
+        for op, expected in _windows(near):
+            if _explains(expected, here, loaded, scale):
+                return op, int((~np.isnan(expected)).sum())
+        # (an exponentially weighted mean: no gap before the witness row in the column)
+        plain = (gaps_before == 0) & ~np.isnan(near[:, : BEFORE + 1]).any(axis=1)
+        plain &= held[:, BEFORE - 1] & (start > 0)
+        if int(plain.sum()) >= MIN_ROWS:
+            op = ewm_mean(here[plain], now[plain, BEFORE - 1], loaded[plain], start[plain])
+            if op is not None:
+                return op, int(plain.sum())
+    return None
