@@ -32,42 +32,70 @@ def _close(a, b, scale):
 
 def _explains(expected, here, loaded, scale):
     """Whether ``expected`` (NaN: not compared) is ``here`` on every row compared, and
-    differs from ``loaded`` on at least ``MIN_ROWS`` of them."""
+    differs from ``loaded`` on at least ``MIN_ROWS`` of them; ``expected`` one array
+    over the rows, or a matrix (rows, candidates): then per candidate."""
+    flat = expected.ndim == 1
+    expected = expected[:, None] if flat else expected
+    here, loaded = here[:, None], loaded[:, None]
     known = ~np.isnan(expected)
-    if int(known.sum()) < MIN_ROWS:
-        return False
-    if not _close(expected[known], here[known], scale).all():
-        return False
     with np.errstate(invalid="ignore"):
-        differ = known & ~((loaded == here) | (np.isnan(loaded) & np.isnan(here)))
-    return int(differ.sum()) >= MIN_ROWS
+        fits = (_close(expected, here, scale) | ~known).all(axis=0)
+        same = (loaded == here) | (np.isnan(loaded) & np.isnan(here))
+    differ = (known & ~same).sum(axis=0)
+    out = fits & (known.sum(axis=0) >= MIN_ROWS) & (differ >= MIN_ROWS)
+    return bool(out[0]) if flat else out
 
 
-def _windows(near):
-    """``(name, values at the witness rows)`` of the moving windows over the runs'
-    loaded values ``near`` (NaN where any value of the window is missing)."""
+def _window_sums(near, lo, hi):
+    """Per run, the sum of ``near[:, lo:hi]`` (``lo`` and ``hi`` arrays of bounds, one
+    per window), NaN where the window holds a missing value."""
     gap = np.isnan(near)
-    sums = np.concatenate([np.zeros((near.shape[0], 1)), np.cumsum(np.where(gap, 0, near), 1)], 1)
-    gaps = np.concatenate([np.zeros((near.shape[0], 1)), np.cumsum(gap, 1)], 1)
+    zero = np.zeros((near.shape[0], 1))
+    sums = np.concatenate([zero, np.cumsum(np.where(gap, 0.0, near), axis=1)], axis=1)
+    gaps = np.concatenate([zero, np.cumsum(gap, axis=1)], axis=1)
+    total = sums[:, hi] - sums[:, lo]
+    total[gaps[:, hi] - gaps[:, lo] > 0] = np.nan
+    return total
+
+
+def _windows(near, here, loaded, scale):
+    """``(name, values at the witness rows)`` of the first moving window over the runs'
+    loaded values ``near`` (as pandas: NaN where a value of the window is missing) that
+    explains ``here``, or None. Each kind is computed for every width at once; the
+    standard deviation, by running sums of the values less the witness row's (a
+    shortcut for the search), is recomputed in two passes for the width found."""
     c = BEFORE
-    for w in WINDOWS:
-        if w > BEFORE + 1:
-            break
-        total = sums[:, c + 1] - sums[:, c + 1 - w]
-        total[gaps[:, c + 1] - gaps[:, c + 1 - w] > 0] = np.nan
-        yield f"rolling({w}).mean()", total / w
-        yield f"rolling({w}).sum()", total
-        lag = (w - 1) // 2
-        if lag and c + 1 + lag <= near.shape[1]:
-            end = c + 1 + lag  # (centred: the trailing window lag rows later)
-            centred = (sums[:, end] - sums[:, end - w]) / w
-            centred[gaps[:, end] - gaps[:, end - w] > 0] = np.nan
-            yield f"rolling({w}, center=True).mean()", centred
-    for w in WINDOWS:
-        if w > BEFORE + 1:
-            break
-        with np.errstate(invalid="ignore"):
-            yield f"rolling({w}).std()", np.std(near[:, c + 1 - w : c + 1], axis=1, ddof=1)
+    w = np.array([w for w in WINDOWS if w <= c + 1])
+    lag = (w - 1) // 2
+    total = _window_sums(near, c + 1 - w, np.full(w.size, c + 1))
+    inside = c + 1 + lag <= near.shape[1]
+    end = np.minimum(c + 1 + lag, near.shape[1])
+    centred = _window_sums(near, end - w, end) / w
+    centred[:, ~inside | (lag == 0)] = np.nan  # (no lag: the trailing mean's name)
+    shifted = near - near[:, c : c + 1]  # (the sums of squares near 0: little cancelling)
+    s1 = _window_sums(shifted, c + 1 - w, np.full(w.size, c + 1))
+    s2 = _window_sums(shifted**2, c + 1 - w, np.full(w.size, c + 1))
+    approx = np.sqrt(np.maximum(s2 - s1**2 / w, 0.0) / (w - 1))
+    found = {
+        "mean": _explains(total / w, here, loaded, scale),
+        "sum": _explains(total, here, loaded, scale),
+        "centred": _explains(centred, here, loaded, scale),
+        # (near enough: checked in two passes below)
+        "std": _explains(approx, here, loaded, scale * 1e3),
+    }
+    for k, width in enumerate(w.tolist()):
+        if found["mean"][k]:
+            return f"rolling({width}).mean()", total[:, k] / width
+        if found["sum"][k]:
+            return f"rolling({width}).sum()", total[:, k]
+        if found["centred"][k]:
+            return f"rolling({width}, center=True).mean()", centred[:, k]
+    for k, width in enumerate(w.tolist()):
+        if found["std"][k]:
+            std = np.std(near[:, c + 1 - width : c + 1], axis=1, ddof=1)
+            if _explains(std, here, loaded, scale):
+                return f"rolling({width}).std()", std
+    return None
 
 
 def _last_known(near):
@@ -122,9 +150,9 @@ def in_file_order(runs, name, now_at):
             expected = np.where(np.isfinite(expected), expected, np.nan)
             if _explains(expected, here, loaded, scale):
                 return op, int((~np.isnan(expected)).sum())
-        for op, expected in _windows(near):
-            if _explains(expected, here, loaded, scale):
-                return op, int((~np.isnan(expected)).sum())
+        window = _windows(near, here, loaded, scale)
+        if window is not None:
+            return window[0], int((~np.isnan(window[1])).sum())
         # (an exponentially weighted mean: no gap before the witness row in the column)
         plain = (gaps_before == 0) & ~np.isnan(near[:, : BEFORE + 1]).any(axis=1)
         plain &= held[:, BEFORE - 1] & (start > 0)
