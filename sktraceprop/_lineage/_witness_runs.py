@@ -57,6 +57,7 @@ class Runs:
                 not pd.api.types.is_numeric_dtype(dtype)
                 or pd.api.types.is_bool_dtype(dtype)
                 or isinstance(dtype, pd.CategoricalDtype)
+                or pd.api.types.is_complex_dtype(dtype)
             ):
                 continue
             try:
