@@ -22,9 +22,13 @@ data that holds a witness row's value less its loaded value
 (:mod:`._over_rows_group_sums`); a group's mean is seen as one value per group within
 its rows' loaded values (:mod:`._over_rows_groups`, said to be checked on a sample), and
 a group's standard deviation as one near the spread of its rows' loaded values
-(:mod:`._over_rows_group_std`, said to be checked on a sample, statistically). A group's
-sum or count and a moving standard deviation need the loaded value of other rows, which
-is not kept, and are left to the run's note of a changed column. The column must be
+(:mod:`._over_rows_group_std`, said to be checked on a sample, statistically). Where
+none of these explains it, an operation run on the load in its order before a random
+subset (the data's order and its ids' both no longer the file's lines one after
+another) is checked from the loaded values kept around some witness rows
+(:mod:`._over_rows_file_order`; there also a moving standard deviation, and a column
+with gaps). A group's sum or count needs the loaded value of other rows, which is not
+kept, and is left to the run's note of a changed column. The column must be
 explained on every row compared (the operation recomputed here agrees with it to a
 relative ``1e-9``: a sum in another order rounds otherwise) and differ on at least
 ``MIN_ROWS`` of them (exactly: a loaded value and the value now are compared as they
@@ -38,10 +42,18 @@ import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS, WINDOWS, _chained, _Ordered
 from ._over_rows_ewm import ewm_mean
+from ._over_rows_file_order import in_file_order
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, group_mean
-from ._witness import WITNESSES, is_witness
+from ._witness import WITNESSES, is_witness, positions_in
+
+#: How the rows were checked where the operation ran on the load in its order, the data
+#: a subset of it (:mod:`._over_rows_file_order`).
+_RUNS_CHECKED = (
+    "each of the {} of them whose neighbouring lines' loaded values are kept explained by "
+    "it, in the file's order"
+)
 
 
 def _scale(b):
@@ -281,6 +293,26 @@ class _RowsOf:
             self._kept[key] = None if in_order else np.argsort(ids)  # (ids are unique)
         return self._kept[key]
 
+    def now_at(self, code, values):
+        """A function of row ids (any shape) giving ``(values now, held)``: ``values``
+        (the column now on ``code``'s rows) at each id the data holds, NaN and False
+        where it does not."""
+        key = ("sorted", code)
+        if key not in self._kept:
+            order = self.order(code)
+            ids = self.of(code)[1]
+            self._kept[key] = ids if order is None else ids[order]
+        sorted_ids, order = self._kept[key], self.order(code)
+
+        def at(ids):
+            where = positions_in(sorted_ids, ids)
+            held = where >= 0
+            if order is not None:
+                where = np.where(held, order[np.maximum(where, 0)], -1)
+            return np.where(held, values[np.maximum(where, 0)], np.nan), held
+
+        return at
+
     def witnesses(self, code, load):
         """Per order to try (the data's, then its ids' where not the same): ``(order
         or None, positions of ``load``'s witness rows among ``code``'s rows in that
@@ -319,6 +351,10 @@ def _found(code, source, name, rows_of, now):
                 op = _running(column, rows_of.witnesses(code, load), values, chained=False)
         else:
             op = _running(column, rows_of.witnesses(code, load), values)
+            if op is None and load.runs is not None:
+                found = in_file_order(load.runs, name, rows_of.now_at(code, values))
+                if found is not None:
+                    return found[0], _RUNS_CHECKED.format(found[1])
             if op is None:
                 _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
                 op = group_std(load, name, rows, at, values)

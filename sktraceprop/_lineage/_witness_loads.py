@@ -10,6 +10,7 @@ import numpy as np
 
 from ..utils._hashing import GOLDEN as _GOLDEN
 from ._ids import codes_of
+from ._witness_runs import Runs
 from ._witness_values import _take_columns
 
 #: Rows kept per load: 256 to 512 expected (a hash of the id picks them).
@@ -117,6 +118,7 @@ class _Load:
         "group",
         "ids",
         "inherited",
+        "runs",
         "sides",
         "stride",
         "unchecked",
@@ -159,6 +161,8 @@ class _Load:
         names = (str(c) for c in frame.columns)
         self.columns = dict(zip(names, _take_columns(frame, positions[order])))
         self.dtypes = [str(t) for t in frame.dtypes]
+        # the values around some witness rows (:mod:`._witness_runs`), set by add
+        self.runs = None
         self._digest = None
 
     @property
@@ -170,6 +174,8 @@ class _Load:
             h.update(repr(sorted(self.unchecked)).encode())
             for name, masks in sorted(self.inherited.items()):
                 h.update(name.encode() + b"\0" + b"".join(m.tobytes() for m in masks))
+            if self.runs is not None:
+                h.update(self.runs.digest_bytes())
             for (name, col), dtype in zip(self.columns.items(), self.dtypes):
                 h.update(name.encode() + b"\0" + dtype.encode() + b"\0")
                 h.update(col.missing.tobytes())
@@ -194,6 +200,8 @@ class _Load:
             new.chosen = Chosen(new.ids)
         new.columns = {k: c.take(keep) for k, c in self.columns.items()}
         new.inherited = {k: tuple(m[keep] for m in masks) for k, masks in self.inherited.items()}
+        if self.runs is not None:  # (a run goes with its witness row)
+            new.runs = self.runs.taking(np.flatnonzero(np.isin(self.runs.ids, new.ids)))
         new._digest = None
         return new
 
@@ -271,6 +279,8 @@ class _Witnesses:
         load = _Load(
             frame, pos, ids[pos], every, inherited, group, sides, chosen is not None, unchecked
         )
+        if chosen is None and group is None and every > 1:
+            load.runs = Runs.of(frame, ids, pos, every)
         with self._lock:
             if code in self._overflow:
                 return
@@ -318,10 +328,13 @@ class _Witnesses:
                 kept = []
                 for load in known[1]:
                     keep = np.flatnonzero(~np.isin(load.ids, ids))
-                    if keep.size < load.ids.size:
+                    runs = load.runs.without(ids) if load.runs is not None else None
+                    if keep.size < load.ids.size or runs is not load.runs:
                         # a new load, not this one changed: a fit in another thread
                         # reading it would see the ids of one and the values of the other
                         load = load.taking(keep)
+                        if runs is not None:  # (and the runs holding a row removed)
+                            load.runs = runs.taking(np.flatnonzero(np.isin(runs.ids, load.ids)))
                     if load.ids.size:
                         kept.append(load)
                 known[1] = kept

@@ -29,7 +29,12 @@ _FILES = itertools.count()
 def _kept_bytes():
     """Every value of every load the process keeps, pickled."""
     _, loads = WITNESSES.every_load()
-    return pickle.dumps([[c.values for c in load.columns.values()] for _, load in loads])
+    return pickle.dumps(
+        [
+            [c.values for c in load.columns.values()] + [getattr(load, "runs", None)]
+            for _, load in loads
+        ]
+    )
 
 
 def _write(folder, n, base):
