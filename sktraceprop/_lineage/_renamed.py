@@ -35,6 +35,7 @@ from ._misplaced_columns import MIN_COLUMNS
 from ._witness import WITNESSES, _take_columns, witness_mask
 from ._witness import cell_keys as _keys
 from ._witness_values import series_integers
+from ._witness_view import tested_for
 
 #: Values of the column that one witness row alone holds in the loaded column.
 MIN_UNIQUE = 2
@@ -108,7 +109,7 @@ def loaded_names(X, ids, sources, skip=()):
     ids = np.asarray(ids, dtype=np.int64)
     distinct = distinct_codes(ids)
     codes = codes_of(ids) if len(distinct) > 1 else None
-    tested = {}
+    tested = tested_for(ids)  # (in a fit: the answers its witness view has, or will)
     for code in distinct:
         source = sources.get(int(code))
         version, loads = (

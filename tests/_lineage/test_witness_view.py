@@ -235,3 +235,55 @@ def test_rows_a_step_writes_into_during_the_fit_are_compared_as_given():
         assert op.rows is not None  # listed for its own half only
         np.testing.assert_array_equal(contains(op.rows, every), np.isin(every, stp.row_ids(part)))
     assert not any("listed for every row" in note for note in run.notes)
+
+
+def test_a_fit_hashes_its_row_ids_once(monkeypatch):
+    # Its witness view and the search for renamed columns both ask which rows are
+    # witness rows: one hash of the million ids in a fit, not one per question.
+    from sktraceprop._lineage import _witness_loads
+
+    X = _loaded(n=3000, seed=7)
+    y = (X.iloc[:, 0] > 0).astype(int)
+    n = len(X)
+    hashed = []
+    real = _witness_loads.is_witness
+
+    def counted(ids, every):
+        if len(ids) == n:
+            hashed.append(every)
+        return real(ids, every)
+
+    monkeypatch.setattr(_witness_loads, "is_witness", counted)
+    stp.make_traced_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert hashed == [_witness_loads.stride(n)]  # (the load's stride: its witness rows)
+
+
+def test_witness_answers_are_shared_per_ids_object_within_a_block():
+    from sktraceprop._lineage._witness_view import tested_for
+
+    ids = stp.row_ids(_loaded())
+    assert tested_for(ids) is not tested_for(ids)  # outside a block: fresh
+    with taken_once():
+        answers = tested_for(ids)
+        assert tested_for(ids) is answers
+        assert tested_for(ids.copy()) is not answers  # other ids: their own
+        answers[4] = np.zeros(len(ids), dtype=bool)
+        assert not answers[4].flags.writeable  # shared: no question may write into it
+        with taken_once():
+            assert tested_for(ids) is not answers
+    assert tested_for(ids) is not answers
+
+
+def test_renamed_columns_are_found_as_without_shared_answers():
+    # the truth: loaded_names outside a fit's block, every answer computed afresh
+    from sktraceprop._lineage._renamed import loaded_names
+
+    X = _loaded(n=2000, seed=8).rename(columns={"x0": "renamed"})
+    ids = stp.row_ids(X)
+    sources = source_table(ids)
+    fresh = loaded_names(X, ids, sources)
+    with taken_once():
+        witness_view(X, ids, sources)  # (its answers first, then the search's)
+        shared = loaded_names(X, ids, sources)
+    assert fresh.by_code == shared.by_code != {}
+    assert fresh.rows == shared.rows
