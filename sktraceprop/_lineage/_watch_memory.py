@@ -46,7 +46,7 @@ from sklearn.utils.validation import check_memory
 
 from ._step_names import pipelines
 
-#: id(pipeline) -> [(thread ident, stand-in, the memory it stands in for)...]: the
+#: id(pipeline) -> ((thread ident, stand-in, the memory it stands in for), ...): the
 #: stand-ins each thread sees (while the pipeline holds that memory: one set since is
 #: seen as set).
 _STANDS_IN = {}
@@ -192,8 +192,10 @@ def watch_memories(model, fits):
             pipe.__dict__["memory"] = stand_in
         else:
             with _LOCK:
+                # (a new tuple, never changed in place: a reader in another thread
+                # walks the one it got)
                 entry = (fits.owner, stand_in, pipe.__dict__.get("memory"))
-                _STANDS_IN.setdefault(id(pipe), []).append(entry)
+                _STANDS_IN[id(pipe)] = (*_STANDS_IN.get(id(pipe), ()), entry)
         put.append((pipe, given, stand_in, in_dict))
     return put
 
@@ -206,7 +208,8 @@ def restore_memories(put):
                 pipe.__dict__["memory"] = given
             continue
         with _LOCK:
-            entries = _STANDS_IN.get(id(pipe), [])
-            entries[:] = [e for e in entries if e[1] is not stand_in]
-            if not entries:
+            entries = tuple(e for e in _STANDS_IN.get(id(pipe), ()) if e[1] is not stand_in)
+            if entries:
+                _STANDS_IN[id(pipe)] = entries
+            else:
                 _STANDS_IN.pop(id(pipe), None)
