@@ -41,11 +41,12 @@ settings and callbacks' context. An attribute whose content cannot be digested (
 deeper than the walk goes) is watched by identity alone, and the run says so (a
 :class:`~sktraceprop.exceptions.LineageWarning` naming it). What the traced fit's own
 calls of a step's ``transform``, ``predict``... write there once its fit returned (a
-cache) is not other code's: :mod:`._watch_calls`. A pipeline nested before the last
-step is watched as one step (all it holds, its steps' fitted state among it): a fit of
-one of its steps from another thread is refused as a change of its ``steps``, not
-named as a fit (watching its steps one by one would not see them where its ``memory``
-fits clones in their place).
+cache) is not other code's: :mod:`._watch_calls`. A pipeline nested among the steps
+has its steps watched as steps, named as their parameters are (``outer__inner``), so a
+refusal names the inner step and what happened to it; where its ``memory`` fits clones in
+their place, the clones are watched (:mod:`._watch_memory`). (A ``ColumnTransformer``
+fits clones of its parts, and a ``FeatureUnion`` may fit its parts in joblib's threads:
+each is watched as one step, all it holds.)
 
 What it does not see: a fit of a step that another thread began before this fit began
 and that ends during it (its fit method was looked up before the watch was put in
@@ -62,13 +63,12 @@ import threading
 import warnings
 from contextlib import contextmanager
 
-from sklearn.pipeline import Pipeline
-
 from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
 from ._final import _class_method
 from ._fingerprint_params import watched_state
 from ._fingerprint_walk import _feed, _Path
+from ._step_names import named_steps
 from ._watch_calls import wrap_calls, written
 from ._watch_memory import restore_memories, watch_memories
 
@@ -181,22 +181,31 @@ class StepFits:
         # the traced fit's own calls of the steps' transform, predict... (_watch_calls):
         # how deep in them this thread is, the objects watched, what was put there
         self.calls, self.wrapped, self.put = {}, {}, []
-        # name -> (the pipeline holding the step, the step it holds: the one given, or the
-        # one its memory= put in its place, _watch_memory); how many such it put that
-        # could not be told apart
-        self.placed, self.untold = {}, 0
+        # name -> (the pipeline holding the step, its name there, the step it holds: the
+        # one given, or the one its memory= put in its place, _watch_memory); the names
+        # of those put so; {pipeline said: how many such it put that could not be told
+        # apart}
+        self.placed, self.cloned, self.untold, self.untold_in = {}, set(), {}, set()
 
-    def placed_step(self, name, step, pipe):
+    def untold_step(self, pipe, prefix):
+        """A step ``pipe``'s memory fitted that could not be told apart (refused)."""
+        said = _pipeline_said(pipe, prefix)
+        self.untold[said] = self.untold.get(said, 0) + 1
+        self.untold_in.add(id(pipe))  # (its steps replaced by its memory: said so)
+
+    def placed_step(self, name, step, pipe, local=None):
         """Watch ``step``, which a pipeline's ``memory`` (``pipe``'s) fitted, or loaded
-        from its cache, in the traced fit's thread and puts in its steps as ``name``
-        (None where it could not be told which): digested now (no other code holds it
-        yet), its fit methods and the traced fit's own calls of it watched from now on."""
-        if name is None or not hasattr(step, "__dict__"):
-            self.untold += 1
+        from its cache, in the traced fit's thread and puts in its steps as ``local``
+        (``name`` in the traced model): digested now (no other code holds it yet), its
+        fit methods and the traced fit's own calls of it watched from now on."""
+        local = name if local is None else local
+        if not hasattr(step, "__dict__"):
+            self.untold_step(pipe, name[: len(name) - len(local)])
             return
         state = _state(step)
         self.left[name] = (step, state, _digests(state))
-        self.placed[name] = (pipe, step)
+        self.placed[name] = (pipe, local, step)
+        self.cloned.add(name)
         for method in _WATCHED:
             if callable(getattr(step, method, None)):
                 inner = step.__dict__.get(method)
@@ -210,7 +219,9 @@ class StepFits:
         step the run records)."""
         out = {}
         for name, fitted in self.elsewhere.items():
-            held = self.placed.get(name, (None, None))[1]
+            if self._inside_clone(name):
+                continue
+            held = self.placed.get(name, (None, None, None))[2]
             for oid, thread in fitted.items():
                 if held is None or oid == id(held) or name not in self.left:
                     out.setdefault(name, thread)
@@ -221,9 +232,16 @@ class StepFits:
         code, or by a fit of the pipeline in another thread)."""
         return [
             name
-            for name, (pipe, step) in self.placed.items()
-            if not any(n == name and s is step for n, s in list(pipe.steps))
+            for name, (pipe, local, step) in self.placed.items()
+            if not self._inside_clone(name)
+            and id(pipe) not in self.untold_in
+            and not any(n == local and s is step for n, s in list(pipe.steps))
         ]
+
+    def _inside_clone(self, name):
+        """Whether ``name`` is a step of a nested pipeline given whose memory= fitted a
+        clone in its place (the clone is the step the run records, watched as one)."""
+        return any(name.startswith(f"{c}__") for c in self.cloned)
 
     def written(self, name, before):
         """Digest again what a call of the traced fit itself wrote in step ``name``
@@ -288,11 +306,13 @@ class StepFits:
             for name in replaced
             if name not in elsewhere
         ]
-        if self.untold:
-            said.append(
-                f"{self.untold} step(s) fitted through the pipeline's memory could not be "
-                "told apart (the steps it put in place are not watched)"
-            )
+        said += [
+            f"{n} step(s) fitted through the memory of {pipe} could not be told apart from "
+            "its steps (its fit called memory.cache other than once per step, in order, or "
+            "a clone of a step is of another class): the steps it put in place are not "
+            "watched"
+            for pipe, n in self.untold.items()
+        ]
         raise LineageError(
             f"{'; '.join(said)}, while this {what} was being fitted (in another thread, or "
             f"by code outside the {what}): the step is an object shared with other code, "
@@ -303,21 +323,18 @@ class StepFits:
 
 _GONE = object()
 
+
+def _pipeline_said(pipe, prefix):
+    """``pipe`` (whose steps' names begin with ``prefix``) in words: its class, and its
+    name among the traced model's steps where it is nested."""
+    cls = f"{type(pipe).__module__}.{type(pipe).__qualname__}"
+    return f"the pipeline {prefix[:-2]!r} ({cls})" if prefix else f"the pipeline {cls}"
+
+
 #: How a traced pipeline's refused fit is avoided.
 PIPELINE_ADVICE = (
     "Give the pipeline its own step objects (sklearn.base.clone), or fit them one at a time."
 )
-
-
-def _named_steps(model):
-    """``(name, step, pipeline holding it)`` of every step, nested pipelines' steps in
-    their place; a model that is not a pipeline is its one step, named as its run's op
-    is (its class), held by none."""
-    out, name, holder = [], type(model).__name__.lower(), None
-    while isinstance(model, Pipeline):
-        out += [(n, step, model) for n, step in model.steps[:-1]]
-        holder, (name, model) = model, model.steps[-1]
-    return [*out, (name, model, holder)]
 
 
 @contextmanager
@@ -326,14 +343,14 @@ def watch_step_fits(model, advice=PIPELINE_ADVICE):
     not a pipeline: its own) while the block runs; yields a :class:`StepFits`, whose
     refusal ends with ``advice``."""
     named = [
-        (name, step, pipe)
-        for name, step, pipe in _named_steps(model)
+        (name, step, pipe, local)
+        for name, step, pipe, local in named_steps(model)
         if step is not None and not isinstance(step, str) and hasattr(step, "__dict__")
     ]
     fits = StepFits(named, advice)
     # (a step another thread puts in a pipeline's steps meanwhile: not the one fitted here)
-    fits.placed = {name: (pipe, step) for name, step, pipe in named if pipe is not None}
-    named = [(name, step) for name, step, _ in named]
+    fits.placed = {n: (pipe, local, step) for n, step, pipe, local in named if pipe is not None}
+    named = [(name, step) for name, step, _, _ in named]
     put = []
     for name, step in named:
         for method in _WATCHED:

@@ -12,6 +12,7 @@ from .._state_format import check_state, stamp_state
 from ..exceptions import LineageWarning, StoreError
 from ..utils._stack import user_stacklevel
 from ._base import BaseStore
+from ._memory_view import View
 from ._sealed import REDACTION_EVENT
 
 
@@ -57,6 +58,7 @@ class MemoryStore(BaseStore):
         self._id = str(uuid.uuid4())
         self._pid = os.getpid()
         self._lock = threading.RLock()
+        self._local = threading.local()  # (each thread's snapshot: _memory_view)
         self._redactions_by_run = {}
 
     @property
@@ -68,7 +70,9 @@ class MemoryStore(BaseStore):
     def __getstate__(self):
         with self._lock:
             state = {
-                k: v for k, v in self.__dict__.items() if k not in ("_lock", "_redactions_by_run")
+                k: v
+                for k, v in self.__dict__.items()
+                if k not in ("_lock", "_local", "_redactions_by_run")
             }
             state["_runs"] = dict(self._runs)
             state["_leaves"] = {k: dict(v) for k, v in self._leaves.items()}
@@ -84,6 +88,7 @@ class MemoryStore(BaseStore):
         # write would never reach the store that was pickled
         self._unpickled = True
         self._lock = threading.RLock()
+        self._local = threading.local()
         self.__dict__.setdefault("_pid", os.getpid())
         self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
         self.__dict__.setdefault("_salts", {})  # (... before prediction events were salted)
@@ -158,37 +163,73 @@ class MemoryStore(BaseStore):
         return None
 
     # -- reads ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
     def _snapshot(self):
-        return self._lock
+        # the lock held only while the state is taken: a refit's write, a logged call,
+        # need not wait for a long read (a report's verification of the chain)
+        local = self._local
+        if getattr(local, "view", None) is not None:  # (within this thread's snapshot)
+            yield
+            return
+        with self._lock:
+            local.view = View(self)
+        try:
+            yield
+        finally:
+            local.view = None
+
+    def _view(self):
+        """This thread's snapshot (:class:`._memory_view.View`), or None."""
+        return getattr(self._local, "view", None)
 
     def _raw_run(self, run_id):
-        return self._runs.get(run_id)
+        view = self._view()
+        return (self._runs if view is None else view.runs).get(run_id)
 
     # Reads that walk a dict take the lock: another thread's writer.apply() may add to
     # it meanwhile ("dictionary changed size during iteration", seen in a threaded test).
     def _raw_run_list(self):
+        view = self._view()
+        if view is not None:
+            return view.run_list()
         with self._lock:
             return [(run_id, row[0], None) for run_id, row in self._runs.items()]
 
     def _raw_leaves(self, run_id):
+        view = self._view()
+        if view is not None:
+            return dict(view.leaves.get(run_id, {}))
         with self._lock:
             return dict(self._leaves.get(run_id, {}))
 
     def _raw_leaf_runs(self):
+        view = self._view()
+        if view is not None:
+            return view.leaf_runs()
         with self._lock:
             return {run_id: len(held) for run_id, held in self._leaves.items() if held}
 
     def _raw_prediction_salts(self):
+        view = self._view()
+        if view is not None:
+            return dict(view.salts)
         with self._lock:
             return dict(self._salts)
 
     def _raw_prediction_salt_seqs(self):
+        view = self._view()
+        if view is not None:
+            return view.salt_seqs()
         with self._lock:
             seqs = np.fromiter(self._salts, np.int64, len(self._salts))
         seqs.sort()
         return seqs
 
     def _raw_prediction_salt_rows(self):
+        view = self._view()
+        if view is not None:
+            yield from view.salt_rows()
+            return
         # as the databases stream them: by seq, one at a time, the seqs alone held (8
         # bytes each), not a copy of the dict of every salt, which grows with the log
         for seq in map(int, self._raw_prediction_salt_seqs()):
@@ -198,13 +239,20 @@ class MemoryStore(BaseStore):
                 yield seq, salt
 
     def _raw_source(self, source_id, sha256):
-        return self._sources.get((source_id, sha256))
+        view = self._view()
+        return (self._sources if view is None else view.sources).get((source_id, sha256))
 
     def _raw_sources(self):
+        view = self._view()
+        if view is not None:
+            return view.sources_list()
         with self._lock:
             return [(*key, *row) for key, row in self._sources.items()]
 
     def _raw_event(self, seq):
+        view = self._view()
+        if view is not None:
+            return view.event(seq)
         if isinstance(seq, int) and 1 <= seq <= len(self._events):
             row = self._events[seq - 1]
             if row[0] == seq:
@@ -212,15 +260,24 @@ class MemoryStore(BaseStore):
         return next((row for row in self._events if row[0] == seq), None)
 
     def _raw_events(self, run_id=None):
+        view = self._view()
+        if view is not None:
+            return view.events_list(run_id)
         with self._lock:
             return [row for row in self._events if run_id is None or row[1] == run_id]
 
     def _raw_redaction_events(self, run_id):
         # read at every load of a sealed run: an index, not a scan of every event
+        view = self._view()
+        if view is not None:
+            return list(view.redactions.get(run_id, ()))
         with self._lock:
             return list(self._redactions_by_run.get(run_id, ()))
 
     def _raw_checkpoints(self):
+        view = self._view()
+        if view is not None:
+            return view.checkpoints_list()
         with self._lock:
             return list(self._checkpoints)
 
@@ -231,10 +288,16 @@ class MemoryStore(BaseStore):
     @contextlib.contextmanager
     def _writer(self):
         with self._lock:
-            writer = _Writer(self)
-            yield writer
-            # Only reached without an exception: apply everything at once.
-            writer.apply()
+            # (a write in a snapshot's thread reads the store as it is, and that thread's
+            # reads see what it wrote: its snapshot taken again after it)
+            view, self._local.view = self._view(), None
+            try:
+                writer = _Writer(self)
+                yield writer
+                # Only reached without an exception: apply everything at once.
+                writer.apply()
+            finally:
+                self._local.view = None if view is None else View(self)
 
     def __repr__(self):
         return "MemoryStore()"
@@ -310,6 +373,7 @@ class _Writer:
                 del kept[n]
             store._leaves[run_id] = kept
         store._salts.update(self.salts)  # (a pickled copy gets a copy: __getstate__)
-        for seq in self.salts_erased:
-            del store._salts[seq]
+        if self.salts_erased:  # (a new dict: a snapshot taken before reads the old one)
+            erased = set(self.salts_erased)
+            store._salts = {seq: s for seq, s in store._salts.items() if seq not in erased}
         store._checkpoints.extend(self.checkpoints)

@@ -69,7 +69,7 @@ def test_a_refit_while_the_record_is_read_runs_at_once_and_the_report_is_of_one_
     monkeypatch, tmp_path
 ):
     # (a SQLite store in WAL mode: its read of the chain does not hold writers back; a
-    # MemoryStore's read holds its own lock, so a refit's write of its run waits there)
+    # MemoryStore's: tests/compliance/test_report_memory_store_unlocked.py)
     pipe = _fitted(SQLiteStore(tmp_path / "lineage.db"))
     first = pipe.lineage_.run_id
     X2, y2 = _data(1)
