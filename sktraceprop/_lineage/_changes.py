@@ -89,6 +89,7 @@ class Changes(dict):
     moved = ()  # (see _moved_values.moved_values)
     moved_rows = None  # (see _moved_rows.moved_rows)
     over_rows = ()  # (see _over_rows.over_rows)
+    over_rows_undecided = ()  # (see _over_rows.over_rows_undecided_note)
 
 
 def _compared_columns(X, sources, renamed, skip):

@@ -45,7 +45,7 @@ from ._over_rows_ewm import ewm_mean
 from ._over_rows_file_order import in_file_order
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
-from ._over_rows_groups import CHECKED, group_mean
+from ._over_rows_groups import CHECKED, UNDECIDED, group_mean, undecided_mean
 from ._witness import WITNESSES, is_witness, positions_in
 
 #: How the rows were checked where the operation ran on the load in its order, the data
@@ -244,7 +244,7 @@ def over_rows(X, ids, changed, sources):
         ``(column, operation, source id, rows that differ, how checked)`` per column
         found (``how checked``: None where every row compared is explained exactly).
     """
-    out = []
+    out, undecided = [], []
     if not changed.by_source:
         return out
     names = [str(c) for c in X.columns]
@@ -259,10 +259,15 @@ def over_rows(X, ids, changed, sources):
         for code, columns in changed.by_source.items():
             if name not in columns or columns[name][0] != name or code not in sources:
                 continue  # (a new column, or one identified by its values: a feature)
-            op, how = _found(code, sources[code], name, rows_of, now)
+            maybe = []
+            op, how = _found(code, sources[code], name, rows_of, now, maybe)
             if op is not None:
                 out.append((name, op, sources[code].source_id, int(differ_ids.size), how))
                 break
+            if maybe:
+                undecided.append((name, maybe[0], sources[code].source_id, int(differ_ids.size)))
+                break
+    changed.over_rows_undecided = undecided
     return out
 
 
@@ -337,7 +342,10 @@ class _RowsOf:
         return self._kept[key]
 
 
-def _found(code, source, name, rows_of, now):
+def _found(code, source, name, rows_of, now, maybe=None):
+    """``(operation, how checked)`` found for column ``name`` of source ``code``, else
+    ``(None, None)``; a group mean the sample could not tell from a lookup is appended
+    to ``maybe`` (for the run's note)."""
     mine, X_ids = rows_of.of(code)
     values = now if mine.size == now.size else now[mine]
     for load in WITNESSES.loads(code, source.sha256):
@@ -363,6 +371,10 @@ def _found(code, source, name, rows_of, now):
                 op = group_mean(load, name, rows, at, values)
                 if op is not None:
                     return op, CHECKED
+                if maybe is not None and not maybe:
+                    undecided = undecided_mean(load, name, rows, at, values)
+                    if undecided is not None:
+                        maybe.append(undecided)
                 op = group_cumsum(load, name, rows, at, values)
         if op is not None:
             return op, None
@@ -385,4 +397,19 @@ def over_rows_message(found, name="X"):
         "a line leaves what it gave to the other rows. Compute such features into a new "
         f"column beside the loaded one (df['{column}_{op.split('(')[0]}'] = ...), which "
         "the run records as a column of no known source, or in the pipeline."
+    )
+
+
+def over_rows_undecided_note(undecided, name="X"):
+    """The run's note for columns that may hold a group's mean, which the witness sample
+    could not tell from a value looked up per group (:data:`UNDECIDED`): not warned."""
+    parts = [
+        f"column {column} of {name} (loaded from {source!r}; {n_differ} rows compared "
+        f"differ from their loaded value) may be {column}.{op}"
+        for column, op, source, n_differ in undecided
+    ]
+    return (
+        "; ".join(parts) + f": {UNDECIDED}. If it is, a row's value there comes from "
+        "its group's other lines too, while its lineage names its own line alone: compute "
+        "such features into a new column beside the loaded one, or in the pipeline."
     )

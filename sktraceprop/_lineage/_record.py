@@ -34,7 +34,7 @@ from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
 from ._moved_rows import moved_rows_message
 from ._moved_values import moved_message
-from ._over_rows import over_rows_message
+from ._over_rows import over_rows_message, over_rows_undecided_note
 from ._overwritten import holding_others, overwritten
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
@@ -189,6 +189,8 @@ def add_input_notes(run, X, changed):
             message = over_rows_message(changed.over_rows)
             run.notes.append(message)
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        if getattr(changed, "over_rows_undecided", None):
+            run.notes.append(over_rows_undecided_note(changed.over_rows_undecided))
         unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]
         if unsure:
             run.notes.append(unknown_note(run, unsure))

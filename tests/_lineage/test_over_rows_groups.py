@@ -209,3 +209,20 @@ def test_a_positive_value_looked_up_per_group_is_no_spread_or_mean(tmp_path_fact
     df["a"] = df["g"].map({g: float(rng.uniform(1, 50)) for g in range(4)}).astype(float)
     _, found = _fit(df[["a", "b"]], df["y"])
     assert not found, str(found[0].message)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_group_mean_the_sample_cannot_tell_is_said_in_the_runs_note(tmp_path, seed):
+    # two groups: too few for the witness sample to tell a mean from a value looked up
+    # per group; not warned, but the run's note says what it may be and why it cannot tell
+    name = f"u{seed}"
+    path = _write_groups(tmp_path / f"{name}.csv", 3000, seed, 2)
+    df = _read(path, name)
+    df["a"] = df.groupby("g")["a"].transform("mean")
+    pipe, found = _fit(df[["a", "b"]], df["y"])
+    notes = [n for n in pipe.lineage_.notes if "could not tell" in n]
+    assert found or notes, [n[:80] for n in pipe.lineage_.notes]
+    if not found:
+        assert len(notes) == 1 and f"may be a.{MEAN}" in notes[0]
+        assert "'u" in notes[0] and "rows compared" in notes[0]
+        _check_against_bytes(df, path, MEAN)
