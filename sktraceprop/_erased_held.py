@@ -152,8 +152,11 @@ def erasure_of(estimator, row_id):
     from .stores._erased_rows import erased_rows
 
     run, store = _run_and_store(estimator)
-    if run is None or store is None or not hasattr(run, "row_ids"):
+    if run is None or not hasattr(run, "row_ids"):
         return None, False
+    here = _erased_here_of(store, run, row_id)
+    if store is None or here is not None:
+        return here, here is not None
     erased = erased_rows(store, run)
     for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
@@ -181,6 +184,27 @@ def erasure_of(estimator, row_id):
         )
         return None, True
     return None, False
+
+
+def _erased_here_of(store, run, row_id):
+    """Which erasure request made in this process that ``store`` does not record (all,
+    where ``store`` is None: made through another store, or the one ``store`` was
+    copied from) named training row ``row_id`` of ``run``, in words, or None."""
+    from ._lineage._erasures_seen import erased_in_run
+    from .exceptions import UnknownSourceError
+
+    ids = np.asarray([row_id], dtype=np.int64)
+    try:
+        hit, named = erased_in_run(store, run, ids, here_only=True)
+    except UnknownSourceError:
+        return None
+    if hit is None or not hit.any():
+        return None
+    where = "" if store is None else f", which this {type(store).__name__} does not record"
+    return (
+        f"erased at request by {named[0]}, made in this process{where}: the explained "
+        "model (fitted before it) still holds the row until refitted or discarded"
+    )
 
 
 def removal_of(estimator, row_id):
@@ -212,23 +236,14 @@ def removal_of(estimator, row_id):
 def erased_marks(estimator, row_ids):
     """``(hit, seqs, store, note)``: which of ``row_ids`` (training rows of
     ``estimator``'s ``lineage_``) are, or were built from, rows that an erasure request
-    recorded in ``estimator``'s store named, and the requests' ``seq``; where that
-    cannot be checked, ``hit`` and ``store`` are None and ``note`` says why."""
+    recorded in ``estimator``'s store, or made in this process, named, and the
+    requests' labels (:func:`~._lineage._erasures_seen.erased_in_run`: a lineage view
+    marks the same rows); where that cannot be checked, ``hit`` and ``store`` are None
+    and ``note`` says why."""
     from ._lineage._erasures_seen import erased_in_run
     from .exceptions import UnknownSourceError
 
     run, store = _run_and_store(estimator)
-    if store is None:
-        return (
-            None,
-            [],
-            None,
-            (
-                "erasures not checked: the explained model has no store, and an erasure "
-                "request is recorded only in a store, so whether these rows were erased "
-                "since is not known here"
-            ),
-        )
     if run is None or not hasattr(run, "row_ids"):
         return (
             None,
@@ -237,7 +252,7 @@ def erased_marks(estimator, row_ids):
             (
                 "erasures not checked: the explained model has no traced run (lineage_) to "
                 "read its rows' sources from, so they cannot be matched to the erasure "
-                "requests of its store"
+                + ("requests of its store" if store is not None else "requests made")
             ),
         )
     try:
@@ -250,6 +265,18 @@ def erased_marks(estimator, row_ids):
             (
                 "erasures not checked: the rows explained name sources the explained "
                 f"model's run {run.run_id} does not hold (it was refitted since?)"
+            ),
+        )
+    if store is None and hit is None:
+        return (
+            None,
+            [],
+            None,
+            (
+                "erasures not checked: the explained model has no store, and this process "
+                "made no erasure request (one made in another process, or before a "
+                "restart, is recorded only in its store), so whether these rows were "
+                "erased is not known here"
             ),
         )
     return hit, seqs, store, None
