@@ -86,8 +86,9 @@ def warn_copies_hold(store):
     if not held:
         return
     warnings.warn(
-        f"{sum(map(bool, missed))} copy(ies) of this MemoryStore (store_id {store.store_id}) alive in "
-        "this process (unpickled, or made by store.copy(), before this erasure request) "
+        f"{sum(map(bool, missed))} copy(ies) of this MemoryStore (store_id "
+        f"{store.store_id}) alive in this process (unpickled, or made by store.copy(), "
+        "before this erasure request) "
         f"hold what it erased from run(s) {', '.join(held)}: an erasure cannot reach a "
         "copy. Their views mark the rows erased; discard them (and any pickle of the "
         "store), or make the request in each copy that is kept.",
