@@ -163,3 +163,22 @@ def test_two_openings_of_one_sqlite_file_are_one_store(tmp_path):
     assert "erasures_requests_here" not in frame.attrs
     (message,) = said
     assert f"seq {event['seq']})" in message and "made in this process" not in message
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_model_used_with_another_store_says_it_holds_rows_erased_here(kind, tmp_path):
+    _removed_rows.clear()
+    df, visits = _data(tmp_path / "data")
+    a, b = _stores(kind, tmp_path)
+    pipe_a = _fit(a, df).set_params(log_predictions=True)
+    _fit(b, df)
+    (event,) = _erase(b, sample_id=stp.row_ids(visits.iloc[[1, 6]]))
+    words = f"erasure event {event['seq']} in {b!r} at {event['created_at']}"
+    # its trace() and its first logged call to its own store (which records no request)
+    frame, said = _caught(lambda: pipe_a.trace(np.arange(len(df))))
+    (message,) = said
+    assert "holds 2 training row(s)" in message and words in message
+    assert "does not record" in message and frame["erased"].sum() == 4  # (2 lines a row)
+    _, said = _caught(lambda: pipe_a.predict(df[["age"]].iloc[:2]))
+    (message,) = said
+    assert "holds 2 training row(s)" in message and words in message
