@@ -145,6 +145,13 @@ class BySourceDisplay(RecordedFormatMixin):
         Returns
         -------
         display : BySourceDisplay
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows drawn were erased at request (an erasure request made
+            in this process named them: the valuer was fitted on them since): the boxes
+            hold their values.
         """
         if X is not None:
             values = valuer.value(X, y)
@@ -194,6 +201,19 @@ class BySourceDisplay(RecordedFormatMixin):
         Returns
         -------
         display : BySourceDisplay
+
+        Raises
+        ------
+        ValueError
+            Where a removal or erasure dropped the fit that scored the explanation, as
+            :meth:`~sktraceprop.influence.Explanation.top` does.
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows drawn were erased at request (the explained model's
+            store records it, or it was made in this process): the boxes hold their
+            influence.
         """
         refuse = getattr(explanation._explainer, "refuse_if_forgotten", None)
         if refuse is not None:  # (a removal dropped the fit that scored it: as top())
