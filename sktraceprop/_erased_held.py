@@ -34,7 +34,7 @@ import numpy as np
 
 from ._lineage._erasures_seen import SNAPSHOT_CHECKED, is_snapshot
 from ._lineage._ids import codes_of
-from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning
+from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning, UnknownSourceError
 from .utils._stack import user_stacklevel
 
 __all__ = ["erased_marks", "erasure_of", "removal_of", "warn_erased_held", "warn_snapshot"]
@@ -87,15 +87,11 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     if is_snapshot(store) and not snapshot_said:
         n = len(run.row_ids) - len(erased)
         warn_snapshot(estimator, run, f"its {n} training row(s) the copy records no request of")
+    here = _warn_held_here(estimator, store, run, set(erased))
     if not erased:
-        return {}
-    rows, seqs = {}, set()
-    codes = codes_of(run.row_ids)
-    for position, event in erased.items():
-        source = run.sources.get(int(codes[position]))
-        name = source.source_id if source is not None else "a source this run does not name"
-        rows[name] = rows.get(name, 0) + 1
-        seqs.add(int(event["seq"]))
+        return here
+    seqs = {int(event["seq"]) for event in erased.values()}
+    rows = _by_source(run, sorted(erased))
     named = ", ".join(f"{name!r} ({n} row(s))" for name, n in sorted(rows.items()))
     left = sum(not e["carried_out"] for e in erased.values())
     # a request lists the runs stored when it was made: a run stored after it on the
@@ -118,6 +114,47 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
         "ids (so their files and lines) and its sources' statistics counted over them, "
         "and its fitted steps what they learnt from them. Refit it on the rows kept, or "
         "discard it.",
+        ErasedRowsHeldWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return {**here, **rows}
+
+
+def _by_source(run, positions):
+    """``{source_id: count}`` of the training rows of ``run`` at ``positions``."""
+    rows = {}
+    codes = codes_of(run.row_ids)
+    for position in positions:
+        source = run.sources.get(int(codes[position]))
+        name = source.source_id if source is not None else "a source this run does not name"
+        rows[name] = rows.get(name, 0) + 1
+    return rows
+
+
+def _warn_held_here(estimator, store, run, said):
+    """Warn where ``estimator``'s run holds training rows (other than those at positions
+    ``said``) that an erasure request made in this process named and ``store`` does not
+    record (made through another store, or the one ``store`` was copied from since).
+    Returns ``{source_id: rows}`` of them."""
+    from ._lineage._erasures_seen import erased_in_run
+
+    try:
+        hit, words = erased_in_run(store, run, np.asarray(run.row_ids), here_only=True)
+    except UnknownSourceError:
+        return {}
+    positions = [p for p in np.flatnonzero(hit).tolist() if p not in said]
+    if not positions:
+        return {}
+    rows = _by_source(run, positions)
+    named = ", ".join(f"{name!r} ({n} row(s))" for name, n in sorted(rows.items()))
+    warnings.warn(
+        f"this {type(estimator).__name__}'s lineage_ (run {run.run_id}) holds "
+        f"{len(positions)} training row(s) that an erasure request made in this process "
+        f"named, which this {type(store).__name__} does not record ({'; '.join(words)}): "
+        f"source(s) {named}. The erasure could not reach this object (fitted, or "
+        "pickled, before it): its run still holds those rows' ids (so their files and "
+        "lines) and its sources' statistics counted over them, and its fitted steps what "
+        "they learnt from them. Refit it on the rows kept, or discard it.",
         ErasedRowsHeldWarning,
         stacklevel=user_stacklevel(),
     )
@@ -152,8 +189,11 @@ def erasure_of(estimator, row_id):
     from .stores._erased_rows import erased_rows
 
     run, store = _run_and_store(estimator)
-    if run is None or store is None or not hasattr(run, "row_ids"):
+    if run is None or not hasattr(run, "row_ids"):
         return None, False
+    here = _erased_here_of(store, run, row_id)
+    if store is None or here is not None:
+        return here, here is not None
     erased = erased_rows(store, run)
     for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
@@ -181,6 +221,26 @@ def erasure_of(estimator, row_id):
         )
         return None, True
     return None, False
+
+
+def _erased_here_of(store, run, row_id):
+    """Which erasure request made in this process that ``store`` does not record (all,
+    where ``store`` is None: made through another store, or the one ``store`` was
+    copied from) named training row ``row_id`` of ``run``, in words, or None."""
+    from ._lineage._erasures_seen import erased_in_run
+
+    ids = np.asarray([row_id], dtype=np.int64)
+    try:
+        hit, named = erased_in_run(store, run, ids, here_only=True)
+    except UnknownSourceError:
+        return None
+    if hit is None or not hit.any():
+        return None
+    where = "" if store is None else f", which this {type(store).__name__} does not record"
+    return (
+        f"erased at request by {named[0]}, made in this process{where}: the explained "
+        "model (fitted before it) still holds the row until refitted or discarded"
+    )
 
 
 def removal_of(estimator, row_id):
@@ -212,23 +272,13 @@ def removal_of(estimator, row_id):
 def erased_marks(estimator, row_ids):
     """``(hit, seqs, store, note)``: which of ``row_ids`` (training rows of
     ``estimator``'s ``lineage_``) are, or were built from, rows that an erasure request
-    recorded in ``estimator``'s store named, and the requests' ``seq``; where that
-    cannot be checked, ``hit`` and ``store`` are None and ``note`` says why."""
+    recorded in ``estimator``'s store, or made in this process, named, and the
+    requests' labels (:func:`~._lineage._erasures_seen.erased_in_run`: a lineage view
+    marks the same rows); where that cannot be checked, ``hit`` and ``store`` are None
+    and ``note`` says why."""
     from ._lineage._erasures_seen import erased_in_run
-    from .exceptions import UnknownSourceError
 
     run, store = _run_and_store(estimator)
-    if store is None:
-        return (
-            None,
-            [],
-            None,
-            (
-                "erasures not checked: the explained model has no store, and an erasure "
-                "request is recorded only in a store, so whether these rows were erased "
-                "since is not known here"
-            ),
-        )
     if run is None or not hasattr(run, "row_ids"):
         return (
             None,
@@ -237,7 +287,7 @@ def erased_marks(estimator, row_ids):
             (
                 "erasures not checked: the explained model has no traced run (lineage_) to "
                 "read its rows' sources from, so they cannot be matched to the erasure "
-                "requests of its store"
+                + ("requests of its store" if store is not None else "requests made")
             ),
         )
     try:
@@ -250,6 +300,18 @@ def erased_marks(estimator, row_ids):
             (
                 "erasures not checked: the rows explained name sources the explained "
                 f"model's run {run.run_id} does not hold (it was refitted since?)"
+            ),
+        )
+    if store is None and hit is None:
+        return (
+            None,
+            [],
+            None,
+            (
+                "erasures not checked: the explained model has no store, and this process "
+                "made no erasure request (one made in another process, or before a "
+                "restart, is recorded only in its store), so whether these rows were "
+                "erased is not known here"
             ),
         )
     return hit, seqs, store, None

@@ -61,7 +61,7 @@ MESSAGE_PREFIX = "this fit of "
 _LOCK = threading.Lock()
 _REMOVED = []  # RemovedRows: one sorted int64 array per removal, no string per row
 _SOURCES = []  # (codes, what, {code: source_id}): sources an erasure here erased whole
-_REQUESTS = []  # (what, payload): erasure requests made here, as their events record them
+_REQUESTS = []  # (what, payload, key): erasure requests made here, as their events record them
 _DEFER = ContextVar("sktraceprop_refit_check_deferred", default=False)
 
 
@@ -89,17 +89,19 @@ def record_erased_sources(codes, what, sources):
             _SOURCES.append((np.asarray(sorted(codes), np.int64), what, dict(sources)))
 
 
-def record_erasure_request(what, payload):
+def record_erasure_request(what, payload, key):
     """Record an erasure request made here: ``what`` names it (its event's seq, store and
     time), ``payload`` is what its event records (``source_ids``, or ``rows`` by source
-    identity and line), so that a lineage view given no store can say its rows were
-    erased (:func:`sktraceprop._lineage._erasures_seen.erased_here`)."""
+    identity and line), ``key`` its event's ``(store_id, seq, created_at)``, so that a
+    lineage view given no store, or another store than the one it was made through, can
+    say its rows were erased (:mod:`sktraceprop._lineage._erasures_seen`)."""
     with _LOCK:
-        _REQUESTS.append((what, payload))
+        _REQUESTS.append((what, payload, key))
 
 
 def erasure_requests_here():
-    """``[(what, payload)]``: the erasure requests made in this process, oldest first."""
+    """``[(what, payload, key)]``: the erasure requests made in this process, oldest
+    first."""
     with _LOCK:
         return list(_REQUESTS)
 

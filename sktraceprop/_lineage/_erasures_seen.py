@@ -54,8 +54,10 @@ NOT_CHECKED = (
 _OTHERS = (
     "no store was given, and a request made in another process, or before a restart, "
     "is recorded only in its store, so whether they were erased is not known here "
-    "(<NA>, never False); pass store= (the store the model's runs are saved in) to check"
+    "(<NA>, never False)"
 )
+#: How to check them, unless the caller says otherwise.
+_ADVICE = "pass store= (the store the model's runs are saved in) to check"
 
 
 #: What a check in an unpickled MemoryStore can tell: one rule, said in these words by
@@ -84,27 +86,31 @@ def is_snapshot(store):
     return bool(state.get("_unpickled") or state.get("_copied"))
 
 
-def _requests_in(store):
-    """``[(seq, payload)]`` of the erasure requests ``store`` records; where ``store`` is
-    None, ``[(words, payload)]`` of those made in this process (each named by its
-    event's seq, store and time: :func:`sktraceprop._removed_rows.erasure_requests_here`)."""
-    if store is None:
-        from .._removed_rows import erasure_requests_here
+def _requests_in(store, here_only=False):
+    """``[(label, payload)]``: the erasure requests ``store`` records (``label`` their
+    seq), then those made in this process that it does not record (``label`` their
+    words: its event's seq, store and time, :func:`sktraceprop._removed_rows.
+    erasure_requests_here`): made through another store, or recorded in the store this
+    one was copied from since. Where ``store`` is None, those made here; with
+    ``here_only``, only those made here that ``store`` does not record."""
+    from .._removed_rows import erasure_requests_here
 
-        return erasure_requests_here()
+    here = erasure_requests_here()
+    if store is None:
+        return [(what, payload) for what, payload, _ in here]
     from .._removal_events import ERASURE, removal_events
 
-    return [(int(e["seq"]), e["payload"]) for e in removal_events(store) if e["kind"] == ERASURE]
+    events = [e for e in removal_events(store) if e["kind"] == ERASURE]
+    # a request made here through this store is its own event: said once, by its seq
+    own = {(store.store_id, int(e["seq"]), str(e["created_at"])) for e in events}
+    others = [(what, payload) for what, payload, key in here if key not in own]
+    return others if here_only else [(int(e["seq"]), e["payload"]) for e in events] + others
 
 
-def _erased(store, ids, source, code_of_key, codes_named):
-    """``(hit, named)``: which of ``ids`` are, or were built from, rows that an erasure
-    request recorded in ``store`` named, and the ``seq`` of each request that named one
-    (sorted). Where ``store`` is None, the requests made in this process, each named in
-    words; ``hit`` is None where this process made none."""
-    requests = _requests_in(store)
-    if store is None and not requests:
-        return None, []
+def _erased(requests, ids, source, code_of_key, codes_named):
+    """``(hit, named)``: which of ``ids`` are, or were built from, rows that one of
+    ``requests`` (:func:`_requests_in`) named, and the label of each request that named
+    one: the store's seqs sorted, then the words of those made here, oldest first."""
     hit = np.zeros(ids.shape[0], dtype=bool)
     named = []
     if not ids.size:
@@ -127,18 +133,30 @@ def _erased(store, ids, source, code_of_key, codes_named):
             hit |= now
             if label not in named:
                 named.append(label)
-    return hit, sorted(named) if store is not None else named
+    seqs = sorted(n for n in named if not isinstance(n, str))
+    return hit, seqs + [n for n in named if isinstance(n, str)]
 
 
-def erased_in_run(store, run, ids):
-    """:func:`_erased` of ``ids``, rows of ``run`` (whose codes may be another process's)."""
+def _checked(store, ids, source, code_of_key, codes_named, here_only=False):
+    """:func:`_erased` of the requests :func:`_requests_in` reads; ``hit`` is None where
+    ``store`` is None and this process made none."""
+    requests = _requests_in(store, here_only)
+    if store is None and not requests:
+        return None, []
+    return _erased(requests, ids, source, code_of_key, codes_named)
+
+
+def erased_in_run(store, run, ids, *, here_only=False):
+    """:func:`_erased` of ``ids``, rows of ``run`` (whose codes may be another process's);
+    ``here_only``: of the requests made here that ``store`` does not record."""
     codes = {s.key: c for c, s in run.sources.items()}
-    return _erased(
+    return _checked(
         store,
         ids,
         run.source,
         codes.get,
         lambda names: [c for c, s in run.sources.items() if s.source_id in names],
+        here_only,
     )
 
 
@@ -160,16 +178,18 @@ def erased_in_registry(store, ids, registry):
                 continue
         return out
 
-    return _erased(store, ids, registry.by_code, code_of_key, codes_named)
+    return _checked(store, ids, registry.by_code, code_of_key, codes_named)
 
 
-def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
+def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True, advice=None):
     """``frame`` with its ``erased`` column (``hit`` at ``positions``, one per row of
     ``frame``; where ``store`` is None, ``hit`` is of the requests made in this process,
     ``seqs`` their words: True where one named the row, ``<NA>`` elsewhere, and
-    everywhere where ``hit`` is None) and its ``attrs`` saying whether erasures were
-    checked; with ``warn``, an :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`
-    naming the rows erased."""
+    everywhere where ``hit`` is None; given a store, ``seqs`` are its requests' seqs,
+    then the words of those made here that it does not record, whose rows are True too)
+    and its ``attrs`` saying whether erasures were checked; with ``warn``, an
+    :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` naming the rows erased.
+    ``advice``: how to check where no store was given (else ``pass store=``)."""
     if store is None and hit is None:
         frame["erased"] = pd.array([pd.NA] * len(frame), dtype="boolean")
         frame.attrs["erasures_checked"] = False
@@ -177,7 +197,10 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
         return frame
     marks = hit[np.asarray(positions)]
     if store is None:
-        return _known_here(frame, marks, hit, seqs, what, warn)
+        return _known_here(frame, marks, hit, seqs, what, warn, advice)
+    here = [s for s in seqs if isinstance(s, str)]
+    seqs = [s for s in seqs if not isinstance(s, str)]
+    name = type(store).__name__
     if is_snapshot(store):
         # a row the copy records no request of may have been named since in the store
         # that was pickled: not known (<NA>), never False
@@ -187,12 +210,36 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
     else:
         frame["erased"] = pd.array(marks, dtype="boolean")
         frame.attrs["erasures_checked"] = True
-        frame.attrs["erasures_note"] = f"erasures checked in {type(store).__name__}"
+        frame.attrs["erasures_note"] = f"erasures checked in {name}"
+    if here:
+        # this process made them (through another store, or the one this was copied
+        # from): it knows the rows were erased, though this store does not record it
+        frame.attrs["erasures_requests_here"] = here
+        frame.attrs["erasures_note"] += (
+            f"; and against the erasure requests made in this process that this {name} "
+            f"does not record (made through another store, or recorded in the store it "
+            f"was copied from since): rows they named are marked True ({'; '.join(here)})"
+        )
     if warn and hit.any():
+        by = (
+            [
+                f"that {name} records an erasure request of (store.erasure event(s) seq "
+                f"{', '.join(map(str, seqs))})"
+            ]
+            if seqs
+            else []
+        )
+        by += (
+            [
+                f"that an erasure request made in this process named, which this {name} "
+                f"does not record ({'; '.join(here)})"
+            ]
+            if here
+            else []
+        )
         warnings.warn(
             f"{what}: {int(hit.sum())} of the {hit.size} row(s) named are, or were built "
-            f"from, rows that {type(store).__name__} records an erasure request of "
-            f"(store.erasure event(s) seq {', '.join(map(str, seqs))}): their files and "
+            f"from, rows {', and rows '.join(by)}: their files and "
             "lines are shown (column erased is True) because this process still holds "
             "their ids, but they must not be used or shown as data; the erasure could "
             "not reach copies outside the store (this frame, the files themselves).",
@@ -202,7 +249,7 @@ def with_erasures(frame, positions, hit, seqs, store, what, *, warn=True):
     return frame
 
 
-def _known_here(frame, marks, hit, requests, what, warn):
+def _known_here(frame, marks, hit, requests, what, warn, advice):
     """``frame`` given no store, marked by the erasure requests made in this process
     (``hit``: which rows they named; ``requests``: the words of those that named one):
     True where one did, ``<NA>`` elsewhere (a request made in another process, or before
@@ -218,7 +265,7 @@ def _known_here(frame, marks, hit, requests, what, warn):
     )
     frame.attrs["erasures_note"] = (
         f"erasures checked only against the requests made in this process: {said}; for "
-        f"the others, {_OTHERS}"
+        f"the others, {_OTHERS}; {_ADVICE if advice is None else advice}"
     )
     if warn and hit.any():
         warnings.warn(

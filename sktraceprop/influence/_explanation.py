@@ -12,6 +12,9 @@ from .._state_format import RecordedFormatMixin
 
 __all__ = ["Explanation"]
 
+#: How to check the rows no request made here named, where the model has no store.
+_ADVICE = "fit the explained model with store= (where erasure requests are recorded) to check them"
+
 
 class Explanation(RecordedFormatMixin):
     """Influence of training rows on test predictions, traced to files and lines.
@@ -123,10 +126,13 @@ class Explanation(RecordedFormatMixin):
         """``rows`` (of :attr:`train_rows`) with column ``erased``: whether the explained
         model's store records an erasure request of the training row (see
         :func:`sktraceprop._erased_held.erased_marks`; an explanation pickled before it
-        still names the row's file line)."""
+        still names the row's file line); given no store, marked by the erasure requests
+        made in this process, as the lineage views are)."""
         marks = self._explainer._erased_marks(rows["train_index"].to_numpy())
         hit, seqs, store, note = marks
-        rows = with_erasures(rows.copy(), np.arange(len(rows)), hit, seqs, store, what)
+        rows = with_erasures(
+            rows.copy(), np.arange(len(rows)), hit, seqs, store, what, advice=_ADVICE
+        )
         if note is not None:
             rows.attrs["erasures_note"] = note
         return rows
@@ -170,7 +176,10 @@ class Explanation(RecordedFormatMixin):
             :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` says so), False
             where it records none, ``<NA>`` where it cannot be checked (the model has no
             store, or no traced run); ``attrs["erasures_checked"]`` and
-            ``attrs["erasures_note"]`` say which.
+            ``attrs["erasures_note"]`` say which. A row an erasure request made in this
+            process named is True whatever the store (the model has none, or it was
+            made through another store), as in :func:`sktraceprop.row_lineage`, naming
+            the request in ``attrs["erasures_requests_here"]``.
         """
         refuse = getattr(self._explainer, "refuse_if_forgotten", None)
         if refuse is not None:  # (a removal dropped the fit that scored it)

@@ -1,6 +1,7 @@
 """Row values or influence grouped by source file, with their spread."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from .._lineage._labels import content_key, source_order
 from .._lineage._source import REGISTRY
 from .._lineage._uri_path import same_file_uri
 from .._state_format import RecordedFormatMixin
+from ..exceptions import ErasedRowsHeldWarning
+from ..utils._stack import user_stacklevel
 from ._base import axes, count_of_rows, shortened, source_names
 
 
@@ -142,17 +145,33 @@ class BySourceDisplay(RecordedFormatMixin):
         Returns
         -------
         display : BySourceDisplay
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows drawn were erased at request (an erasure request made
+            in this process named them: the valuer was fitted on them since): the boxes
+            hold their values.
         """
         if X is not None:
             values = valuer.value(X, y)
         else:
             check_is_fitted(valuer, "values_", msg="No values_ yet: pass X and y to value.")
             values = valuer.values_
+        with warnings.catch_warnings():
+            # (its words are of a frame of file lines shown: said below of the plot)
+            warnings.simplefilter("ignore", ErasedRowsHeldWarning)
+            lines = row_lineage(np.asarray(valuer.row_ids_))
+        _warn_erased_drawn(
+            "BySourceDisplay.from_estimator",
+            lines["row"].to_numpy(),
+            lines["erased"].fillna(False).to_numpy(bool),
+            lines.attrs.get("erasures_requests_here", []),
+            "KNN-Shapley values",
+        )
         groups = {
             label: np.asarray(values)[rows]
-            for label, rows, _ in _groups(
-                row_lineage(np.asarray(valuer.row_ids_)), valuer._sources.__getitem__
-            )
+            for label, rows, _ in _groups(lines, valuer._sources.__getitem__)
         }
         display = cls(
             values=groups,
@@ -182,7 +201,24 @@ class BySourceDisplay(RecordedFormatMixin):
         Returns
         -------
         display : BySourceDisplay
+
+        Raises
+        ------
+        ValueError
+            Where a removal or erasure dropped the fit that scored the explanation, as
+            :meth:`~sktraceprop.influence.Explanation.top` does.
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows drawn were erased at request (the explained model's
+            store records it, or it was made in this process): the boxes hold their
+            influence.
         """
+        refuse = getattr(explanation._explainer, "refuse_if_forgotten", None)
+        if refuse is not None:  # (a removal dropped the fit that scored it: as top())
+            refuse()
+        _warn_erased_explained(explanation)
         if over == "train_rows":
             if explanation.scores is None:
                 raise ValueError(
@@ -210,6 +246,36 @@ class BySourceDisplay(RecordedFormatMixin):
             raise ValueError(f"over must be 'train_rows' or 'test_rows', got {over!r}")
         display = cls(values=groups, xlabel=xlabel, title="Influence by source")
         return display.plot(ax=ax, **kwargs)
+
+
+def _warn_erased_explained(explanation):
+    """:func:`_warn_erased_drawn` of the training rows of ``explanation`` that an erasure
+    request recorded in its model's store, or made in this process, named."""
+    train_index = np.unique(explanation._train_rows["train_index"].to_numpy())
+    hit, seqs, _, _ = explanation._explainer._erased_marks(train_index)
+    if hit is None:
+        return
+    named = [f"store.erasure event seq {s}" if not isinstance(s, str) else s for s in seqs]
+    _warn_erased_drawn(
+        "BySourceDisplay.from_explanation", train_index, hit, named, "influence scores"
+    )
+
+
+def _warn_erased_drawn(what, positions, erased, named, drawn):
+    """Warn where the training rows at ``positions`` drawn include rows ``erased`` (a
+    boolean per position) at the request of ``named`` (their words): the plot holds
+    their ``drawn`` (numbers computed from their data), not their files and lines."""
+    rows = np.unique(np.asarray(positions)[np.asarray(erased, dtype=bool)])
+    if not rows.size:
+        return
+    warnings.warn(
+        f"{what}: {rows.size} of the {np.unique(positions).size} training row(s) drawn "
+        f"are, or were built from, rows erased at request ({'; '.join(map(str, named))}): "
+        f"the boxes and means hold their {drawn}, computed from their data. Refit on the "
+        "rows kept (the erasure could not reach this object), or discard it.",
+        ErasedRowsHeldWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def _groups(lines, sources):

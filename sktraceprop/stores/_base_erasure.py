@@ -142,7 +142,12 @@ class ErasureMethods:
             Neither or both of ``source_id``/``sample_id``, an empty reason, rows no
             stored run was given, feature names no run given the rows holds.
         UnknownSourceError
-            A source (or the source of a row id) the store does not know.
+            A source (or the source of a row id) the store does not know. A request
+            naming rows no stored run was given, or a source the store does not know,
+            leaves no record in the store (it records a request with what it erased,
+            and a source named by id alone would mark any later run on a source of that
+            name): the error says so, and the request's maker keeps their own record
+            that it was made and found nothing.
         StoreError
             A run given the rows was stored unsealed (schema version 2): nothing is
             changed. The request's event and every run's erasure are one transaction:

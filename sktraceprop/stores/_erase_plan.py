@@ -21,6 +21,14 @@ from ._erase_match import (
 )
 from ._sealed import REDACTED_NAME
 
+#: Why a request that found nothing in the store leaves no record there.
+NOT_KEPT = (
+    " No record of this request is kept: a store records an erasure request with what "
+    "it erased from its runs, and this one names nothing a stored run holds (recorded, "
+    "a request naming a source by id would mark as erased any later run on a source of "
+    "that name). Keep your own record that it was made and found nothing here."
+)
+
 
 def _first(names, shown):
     """``names`` joined, the first ``shown`` of them and how many more (never cut
@@ -61,6 +69,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             raise UnknownSourceError(
                 f"{store!r} holds no source {', '.join(map(repr, unknown))}; its sources: "
                 f"{_first(sorted(map(repr, known)), 10) or 'none'}. Nothing was changed."
+                + NOT_KEPT
             )
         rows = None
         _warn_if_several_files(runs, source_ids)
@@ -110,7 +119,7 @@ def plan(store, *, source_id=None, sample_id=None, features=(), registry=None, s
             more = f" and {count - 5} more ({count} rows in all)" if count > 5 else ""
             raise ValueError(
                 f"no run stored in {store!r} was given these rows: {', '.join(named[:5])}"
-                f"{more}. Nothing was changed."
+                f"{more}. Nothing was changed." + NOT_KEPT
             )
     if unsealed:
         raise StoreError(

@@ -8,10 +8,12 @@ not warned. The rows are now also recorded in this process (as an unlearner's re
 is, :func:`sktraceprop._removed_rows.record_removed`), in its own codes: the rows the
 request named, the sources it named whole (every row of them, whatever its line), and
 the rows its merged rows were built from. The request itself is recorded too, as its
-event records it, so that a lineage view given no store (``stp.row_lineage``,
-``Lineage.trace``, ``Lineage.rows``) marks its rows erased, naming it
-(:mod:`sktraceprop._lineage._erasures_seen`). A fit in another process, or after a
-restart, writing to no store still cannot know: only the store records the request.
+event records it (with its store's ``store_id``, its seq and time), so that a lineage
+view or an explanation given no store (``stp.row_lineage``, ``Lineage.trace``,
+``Lineage.rows``, ``Explanation.top``), or another store than the one it was made
+through, marks its rows erased, naming it (:mod:`sktraceprop._lineage._erasures_seen`).
+A fit in another process, or after a restart, writing to no store still cannot know:
+only the store records the request.
 """
 
 import numpy as np
@@ -52,7 +54,10 @@ def remember_erased(store, source_ids, rows, event, registry):
     what = erased_what(event["seq"], store, event["created_at"])
     # the request itself, as its event records it, for the lineage views given no store
     # (matched as the store's record is: by source identity and line, or source id)
-    record_erasure_request(what, as_recorded(source_ids, rows))
+    key = (store.store_id, int(event["seq"]), str(event["created_at"]))
+    # (with the runs it erased from: a copy of the store taken before holds them still)
+    runs = list((event.get("payload") or {}).get("runs") or ())
+    record_erasure_request(what, {**as_recorded(source_ids, rows), "runs": runs}, key)
     ids, codes = _requested_here(source_ids, rows, registry)
     names = {c: registry.by_code(c).source_id for c in codes}
     record_erased_sources(codes, what, names)

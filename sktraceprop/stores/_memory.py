@@ -12,6 +12,7 @@ from .._state_format import check_state, stamp_state
 from ..exceptions import LineageWarning, StoreError
 from ..utils._stack import user_stacklevel
 from ._base import BaseStore
+from ._copy_erasures import remember_copy, warn_copies_hold, warn_missed_erasures
 from ._memory_view import View
 from ._sealed import REDACTION_EVENT
 
@@ -39,6 +40,12 @@ class MemoryStore(BaseStore):
     raises :class:`~sktraceprop.exceptions.StoreError` before fitting. Use
     :class:`SQLiteStore` or :class:`PostgresStore` with process workers, or threads
     (``joblib.parallel_backend("threading")``); :meth:`copy` makes a writable copy.
+
+    An erasure request (:meth:`erase_rows`) cannot reach a copy taken before it (nor the
+    bytes of a pickle): the copy's runs still hold what it erased. Where such a copy is
+    unpickled in the process that made the request, an
+    :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the request and the
+    runs; a copy read in another process cannot know.
 
     Examples
     --------
@@ -93,6 +100,10 @@ class MemoryStore(BaseStore):
         self.__dict__.setdefault("_leaves", {})  # (a store pickled before runs were sealed)
         self.__dict__.setdefault("_salts", {})  # (... before prediction events were salted)
         self._index_redactions()
+        # pickled before an erasure this process made through the store: it holds what
+        # that erased (as the pickle's bytes do), which this process knows and says
+        warn_missed_erasures(self)
+        remember_copy(self)
 
     def _index_redactions(self):
         self._redactions_by_run = {}
@@ -126,6 +137,8 @@ class MemoryStore(BaseStore):
             features=features,
             dry_run=dry_run,
         )
+        if not dry_run:
+            warn_copies_hold(self)
         if self.__dict__.get("_copied") and not dry_run:
             warnings.warn(
                 f"this erasure request is recorded in a copy of a MemoryStore (store.copy(), "

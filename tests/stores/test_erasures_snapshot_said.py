@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sktraceprop as stp
+from sktraceprop import _removed_rows
 from sktraceprop._lineage._erasures_seen import SNAPSHOT, SNAPSHOT_CHECKED
 from sktraceprop.compliance import compliance_report
 from sktraceprop.exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning, StoreError
@@ -38,7 +39,9 @@ def _said(call):
     return out, said
 
 
-def test_an_explanation_pickled_with_its_memory_store_says_erasures_are_not_known(tmp_path):
+def test_an_explanation_pickled_with_its_memory_store_says_erasures_are_not_known(
+    tmp_path, monkeypatch
+):
     store = stp.stores.MemoryStore()
     df, visits, explanation = _explained(store, tmp_path / "data")
     top = explanation.top().query("test_index == 0").drop_duplicates("rank")
@@ -48,6 +51,16 @@ def test_an_explanation_pickled_with_its_memory_store_says_erasures_are_not_know
     _erased_by_key(store, visits, erased, "art. 17")  # in the store itself, after
     loaded = pickle.loads(blob)
 
+    # made in this process: its rows are known here (True, values withheld, named)
+    frame, _ = _said(lambda: loaded.top())
+    truth = np.isin(_keys_at(df, frame), sorted(erased))
+    assert frame["erased"][truth].all() and frame["erased"][~truth].isna().all()
+    for rank in top["rank"].to_numpy():
+        found, said = _said(lambda rank=rank: loaded.trace(0, int(rank)))
+        if int(df["key"].to_numpy()[found["train_index"]]) in erased:
+            assert found["values"] is None and "made in this process" in found["removed"]
+    # as a process that made none reads it (its record of requests empty)
+    monkeypatch.setattr(_removed_rows, "_REQUESTS", [])
     # the column: not known (<NA>), never False
     frame, _ = _said(lambda: loaded.top())
     assert frame["erased"].isna().all() and frame.attrs["erasures_note"] == SNAPSHOT
@@ -75,7 +88,7 @@ def test_an_explanation_pickled_with_its_memory_store_says_erasures_are_not_know
 
 
 def test_a_report_on_a_model_pickled_with_its_memory_store_says_erasures_are_not_known(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     store = stp.stores.MemoryStore()
     df, visits = _data(tmp_path / "data")
@@ -86,6 +99,12 @@ def test_a_report_on_a_model_pickled_with_its_memory_store_says_erasures_are_not
     _erased_by_key(store, visits, erased, "art. 17")
     loaded = pickle.loads(blob)
 
+    # made in this process: a report against the copy names the rows it knows of
+    _, said = _said(lambda: compliance_report(loaded, store=loaded.store, **DEPLOYER))
+    (held,) = said[ErasedRowsHeldWarning]
+    assert f"holds {len(erased)} training row(s)" in held and "made in this process" in held
+    # as a process that made none reads it (its record of requests empty)
+    monkeypatch.setattr(_removed_rows, "_REQUESTS", [])
     _, said = _said(lambda: compliance_report(loaded, store=loaded.store, **DEPLOYER))
     (message,) = said.get(ErasuresUnknownWarning, [None])
     assert message is not None, "the copy's check said nothing"

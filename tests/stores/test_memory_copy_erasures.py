@@ -6,7 +6,9 @@ in the original, a model checked against the copy marked the rows requested
 copy is now a snapshot for erasure checks, as an unpickled copy is (``<NA>`` where it
 records no request, :data:`SNAPSHOT`), and a request recorded in the copy says that the
 original does not record it. The truth: the data's keys of the rows requested, and the
-same check against the store the request was recorded in.
+same check against the store the request was recorded in. A request made in this
+process is known here whatever store is given (True, naming it); the copy's own words
+are those another process, which made none, reads.
 """
 
 import pickle
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 import sktraceprop as stp
+from sktraceprop import _removed_rows
 from sktraceprop._lineage._erasures_seen import SNAPSHOT, SNAPSHOT_CHECKED
 from sktraceprop.exceptions import ErasuresUnknownWarning, LineageWarning
 from tests.stores.test_trace_erasures import _data, _erased_by_key, _fit
@@ -40,13 +43,21 @@ def _truth(df, frame):
 
 
 @pytest.mark.parametrize("copied", ["copy", "copy of an unpickled copy"])
-def test_an_erasure_in_the_original_is_not_known_to_a_copy(tmp_path, copied):
+def test_an_erasure_in_the_original_is_not_known_to_a_copy(tmp_path, copied, monkeypatch):
     store = stp.stores.MemoryStore()
     df, visits = _data(tmp_path / "data")
     pipe = _fit(store, df)
     copy = store.copy() if copied == "copy" else pickle.loads(pickle.dumps(store)).copy()
     _erased_by_key(store, visits, ERASED, "art. 17")  # in the original, after the copy
 
+    # made in this process: known here, whatever the copy holds
+    frame = _marks(pipe, copy, len(df))
+    truth = _truth(df, frame)
+    assert truth.any() and frame["erased"][truth].to_numpy(bool).all()
+    assert frame["erased"][~truth].isna().all()
+    assert "erasures_requests_here" in frame.attrs
+    # as a process that made none reads the copy (its record of requests empty)
+    monkeypatch.setattr(_removed_rows, "_REQUESTS", [])
     frame = _marks(pipe, copy, len(df))
     # never False for a row the original erased: not known (<NA>)
     assert frame["erased"].isna().all(), "the copy said rows erased since were not erased"
@@ -57,7 +68,7 @@ def test_an_erasure_in_the_original_is_not_known_to_a_copy(tmp_path, copied):
     np.testing.assert_array_equal(frame["erased"].to_numpy(bool), _truth(df, frame))
 
 
-def test_an_erasure_in_a_copy_says_the_original_does_not_record_it(tmp_path):
+def test_an_erasure_in_a_copy_says_the_original_does_not_record_it(tmp_path, monkeypatch):
     store = stp.stores.MemoryStore()
     df, visits = _data(tmp_path / "data")
     pipe = _fit(store, df)
@@ -74,7 +85,15 @@ def test_an_erasure_in_a_copy_says_the_original_does_not_record_it(tmp_path):
     truth = _truth(df, frame)
     assert truth.any() and frame["erased"][truth].to_numpy(bool).all()
     assert frame["erased"][~truth].isna().all()
-    # the original records none: its own check is of its own record
+    # the original records none, but this process made the request: True, named
+    frame = _marks(pipe, store, len(df))
+    np.testing.assert_array_equal(frame["erased"].to_numpy(bool), truth)
+    (named,) = frame.attrs["erasures_requests_here"]
+    assert (
+        "does not record" in frame.attrs["erasures_note"] and named in frame.attrs["erasures_note"]
+    )
+    # as another process reads the original: its own check is of its own record
+    monkeypatch.setattr(_removed_rows, "_REQUESTS", [])
     frame = _marks(pipe, store, len(df))
     assert not frame["erased"].to_numpy(bool).any()
 

@@ -2,7 +2,9 @@
 its trace() checked that copy and said ``erased`` False, "erasures checked in
 MemoryStore", for rows an erasure request named in the store itself after the pickle.
 Rows the copy records no request of are not known (<NA>), never False. The truth: the
-data's keys of the rows requested before and after the pickle."""
+data's keys of the rows requested before and after the pickle. A request made in this
+process is known here whatever the copy holds (True, naming it); the copy's own words
+are those another process, which made none, reads."""
 
 import pickle
 
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 
 import sktraceprop as stp
+from sktraceprop import _removed_rows
 from tests.stores.test_trace_erasures import _caught, _data, _erased_by_key, _fit
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -17,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 @pytest.mark.parametrize("before, after", [({1003}, {1014, 1029}), (set(), {1007})])
 def test_a_pickled_memory_store_marks_what_it_holds_and_says_the_rest_is_not_known(
-    tmp_path, before, after
+    tmp_path, before, after, monkeypatch
 ):
     store = stp.stores.MemoryStore()
     df, visits = _data(tmp_path / "data")
@@ -30,6 +33,14 @@ def test_a_pickled_memory_store_marks_what_it_holds_and_says_the_rest_is_not_kno
     n = len(df)
     keys = df["key"].to_numpy()
 
+    # this process made the requests: it knows their rows, whatever the copy holds
+    frame, _ = _caught(lambda: loaded.trace(np.arange(n)))
+    at = keys[frame["train_index"].to_numpy()]
+    erased = np.isin(at, sorted(before | after))
+    np.testing.assert_array_equal(frame["erased"].fillna(False).to_numpy(bool), erased)
+    assert frame["erased"][~erased].isna().all()
+    # as a process that made none reads the copy (its record of requests empty)
+    monkeypatch.setattr(_removed_rows, "_REQUESTS", [])
     frame, _ = _caught(lambda: loaded.trace(np.arange(n)))
     at = keys[frame["train_index"].to_numpy()]
     marks = frame["erased"]
