@@ -108,6 +108,7 @@ class TracedChunks:
         self.n_rescans = 0  # passes over the file made for chunks of other sizes
         self._reader = as_user_call(pd.read_csv, path, **kwargs)
         self._start = 0  # rows handed out so far
+        self._no_rows = None  # the file's index read so far, emptied
         self._source = None
         self._group = object()  # this read's witness loads
         self._done = False
@@ -191,6 +192,12 @@ class TracedChunks:
             self._check(chunk, start, n, repeated)
         lines = self._lines[start : start + n]
         keep = keeps_index(self._kwargs, chunk.index, start)
+        if keep and n:
+            self._no_rows = chunk.index[:0]
+        elif not n and self._no_rows is not None:
+            # (pandas numbers a chunk of no rows from 0 where the others hold the file's
+            # index: it gets theirs, empty, so that the chunks join as pandas' do)
+            chunk, keep = chunk.set_axis(self._no_rows, axis=0), True
         check_index_names(chunk.index, keep, where)
         if self._source is None:
             self._source = register_file(
@@ -264,7 +271,13 @@ class TracedChunks:
         records = _Records(texts, first, start)
         lead = self._samples.get(first)  # (the first data record: see _csv_verify)
         check_positions(
-            frame, _Sampled(records), self._modelled, self._path, first, positions, lead
+            frame,
+            _Sampled(records, self._scan),
+            self._modelled,
+            self._path,
+            first,
+            positions,
+            lead,
         )
 
     def _texts(self, records):
@@ -290,10 +303,12 @@ class TracedChunks:
 
 
 class _Sampled:
-    """What :func:`._csv_verify._check_rows` reads of a scan: its ``samples``."""
+    """What :func:`._csv_verify._check_rows` reads of a scan: its ``samples``, and
+    ``lines`` and ``bom`` of the ``scan``."""
 
-    def __init__(self, records):
+    def __init__(self, records, scan):
         self.samples = records
+        self.lines, self.bom = scan.lines, scan.bom
 
 
 def _rows_asked(size):

@@ -36,6 +36,12 @@ trims the last rows after the first lines are read (footer lines that are commen
 blank are refused apart, :mod:`._csv_lines`): under them the first lines are the same
 records. A row cut to nothing by the comment character is refused too.
 
+Among those first lines, ``_next_line`` asks a list or callable ``skiprows`` only
+before it reads: past a blank or comment line it drops, it reads the next line even
+where ``skiprows`` names it (pandas 2.2 and 3.1), and the C tokenizer skips it. Such a
+line is refused (a content-blind read, one value in every field, was named the lines
+before its own).
+
 The python engine also skips the leading ``skiprows`` lines as physical lines, before
 its csv reader starts, where the C tokenizer skips records: they differ when one of
 those lines ends inside a quoted field.
@@ -186,7 +192,10 @@ def python_engine_line(path, kwargs, record_lines):
         quotes), ``"dropped"`` (a record the python engine drops) or ``"comment"`` (with
         ``skip_blank_lines=False``, a line after the first records that starts with the
         comment character, which the C tokenizer skips and the python engine reads as a
-        row); None when there is none of these.
+        row), or ``"kept"`` (among the first lines, a line a list or callable
+        ``skiprows`` names right after a line the python engine drops: its
+        ``_next_line`` reads it without asking ``skiprows``); None when there is none of
+        these.
     """
     comment = kwargs.get("comment")
     skip_blank = bool(kwargs.get("skip_blank_lines", True))
@@ -202,6 +211,13 @@ def python_engine_line(path, kwargs, record_lines):
     specials = "".join(c for c in (dialect.quotechar, dialect.escapechar, sep) if c)
     not_blank = re.compile(rf"[^\s{re.escape(specials)}]")
     skipped = _skipped(kwargs.get("skiprows"))
+    listed = kwargs.get("skiprows") is not None and not isinstance(
+        kwargs.get("skiprows"), int | np.integer
+    )
+    # (the first lines _next_line reads: the header records and two more, with a margin)
+    first = header_records(kwargs) + 3
+    first_end = record_lines[first] if first < record_lines.size else np.inf
+    after_drop = False  # the line before was one _next_line read and dropped
     leading = True  # in the leading run of skipped lines
     method = compression_of(path, kwargs.get("compression", "infer"))
     encoding = kwargs.get("encoding") or "utf-8"
@@ -218,6 +234,11 @@ def python_engine_line(path, kwargs, record_lines):
                     if quote and quote in body and _ends_quoted(body, quote, sep, doublequote):
                         return number, "skipped"
                     continue
+            if listed and drops and number <= first_end:
+                dropped = _dropped(line.rstrip("\r\n"), dialect, comment, skip_blank)
+                if after_drop and skipped(number - 1) and not dropped:
+                    return number, "kept"
+                after_drop = dropped
             if not drops:
                 if record_lines.size == 0 or number > record_lines[-1]:
                     break

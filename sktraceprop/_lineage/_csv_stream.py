@@ -85,6 +85,8 @@ class Scan:
     bounds : dict of int to bytes
         Record index -> the record's bytes, for the first and last record of every chunk
         (``every`` of :func:`scan_file`).
+    bom : bool
+        Whether the text starts with a UTF-8 byte order mark (in no record's bytes).
     """
 
     sha256: str
@@ -95,6 +97,7 @@ class Scan:
     status: str = None
     n_lines: int = None
     bounds: dict = field(default_factory=dict)
+    bom: bool = False
 
 
 _NO_MASKS = np.zeros((4, 0), np.uint64)
@@ -327,4 +330,5 @@ def scan_file(
         status,
         n_lines,
         kept.bounds,
+        start == 3,
     )

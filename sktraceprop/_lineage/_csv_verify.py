@@ -111,7 +111,7 @@ def _same(a, b):
     return all(str(x) == str(y) for x, y in zip(left, right))
 
 
-def check_content(frame, scan, kwargs, where):
+def check_content(frame, scan, kwargs, where, names_row=None):
     """Raise ``LineageError`` unless sampled rows of ``frame`` equal their records.
 
     Parameters
@@ -125,12 +125,18 @@ def check_content(frame, scan, kwargs, where):
         The caller's ``read_csv`` options.
     where : str
         The file, for messages.
+    names_row : bytes, default=None
+        The record after the header that pandas' python engine took for index names
+        (see :mod:`._csv_python_blank`), not in ``scan``: every parse keeps it after the
+        header, so that pandas reads the sample as it read the file (``converters`` by
+        position then count the index columns).
     """
     first = header_records(kwargs)
     kept = np.array(
         sorted(g - first for g in scan.samples if first <= g < first + len(frame)), np.int64
     )
-    check_positions(frame, scan, kwargs, where, first, _spread(kept), scan.samples.get(first))
+    lead = scan.samples.get(first)
+    check_positions(frame, scan, kwargs, where, first, _spread(kept), lead, names_row)
 
 
 def _leading(record):
@@ -141,11 +147,11 @@ def _leading(record):
     return record
 
 
-def check_positions(frame, scan, kwargs, where, first, positions, lead=None):
+def check_positions(frame, scan, kwargs, where, first, positions, lead=None, names_row=None):
     """Check rows ``positions`` (sorted) of ``frame`` against their records: parsed in
     an order where no record follows its predecessor in the file (see the module),
     after ``lead`` (the first data record's bytes, None where not known), whose row is
-    dropped."""
+    dropped, and ``names_row`` (see :func:`check_content`)."""
     lead = _leading(lead)
     blank = np.zeros(positions.size, dtype=bool)
     if kwargs.get("engine") == "python" and not kwargs.get("skip_blank_lines", True):
@@ -156,19 +162,31 @@ def check_positions(frame, scan, kwargs, where, first, positions, lead=None):
             [not scan.samples[int(p) + first].strip(b"\r") for p in positions], dtype=bool
         )
         if blank.any():
-            _check_rows(frame, scan, kwargs, where, first, positions[blank], lead)
+            _check_rows(frame, scan, kwargs, where, first, positions[blank], lead, names_row)
     positions = positions[~blank]
     order = np.concatenate([positions[1::2], positions[0::2]])
     if order.size:
-        _check_rows(frame, scan, kwargs, where, first, order, lead)
+        _check_rows(frame, scan, kwargs, where, first, order, lead, names_row)
 
 
-def _check_rows(frame, scan, kwargs, where, first, positions, lead=None):
-    """Parse the records of rows ``positions`` (with the header, and ``lead`` whose row
-    is dropped) together; raise ``LineageError`` unless they give exactly those rows of
-    ``frame``."""
+def _header(scan, first):
+    """The header record's bytes, as the check parses them: a blank first line after a
+    byte order mark keeps it (pandas' python engine reads that line as a header of one
+    empty field, a blank one as a header of none; the C engine reads both as blank)."""
+    head = scan.samples[first - 1]
+    lines = getattr(scan, "lines", None)
+    if first == 1 and not head and getattr(scan, "bom", False) and int(lines[0]) == 1:
+        return b"\xef\xbb\xbf"
+    return head
+
+
+def _check_rows(frame, scan, kwargs, where, first, positions, lead=None, names_row=None):
+    """Parse the records of rows ``positions`` (with the header, ``names_row``, and
+    ``lead`` whose row is dropped) together; raise ``LineageError`` unless they give
+    exactly those rows of ``frame``."""
     end = (kwargs.get("lineterminator") or "\n").encode()  # records are kept without it
-    pieces = [scan.samples[first - 1] + end] if first else []
+    pieces = [_header(scan, first) + end] if first else []
+    pieces += [] if names_row is None else [names_row + end]
     pieces += [] if lead is None else [lead + end]
     pieces += [scan.samples[int(p) + first] + end for p in positions]
     expected = _rows_at(frame, positions)

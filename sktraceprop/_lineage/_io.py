@@ -125,8 +125,11 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         missing-value marker holding the comment character there; with
         ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that
         starts with the comment character after the second data record, which that
-        engine reads as a row), or if pandas fails on such a blank line after the header,
-        ``skipfooter`` leaving no row (pandas' ``ValueError`` is its ``__cause__``).
+        engine reads as a row; with ``engine="python"`` and a list or callable
+        ``skiprows``, a line it names right after a blank or comment line among the
+        first records, which that engine reads as a row), or if pandas fails on a
+        blank line after the header that it drops, ``skipfooter`` leaving no row
+        (pandas' ``ValueError`` is its ``__cause__``).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
@@ -189,6 +192,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
     check_python_engine(path, modelled, scan)
     every = scan
     blank = dropped_blank(path, modelled, scan)
+    names_row = None
     if bad or blank is not None:
         # the line finder skips pandas' bad lines as skiprows would (see _csv_bad_lines),
         # and removes the record of the blank line after the header the python engine
@@ -200,9 +204,12 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         scan = scan_file(path, skipped, n_keep=n_keep, last_kept=1)
         check_stable(before, os.stat(path), scan.n_bytes, path)
         if blank is not None:
+            # (a line of index names, not a blank one, leads the content check's parses)
+            kept = scan.samples[blank]
+            names_row = kept if kept.strip(b"\r\n") else None
             scan = without_blank(scan, blank)
     lines = data_lines(scan, len(df), modelled, path)
-    check_content(for_check(df, sniffs), scan, modelled, path)
+    check_content(for_check(df, sniffs), scan, modelled, path, names_row)
     if bad:
         check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
     keep = keeps_index(kwargs, df.index, 0)
@@ -238,6 +245,11 @@ def check_python_engine(path, modelled, scan):
         "list header, anywhere after the header), where its C tokenizer skips it (read "
         "with skip_blank_lines=True to skip it with either engine, or give skiprows as "
         "a number of leading lines)",
+        "kept": "is named by skiprows (a list or a callable) and follows a blank or "
+        "comment line among the first records pandas' python engine reads (the header "
+        "and two more): that engine reads it, without asking skiprows, where its C "
+        "tokenizer skips it (give skiprows as a number of leading lines, or read with "
+        "engine='c')",
     }[how]
     raise LineageError(
         f"sktraceprop.read_csv: {path}: line {line} {what} (engine='python', or "

@@ -11,6 +11,12 @@ token started on that token's line, whatever pandas parsed; a row whose key does
 cannot have started on a line that starts with a token; and a row started on or before
 the first line any token in it comes from. A read either returns pandas' own frame with
 such lines, or raises.
+
+Most files (four in five) are drawn for pandas to read: records of the header's width,
+fields quoted where they hold the delimiter or a quote, preamble lines of the header's
+width, and options made to agree (:func:`_tidy`: the engine supports them, ``names``
+fit the header); the others keep the raw draw, malformed lines and clashing options
+included.
 """
 
 import bz2
@@ -62,6 +68,9 @@ def hunt_files(draw):
     was written with."""
     sep = draw(st.sampled_from(_SEPS))
     n_fields = draw(st.integers(1, 4))
+    # most files are ones pandas can read (records of the header's width, fields quoted
+    # where they hold a delimiter or a quote, options that go together); a few are not
+    clean = draw(st.integers(0, 4)) > 0
     lines = []  # (text, ending); tokens are numbered by line, as the writer counts
 
     def token():
@@ -69,7 +78,8 @@ def hunt_files(draw):
 
     def fields(n):
         frags = draw(st.lists(st.sampled_from(_FRAGMENTS), min_size=n, max_size=n))
-        return [f for f in frags if not (sep in " \t" and f in (" ", "\t"))]
+        frags = [f for f in frags if not (sep in " \t" and f in (" ", "\t"))]
+        return [_quoted(f, sep) for f in frags] if clean else frags
 
     def ending():
         return draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
@@ -78,20 +88,26 @@ def hunt_files(draw):
         kind = draw(st.sampled_from(["meta", "meta", "blank", "comment"]))
         if kind == "meta":
             text = token() + sep + "meta" + draw(st.sampled_from(["", '"', ",x"]))
+            if clean:  # (of the header's width: pandas may take it for the header)
+                text = sep.join([token(), "meta", *[""] * (n_fields - 2)][:n_fields])
         else:
             text = "" if kind == "blank" else "#" + token() + draw(st.sampled_from(["", ' "']))
+            if clean and kind == "comment":
+                text = "#" + token() + sep * (n_fields - 1)
         lines.append((text, ending()))
     names = [f"T{len(lines) + 1}Z", *(f"c{k}" for k in range(1, n_fields))]
     lines.append((sep.join(names), ending()))
     width = n_fields
-    if draw(st.integers(0, 6)) == 0:
+    index_names = draw(st.integers(0, 6)) == 0
+    if index_names:
         # a line of k fields after the header, and records of the header's count plus k:
         # pandas' python engine takes it for index names (the C engine fails)
         k = draw(st.integers(1, 2))
         lines.append((sep.join([token(), *fields(k - 1)]), ending()))
         width = n_fields + k
     for _ in range(draw(st.integers(0, 10))):
-        kind = draw(st.sampled_from(["data"] * 6 + ["blank", "comment", "bad", "empty key"]))
+        kinds = ["data"] * 6 + ["blank", "comment", "empty key"] + ["bad"] * (not clean)
+        kind = draw(st.sampled_from(kinds))
         lead = "" if sep in " \t" else draw(st.sampled_from(["", "", " ", "  "]))
         quote = draw(st.sampled_from(["", "", "", '"', "'"]))
         if kind == "blank":
@@ -109,6 +125,8 @@ def hunt_files(draw):
         lines[-1] = (lines[-1][0], "")  # no line end at the end
     text = "".join(t + e for t, e in lines)
     options = _options(draw, sep, names, len(lines))
+    if clean:
+        _tidy(draw, options, sep, names, index_names)
     encoding = options.get("encoding", "utf-8")
     if encoding == "utf-8-sig" or (encoding == "utf-8" and draw(st.integers(0, 5)) == 0):
         text = "\ufeff" + text
@@ -129,6 +147,68 @@ def hunt_files(draw):
             archive.writestr("f.csv", data)
         data = buffer.getvalue()
     return "f.csv" + ("." + compression if compression else ""), data, options, sep
+
+
+def _quoted(field, sep):
+    """``field`` as a writer quotes it where it holds the delimiter or a quote (doubled
+    inside); the others unchanged."""
+    if sep in field or '"' in field:
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+# options pandas' pyarrow engine refuses (pandas 2.2 and 3.1), and the C engine's
+_PYARROW_NOT = {
+    "chunksize", "comment", "converters", "delim_whitespace", "iterator", "lineterminator",
+    "nrows", "quoting", "skipfooter", "skipinitialspace", "thousands",
+}  # fmt: skip
+
+
+def _tidy(draw, o, written, names, index_names):
+    """Make drawn options ``o`` ones that go together, as a caller's would: the engine
+    given supports them, names fit the header (``names``), a file with an index-names
+    line (``index_names``) is read by the python engine; most read with the delimiter
+    ``written``."""
+    if index_names:
+        o["engine"] = "python"
+    if o.get("delim_whitespace"):
+        del o["delim_whitespace"]  # (deprecated in pandas 2.2, gone in 3)
+        o["sep"] = r"\s+"
+    # (sktraceprop refuses the pyarrow engine and regex delimiters: a few such reads
+    # check the refusal, more would be draws wasted)
+    if o.get("engine") == "pyarrow" and draw(st.integers(0, 3)):
+        del o["engine"]
+    if len(o.get("sep") or ",") > 1 and draw(st.integers(0, 3)):
+        o["sep"] = written
+    engine = o.get("engine")
+    sep = o.get("sep", o.get("delimiter"))
+    regex = ("sep" in o and sep is None) or len(sep or ",") > 1 and sep != r"\s+"
+    if engine == "pyarrow":
+        for k in _PYARROW_NOT & set(o):
+            del o[k]
+        if regex:
+            o.pop("sep")
+        if not isinstance(o.get("skiprows", 0), int):
+            del o["skiprows"]
+    elif engine == "c" and (regex or "skipfooter" in o):
+        o["engine"] = engine = "python"
+    if engine != "c" and (engine == "python" or regex or "skipfooter" in o):
+        o.pop("lineterminator", None)
+    if isinstance(o.get("index_col"), str) and o.get("header", 0) != 0 and "names" not in o:
+        o["index_col"] = 0
+    if o.get("header") == [0, 1]:
+        del o["header"]
+    if "names" in o:
+        o["names"] = ["key", *(f"n{k}" for k in range(1, len(names)))]
+        if o.get("index_col") not in (None, False, 0, [0, 1]):
+            o["index_col"] = "key"
+    if "usecols" in o and not callable(o["usecols"]):
+        if isinstance(o.get("index_col"), str) or engine == "pyarrow":
+            del o["usecols"]
+        elif "names" in o:
+            o["usecols"] = [o["names"][0], o["names"][-1]]
+    if engine == "pyarrow" and len(o.get("sep") or ",") > 1:
+        del o["sep"]
 
 
 def _options(draw, sep, names, n_lines):
@@ -207,7 +287,7 @@ def _options(draw, sep, names, n_lines):
     if maybe(0.1):
         o["dtype"] = draw(st.sampled_from([str, "category", {"c1": str}]))
     elif maybe(0.1):
-        o["converters"] = {1: str.strip}
+        o["converters"] = {1: _strip}
     if maybe(0.1):
         o["thousands"], o["decimal"] = draw(st.sampled_from([(".", ","), (",", "."), ("_", ".")]))
     if "skipfooter" in o:
@@ -217,6 +297,10 @@ def _options(draw, sep, names, n_lines):
     elif maybe(0.1):
         o["iterator"] = True
     return o
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 def read_all(reader, options, sizes):

@@ -17,6 +17,10 @@ def _KEY_OR_ONE(c):  # noqa: N802 (the hunt's drawn usecols callable, header T2Z
     return c == "T2Z" or str(c).endswith("1")
 
 
+def _EVERY_SECOND(k):  # noqa: N802 (the hunt's drawn skiprows callable, m=2, r=0)
+    return k > 0 and k % 2 == 0
+
+
 @pytest.mark.filterwarnings("ignore::pandas.errors.ParserWarning")
 @settings(
     max_examples=80,
@@ -67,6 +71,47 @@ def _KEY_OR_ONE(c):  # noqa: N802 (the hunt's drawn usecols callable, header T2Z
             "encoding": "latin-1",
         },
         "|",
+    )
+)
+# (session 68) pandas' python engine gives a chunk of no row (a comment line) a
+# RangeIndex where the others hold the implicit index: the traced chunk had row ids
+# alone and the chunks no longer joined (the stp_row_id level lost)
+@example(
+    (
+        "f.csv",
+        b'T1Z,meta\r\nT2Z\r\nT3Z\r\n  T4Z\rT5Z\n#T6Z 2.52.5\nT7Z\r\n"T8Z"\n  T9Z\rT10Z\r',
+        {"engine": "python", "names": ["key"], "comment": "#", "chunksize": 1},
+        ",",
+    )
+)
+# (session 68) the python engine reads line 7, which skiprows names, right after the
+# blank line 6 it drops among its first lines: the blind read named lines 4, 7 as 3, 4
+@example(
+    (
+        "f.csv",
+        b"\nT2Z|c1\r|\xc2\xa0\n  T4Z|a b\n|\xc2\xa0\r\n\r\n|NA\rT8Z|a b\r\n",
+        {
+            "engine": "python",
+            "sep": "|",
+            "header": 0,
+            "index_col": False,
+            "usecols": ["T2Z", "c1"],
+            "skiprows": _EVERY_SECOND,
+            "comment": "#",
+            "thousands": ".",
+            "decimal": ",",
+        },
+        "|",
+    )
+)
+# (session 68) a lone byte order mark on the first line, read by the python engine as a
+# header of one empty field: refused by the content check, now read
+@example(
+    (
+        "f.csv",
+        b"\xef\xbb\xbf\nT2Z,c1\nT3Z,1\n",
+        {"engine": "python", "skip_blank_lines": False},
+        ",",
     )
 )
 def test_read_csv_rows_name_their_raw_lines_or_the_read_raises(tmp_path_factory, doc):

@@ -86,3 +86,26 @@ def test_a_line_not_taken_for_names_stays_a_row(tmp_path):
     frame, lines = _read(path, engine="python")
     assert lines == [2, 3]
     assert frame["T1Z"].tolist() == ["T2Z", "T3Z"]
+
+
+def _tag(value):
+    return f"<{value}>"
+
+
+@pytest.mark.parametrize(
+    "converters",
+    [{0: _tag}, {1: _tag}, {2: _tag}, {"c1": _tag}, {0: _tag, 1: _tag, 2: _tag}],
+)
+def test_converters_by_position_count_the_index_names_columns(tmp_path, converters):
+    # with a line of index names, pandas' python engine applies a converter given by
+    # position p to field p of the record, index columns included ({2: f} is column c1;
+    # read with an implicit index, {2: f} fails): the content check's parse of the
+    # sample was without that line, and refused the read "do not parse"
+    text = "T1Z,c1\nT2Z\nT3Z,1,2\nT4Z,3,4\n"
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode())
+    expected = pd.read_csv(path, engine="python", converters=converters)
+    frame, lines = _read(path, engine="python", converters=converters)
+    pd.testing.assert_frame_equal(frame.reset_index(level="stp_row_id", drop=True), expected)
+    assert lines == [3, 4]
+    assert lines == [token_lines(text)[0][str(k).strip("<>")] for k in expected.index]
