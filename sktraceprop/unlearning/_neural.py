@@ -336,6 +336,9 @@ class NeuralCorrection(RemovalMethod):
             + " plus retained-set fine-tuning; the certificate is the retained-objective "
             "gradient norm, not a bound on the distance to a retrain"
         )
+        if info.get("lr_at_edge") and not info["finetune_raised_certificate"]:
+            # a measured step at the edge of those tried: said, with what to do
+            note += f"; the fine-tuning's step: {info['lr_source']}"
         if info["finetune_raised_certificate"]:
             raised = (
                 f"the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
