@@ -23,6 +23,7 @@ from .._lineage._labels import row_groups
 from .._lineage._read_paths import narrowed_sources, run_sources
 from .._lineage._skorch import is_skorch_net, skorch_fit_indices
 from .._lineage._source import REGISTRY
+from .._lineage._split_classes import split_class_note, split_classes
 from .._removed_rows import deferring
 from .._tracing import library_fit
 from ..exceptions import LineageWarning
@@ -248,6 +249,13 @@ class FitRowsMixin:
             )
             self.Xt_ = as_features(Xt, neural)
         self.y_ = y[positions] if positions is not None else y
+        self._split_note = None
+        if is_skorch_net(model) and trained is None and resampled is None:
+            # a class its validation split took whole: an output no row trained
+            lost, rows = split_classes(y, positions)
+            if lost.size:
+                self._split_note = split_class_note(model, lost, np.asarray(input_ids)[rows])
+                warnings.warn(self._split_note, UserWarning, stacklevel=user_stacklevel())
         sw = None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
         self.sample_weight_ = sw if sw is None or positions is None else sw[positions]
         self.train_row_ids_ = np.asarray(row_ids, dtype=np.int64)

@@ -121,6 +121,8 @@ def explanation_notes(explainer):
         ids=getattr(explainer, "train_row_ids_", None),
     )
     notes += [] if lone is None else [lone]
+    split = getattr(explainer, "_split_note", None)  # (older pickles lack it)
+    notes += [] if split is None else [split]
     stationary = getattr(explainer, "stationarity_", None)
     if stationary is not None and NOTE_STATIONARY < stationary <= NOT_STATIONARY:
         notes.append(

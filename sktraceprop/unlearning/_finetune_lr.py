@@ -124,9 +124,12 @@ def choose_step(largest, source, certificate_after):
     beyond = {
         None: "",
         "smallest": f"; the smallest step tried, {EXTRA_HALVINGS} halvings past the first "
-        f"{N_TRIALS} steps: a smaller step may leave a lower certificate",
+        f"{N_TRIALS} steps: a smaller step may leave a lower certificate; pass a smaller "
+        "lr= to try one, or more n_steps=",
         "largest": "; the largest step tried, the stability limit 2 / (lambda_max + wd) of "
-        "gradient descent on the quadratic model",
+        "gradient descent on the quadratic model: a larger step may leave a lower "
+        "certificate or overshoot; pass a larger lr= to try one (the event's certificate "
+        "says which), or more n_steps=",
     }[edge]
     said = (
         f"{source}, halved {N_TRIALS - 1 + extra} times"

@@ -53,6 +53,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._lineage._skorch import is_skorch_net
+from .._lineage._split_classes import split_class_note, split_classes
 from ..gradients._decay_record import bind_records, records_of
 from ..gradients._decay_seen import decay_unchecked
 from ..utils._stack import user_stacklevel
@@ -89,6 +90,9 @@ class NeuralCorrection(RemovalMethod):
         The calibration ``calibration="auto"`` resolved to at ``fit``.
     validation_ids : ndarray of int64 or None
         Row ids of the ``validation`` rows, so that a removal of their source drops them.
+    split_note : str or None
+        Said at fit and in every removal's note where the skorch validation split held
+        every row of a class (:mod:`sktraceprop._lineage._split_classes`).
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class NeuralCorrection(RemovalMethod):
         crossfit=None,
         calibration="holdout",
         validation_ids=None,
+        split_note=None,
     ):
         self.backend = backend
         self.Z = Z
@@ -108,6 +113,7 @@ class NeuralCorrection(RemovalMethod):
         self.crossfit = crossfit
         self.calibration = calibration
         self.validation_ids = validation_ids
+        self.split_note = split_note
 
     def __getstate__(self):
         # a module cannot be pickled: keep its name
@@ -158,7 +164,7 @@ class NeuralCorrection(RemovalMethod):
             y_all = y_all.ravel()
         Z, Y = (Z_all, y_all) if trained is None else (Z_all[trained], y_all[trained])
         Z, Y = backend.prepare(final, Z, Y)
-        validation = validation_ids = None
+        validation = validation_ids = split_note = None
         if trained is not None:
             held = np.setdiff1d(np.arange(y_all.shape[0]), trained)
             if held.size:
@@ -166,6 +172,13 @@ class NeuralCorrection(RemovalMethod):
                     "validation split",
                 )
                 validation_ids = None if ids is None else np.asarray(ids, np.int64)[held]
+            # a class the split took whole: the net never trained on it (said, not hidden)
+            lost, rows = split_classes(y_all, trained)
+            if lost.size:
+                split_note = split_class_note(
+                    final, lost, rows if ids is None else np.asarray(ids, np.int64)[rows]
+                )
+                warnings.warn(split_note, UserWarning, stacklevel=user_stacklevel())
         calibration = resolve_calibration(
             params["calibration"], X_holdout is not None or validation is not None
         )
@@ -211,7 +224,7 @@ class NeuralCorrection(RemovalMethod):
                     f"splits, corrected on the {holdout[2]} rows to the removal's size"
                 ),
             }
-        method = cls(backend, Z, Y, validation, crossfit, calibration, validation_ids)
+        method = cls(backend, Z, Y, validation, crossfit, calibration, validation_ids, split_note)
         # said at fit: the removals work on copies, whose optimizers no fit stepped
         method.decay_unchecked = decay_unchecked(final)
         return method
@@ -232,6 +245,7 @@ class NeuralCorrection(RemovalMethod):
             self.crossfit,
             self.calibration,
             self.validation_ids[stay] if stay.any() else None,
+            getattr(self, "split_note", None),
         )
 
     def remove(
@@ -322,6 +336,9 @@ class NeuralCorrection(RemovalMethod):
             + " plus retained-set fine-tuning; the certificate is the retained-objective "
             "gradient norm, not a bound on the distance to a retrain"
         )
+        if info.get("lr_at_edge") and not info["finetune_raised_certificate"]:
+            # a measured step at the edge of those tried: said, with what to do
+            note += f"; the fine-tuning's step: {info['lr_source']}"
         if info["finetune_raised_certificate"]:
             raised = (
                 f"the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
@@ -344,6 +361,9 @@ class NeuralCorrection(RemovalMethod):
         )
         if unchecked is not None:  # the objective certified is that of the decay seen
             note += f"; {unchecked}"
+        split_note = getattr(self, "split_note", None)  # (older pickles lack it)
+        if split_note is not None:
+            note += f"; {split_note}"
         fields = {
             "method": (
                 "influence+finetune"
@@ -381,6 +401,7 @@ class NeuralCorrection(RemovalMethod):
             else {**self.crossfit, "unseen": self.crossfit["unseen"][keep]},
             self.calibration,
             validation_ids,
+            split_note,
         )
         kept.decay_unchecked = unchecked
         if remains:

@@ -38,6 +38,8 @@ def check_no_class_lost(final, Y, forget, keep):
         "an influence step and fine-tuning of the network trained with the class, keeps "
         f"that output and the class in classes_ and can still predict it. It is no "
         f"retrain, so it was not done: nothing was changed. Retrain {type(final).__name__} "
-        "on the retained rows (fit a new unlearner without these rows), or remove fewer "
-        "rows."
+        "on the retained rows: fit the unlearner again on the data without these rows "
+        "(unlearner.fit(X_kept, y_kept)), which fits the whole pipeline anew and starts a "
+        "new unlearning_log_ (the removal is then that fit, not an event of the log: keep "
+        "the old log, or the run it records, for the audit); or remove fewer rows."
     )

@@ -4,7 +4,8 @@ then fine-tuning on the retained rows (the steps :mod:`._neural` describes).
 Mini-batch fine-tuning can raise the certificate (the retained objective's gradient
 norm) the influence step left, by its noise or a step too large for the curvature.
 Where it did and the step was not given (``lr=``), the removal starts again from the
-model it was given with half the step (the calibration, if any, found again for it),
+model it was given with half the step (the calibration, if any, searched again from
+the scale found for the step before, which is most often kept after one fine-tuning),
 up to ``FALLBACK_HALVINGS`` times, and ends with the first fine-tuning that did not
 raise it; the event lists those given up (``finetune_fallbacks``). A fine-tuning that
 still raised it, or that was given, is kept and marked
@@ -13,7 +14,7 @@ still raised it, or that was given, is kept and marked
 
 import numpy as np
 
-from ._calibration import calibrate
+from ._calibration import calibrate, calibration_tol
 from ._finetune_lr import FALLBACK_HALVINGS, choose_step, finite
 from ._influence_step import full_gauss_newton_step, gauss_newton_step
 from ._neural_backend import mean_loss
@@ -101,19 +102,25 @@ def neural_remove(
         # What a model that never saw the rows scores on them: the loss on unseen rows.
         target, source = mean_loss(backend, model, holdout[0], holdout[1]), holdout[2]
 
-    fallbacks, n_evals = [], 0
+    fallbacks, n_evals, tol = [], 0, None
+    scale, reached = 1.0, True
     while True:
-        scale, reached = 1.0, True
         if target is not None:
+            losses = {}
 
-            def forget_loss_at(t, lr=lr):
+            def forget_loss_at(t, lr=lr, losses=losses):
                 # the loss the removal ends with: after the step *and* the fine-tuning
                 backend.set_params_vector(model, start)
                 apply(t)
                 finetune(lr)
-                return mean_loss(backend, model, Z[forget], Y[forget])
+                losses[t] = mean_loss(backend, model, Z[forget], Y[forget])
+                return losses[t]
 
-            scale, reached, evals = calibrate(forget_loss_at, target)
+            # a halved step starts from the scale found for the step before (its
+            # tolerance kept): most often that scale is within it, one fine-tuning
+            scale, reached, evals = calibrate(forget_loss_at, target, guess=scale, tol=tol)
+            if tol is None and 0.0 in losses and losses[0.0] < target:
+                tol = calibration_tol(losses[0.0], target)
             n_evals += evals
             backend.set_params_vector(model, start)
         apply(scale)

@@ -156,3 +156,21 @@ def test_neural_forget_at_fit_of_a_lone_class_row_is_refused(make):
     )
     with pytest.raises(UnlearningError, match=rf"{TAKES} \(\[2\]: 3 of the 3 rows"):
         unl.fit(X, y)
+
+
+def test_the_refusal_says_how_to_retrain_and_that_retrain_works():
+    X, _ = _X("skorch_retrain")
+    y, ids = _three_classes(), stp.row_ids(X)
+    unl = GradientCorrectionUnlearner(_skorch(False), calibration="none", n_steps=2).fit(X, y)
+    with pytest.raises(UnlearningError) as refused:
+        unl.unlearn(sample_id=ids[57:])
+    said = str(refused.value)
+    assert "fit the unlearner again on the data without these rows" in said
+    assert "(unlearner.fit(X_kept, y_kept))" in said and "new unlearning_log_" in said
+    # what it says, done: a retrain without them has no such class, and an empty log
+    kept = ~np.isin(ids, ids[57:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the first fit's copies hold the rows: said)
+        unl.fit(X[kept], y[kept])
+    assert unl.classes_.tolist() == [0, 1] and unl.unlearning_log_ == []
+    np.testing.assert_array_equal(unl.train_row_ids_, ids[kept])

@@ -128,10 +128,15 @@ def test_the_step_search_follows_the_best_step_past_either_edge():
     lr, said, search = choose_step(1.0, "why", lambda step: step)
     assert lr == 2.0 ** -(N_TRIALS - 1 + EXTRA_HALVINGS) and search["lr_at_edge"] == "smallest"
     assert "a smaller step may leave a lower certificate" in said
+    assert said.endswith("pass a smaller lr= to try one, or more n_steps=)")  # what to do
     # best at the top: twice it (gradient descent's stability limit) is tried
     lr, said, search = choose_step(1.0, "why", lambda step: 1.0 / step)
     assert lr == 2.0 and search["lr_at_edge"] == "largest"
     assert said.startswith("why, halved 7 times, doubled once:") and "stability limit" in said
+    assert said.endswith(
+        "a larger step may leave a lower certificate or overshoot; pass a larger lr= to "
+        "try one (the event's certificate says which), or more n_steps=)"
+    )
     lr, said, search = choose_step(1.0, "why", lambda step: abs(step - 1.0))
     assert lr == 1.0 and search["lr_at_edge"] is None and len(search["lr_tried"]) == 9
     # nothing finite: no edge, the steps tried said as such
@@ -189,3 +194,19 @@ def test_a_fallback_finds_the_calibration_again_for_the_halved_step():
         logits = net.module_(torch.as_tensor(X[FORGET]))
         loss = float(torch.nn.functional.cross_entropy(logits, torch.as_tensor(Y[FORGET])))
     assert loss == pytest.approx(event["calibration_target"], rel=1e-3)
+
+
+def test_a_measured_step_at_the_edge_is_said_in_the_note_with_what_to_do(monkeypatch):
+    from sktraceprop.unlearning import _neural_step
+
+    # the certificate falling as the step shrinks: the best at the bottom of those tried
+    monkeypatch.setattr(
+        _neural_step,
+        "choose_step",
+        lambda largest, source, _: choose_step(largest, source, lambda step: step),
+    )
+    event, _, raised = _removal(_fitted(torch.optim.Adagrad, 0.05))
+    assert event["lr_at_edge"] == "smallest" and not event["finetune_raised_certificate"]
+    assert f"; the fine-tuning's step: {event['lr_source']}" in event["note"]
+    assert "pass a smaller lr= to try one, or more n_steps=" in event["note"]
+    assert raised == []
