@@ -11,11 +11,13 @@ search from nothing for every step. The table gives the halvings, the fine-tunin
 each and the CPU seconds of each removal (this process, torch on one thread). Takes a
 few minutes on one CPU core.
 
-Run: ``python benchmarks/study_neural_halving_calibration.py``: prints a table (no
-results file: the search from nothing is no longer the library's).
+Run: ``python benchmarks/study_neural_halving_calibration.py``: prints a table and writes
+``results/study_neural_halving_calibration.json`` and ``.md`` (the search from nothing is
+no longer the library's: it is run here by the study alone).
 """
 
 import copy
+import os
 import sys
 import time
 import warnings
@@ -27,7 +29,7 @@ import torch
 from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table  # noqa: E402
+from _common import machine, markdown_table, write_results  # noqa: E402
 
 from sktraceprop.unlearning import GradientCorrectionUnlearner, _neural_step, _neural_torch
 
@@ -118,10 +120,16 @@ def main():
         "the holdout calibration: fine-tunings and CPU seconds of the removal when each "
         "halved step's calibration starts from the scale found before (the library) and "
         "from nothing (as before).\n\n"
-        f"{table}\n\nMeasured in {elapsed:.1f} s on {machine()['cpu']}. Command: "
-        "`python benchmarks/study_neural_halving_calibration.py`.\n"
+        f"{table}\n\nMeasured in {elapsed:.1f} s on {machine()['cpu']} (load average "
+        f"{os.getloadavg()[0]:.1f} at the end: CPU seconds, not wall time, compare). "
+        "Command: `python benchmarks/study_neural_halving_calibration.py`.\n"
     )
     print(text)
+    write_results(
+        "study_neural_halving_calibration",
+        {"machine": machine(), "elapsed_s": elapsed, "cases": rows},
+        text,
+    )
 
 
 if __name__ == "__main__":
