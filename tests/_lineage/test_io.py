@@ -256,7 +256,8 @@ def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
     # it (it does not ask skiprows about the line after a blank one among the first
     # rows): the count agrees with the line finder's, and rows 1-302 were named one line
     # late (line 5 for the row of line 4), with values the content check's sample
-    # cannot tell apart. So is each such row refused, naming its line.
+    # cannot tell apart. So is each such row refused, naming its line (line 4 first,
+    # where skiprows names it; line 305 where it does not).
     path = tmp_path / "d.csv"
     path.write_bytes(b"h,v\na,1\n\nb,1\n" + b"b,1\n" * 300 + b'""\n' + b"b,1\n" * 300)
     raw = path.read_bytes().split(b"\n")
@@ -265,8 +266,13 @@ def test_read_csv_refuses_rows_the_python_engine_drops(tmp_path):
         rows = pd.read_csv(path, skiprows=[3], **{"engine": "python", **options})
         assert rows["v"].notna().all()  # no row from line 305
         assert len(rows) == 602 - ("skipfooter" in options)  # line 4 is read
+        with pytest.raises(LineageError, match="line 4 is named by skiprows"):
+            stp.read_csv(path, skiprows=[3], **options)  # (the first such row: refused)
+        assert len(pd.read_csv(path, **{"engine": "python", **options})) == 602 - (
+            "skipfooter" in options
+        )  # (without skiprows: line 4 read by both, line 305 dropped by this engine)
         with pytest.raises(LineageError, match="line 305 starts a row"):
-            stp.read_csv(path, skiprows=[3], **options)
+            stp.read_csv(path, **options)
     c_engine = stp.read_csv(path, skiprows=[3])  # skips line 4, reads line 305
     found = stp.row_lineage(c_engine)["line"].to_numpy()
     assert found[:3].tolist() == [2, 5, 6] and c_engine["v"].isna().sum() == 1
