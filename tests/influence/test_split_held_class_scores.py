@@ -18,9 +18,8 @@ from sktraceprop import InfluenceExplainer
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from sklearn.model_selection import PredefinedSplit  # noqa: E402
 
-from tests._torch_nets import TanhNet  # noqa: E402
+from tests._torch_nets import split_net  # noqa: E402
 
 SAID = "validation split of NeuralNetClassifier"
 
@@ -33,18 +32,7 @@ def _data():
 
 
 def _net(fold):
-    torch.manual_seed(0)
-    return skorch.NeuralNetClassifier(
-        TanhNet,
-        module__n_in=4,
-        module__n_hidden=6,
-        module__n_out=3,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=3,
-        lr=0.05,
-        train_split=skorch.dataset.ValidSplit(PredefinedSplit(fold)),
-        verbose=0,
-    )
+    return split_net(fold)
 
 
 def _fit(explainer, X, y):

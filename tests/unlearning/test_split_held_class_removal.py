@@ -20,9 +20,8 @@ from sktraceprop.unlearning import GradientCorrectionUnlearner
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from sklearn.model_selection import PredefinedSplit  # noqa: E402
 
-from tests._torch_nets import TanhNet  # noqa: E402
+from tests._torch_nets import split_net  # noqa: E402
 
 SAID = "validation split of NeuralNetClassifier"
 
@@ -32,18 +31,7 @@ def _to_float32(X):
 
 
 def _unlearner(fold):
-    torch.manual_seed(0)
-    net = skorch.NeuralNetClassifier(
-        TanhNet,
-        module__n_in=4,
-        module__n_hidden=6,
-        module__n_out=3,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=3,
-        lr=0.05,
-        train_split=skorch.dataset.ValidSplit(PredefinedSplit(fold)),
-        verbose=0,
-    )
+    net = split_net(fold)
     pipe = stp.TracedPipeline([("f32", FunctionTransformer(_to_float32)), ("net", net)])
     return GradientCorrectionUnlearner(pipe, n_steps=2, calibration="holdout")
 
