@@ -62,3 +62,18 @@ class DigitsCNN(torch.nn.Module):
 
 
 NETS = {cls.__name__: cls for cls in (MnistMLP, TabularMLP, DigitsMLP, DigitsCNN)}
+
+
+class SeededTanhMLP(torch.nn.Module):
+    """64 -> 32 (tanh) -> 10, seeded (``torch.manual_seed(0)``) at construction: the
+    digits net of the neural unlearning studies (the same weights on every build)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)
+        )
+
+    def forward(self, X):
+        return self.net(X)

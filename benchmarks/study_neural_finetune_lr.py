@@ -27,6 +27,7 @@ from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
+from _neural_nets import SeededTanhMLP  # noqa: E402
 
 from sktraceprop.unlearning import GradientCorrectionUnlearner
 
@@ -40,18 +41,6 @@ CASES = [
 ]
 
 
-class MLP(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)
-        )
-
-    def forward(self, X):
-        return self.net(X)
-
-
 def main():
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")  # the removals' notices of copies holding the rows
@@ -62,7 +51,7 @@ def main():
     rows = []
     for name, optimizer, lr, kwargs in CASES:
         net = skorch.NeuralNetClassifier(
-            MLP,
+            SeededTanhMLP,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=optimizer,
             lr=lr,

@@ -30,22 +30,11 @@ from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
+from _neural_nets import SeededTanhMLP  # noqa: E402
 
 from sktraceprop.unlearning import GradientCorrectionUnlearner, _neural_step, _neural_torch
 
 LRS = [0.5, 1.0, 2.0]
-
-
-class MLP(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)
-        )
-
-    def forward(self, X):
-        return self.net(X)
 
 
 def _removal(unl, forget, holdout, cold):
@@ -86,7 +75,7 @@ def main():
     rows = []
     for lr in LRS:
         net = skorch.NeuralNetClassifier(
-            MLP,
+            SeededTanhMLP,
             criterion=torch.nn.CrossEntropyLoss,
             lr=lr,
             max_epochs=30,
