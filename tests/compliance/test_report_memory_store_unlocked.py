@@ -19,7 +19,11 @@ from sktraceprop.compliance import _chain_read, compliance_report
 from sktraceprop.stores import MemoryStore
 from tests._gate import WAIT_S
 from tests.compliance.conftest import DEPLOYER, logged_pipeline, traced_frames
-from tests.compliance.test_report_refitted_in_place import _data, _fitted
+from tests.compliance.test_report_refitted_in_place import (
+    _data,
+    _fitted,
+    assert_report_of_refit,
+)
 
 
 class _Signalled:
@@ -94,20 +98,12 @@ def test_a_refit_while_the_chain_is_verified_runs_at_once_and_the_report_is_of_i
     assert not waited  # before: it waited for the report's whole read of the store
     # the report's snapshot read the store as it was when taken: not the refit's events
     assert seen == before < len(store.events(include_store_events=True))
-    second = pipe.lineage_.run_id
-    assert second != first
-    data = report.to_dict()
-    assert data["model"]["run_id"] == second and data["model"]["fitted_object_matches_run"]
-    assert [op["fingerprint"] for op in data["model"]["ops"]] == [
-        op.fingerprint for op in pipe.lineage_.ops
-    ]
-    assert [s["source_id"] for s in data["sources"]] == ["report_in_place_1"]
-    assert second in {e["run_id"] for e in data["events"] if e["kind"] == "store.run"}
-    assert report.verify(store=store) is True
-    assert store.verify() is not None
-    monkeypatch.undo()
-    again = compliance_report(pipe, **DEPLOYER).to_dict()
-    assert again["model"] == data["model"] and again["sources"] == data["sources"]
+
+    def verified(data):
+        assert report.verify(store=store) is True
+        assert store.verify() is not None
+
+    assert_report_of_refit(monkeypatch, report, pipe, first, before=verified)
 
 
 def test_a_correction_while_the_chain_is_verified_runs_at_once_and_is_reported(

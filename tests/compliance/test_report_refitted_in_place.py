@@ -65,6 +65,27 @@ def _refit_while_verified(monkeypatch, pipe, X, y, times=1):
     return refits
 
 
+def assert_report_of_refit(monkeypatch, report, pipe, first, before=None):
+    """``report`` is of the refitted model all through (its run, steps, sources and a
+    record read after the refit stored its run), and equal, but for its time, to a
+    report made with no refit under way (``monkeypatch`` undone); returns its dict."""
+    second = pipe.lineage_.run_id
+    assert second != first
+    data = report.to_dict()
+    assert data["model"]["run_id"] == second and data["model"]["fitted_object_matches_run"]
+    assert [op["fingerprint"] for op in data["model"]["ops"]] == [
+        op.fingerprint for op in pipe.lineage_.ops
+    ]
+    assert [s["source_id"] for s in data["sources"]] == ["report_in_place_1"]
+    assert second in {e["run_id"] for e in data["events"] if e["kind"] == "store.run"}
+    if before is not None:  # checks on the store before the second report is made
+        before(data)
+    monkeypatch.undo()
+    again = compliance_report(pipe, **DEPLOYER).to_dict()
+    assert again["model"] == data["model"] and again["sources"] == data["sources"]
+    return data
+
+
 def test_a_refit_while_the_record_is_read_runs_at_once_and_the_report_is_of_one_model(
     monkeypatch, tmp_path
 ):
@@ -78,21 +99,8 @@ def test_a_refit_while_the_record_is_read_runs_at_once_and_the_report_is_of_one_
     ((waited, refit),) = refits
     refit.join(WAIT_S)
     assert not waited  # before: it waited for the whole report
-    second = pipe.lineage_.run_id
-    assert second != first
-    # the report is of the refitted model, all through: its run, steps, sources, record
-    data = report.to_dict()
-    assert data["model"]["run_id"] == second and data["model"]["fitted_object_matches_run"]
-    assert [op["fingerprint"] for op in data["model"]["ops"]] == [
-        op.fingerprint for op in pipe.lineage_.ops
-    ]
-    assert [s["source_id"] for s in data["sources"]] == ["report_in_place_1"]
-    # its record was read after the refit stored its run (the record the report holds)
-    assert second in {e["run_id"] for e in data["events"] if e["kind"] == "store.run"}
-    # the same report made with no refit under way: only its time may differ
-    monkeypatch.undo()
-    again = compliance_report(pipe, **DEPLOYER).to_dict()
-    assert again["model"] == data["model"] and again["sources"] == data["sources"]
+    # the report is of the refitted model, all through
+    assert_report_of_refit(monkeypatch, report, pipe, first)
 
 
 def test_a_model_refitted_at_every_read_of_the_record_is_refused(monkeypatch, tmp_path):
