@@ -73,7 +73,7 @@ from ._fingerprint_walk import _feed, _Path
 from ._step_names import named_steps
 from ._watch_calls import wrap_calls, written
 from ._watch_memory import restore_memories, watch_memories
-from ._watch_parts import parts, said_of_parts
+from ._watch_parts import said_of_parts, watch_parts
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -208,25 +208,8 @@ class StepFits:
 
     def watch_parts(self, name, step):
         """Watch each part of ``step`` (a ``ColumnTransformer`` or ``FeatureUnion`` named
-        ``name``, its fit here returned) as a step: digested now, its fit methods and the
-        traced fit's own calls of it watched from now on (:mod:`._watch_parts`)."""
-        found = parts(step, name)
-        for part_name, part, pipe, local, parent in found:
-            state = _state(part)
-            self.left[part_name] = (part, state, _digests(state))
-            self.parent[part_name] = parent
-            if pipe is not None:
-                self.placed[part_name] = (pipe, local, part)
-            for method in _WATCHED:
-                inner = part.__dict__.get(method)
-                if not callable(getattr(part, method, None)) or (
-                    isinstance(inner, _Watch) and inner.fits is self
-                ):
-                    continue
-                part.__dict__[method] = _Watch(self, part_name, part, method, inner)
-                self.put.append((part, method, inner))
-        for part_name, part, *_ in reversed(found):  # (a part's parts first: named so)
-            wrap_calls(self, part_name, part)
+        ``name``, its fit here returned) as a step (:mod:`._watch_parts`)."""
+        watch_parts(self, name, step, _Watch, _WATCHED)
 
     def untold_step(self, pipe, prefix):
         """A step ``pipe``'s memory fitted that could not be told apart (refused)."""

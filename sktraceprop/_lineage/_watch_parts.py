@@ -20,7 +20,7 @@ step's, as a change made during a step's own fit is.
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from ._watch_calls import estimators_held
+from ._watch_calls import estimators_held, wrap_calls
 
 
 def _fitted_parts(step):
@@ -81,3 +81,29 @@ def said_of_parts(fits, changed, reported):
             changed[name] = rest
         else:
             del changed[name]
+
+
+def watch_parts(fits, name, step, watch, methods):
+    """Watch each part of ``step`` (named ``name`` in ``fits``, a
+    :class:`~._fitted_elsewhere.StepFits`) as a step: its state digested now, each of its
+    fit ``methods`` stood in for by a ``watch`` (a :class:`~._fitted_elsewhere._Watch`), the
+    traced fit's own calls of it watched (:func:`._watch_calls.wrap_calls`)."""
+    from ._fitted_elsewhere import _digests, _state  # (that module imports this one)
+
+    found = parts(step, name)
+    for part_name, part, pipe, local, parent in found:
+        state = _state(part)
+        fits.left[part_name] = (part, state, _digests(state))
+        fits.parent[part_name] = parent
+        if pipe is not None:
+            fits.placed[part_name] = (pipe, local, part)
+        for method in methods:
+            inner = part.__dict__.get(method)
+            if not callable(getattr(part, method, None)) or (
+                isinstance(inner, watch) and inner.fits is fits
+            ):
+                continue
+            part.__dict__[method] = watch(fits, part_name, part, method, inner)
+            fits.put.append((part, method, inner))
+    for part_name, part, *_ in reversed(found):  # (a part's parts first: named so)
+        wrap_calls(fits, part_name, part)
