@@ -115,7 +115,8 @@ def test_a_feature_union_changed_in_place_records_no_run(monkeypatch):
     error = fit_while_other_code_fits(monkeypatch, pipe, X, y, change)
     truth = StandardScaler().fit(X)
     assert not np.allclose(union.transform(X), truth.transform(X))
-    _refused(error, store, pipe, "featureunion", "transformer_list")
+    # (its part is watched as a step, named as its parameter: _watch_parts)
+    _refused(error, store, pipe, "featureunion__scale", "(mean_)")
 
 
 @pytest.mark.parametrize("edit", ["knn-fit-X", "hgb-baseline", "user-estimator"])

@@ -188,11 +188,12 @@ def test_its_fitted_state_changed_by_other_code_is_still_refused(monkeypatch, la
     np.testing.assert_allclose(changed[0].scale_, scale + 1.0)
     assert isinstance(error, LineageError), f"recorded run {getattr(pipe, 'lineage_', None)}"
     said = str(error)
-    # (a nested pipeline's step is watched as a step, named as its parameter)
-    name = {"alone": "_scale", "column-transformer": "columntransformer"}.get(
+    # (a nested pipeline's step, and a ColumnTransformer's part, is watched as a step,
+    # named as its parameter)
+    name = {"alone": "_scale", "column-transformer": "columntransformer__part"}.get(
         layout, "pipeline__inner"
     )
-    attr = {"column-transformer": "transformers_"}.get(layout, "scale_")
+    attr = "scale_"
     assert f"step {name!r} had its fitted state replaced" in said and attr in said, said
     assert store.list_runs().empty and not hasattr(pipe, "lineage_")
 

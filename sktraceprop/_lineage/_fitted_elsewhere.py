@@ -44,9 +44,11 @@ calls of a step's ``transform``, ``predict``... write there once its fit returne
 cache) is not other code's: :mod:`._watch_calls`. A pipeline nested among the steps
 has its steps watched as steps, named as their parameters are (``outer__inner``), so a
 refusal names the inner step and what happened to it; where its ``memory`` fits clones in
-their place, the clones are watched (:mod:`._watch_memory`). (A ``ColumnTransformer``
-fits clones of its parts, and a ``FeatureUnion`` may fit its parts in joblib's threads:
-each is watched as one step, all it holds.)
+their place, the clones are watched (:mod:`._watch_memory`). The parts of a
+``ColumnTransformer`` or ``FeatureUnion`` step (the fitted clones in ``transformers_``,
+the objects of ``transformer_list``) are watched as steps too once the step's fit here
+returned, named ``prep__num__scale``; their fits in the step's own joblib workers
+(``n_jobs``) are the step's (:mod:`._watch_parts`).
 
 What it does not see: a fit of a step that another thread began before this fit began
 and that ends during it (its fit method was looked up before the watch was put in
@@ -71,6 +73,7 @@ from ._fingerprint_walk import _feed, _Path
 from ._step_names import named_steps
 from ._watch_calls import wrap_calls, written
 from ._watch_memory import restore_memories, watch_memories
+from ._watch_parts import said_of_parts, watch_parts
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -86,9 +89,10 @@ class _Watch:
         fits = self.fits
         mine = threading.get_ident() == fits.owner
         if not mine:
-            fits.elsewhere.setdefault(self.name, {}).setdefault(
-                id(self.step), threading.current_thread().name
-            )
+            if not fits.inside_fit(fits.parent.get(self.name)):  # (not its step's n_jobs)
+                fits.elsewhere.setdefault(self.name, {}).setdefault(
+                    id(self.step), threading.current_thread().name
+                )
         else:
             fits.depth[self.name] = fits.depth.get(self.name, 0) + 1
         try:
@@ -101,6 +105,7 @@ class _Watch:
                 if not fits.depth[self.name]:  # what the outermost fit here left
                     state = _state(self.step)
                     fits.left[self.name] = (self.step, state, _digests(state))
+                    fits.watch_parts(self.name, self.step)
                     # (the traced fit's own calls of it from now on are not other code's)
                     wrap_calls(fits, self.name, self.step)
 
@@ -186,6 +191,25 @@ class StepFits:
         # of those put so; {pipeline said: how many such it put that could not be told
         # apart}
         self.placed, self.cloned, self.untold, self.untold_in = {}, set(), {}, set()
+        # name of a ColumnTransformer's or FeatureUnion's part -> that step's (_watch_parts)
+        self.parent = {}
+
+    def chain(self, name):
+        """``name`` and the steps it is a part of, innermost first."""
+        out = []
+        while name is not None:
+            out.append(name)
+            name = self.parent.get(name)
+        return out
+
+    def inside_fit(self, name):
+        """Whether this thread is inside the fit of step ``name`` or of one it is part of."""
+        return any(self.depth.get(n) for n in self.chain(name))
+
+    def watch_parts(self, name, step):
+        """Watch each part of ``step`` (a ``ColumnTransformer`` or ``FeatureUnion`` named
+        ``name``, its fit here returned) as a step (:mod:`._watch_parts`)."""
+        watch_parts(self, name, step, _Watch, _WATCHED)
 
     def untold_step(self, pipe, prefix):
         """A step ``pipe``'s memory fitted that could not be told apart (refused)."""
@@ -211,6 +235,7 @@ class StepFits:
                 inner = step.__dict__.get(method)
                 step.__dict__[method] = _Watch(self, name, step, method, inner)
                 self.put.append((step, method, inner))
+        self.watch_parts(name, step)
         wrap_calls(self, name, step)
 
     def _elsewhere(self):
@@ -240,8 +265,9 @@ class StepFits:
 
     def _inside_clone(self, name):
         """Whether ``name`` is a step of a nested pipeline given whose memory= fitted a
-        clone in its place (the clone is the step the run records, watched as one)."""
-        return any(name.startswith(f"{c}__") for c in self.cloned)
+        clone in its place (the clone is the step the run records, watched as one; the
+        parts of a clone, watched from it, are its own)."""
+        return name not in self.parent and any(name.startswith(f"{c}__") for c in self.cloned)
 
     def written(self, name, before):
         """Digest again what a call of the traced fit itself wrote in step ``name``
@@ -280,6 +306,7 @@ class StepFits:
             if moved:
                 changed[name] = moved
         replaced, elsewhere = self._replaced(), self._elsewhere()
+        said_of_parts(self, changed, set(changed) | set(replaced) | set(elsewhere))
         if not elsewhere and not changed and not replaced and not self.untold:
             for name, attr, why in _undigested(self.left):
                 warnings.warn(

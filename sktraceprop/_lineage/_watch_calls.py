@@ -24,7 +24,9 @@ this thread's call replaces it (taken as the call's, as one made during the step
 fit is), and a change the call makes in place deeper (inside a large container, inside
 an array): such a step is refused, loudly. A shallow copy of a step taken during the
 fit (``copy.copy``) shares its watched methods, which call the step's: the library's
-own copy drops them (``_leaf_features``).
+own copy drops them (``_leaf_features``). A part of a ``ColumnTransformer`` or
+``FeatureUnion`` watched as a step of its own (:mod:`._watch_parts`) is also what that
+step holds: a call of the part is taken as the part's and as the step's.
 """
 
 import copy
@@ -62,21 +64,24 @@ class _Call:
         self.inner = inner
 
     def __call__(self, *args, **kwargs):
-        fits, name = self.fits, self.name
-        if threading.get_ident() != fits.owner or fits.depth.get(name):
+        fits = self.fits
+        if threading.get_ident() != fits.owner or fits.inside_fit(self.name):
             return self._run(args, kwargs)  # another thread's, or inside the step's fit
-        before = None
-        if not fits.calls.get(name) and name in fits.left:  # the outermost call here
-            try:
-                before = held(fits.left[name][0])
-            except Exception:  # noqa: BLE001 - nothing taken as the call's: refused if changed
-                before = None
-        fits.calls[name] = fits.calls.get(name, 0) + 1
+        # (the part of a ColumnTransformer is also what that step holds: both digested)
+        names, befores = fits.chain(self.name), []
+        for name in names:
+            if not fits.calls.get(name) and name in fits.left:  # the outermost call here
+                try:
+                    befores.append((name, held(fits.left[name][0])))
+                except Exception:  # noqa: BLE001 - not taken as the call's: refused if changed
+                    pass
+            fits.calls[name] = fits.calls.get(name, 0) + 1
         try:
             return self._run(args, kwargs)
         finally:
-            fits.calls[name] -= 1
-            if before is not None:
+            for name in names:
+                fits.calls[name] -= 1
+            for name, before in befores:
                 try:
                     fits.written(name, before)
                 except Exception:  # noqa: BLE001 - as above (not to hide the call's outcome)

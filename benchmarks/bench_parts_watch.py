@@ -1,0 +1,81 @@
+"""What watching a ColumnTransformer's parts as steps adds to a traced fit
+(``sktraceprop._lineage._watch_parts``).
+
+A traced pipeline whose first step is a ``ColumnTransformer`` of ``--parts`` parts (each a
+``StandardScaler`` + ``PCA`` pipeline on two columns) and whose last is a logistic
+regression, on ``--rows`` rows: the best of ``--repeats`` fits, in CPU time
+(``time.process_time``), interleaved in one process, of the traced pipeline with its
+parts watched (now), with the watch of the parts switched off (the step watched as one,
+as before), and of the same scikit-learn pipeline untraced. Prints the table; writes
+nothing.
+
+Run: nice -n 19 python benchmarks/bench_parts_watch.py [--parts 20 --rows 20000]
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, timings  # noqa: E402
+
+import sktraceprop as stp  # noqa: E402
+from sktraceprop._lineage._fitted_elsewhere import StepFits  # noqa: E402
+
+
+def _column_transformer(parts):
+    return ColumnTransformer(
+        [
+            (f"p{i}", make_pipeline(StandardScaler(), PCA(n_components=1)), [2 * i, 2 * i + 1])
+            for i in range(parts)
+        ]
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parts", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    data = np.random.default_rng(0).normal(size=(args.rows, 2 * args.parts))
+    X, y = stp.from_numpy(data, "parts_watch"), data[:, 0] > 0
+    ct = _column_transformer(args.parts)
+    traced = stp.TracedPipeline([("prep", ct), ("lr", LogisticRegression())])
+    plain = Pipeline([("prep", clone(ct)), ("lr", LogisticRegression())])
+    watch_parts = StepFits.watch_parts
+
+    def as_before():
+        StepFits.watch_parts = lambda self, name, step: None
+        try:
+            traced.fit(X, y)
+        finally:
+            StepFits.watch_parts = watch_parts
+
+    ways = {
+        "traced, parts watched (now)": lambda: traced.fit(X, y),
+        "traced, step watched as one (before)": as_before,
+        "scikit-learn Pipeline, untraced": lambda: plain.fit(data, y),
+    }
+    best = {way: [] for way in ways}
+    for call in ways.values():
+        call()  # (warm: imports, first compilations)
+    for _ in range(args.repeats):
+        for way, call in ways.items():
+            best[way] += timings(call, 1, clock=time.process_time)
+    rows = [[way, f"{1e3 * min(t):.1f}"] for way, t in best.items()]
+    print(f"{args.parts} parts, {args.rows} rows, best of {args.repeats}")
+    print(markdown_table(["fit", "CPU ms (best)"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The parts of a ``ColumnTransformer`` or ``FeatureUnion`` step, watched as steps.
+
+A ``ColumnTransformer`` fits clones of its transformers (``transformers_``) and a
+``FeatureUnion`` fits those of its ``transformer_list`` in place, possibly in joblib's
+workers (``n_jobs``). Watched as one step, another thread's fit of one of its parts, or a
+change made in place inside one, was refused as a change of the whole step
+(``transformers_``), or, where the fit left the same digest, not seen as the fit it was.
+
+So, once such a step's fit returns in the traced fit's thread (or its fitted clone is put
+in place by a pipeline's ``memory``), each part it then holds is watched as a step of its
+own (:meth:`~._fitted_elsewhere.StepFits.watch_part`), named as its parameter is
+(``prep__num__scale``): a pipeline among the parts has its steps watched, a
+``ColumnTransformer`` or ``FeatureUnion`` among them is watched and its parts too. A part
+given as ``"drop"`` or ``"passthrough"`` (a ``remainder`` among them) is not an object
+to watch. Fits of the parts in other threads while the step's own fit runs (its ``n_jobs``
+workers) are its own: a part fitted by another thread in that window is taken as the
+step's, as a change made during a step's own fit is.
+"""
+
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from ._watch_calls import estimators_held, wrap_calls
+
+
+def _fitted_parts(step):
+    """``(local name, part)`` of each part ``step`` (a ``ColumnTransformer``, fitted, or a
+    ``FeatureUnion``) holds; ``[]`` for another object."""
+    if isinstance(step, ColumnTransformer):
+        held = getattr(step, "transformers_", None)
+        if not isinstance(held, list):  # (not fitted: nothing fitted here to watch)
+            return []
+        return [(t[0], t[1]) for t in held if isinstance(t, tuple) and len(t) >= 2]
+    if isinstance(step, FeatureUnion):
+        return [(t[0], t[1]) for t in step.transformer_list]
+    return []
+
+
+def parts(step, name):
+    """``(name, part, pipeline holding it or None, its name there, the part's step)`` of
+    each object to watch inside ``step`` (named ``name``): its parts, their parts, the
+    steps of pipelines among them, each before what it holds, each named ``name`` and its
+    path (``prep__num__scale``), its step the ``ColumnTransformer`` or ``FeatureUnion``
+    whose part it is (``prep``)."""
+    out = []
+    for local, part in _fitted_parts(step):
+        _add(out, f"{name}__{local}", part, None, None, name)
+    return out
+
+
+def _add(out, name, obj, pipe, local, parent):
+    if obj is None or isinstance(obj, str) or not hasattr(obj, "__dict__"):
+        return
+    if isinstance(obj, Pipeline):
+        for inner_local, inner in list(obj.steps):
+            _add(out, f"{name}__{inner_local}", inner, obj, inner_local, parent)
+        return
+    out.append((name, obj, pipe, local, parent))
+    out += parts(obj, name)
+
+
+def said_of_parts(fits, changed, reported):
+    """Drop from ``changed`` (step name -> its attributes changed) the attributes of a
+    ``ColumnTransformer`` or ``FeatureUnion`` that hold a part of it ``reported`` (named
+    as the part, with what happened to it); a step left with none is dropped."""
+    for name in list(changed):
+        inside = []
+        for other in reported:
+            if other != name and name in fits.chain(other)[1:]:
+                inside.append(fits.left[other][0] if other in fits.left else None)
+                inside.append(fits.placed.get(other, (None,))[0])  # (a pipeline holding it)
+        inside = [obj for obj in inside if obj is not None]
+        if not inside:
+            continue
+        held = estimators_held(fits.left[name][0])
+        keys = set()
+        for obj in inside:
+            keys |= held.get(id(obj), (None, None))[1] or set()
+        rest = [attr for attr in changed[name] if attr not in keys]
+        if rest:
+            changed[name] = rest
+        else:
+            del changed[name]
+
+
+def watch_parts(fits, name, step, watch, methods):
+    """Watch each part of ``step`` (named ``name`` in ``fits``, a
+    :class:`~._fitted_elsewhere.StepFits`) as a step: its state digested now, each of its
+    fit ``methods`` stood in for by a ``watch`` (a :class:`~._fitted_elsewhere._Watch`), the
+    traced fit's own calls of it watched (:func:`._watch_calls.wrap_calls`)."""
+    from ._fitted_elsewhere import _digests, _state  # (that module imports this one)
+
+    found = parts(step, name)
+    for part_name, part, pipe, local, parent in found:
+        state = _state(part)
+        fits.left[part_name] = (part, state, _digests(state))
+        fits.parent[part_name] = parent
+        if pipe is not None:
+            fits.placed[part_name] = (pipe, local, part)
+        for method in methods:
+            inner = part.__dict__.get(method)
+            if not callable(getattr(part, method, None)) or (
+                isinstance(inner, watch) and inner.fits is fits
+            ):
+                continue
+            part.__dict__[method] = watch(fits, part_name, part, method, inner)
+            fits.put.append((part, method, inner))
+    for part_name, part, *_ in reversed(found):  # (a part's parts first: named so)
+        wrap_calls(fits, part_name, part)
