@@ -27,8 +27,13 @@ none of these explains it, an operation run on the load in its order before a ra
 subset (the data's order and its ids' both no longer the file's lines one after
 another) is checked from the loaded values kept around some witness rows
 (:mod:`._over_rows_file_order`; there also a moving standard deviation, and a column
-with gaps). A group's sum or count needs the loaded value of other rows, which is not
-kept, and is left to the run's note of a changed column. The column must be
+with gaps, past which an exponentially weighted mean with ``adjust=False`` is followed
+step by step, :mod:`._over_rows_ewm_gaps`). A witness row whose loaded value is missing
+is left out of each check; where nothing explains a column that changed on such rows,
+holds missing values now, or whose load kept too few runs, the run's note says it could
+not be checked (:mod:`._over_rows_unchecked`). A group's sum or count needs the loaded
+value of other rows, which is not kept, and is left to the run's note of a changed
+column. The column must be
 explained on every row compared (the operation recomputed here agrees with it to a
 relative ``1e-9``: a sum in another order rounds otherwise) and differ on at least
 ``MIN_ROWS`` of them (exactly: a loaded value and the value now are compared as they
@@ -46,6 +51,7 @@ from ._over_rows_file_order import in_file_order
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, UNDECIDED, group_mean, undecided_mean
+from ._over_rows_unchecked import earlier_known, unchecked_of
 from ._witness import WITNESSES, is_witness, positions_in
 
 #: How the rows were checked where the operation ran on the load in its order, the data
@@ -198,8 +204,14 @@ def _running(column, witnesses, now, chained=True):
         if rows.size < MIN_ROWS:
             return None
         loaded = np.where(column.missing[at], np.nan, column.values[at]).astype(np.float64)
-        here, before = values[rows], values[rows - 1]
-        if np.isnan(loaded).any() or _close(loaded, here).all():
+        # (a witness row whose loaded value is missing decides nothing here: left out,
+        # the others compared; see :mod:`._over_rows_unchecked`)
+        own = ~np.isnan(loaded)
+        rows, loaded = rows[own], loaded[own]
+        if rows.size < MIN_ROWS:
+            continue
+        here, before = values[rows], earlier_known(values, rows)
+        if _close(loaded, here).all():
             continue
         if not chained:
             op = ewm_mean(here, before, loaded, rows)
@@ -213,7 +225,7 @@ def _running(column, witnesses, now, chained=True):
             "expanding().mean()": (before * rows + loaded) / (rows + 1),
         }
         for op, computed in tried.items():
-            if _close(computed, here).all():
+            if _explained(computed, here):
                 return op
         op = _chained(values, rows, loaded)
         if op is None:
@@ -221,6 +233,13 @@ def _running(column, witnesses, now, chained=True):
         if op is not None:
             return op
     return None
+
+
+def _explained(computed, here):
+    """Whether ``computed`` (NaN where the row before held no value: not compared) is
+    ``here`` on every row compared, of at least ``MIN_ROWS``."""
+    known = ~np.isnan(computed)
+    return int(known.sum()) >= MIN_ROWS and bool(_close(computed[known], here[known]).all())
 
 
 def over_rows(X, ids, changed, sources):
@@ -244,12 +263,13 @@ def over_rows(X, ids, changed, sources):
         ``(column, operation, source id, rows that differ, how checked)`` per column
         found (``how checked``: None where every row compared is explained exactly).
     """
-    out, undecided = [], []
+    out, undecided, unchecked = [], [], []
+    changed.over_rows_unchecked = unchecked
     if not changed.by_source:
         return out
     names = [str(c) for c in X.columns]
     rows_of = _RowsOf(ids)  # (each source's rows, their order, taken once for all columns)
-    for name, (_, differ_ids, _) in changed.rows.items():
+    for name, (_, differ_ids, filled_ids) in changed.rows.items():
         if name not in names or differ_ids.size < MIN_ROWS:
             continue
         series = X[X.columns[names.index(name)]]
@@ -266,6 +286,17 @@ def over_rows(X, ids, changed, sources):
                 break
             if maybe:
                 undecided.append((name, maybe[0], sources[code].source_id, int(differ_ids.size)))
+                break
+            loads = WITNESSES.loads(code, sources[code].sha256)
+            if all(_whole(w) for w in loads):
+                continue  # (every row compared, as pandas computes each operation)
+            mine = rows_of.of(code)[0]
+            empty = int(np.isnan(now if mine.size == now.size else now[mine]).sum())
+            gap = unchecked_of(loads, name)
+            if gap is not None or filled_ids.size or empty:
+                source_id = sources[code].source_id
+                found = (int(differ_ids.size), int(filled_ids.size), empty)
+                unchecked.append((name, source_id, *found, *(gap or (0,))))
                 break
     changed.over_rows_undecided = undecided
     return out
@@ -342,6 +373,11 @@ class _RowsOf:
         return self._kept[key]
 
 
+def _whole(load):
+    """Whether ``load`` keeps every row of its frame (under 512 rows)."""
+    return load.chosen is None and load.stride == 1 and load.frame_rows == load.ids.size
+
+
 def _found(code, source, name, rows_of, now, maybe=None):
     """``(operation, how checked)`` found for column ``name`` of source ``code``, else
     ``(None, None)``; a group mean the sample could not tell from a lookup is appended
@@ -352,8 +388,7 @@ def _found(code, source, name, rows_of, now, maybe=None):
         column = load.columns.get(name)
         if column is None or not column.numeric:
             continue
-        whole = load.chosen is None and load.stride == 1 and load.frame_rows == load.ids.size
-        if whole:
+        if _whole(load):
             op = _in_whole_load(load, name, X_ids, values)
             if op is None:
                 op = _running(column, rows_of.witnesses(code, load), values, chained=False)

@@ -12,7 +12,8 @@ line of the run whose loaded value is not missing (pandas skips missing values; 
 expanding mean's count is the lines before less the values missing there), where the
 data still holds that line; an exponentially weighted mean the same from the line just
 before, where the column has no gap before the witness row (past a gap its weights are
-not the running ones). A witness row whose loaded value is missing, or whose value the
+not the running ones; with ``adjust=False`` they follow from the gaps just before it,
+:mod:`._over_rows_ewm_gaps`). A witness row whose loaded value is missing, or whose value the
 operation leaves empty (a window's first rows, filled or dropped since), is not
 compared. See :mod:`._over_rows` for what must hold (every row compared explained, at
 least ``MIN_ROWS`` changed).
@@ -22,6 +23,7 @@ import numpy as np
 
 from ._over_rows_chain import MIN_ROWS, WINDOWS
 from ._over_rows_ewm import ewm_mean
+from ._over_rows_ewm_gaps import ewm_past_gaps
 from ._witness_runs import BEFORE
 
 
@@ -160,4 +162,4 @@ def in_file_order(runs, name, now_at):
             op = ewm_mean(here[plain], now[plain, BEFORE - 1], loaded[plain], start[plain])
             if op is not None:
                 return op, int(plain.sum())
-    return None
+        return ewm_past_gaps(near, now, held, scale)

@@ -35,6 +35,7 @@ from ._ids import distinct_codes
 from ._moved_rows import moved_rows_message
 from ._moved_values import moved_message
 from ._over_rows import over_rows_message, over_rows_undecided_note
+from ._over_rows_unchecked import over_rows_unchecked_note
 from ._overwritten import holding_others, overwritten
 from ._read_paths import narrowed_table
 from ._replaced_rows import emptied_message, replaced_message
@@ -191,6 +192,8 @@ def add_input_notes(run, X, changed):
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         if getattr(changed, "over_rows_undecided", None):
             run.notes.append(over_rows_undecided_note(changed.over_rows_undecided))
+        if getattr(changed, "over_rows_unchecked", None):
+            run.notes.append(over_rows_unchecked_note(changed.over_rows_unchecked))
         unsure = [e for e in run.changed_columns or () if "rows_not_known" in e]
         if unsure:
             run.notes.append(unknown_note(run, unsure))

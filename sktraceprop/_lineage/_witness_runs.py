@@ -9,7 +9,10 @@ times the load's, so a subset of the witness rows: 32 to 64 expected) keeps, per
 column, the values of the ``BEFORE`` rows before it and the ``AFTER`` rows after it in
 the frame (a moving window of up to ``BEFORE + 1`` rows, centred or not), the ids of
 those rows, and the number of values missing before it in the column (an expanding
-mean's count). Kept in this process only, as the witness rows are; rows an unlearner
+mean's count). A line held by several runs is kept once, and the runs of a load keep
+at most one line in :data:`SHARE` of its rows (a wide load of a few thousand rows held
+more in its runs than in the frame): the witness rows past that keep none, and are not
+checked in the file's order. Kept in this process only, as the witness rows are; rows an unlearner
 removes take the runs that hold them with them (:meth:`Runs.without`). A load of fewer
 than 512 rows keeps every row and needs none; a read in chunks, a merge or an aggregate
 keeps none (a chunk's frame is not the read's).
@@ -22,34 +25,49 @@ import pandas as pd
 BEFORE, AFTER = 29, 14
 #: One witness row in ``RUN_EVERY`` keeps a run.
 RUN_EVERY = 8
+#: The lines the runs of a load keep, together, are at most one in ``SHARE`` of its rows:
+#: in a load of a few thousand rows the runs would overlap and, per column, hold more
+#: values than the frame. The runs past the cap (in the order of their witness rows'
+#: ids) are not kept, and their witness rows are not checked in the file's order
+#: (``Runs.left_out`` counts them).
+SHARE = 4
 
 
 class Runs:
-    """Runs of one load: ``ids`` (k,) of their witness rows, sorted; ``around`` (k,
-    ``BEFORE + 1 + AFTER``) the ids of the frame's rows around each (-1 beyond the
-    frame), the witness row at column ``BEFORE``; ``start`` (k,) each witness row's
-    position in the frame; ``values``: numeric column -> ``(values around, NaN where
-    missing or beyond the frame; values missing before the witness row in the frame)``."""
+    """Runs of one load: ``ids`` (k,) of their witness rows, sorted; ``start`` (k,) each
+    witness row's position in the frame; ``line_ids`` (u,) the ids of the frame's rows
+    the runs hold, in the frame's order, each once (runs overlap), and ``index`` (k,
+    ``BEFORE + 1 + AFTER``) each run's rows as positions in ``line_ids`` (-1 beyond the
+    frame), the witness row at column ``BEFORE``; ``kept``: numeric column ->
+    ``(loaded values at lines, NaN where missing; values missing before each witness
+    row in the frame)``; ``left_out``: runs the cap (:data:`SHARE`) did not keep.
 
-    __slots__ = ("around", "ids", "start", "values")
+    ``around`` and ``values`` give them per run, as matrices (k, ``BEFORE + 1 +
+    AFTER``), made when asked: kept once per line, the values are at most the frame's."""
 
-    def __init__(self, ids, around, start, values):
-        self.ids, self.around, self.start, self.values = ids, around, start, values
+    __slots__ = ("ids", "index", "kept", "left_out", "line_ids", "start")
+
+    def __init__(self, ids, start, line_ids, index, kept, left_out=0):
+        self.ids, self.start, self.line_ids = ids, start, line_ids
+        self.index, self.kept, self.left_out = index, kept, left_out
 
     @classmethod
     def of(cls, frame, frame_ids, positions, every):
         """The runs of ``frame`` (row ids ``frame_ids``) around those of its witness rows
-        (``positions``, sorted by id) the hash picks at stride ``every * RUN_EVERY``."""
+        (``positions``, sorted by id) the hash picks at stride ``every * RUN_EVERY``,
+        as many as :data:`SHARE` allows."""
         from ._witness_loads import is_witness  # (it keeps these)
 
         at = positions[is_witness(frame_ids[positions], every * RUN_EVERY)]
         at = at[np.argsort(frame_ids[at], kind="stable")]
         n = len(frame)
+        at, left_out = _capped(at, n)
         grid = at[:, None] + np.arange(-BEFORE, AFTER + 1)
         inside = (grid >= 0) & (grid < n)
-        flat = np.clip(grid, 0, n - 1).ravel()
-        around = np.where(inside, frame_ids[flat].reshape(grid.shape), -1)
-        values = {}
+        lines = np.unique(grid[inside])
+        index = np.where(inside, np.searchsorted(lines, np.clip(grid, 0, n - 1)), -1)
+        index = index.astype(np.int32)
+        kept = {}
         for j, name in enumerate(frame.columns):
             series = frame.iloc[:, j]
             dtype = series.dtype
@@ -61,18 +79,41 @@ class Runs:
             ):
                 continue
             try:
-                near = series.iloc[flat].to_numpy(dtype=np.float64, na_value=np.nan)
+                values = series.iloc[lines].to_numpy(dtype=np.float64, na_value=np.nan)
             except (TypeError, ValueError):  # (a numeric extension dtype of no float)
                 continue
-            near = np.where(inside, near.reshape(grid.shape), np.nan)
             missing = np.flatnonzero(np.asarray(series.isna(), dtype=bool))
-            values[str(name)] = (near, np.searchsorted(missing, at))
-        return cls(frame_ids[at], around, at.astype(np.int64), values)
+            kept[str(name)] = (values, np.searchsorted(missing, at))
+        return cls(frame_ids[at], at.astype(np.int64), frame_ids[lines], index, kept, left_out)
+
+    @property
+    def around(self):
+        """(k, ``BEFORE + 1 + AFTER``) the ids of the frame's rows around each witness
+        row (-1 beyond the frame)."""
+        return np.where(self.index >= 0, self.line_ids[np.maximum(self.index, 0)], -1)
+
+    @property
+    def values(self):
+        """Numeric column -> ``(values around, NaN where missing or beyond the frame;
+        values missing before the witness row in the frame)``, each made when asked."""
+        return _Around(self)
 
     def taking(self, keep):
-        """The runs at positions ``keep``."""
-        values = {k: (v[keep], gaps[keep]) for k, (v, gaps) in self.values.items()}
-        return Runs(self.ids[keep], self.around[keep], self.start[keep], values)
+        """The runs at positions ``keep`` (the lines no run left holds dropped)."""
+        index = self.index[keep]
+        used = np.unique(index[index >= 0])
+        renum = np.full(self.line_ids.size, -1, dtype=np.int32)
+        renum[used] = np.arange(used.size, dtype=np.int32)
+        index = np.where(index >= 0, renum[np.maximum(index, 0)], -1).astype(np.int32)
+        kept = {k: (v[used], gaps[keep]) for k, (v, gaps) in self.kept.items()}
+        return Runs(
+            self.ids[keep],
+            self.start[keep],
+            self.line_ids[used],
+            index,
+            kept,
+            self.left_out,
+        )
 
     def without(self, ids):
         """These runs less those holding any of ``ids`` (sorted), or self if none does."""
@@ -89,5 +130,49 @@ class Runs:
     @property
     def nbytes(self):
         """Memory held by the arrays."""
-        held = self.ids.nbytes + self.around.nbytes + self.start.nbytes
-        return held + sum(v.nbytes + g.nbytes for v, g in self.values.values())
+        held = self.ids.nbytes + self.start.nbytes + self.line_ids.nbytes + self.index.nbytes
+        return held + sum(v.nbytes + g.nbytes for v, g in self.kept.values())
+
+
+def _capped(at, n):
+    """The witness rows ``at`` (in the order of their ids) whose runs, from the first,
+    hold together at most ``n // SHARE`` lines of the frame's ``n``, and how many were
+    left out."""
+    if not at.size:
+        return at, 0
+    width = BEFORE + 1 + AFTER
+    budget = max(n // SHARE, width)
+    held = np.zeros(n, dtype=bool)
+    total = 0
+    for k, p in enumerate(at.tolist()):
+        lo, hi = max(p - BEFORE, 0), min(p + AFTER + 1, n)
+        more = (hi - lo) - int(held[lo:hi].sum())
+        if total + more > budget:
+            return at[:k], int(at.size - k)
+        held[lo:hi] = True
+        total += more
+    return at, 0
+
+
+class _Around:
+    """:attr:`Runs.values`: a mapping made per column when asked."""
+
+    __slots__ = ("_runs",)
+
+    def __init__(self, runs):
+        self._runs = runs
+
+    def get(self, name, default=None):
+        return self[name] if name in self._runs.kept else default
+
+    def __getitem__(self, name):
+        values, gaps = self._runs.kept[name]
+        index = self._runs.index
+        near = np.where(index >= 0, values[np.maximum(index, 0)], np.nan)
+        return near, gaps
+
+    def __contains__(self, name):
+        return name in self._runs.kept
+
+    def items(self):
+        return ((name, self[name]) for name in self._runs.kept)
