@@ -53,7 +53,11 @@ def changes(X, ids, name="X"):
             raise LineageError(misplaced_message(found, name))
         # (no value names the record a row holds: columns of few distinct values)
         with np.errstate(over="ignore", invalid="ignore"):
-            changed.moved_rows = moved_rows(X, ids, sources, skip=written, renamed=renamed)
+            unsure = []
+            changed.moved_rows = moved_rows(
+                X, ids, sources, skip=written, renamed=renamed, undecided=unsure
+            )
+            changed.moved_rows_undecided = unsure[0] if unsure else None
     if sum(1 for counts in changed.values() if counts[2]) >= MIN_COLUMNS:
         # gaps filled in as many columns: with another merged row's values? (a move)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -88,6 +92,7 @@ class Changes(dict):
     emptied = ()  # (see ChangedColumns.emptied)
     moved = ()  # (see _moved_values.moved_values)
     moved_rows = None  # (see _moved_rows.moved_rows)
+    moved_rows_undecided = None  # (see _moved_rows.moved_rows_undecided_note)
     over_rows = ()  # (see _over_rows.over_rows)
     over_rows_undecided = ()  # (see _over_rows.over_rows_undecided_note)
     over_rows_unchecked = ()  # (see _over_rows_unchecked.over_rows_unchecked_note)

@@ -32,7 +32,10 @@ now a function of the loaded one (of two, with a condition). Columns of two valu
 flipped on rows of a condition of its own (of columns outside the data) make it no
 function either, as a move does; they are told apart where the rows compared show it
 (:mod:`._moved_flips`: flips that do not follow the loaded values, values now that do),
-and not warned of there.
+and not warned of there. Rows moved among themselves keep each column's counts
+exactly, which flips do by chance only (:mod:`._moved_counts`): warned of where that
+chance is ``ALPHA`` or less (however few rows differ in both), said undecided in the
+run's note above it.
 What stays possible: a move that is a function on every column (a periodic pattern
 shifted by its period) leaves each row the values of its own record, so the line its
 lineage names holds the values fitted (not noticed, and right); columns edited
@@ -54,6 +57,7 @@ import numpy as np
 
 from ._ids import codes_of, distinct_codes
 from ._misplaced_columns import MIN_COLUMNS, _compared
+from ._moved_counts import ALPHA, UNDECIDED, kept_chance
 from ._moved_flips import flipped_apart
 from ._witness import WITNESSES, witness_mask
 from ._witness_values import _take_columns, cell_keys
@@ -145,8 +149,10 @@ def _holds(row, records):
 
 
 def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
-    """``(columns, rows that differ, rows compared, first position)`` of the witness rows
-    ``hit`` of ``X`` in ``load``, or None where they show no move. ``records()``: the
+    """``(columns, rows that differ, rows compared, first position, sure)`` of the
+    witness rows ``hit`` of ``X`` in ``load``, or None where they show no move (``sure``:
+    False where only columns of two values keeping their counts show it, by too little
+    evidence: :mod:`._moved_counts`). ``records()``: the
     loaded records of every source of X (:func:`_records`): a row may hold another
     source's."""
     here = load.positions(ids[hit])
@@ -161,9 +167,39 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     for mine, theirs in zip(now, was):
         differs += [a is not None and b is not None and a != b for a, b in zip(mine, theirs)]
     rows = np.flatnonzero(differs >= MIN_COLUMNS)
-    if rows.size < MIN_ROWS or rows.size < MIN_SHARE * inside.size:
+    if rows.size < MIN_ROWS:
         return None
     domain = [set(cell_keys(load.columns[m])) - {None} for _, m in cols]
+    two = all(len(d) == 2 for d in domain)
+    moved, scattered = [], []
+    if rows.size >= MIN_SHARE * inside.size:
+        moved, scattered = _columns_moved(cols, was, now, rows, domain)
+    elif not two:  # (a few rows edited: no move, unless every column keeps its counts)
+        return None
+    if len(moved) < MIN_COLUMNS and len(moved) + len(scattered) >= MIN_COLUMNS:
+        if _scattered(was, now, rows) and not flipped_apart(was, now):
+            moved = [n for n, _ in cols if n in moved or n in scattered]
+    sure = True
+    if len(moved) < MIN_COLUMNS and two:
+        chance = _counts_kept(was, now)
+        if chance is not None:
+            moved, sure = [n for n, _ in cols], chance <= ALPHA
+    if len(moved) < MIN_COLUMNS or any(_kept(w, v, rows) for w, v in zip(was, now)):
+        return None
+    # a moved row holds a loaded record (one of the witness rows, mostly), whole or but
+    # for one column
+    records = records().get(tuple(n for n, _ in cols), set())
+    held = sum(_holds(tuple(mine[r] for mine in now), records) for r in rows)
+    if 4 * held < 3 * rows.size:
+        return None
+    return moved, int(rows.size), int(inside.size), int(hit[inside[rows[0]]]), sure
+
+
+def _columns_moved(cols, was, now, rows, domain):
+    """``(moved, scattered)``: the names of the columns ``cols`` whose values on ``rows``
+    pair many to many with the loaded ones, spread as those (moved), or so over every
+    row compared only (scattered), within the values each was loaded with (``domain``)
+    and not another of the row's own columns."""
     moved, scattered = [], []
     for j, (name, _) in enumerate(cols):
         pairs = [(was[j][r], now[j][r]) for r in rows if was[j][r] is not None]
@@ -176,21 +212,26 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
             moved.append(name)
         elif _alike(*zip(*pairs)) and _many_to_many(*_pairs(was[j], now[j])):
             scattered.append(name)
-    if len(moved) < MIN_COLUMNS and len(moved) + len(scattered) >= MIN_COLUMNS:
-        if _scattered(was, now, rows) and not flipped_apart(was, now):
-            moved = [n for n, _ in cols if n in moved or n in scattered]
-    if len(moved) < MIN_COLUMNS or any(_kept(w, v, rows) for w, v in zip(was, now)):
-        return None
-    # a moved row holds a loaded record (one of the witness rows, mostly), whole or but
-    # for one column
-    records = records().get(tuple(n for n, _ in cols), set())
-    held = sum(_holds(tuple(mine[r] for mine in now), records) for r in rows)
-    if 4 * held < 3 * rows.size:
-        return None
-    return moved, int(rows.size), int(inside.size), int(hit[inside[rows[0]]])
+    return moved, scattered
 
 
-def moved_rows(X, ids, sources, skip=(), renamed=None):
+def _counts_kept(was, now):
+    """:func:`._moved_counts.kept_chance` of columns of two values that are no function
+    of the loaded ones: each many to many over every row compared, and a loaded record
+    beside three records now or more (the same rows flipped in every column, on one
+    condition, put each beside two), else None."""
+    if not all(_many_to_many(*_pairs(w, v)) for w, v in zip(was, now)):
+        return None
+    beside = {}
+    for old, new in zip(zip(*was), zip(*now)):
+        if None not in old and None not in new:
+            beside.setdefault(old, set()).add(new)
+    if max(len(s) for s in beside.values()) < 3:
+        return None
+    return kept_chance(was, now)
+
+
+def moved_rows(X, ids, sources, skip=(), renamed=None, undecided=None):
     """Evidence that the rows of ``X`` were moved under other rows' ids (see above).
 
     Parameters
@@ -205,6 +246,10 @@ def moved_rows(X, ids, sources, skip=(), renamed=None):
         Columns not compared (written by a traced step outside the pipeline).
     renamed : Renamed, optional
         Columns of ``X`` identified as loaded columns under other names.
+    undecided : list, optional
+        Where given, the first evidence the rows compared could not tell from columns
+        of two values flipped on conditions of their own (:mod:`._moved_counts`) is
+        appended to it, as ``found`` is made, for the run's note; not returned.
 
     Returns
     -------
@@ -238,10 +283,31 @@ def moved_rows(X, ids, sources, skip=(), renamed=None):
         hit = np.flatnonzero(maybe)
         for load in loads:
             found = _one_load(X, names, ids, hit, load, set(skip), as_loaded, records)
-            if found is not None:
-                columns, n_rows, n_compared, position = found
-                return columns, n_rows, n_compared, position, int(ids[position])
+            if found is None:
+                continue
+            columns, n_rows, n_compared, position, sure = found
+            found = columns, n_rows, n_compared, position, int(ids[position])
+            if sure:
+                return found
+            if undecided is not None and not undecided:
+                undecided.append(found)
     return None
+
+
+def moved_rows_undecided_note(found, name="X"):
+    """The run's note for :func:`moved_rows`' evidence the rows compared could not tell
+    from flips (:data:`._moved_counts.UNDECIDED`): not warned."""
+    from ._capture import describe_id  # (it builds on the registry)
+
+    columns, n_rows, n_compared, position, row_id = found
+    return (
+        f"{n_rows} of the {n_compared} rows of {name} compared differ from the record "
+        f"their row id names in two or more of the columns {', '.join(columns)} (row "
+        f"{position}, whose row id names {describe_id(row_id)}), which may hold other "
+        f"rows' records: {UNDECIDED}. If the rows were moved, the lineage names the lines "
+        "of the ids, which may not hold these rows: keep each row's index with it "
+        "(assign Series or frames, which pandas aligns by index; reorder with .loc[index])."
+    )
 
 
 def moved_rows_message(found, name="X"):

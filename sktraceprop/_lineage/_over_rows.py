@@ -50,7 +50,7 @@ from ._over_rows_ewm import ewm_mean
 from ._over_rows_file_order import in_file_order
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
-from ._over_rows_groups import CHECKED, UNDECIDED, group_mean, undecided_mean
+from ._over_rows_groups import CHECKED, UNDECIDED, group_mean
 from ._over_rows_unchecked import earlier_known, unchecked_of
 from ._witness import WITNESSES, is_witness, positions_in
 
@@ -403,13 +403,11 @@ def _found(code, source, name, rows_of, now, maybe=None):
                 op = group_std(load, name, rows, at, values)
                 if op is not None:
                     return op, CHECKED_SPREAD
-                op = group_mean(load, name, rows, at, values)
-                if op is not None:
-                    return op, CHECKED
-                if maybe is not None and not maybe:
-                    undecided = undecided_mean(load, name, rows, at, values)
-                    if undecided is not None:
-                        maybe.append(undecided)
+                mean = group_mean(load, name, rows, at, values)
+                if mean is not None and mean[1]:
+                    return mean[0], CHECKED
+                if mean is not None and maybe is not None and not maybe:
+                    maybe.append(mean[0])
                 op = group_cumsum(load, name, rows, at, values)
         if op is not None:
             return op, None

@@ -18,15 +18,20 @@ row's value). Within the intervals it is told from a mean by the evidence
 about the sample means) against values unrelated to the data, spread like the group's
 own values or over their range (:func:`chance`). For unrelated values its expectation
 is at most 1, so it reaches ``1 / ALPHA`` with chance ``ALPHA`` at most (Markov's
-inequality): a lookup so drawn is warned of with chance ``1e-3`` at most. Below that the
-sample cannot tell (:func:`undecided_mean`, :data:`UNDECIDED`): with some 400 witness
-rows, eight groups tell a mean from a lookup, four not always. A sum or a count per group
+inequality): a lookup so drawn is warned of with chance ``1e-3`` at most. A value looked
+up near each group's mean (within ``NEAR`` standard errors of it, evenly either way)
+passed that too, and was warned of as "a mean, or a median": the likelihood ratio
+against such values (:func:`near_evidence`) must reach ``1 / ALPHA`` as well, which
+they do with chance ``ALPHA`` at most. Each group adds little to it (a mean's ``z`` is
+as likely under a value so near), so with some 400 witness rows twenty groups often tell
+a mean, eight rarely. Below either bound the sample cannot tell (:func:`group_mean`'s
+verdict not sure, :data:`UNDECIDED`): the run's note says so. A sum or a count per group
 (not within the values) is left to the run's note of a changed column.
 
 What stays possible: a statistic near the mean (a median of values spread evenly about
-it) and a value looked up per group close to each group's mean (closer than its sample's
-standard error) look the same as a mean there: the warning says the statistic was
-checked on a sample, and names a median beside the mean.
+it) and a value looked up per group closer to each group's mean than ``NEAR`` standard
+errors of its sample (well within one, say) look the same as a mean there: the warning
+says the statistic was checked on a sample, and names a median beside the mean.
 """
 
 import numpy as np
@@ -41,6 +46,10 @@ MISS = 1e-4
 #: group) passes every group's check, for a warning: above it, the sample cannot tell.
 ALPHA = 1e-3
 
+#: Standard errors either way of a group's mean within which a value looked up near it
+#: is told from the mean by the evidence (:func:`near_evidence`).
+NEAR = 3.0
+
 #: How the warning says a group mean seen on a sample was checked.
 CHECKED = (
     "checked on the load's witness rows, a sample: one value per group, within the "
@@ -52,8 +61,9 @@ CHECKED = (
 UNDECIDED = (
     "could not tell from the load's witness rows, a sample: one value per group, near "
     "the mean of the loaded values of each group's rows compared, but as near as a "
-    "value looked up per group (g.map(table)) would be by chance; too few groups or "
-    "rows per group to say"
+    "value looked up per group (g.map(table)) would be by chance, or one looked up "
+    "within a few standard errors of each group's mean; too few groups or rows per "
+    "group to say"
 )
 
 
@@ -74,24 +84,21 @@ def _close(a, b, scale):
 
 
 def group_mean(load, name, rows, at, values):
-    """``"groupby(key).transform('mean')"`` where the column ``name`` is its group's mean
-    on the witness rows the data holds (``values``: the column now, in the data's order;
-    ``rows``: positions there of witness rows, ``at``: their positions among the
-    load's), as far as the sample can tell, else None."""
+    """``("groupby(key).transform('mean')", sure)`` where the column ``name`` may be its
+    group's mean on the witness rows the data holds (``values``: the column now, in the
+    data's order; ``rows``: positions there of witness rows, ``at``: their positions
+    among the load's): ``sure`` where the sample tells it from a value looked up per
+    group, else False (:data:`UNDECIDED`, for the run's note: the first such key);
+    None where it is not. One walk over the keys gives both verdicts."""
     share = witness_share(load)
-    return group_statistic(
-        load, name, rows, at, values, lambda *a: _is_group_mean(*a, share=share), "mean"
-    )
-
-
-def undecided_mean(load, name, rows, at, values):
-    """``"groupby(key).transform('mean')"`` where the column ``name`` may be its group's
-    mean on the witness rows the data holds but the sample cannot tell it from a value
-    looked up per group (:data:`UNDECIDED`, for the run's note), else None."""
-    share = witness_share(load)
-    return group_statistic(
-        load, name, rows, at, values, lambda *a: _is_undecided_mean(*a, share=share), "mean"
-    )
+    first = None
+    for key, codes, loaded, here, scale in _by_key(load, name, rows, at, values):
+        sure = _mean_verdict(codes, loaded, here, scale, share)
+        if sure:
+            return f"groupby({key}).transform('mean')", True
+        if sure is not None and first is None:
+            first = f"groupby({key}).transform('mean')", False
+    return first
 
 
 def witness_share(load):
@@ -106,24 +113,33 @@ def group_statistic(load, name, rows, at, values, is_statistic, label):
     few values, :func:`_keys`) by whose groups ``is_statistic(codes, loaded, here,
     scale)`` holds of the column ``name`` on the witness rows the data holds, differing
     from their loaded values on ``MIN_ROWS`` rows or more; else None."""
+    for key, codes, loaded, here, scale in _by_key(load, name, rows, at, values):
+        if is_statistic(codes, loaded, here, scale):
+            return f"groupby({key}).transform('{label}')"
+    return None
+
+
+def _by_key(load, name, rows, at, values):
+    """Per key of the load (a column of few values, :func:`_keys`): ``(key, codes,
+    loaded, here, scale)``, the column ``name``'s loaded values and values now on the
+    witness rows the data holds where both are finite and the key is not missing, the
+    key's group codes there; none where fewer than ``MIN_ROWS`` rows differ."""
     if rows.size < MIN_ROWS:
-        return None
+        return
     column = load.columns[name]
     loaded = np.where(column.missing[at], np.nan, column.values[at]).astype(np.float64)
     here = np.asarray(values[rows], dtype=np.float64)
     finite = np.isfinite(loaded) & np.isfinite(here)
     if not finite.any():
-        return None
+        return
     scale = max(float(np.abs(loaded[finite]).max()), float(np.abs(here[finite]).max()), 1.0)
     differ = finite & ~_close(loaded, here, scale)
     if int(differ.sum()) < MIN_ROWS:
-        return None
+        return
     for key, kept in _keys(load, name):
         ok = finite & ~kept.missing[at]
         codes, _ = pd.factorize(pd.Series(kept.values[at][ok]), use_na_sentinel=False)
-        if is_statistic(codes, loaded[ok], here[ok], scale):
-            return f"groupby({key}).transform('{label}')"
-    return None
+        yield key, codes, loaded[ok], here[ok], scale
 
 
 def _stats(codes, loaded):
@@ -153,26 +169,22 @@ def chance(codes, loaded, groups, lo, hi):
     return out
 
 
-def _is_group_mean(codes, loaded, here, scale, share=0.0):
-    """Whether ``here`` is one value per group (``codes``) that is the mean of the
-    group's ``loaded`` values as far as the witness rows (a share ``share`` of the
-    group's rows, hash-picked) can tell: it may be (:func:`_mean_odds`), and a value
-    per group unrelated to the data would pass with chance ``ALPHA`` at most."""
+def _mean_verdict(codes, loaded, here, scale, share=0.0):
+    """Whether ``here`` is one value per group (``codes``), the mean of the group's
+    ``loaded`` values, as far as the witness rows (a share ``share`` of the group's
+    rows, hash-picked) can tell: True where it may be (:func:`_mean_odds`) and a value
+    per group unrelated to the data, or looked up near each group's mean, would pass
+    with chance ``ALPHA`` at most; False where it may be but the rows cannot tell; None
+    where it is not."""
     odds = _mean_odds(codes, loaded, here, scale, share)
-    return odds is not None and odds >= 1.0 / ALPHA
-
-
-def _is_undecided_mean(codes, loaded, here, scale, share=0.0):
-    """Whether ``here`` may be the group mean (:func:`_mean_odds`) but the witness rows
-    cannot tell it from a value looked up per group."""
-    odds = _mean_odds(codes, loaded, here, scale, share)
-    return odds is not None and odds < 1.0 / ALPHA
+    return None if odds is None else bool(min(odds) >= 1.0 / ALPHA)
 
 
 def _mean_odds(codes, loaded, here, scale, share):
-    """:func:`evidence` that ``here`` is one value per group (``codes``), the mean of the
-    group's ``loaded`` values, where it may be: within the group's values and within a
-    Student ``t`` interval of their mean (a group's true mean falls outside with chance
+    """``(evidence, near evidence)`` (:func:`evidence`, :func:`near_evidence`) that
+    ``here`` is one value per group (``codes``), the mean of the group's ``loaded``
+    values, where it may be: within the group's values and within a Student ``t``
+    interval of their mean (a group's true mean falls outside with chance
     ``MISS``), in groups of two rows or more holding at least half the rows (and
     ``MIN_ROWS``), two such groups or more of different values; else None."""
     if not codes.size:
@@ -202,7 +214,23 @@ def _mean_odds(codes, loaded, here, scale, share):
         width = np.where(error > 0, 2.0 * half / error, 1.0)  # (a constant group: none)
     likelihood = width * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
     groups = np.flatnonzero(several)
-    return evidence(codes, loaded, groups, centre - half, centre + half, likelihood)
+    unrelated = evidence(codes, loaded, groups, centre - half, centre + half, likelihood)
+    return unrelated, near_evidence(z)
+
+
+def near_evidence(z):
+    """The likelihood ratio of values per group ``z`` standard errors from the groups'
+    witness means being the groups' means (``z`` standard normal) against values looked
+    up near them: the group's mean moved by up to ``NEAR`` standard errors either way,
+    evenly (``z`` then spread as a standard normal plus that). Where the values are so
+    looked up its expectation is 1: it reaches ``1 / ALPHA`` with chance ``ALPHA`` at
+    most."""
+    from scipy.special import ndtr  # (scipy.special alone: light to import)
+
+    z = np.asarray(z, dtype=np.float64)
+    spread = (ndtr(z + NEAR) - ndtr(z - NEAR)) / (2.0 * NEAR)
+    density = np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    return float(np.exp(np.sum(np.log(density) - np.log(np.maximum(spread, 1e-300)))))
 
 
 def evidence(codes, loaded, groups, lo, hi, likelihood):

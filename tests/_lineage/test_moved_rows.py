@@ -9,6 +9,7 @@ row, the line holding its key, or warn that the rows were moved. Operations that
 each row with its id (sorts, samples, recodings, row-wise computations) must not warn.
 """
 
+import itertools
 import re
 import warnings
 
@@ -328,14 +329,157 @@ def test_rows_moved_in_two_columns_of_two_values_still_warn(tmp_path, move, q):
     assert moved, "rows under other rows' ids, with no warning"
 
 
-@settings(deadline=None, max_examples=60)
-@given(n=st.integers(40, 600), q=st.floats(0.3, 0.7), seed=st.integers(0, 2**16))
-@example(n=300, q=0.5, seed=0)
-def test_a_move_of_two_columns_of_two_values_is_not_taken_for_flips(n, q, seed):
-    # the records now of a permutation of the rows: flipped_apart must not excuse it
-    # (its chance of doing so: about 1e-4 per example, the two columns' scores)
-    rng = np.random.default_rng(seed)
-    was = [list(rng.random(n) < q) for _ in range(2)]
-    order = rng.permutation(n)
-    now = [[w[i] for i in order] for w in was]
-    assert not flipped_apart(was, now)
+def test_a_move_of_two_columns_of_two_values_is_rarely_taken_for_flips():
+    # the records now of a permutation of the rows: flipped_apart excuses it only where
+    # the values now correlate with the loaded ones by chance beyond Z (about 6e-5 per
+    # column; hypothesis found n=154, q=0.5, seed=1635). Over 2,000 fixed draws the
+    # expected count is about 0.25: a bound of 3 fails only if the chance is far above
+    # Z's. (A fit does not rest on flipped_apart alone: the counts kept, _moved_counts.)
+    draws = np.random.default_rng(20261207)
+    excused = []
+    for _ in range(2000):
+        n, q, seed = (
+            int(draws.integers(40, 601)),
+            draws.uniform(0.3, 0.7),
+            int(draws.integers(0, 2**16)),
+        )
+        rng = np.random.default_rng(seed)
+        was = [list(rng.random(n) < q) for _ in range(2)]
+        order = rng.permutation(n)
+        now = [[w[i] for i in order] for w in was]
+        if flipped_apart(was, now):
+            excused.append((n, q, seed))
+    assert len(excused) <= 3, excused
+    rng = np.random.default_rng(1635)  # the case hypothesis found: excused, by chance
+    was = [list(rng.random(154) < 0.5) for _ in range(2)]
+    order = rng.permutation(154)
+    assert flipped_apart(was, [[w[i] for i in order] for w in was])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_permutation_of_two_uneven_columns_of_two_values_is_warned_of(tmp_path, seed):
+    # set_axis with a permutation of 100 rows, 1 with chance 0.375: seeds 1 and 4 were
+    # not warned (the few rows differing in both columns held one value more often);
+    # each column keeps its counts exactly, which flips do with chance below ALPHA here
+    path, df = _read_flips(tmp_path, 100, 0.375, seed)
+    out = MOVES["set_axis permuted"](df, np.random.default_rng(seed)).astype(df.dtypes.to_dict())
+    pipe, moved = _fit(out, ["c0", "c1"])
+    assert _wrong_values(path, out, ["c0", "c1"], pipe) > len(out) // 2
+    assert moved, "rows under other rows' ids, with no warning"
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
+@given(n=st.integers(40, 200), q=st.floats(0.3, 0.7), seed=st.integers(0, 2**16))
+@example(n=60, q=0.5, seed=0)
+@example(n=100, q=0.375, seed=1)
+@example(n=134, q=0.3125, seed=0)  # (12 rows differ in both: under a tenth, counts kept)
+def test_a_permutation_of_two_columns_of_two_values_is_warned_of_or_said_undecided(
+    tmp_path_factory, n, q, seed
+):
+    # never silent: a warning, or the run's note that the rows could not tell a move
+    # from flips (values spread about evenly over the two, few rows)
+    from sktraceprop._lineage._moved_counts import UNDECIDED
+
+    path, df = _read_flips(tmp_path_factory.mktemp("perm"), n, q, seed)
+    out = MOVES["set_axis permuted"](df, np.random.default_rng(seed)).astype(df.dtypes.to_dict())
+    pipe, moved = _fit(out, ["c0", "c1"])
+    wrong = _wrong_values(path, out, ["c0", "c1"], pipe)
+    noted = any(UNDECIDED in note for note in pipe.lineage_.notes)
+    assert moved or noted or wrong == 0, (wrong, pipe.lineage_.notes)
+    assert not (moved and noted)
+
+
+def _brute_kept(loaded, m):
+    """The share of the sets of ``m`` rows that, flipped, keep the counts of ``loaded``
+    (0/1), and one such set (None where none does): every set counted."""
+    sets = list(itertools.combinations(range(len(loaded)), m))
+    kept = [s for s in sets if 2 * sum(loaded[i] for i in s) == m]
+    return len(kept) / len(sets), (kept[0] if kept else None)
+
+
+@given(
+    loaded=st.lists(st.booleans(), min_size=2, max_size=12),
+    m=st.integers(1, 12),
+)
+@example(loaded=[True, False, False, True, False], m=2)
+@example(loaded=[True, False, False, False, False, False], m=2)
+def test_kept_chance_is_the_share_of_flipped_row_sets_keeping_the_counts(loaded, m):
+    # one column loaded with both values, m of its rows flipped: kept_chance is, where
+    # the counts are kept, the share of all sets of m rows that keep them (brute force)
+    from sktraceprop._lineage._moved_counts import kept_chance
+
+    assume(0 < sum(loaded) < len(loaded) and m <= len(loaded))
+    truth, kept = _brute_kept(loaded, m)
+    if kept is None:
+        assert truth == 0
+        return
+    now = [v != (i in kept) for i, v in enumerate(loaded)]
+    assert kept_chance([loaded], [now]) == pytest.approx(truth, rel=1e-9)
+    # and columns apart multiply
+    assert kept_chance([loaded, loaded[::-1]], [now, now[::-1]]) == pytest.approx(truth**2)
+
+
+def test_columns_flipped_apart_keep_their_counts_below_alpha_rarely():
+    # the false-alarm rate: 1,000 seeds of two columns of two values flipped each on a
+    # condition of its own (independent of each other and of the loaded values), 10-40
+    # rows (where counts are kept by chance most often), 1 with chance 0.2-0.8, flipped
+    # with chance 0.1-0.9: kept_chance <= ALPHA with chance ALPHA at most (1 expected
+    # in 1,000; 5 or more: chance 0.4%). Measured: 9 seeds keep both counts, none below.
+    from sktraceprop._lineage._moved_counts import ALPHA, kept_chance
+
+    alarms = kept = 0
+    for seed in range(1000):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(10, 41))
+        was = [list(rng.random(n) < rng.uniform(0.2, 0.8)) for _ in range(2)]
+        now = [[v != f for v, f in zip(w, rng.random(n) < rng.uniform(0.1, 0.9))] for w in was]
+        chance = kept_chance(was, now)
+        kept += chance is not None
+        alarms += chance is not None and chance <= ALPHA
+    assert kept >= 5  # (the test reaches the chance)
+    assert alarms <= 4, (alarms, kept)
+
+
+@pytest.mark.parametrize("n", [20, 60, 100, 400])
+@pytest.mark.parametrize("ones", [0.2, 0.375, 0.5])
+@pytest.mark.parametrize("flip", [0.1, 0.5, 0.9])
+def test_flips_keep_the_counts_below_alpha_with_chance_alpha_at_most(n, ones, flip):
+    # exactly, for one column: the chance over the rows flipped (m ~ Binomial(n, flip),
+    # then any m rows alike) that the counts are kept and kept_chance <= ALPHA is
+    # sum over m of P(m) * P(kept | m) where P(kept | m) <= ALPHA, the hypergeometric
+    # P(kept | m) from scipy.stats (not kept_chance), kept_chance from m rows flipped
+    from scipy.stats import binom, hypergeom
+
+    from sktraceprop._lineage._moved_counts import ALPHA, kept_chance
+
+    n1 = int(round(ones * n))
+    loaded = [i < n1 for i in range(n)]
+    total = 0.0
+    for m in range(2, n + 1, 2):
+        if m // 2 > n1 or m // 2 > n - n1:
+            continue
+        now = [v != (i < m // 2 or n1 <= i < n1 + m // 2) for i, v in enumerate(loaded)]
+        chance = kept_chance([loaded], [now])
+        exact = hypergeom.pmf(m // 2, n, n1, m)
+        assert chance == pytest.approx(exact, rel=1e-6)
+        if chance <= ALPHA:
+            total += binom.pmf(m, n, flip) * exact
+    assert total <= ALPHA
+
+
+def test_a_permutation_keeps_the_counts_below_alpha_where_values_are_uneven():
+    # the other side: rows moved among themselves keep the counts always, and where the
+    # values are spread unevenly (1 with chance 0.375) flips would rarely keep them so
+    # (178 of 200 seeds below ALPHA with 100 rows; the rest: the run's note, or the
+    # rows differing in both columns, :mod:`._moved_rows`)
+    from sktraceprop._lineage._moved_counts import ALPHA, kept_chance
+
+    below = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        was = [list(rng.random(100) < 0.375) for _ in range(2)]
+        order = rng.permutation(100)
+        chance = kept_chance(was, [[w[i] for i in order] for w in was])
+        assert chance is not None
+        below += chance <= ALPHA
+    assert below >= 170, below
