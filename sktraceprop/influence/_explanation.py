@@ -9,57 +9,12 @@ from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
 from .._state_format import RecordedFormatMixin
+from ._of_fit import OF_FIT, OfFit, held_privately, warn_erased_scored
 
 __all__ = ["Explanation"]
 
 #: How to check the rows no request made here named, where the model has no store.
 _ADVICE = "fit the explained model with store= (where erasure requests are recorded) to check them"
-
-#: What an explanation holds of the fit that scored it: its scores and what they were
-#: computed from (the model's margins and classes, the notes on its rows). A removal or
-#: erasure that drops that fit (see :mod:`._forget`) leaves them numbers of a model the
-#: removed rows trained: every one refuses then, as :meth:`Explanation.top` does.
-_OF_FIT = (
-    "scores",
-    "margins",
-    "y",
-    "top_indices",
-    "top_scores",
-    "bottom_indices",
-    "bottom_scores",
-    "source_scores",
-    "notes",
-)
-
-
-class _OfFit:
-    """An attribute of :data:`_OF_FIT`: kept as ``_name``, read only while the fit that
-    scored the explanation was not dropped by a removal."""
-
-    def __set_name__(self, owner, name):
-        self.name, self.held = name, f"_{name}"
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self
-        obj._refuse_if_forgotten()
-        try:
-            return obj.__dict__[self.held]
-        except KeyError:
-            raise AttributeError(self.name) from None
-
-    def __set__(self, obj, value):
-        obj.__dict__[self.held] = value
-
-
-def _held_privately(state):
-    """``state`` of an explanation pickled when :data:`_OF_FIT` were plain attributes
-    (state format 1, or none recorded): under their ``_name``."""
-    state = dict(state)
-    for name in _OF_FIT:
-        if name in state:
-            state[f"_{name}"] = state.pop(name)
-    return state
 
 
 class Explanation(RecordedFormatMixin):
@@ -117,35 +72,38 @@ class Explanation(RecordedFormatMixin):
     ``bottom_scores``, ``source_scores``, ``notes``, :attr:`train_rows`, :meth:`top`,
     :meth:`by_source` and :meth:`trace` then raise ``ValueError`` naming the removal
     (fit the explainer again on the rows kept, and explain again), and its pickle holds
-    none of them. ``n_test`` and ``model_fingerprint`` stay readable.
+    none of them, nor its training rows' ids and lines. ``n_test`` and
+    ``model_fingerprint`` stay readable.
     """
 
-    # 2: the attributes of _OF_FIT kept as _name (read through _OfFit)
+    # 2: the attributes of OF_FIT kept as _name (read through OfFit)
     _state_format = 2  # (its pickle records it: see _state_format)
-    _state_upgrades = {1: _held_privately}
+    _state_upgrades = {1: held_privately}
 
-    scores = _OfFit()
-    margins = _OfFit()
-    y = _OfFit()
-    top_indices = _OfFit()
-    top_scores = _OfFit()
-    bottom_indices = _OfFit()
-    bottom_scores = _OfFit()
-    source_scores = _OfFit()
-    notes = _OfFit()
+    scores = OfFit()
+    margins = OfFit()
+    y = OfFit()
+    top_indices = OfFit()
+    top_scores = OfFit()
+    bottom_indices = OfFit()
+    bottom_scores = OfFit()
+    source_scores = OfFit()
+    notes = OfFit()
 
     def __getstate__(self):
         state = super().__getstate__()
         if self._forgotten() is not None:
-            # (the fit that scored it was dropped: its numbers are not pickled either;
+            # (the fit that scored it was dropped: its numbers are not pickled either,
+            # nor its training rows' ids and lines, which nothing reads any more;
             # loaded, it refuses as it does here)
-            state.update({f"_{name}": None for name in _OF_FIT})
+            state.update({f"_{name}": None for name in OF_FIT})
+            state.update(_train_rows=None, _sources=None, _source_rows=None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
         # (pickled with no format recorded: read as format 1)
-        self.__dict__.update(_held_privately(self.__dict__))
+        self.__dict__.update(held_privately(self.__dict__))
         # pickled before explanations shared the process's file digests (dc23a111): its
         # own, read by nothing since
         self.__dict__.pop("_digests", None)
@@ -213,6 +171,7 @@ class Explanation(RecordedFormatMixin):
         :func:`sktraceprop.row_lineage`. Column ``erased`` marks the rows an erasure
         request recorded in the explained model's store named, as in :meth:`top`.
         """
+        self._refuse_if_forgotten()  # (a removal dropped the fit that scored it)
         rows = self._with_file_states(self._train_rows, "Explanation.train_rows")
         return self._with_erasures(rows, "Explanation.train_rows")
 
@@ -357,8 +316,21 @@ class Explanation(RecordedFormatMixin):
         interact, so the larger the source the further a refit can be from the sum. To
         see that change, remove the source
         (:class:`~sktraceprop.GradientCorrectionUnlearner`) or refit.
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows scored were erased at request after the explained model
+            was fitted (its store records the request, or this process made it): the
+            sums hold their scores. :meth:`top` marks them (column ``erased``).
         """
-        frame = self.source_scores  # (refused where a removal dropped the fit)
+        table = self._by_source(test_index)  # (refused where a removal dropped the fit)
+        warn_erased_scored(self, "Explanation.by_source")
+        return table
+
+    def _by_source(self, test_index=None):
+        """:meth:`by_source` with no word of erased rows (a caller that says it)."""
+        frame = self.source_scores
         if test_index is not None:
             frame = frame.iloc[np.atleast_1d(test_index)]
         sources, n_rows = self._sources, self._source_rows

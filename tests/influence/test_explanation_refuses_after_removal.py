@@ -7,7 +7,8 @@ stayed readable: numbers of a model the removed rows trained, handed out with no
 Now each public accessor (enumerated with ``dir``, so that a new one cannot escape)
 raises the same error, naming the removal and saying to fit again, except those that
 hold nothing of the fit (``n_test``, ``model_fingerprint``); a pickle of it holds none
-of them (the truth: the raw float bytes of its scores, present before).
+of them, nor the training rows' ids (the truth: the raw bytes of its scores and of the
+row ids, present before).
 """
 
 import pickle
@@ -73,7 +74,10 @@ def test_every_accessor_refuses_once_a_removal_drops_the_fit(kind):
     for read in accessors.values():
         read()  # (each readable before: the refusal below is the removal's)
     scores = np.asarray(explanation.scores, dtype=np.float64)
-    assert all(v.tobytes() in pickle.dumps(explanation) for v in scores.ravel()[:5])
+    ids = stp.row_ids(X).astype(np.int64)
+    blob = pickle.dumps(explanation)
+    assert all(v.tobytes() in blob for v in scores.ravel()[:5])
+    assert all(v.tobytes() in blob for v in ids[[5, 6]])
     said = _remove(kind, X, y, [5, 6])
 
     for name, read in accessors.items():
@@ -88,6 +92,7 @@ def test_every_accessor_refuses_once_a_removal_drops_the_fit(kind):
     # pickled, it holds none of the fit's numbers, and still refuses
     blob = pickle.dumps(explanation)
     assert not any(v.tobytes() in blob for v in scores.ravel())
+    assert not any(v.tobytes() in blob for v in ids)  # (nor its rows' ids)
     loaded = pickle.loads(blob)
     for name, read in _accessors(loaded).items():
         if name in _READABLE:
