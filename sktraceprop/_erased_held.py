@@ -84,10 +84,19 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     if once and not _first_check(estimator, store):
         return {}
     erased = erased_rows(store, run, events)
+    known_here = _held_here(store, run, set(erased))
     if is_snapshot(store) and not snapshot_said:
-        n = len(run.row_ids) - len(erased)
-        warn_snapshot(estimator, run, f"its {n} training row(s) the copy records no request of")
-    here = _warn_held_here(estimator, store, run, set(erased))
+        # only the rows nothing here knows of: those the copy records a request of, and
+        # those a request made in this process named, are known (said below), not unknown
+        n = len(run.row_ids) - len(erased) - len(known_here[0])
+        if n:
+            warn_snapshot(
+                estimator,
+                run,
+                f"its {n} training row(s) that neither the copy nor a request made in this "
+                "process names",
+            )
+    here = _warn_held_here(estimator, store, run, known_here)
     if not erased:
         return here
     seqs = {int(event["seq"]) for event in erased.values()}
@@ -131,18 +140,27 @@ def _by_source(run, positions):
     return rows
 
 
-def _warn_held_here(estimator, store, run, said):
-    """Warn where ``estimator``'s run holds training rows (other than those at positions
-    ``said``) that an erasure request made in this process named and ``store`` does not
-    record (made through another store, or the one ``store`` was copied from since).
-    Returns ``{source_id: rows}`` of them."""
+def _held_here(store, run, said):
+    """``(positions, words)``: the positions of ``run``'s training rows (other than those
+    at positions ``said``) that an erasure request made in this process named and
+    ``store`` does not record (made through another store, or the one ``store`` was
+    copied from since), and those requests in words."""
     from ._lineage._erasures_seen import erased_in_run
 
     try:
         hit, words = erased_in_run(store, run, np.asarray(run.row_ids), here_only=True)
     except UnknownSourceError:
-        return {}
-    positions = [p for p in np.flatnonzero(hit).tolist() if p not in said]
+        return [], []
+    if hit is None:
+        return [], []
+    return [p for p in np.flatnonzero(hit).tolist() if p not in said], words
+
+
+def _warn_held_here(estimator, store, run, held):
+    """Warn where ``estimator``'s run holds training rows (``held``, of
+    :func:`_held_here`) that an erasure request made in this process named and ``store``
+    does not record. Returns ``{source_id: rows}`` of them."""
+    positions, words = held
     if not positions:
         return {}
     rows = _by_source(run, positions)

@@ -339,7 +339,9 @@ def removed_in_store(store, ids, stacklevel=2, events=None):
         removals.append((what, event["created_at"]))
     # (the rows of every event matched at once: see _removed_batch)
     named = {code: REGISTRY.by_code(code).source_id for code in keys.values()}
-    shown = repr(store)
+    from .stores._erased_here import store_label
+
+    shown = store_label(store)
     out = []
     for k, hit, codes in lines.rows():
         what, at = removals[k]

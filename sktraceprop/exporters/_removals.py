@@ -50,10 +50,13 @@ def stores_of(run, store=None):
 
 def _name(store):
     """``store`` in words, for a note: its repr and store_id where it can be read."""
+    shown = repr(store)
     try:
-        return f"{store!r} (store_id {store.store_id})"
+        store_id = store.store_id
     except (StoreError, OSError):
-        return repr(store)
+        return shown
+    # (a MemoryStore's repr names it already)
+    return shown if store_id and store_id in shown else f"{shown} (store_id {store_id})"
 
 
 def _by_source(run, row_ids):

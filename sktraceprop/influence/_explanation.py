@@ -9,6 +9,7 @@ from .._lineage._file_state import with_file_states
 from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
 from .._state_format import RecordedFormatMixin
+from ._of_fit import OF_FIT, OfFit, held_privately, warn_erased_scored
 
 __all__ = ["Explanation"]
 
@@ -60,15 +61,65 @@ class Explanation(RecordedFormatMixin):
         fitted before the explainer whose training rows nothing records (a bare
         estimator, no traced run), that the rows of ``X`` given to ``fit`` are taken as
         its training rows.
+
+    Notes
+    -----
+    Where a removal (:meth:`~sktraceprop.GradientCorrectionUnlearner.unlearn`) or an
+    erasure request (:meth:`~sktraceprop.stores.BaseStore.erase_rows`) drops the
+    explainer's fit that scored this explanation (it held removed rows), everything the
+    explanation holds of that fit is of a model the removed rows trained: ``scores``,
+    ``margins``, ``y``, ``top_indices``, ``top_scores``, ``bottom_indices``,
+    ``bottom_scores``, ``source_scores``, ``notes``, :attr:`train_rows`, :meth:`top`,
+    :meth:`by_source` and :meth:`trace` then raise ``ValueError`` naming the removal
+    (fit the explainer again on the rows kept, and explain again), and its pickle holds
+    none of them, nor its training rows' ids and lines. ``n_test`` and
+    ``model_fingerprint`` stay readable.
     """
 
-    _state_format = 1  # (its pickle records it: see _state_format)
+    # 2: the attributes of OF_FIT kept as _name (read through OfFit)
+    _state_format = 2  # (its pickle records it: see _state_format)
+    _state_upgrades = {1: held_privately}
+
+    scores = OfFit()
+    margins = OfFit()
+    y = OfFit()
+    top_indices = OfFit()
+    top_scores = OfFit()
+    bottom_indices = OfFit()
+    bottom_scores = OfFit()
+    source_scores = OfFit()
+    notes = OfFit()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if self._forgotten() is not None:
+            # (the fit that scored it was dropped: its numbers are not pickled either,
+            # nor its training rows' ids and lines, which nothing reads any more;
+            # loaded, it refuses as it does here)
+            state.update({f"_{name}": None for name in OF_FIT})
+            state.update(_train_rows=None, _sources=None, _source_rows=None)
+        return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        # (pickled with no format recorded: read as format 1)
+        self.__dict__.update(held_privately(self.__dict__))
         # pickled before explanations shared the process's file digests (dc23a111): its
         # own, read by nothing since
         self.__dict__.pop("_digests", None)
+
+    def _forgotten(self):
+        """Why the fit that scored this explanation was dropped (a removal, an erasure),
+        in words, or None."""
+        token = getattr(self.__dict__.get("_explainer"), "_token", None)
+        return getattr(token, "forgotten", None)
+
+    def _refuse_if_forgotten(self):
+        """Raise where a removal or an erasure dropped the fit that scored this
+        explanation: its scores, margins and notes are of the model before it."""
+        refuse = getattr(self.__dict__.get("_explainer"), "refuse_if_forgotten", None)
+        if refuse is not None:
+            refuse()
 
     def __init__(
         self,
@@ -102,6 +153,7 @@ class Explanation(RecordedFormatMixin):
         self._explainer = explainer
         self.model_fingerprint = model_fingerprint
         self.notes = list(notes)
+        self._shape = top_indices.shape  # (n_test, top_k): words of it, not of the fit
 
     @property
     def train_rows(self):
@@ -119,6 +171,7 @@ class Explanation(RecordedFormatMixin):
         :func:`sktraceprop.row_lineage`. Column ``erased`` marks the rows an erasure
         request recorded in the explained model's store named, as in :meth:`top`.
         """
+        self._refuse_if_forgotten()  # (a removal dropped the fit that scored it)
         rows = self._with_file_states(self._train_rows, "Explanation.train_rows")
         return self._with_erasures(rows, "Explanation.train_rows")
 
@@ -148,7 +201,17 @@ class Explanation(RecordedFormatMixin):
     @property
     def n_test(self):
         """Number of test rows explained."""
-        return self.top_indices.shape[0]
+        return self._n_shape[0]
+
+    @property
+    def _n_top(self):
+        return self._n_shape[1]
+
+    @property
+    def _n_shape(self):
+        # (kept apart from top_indices: a pickle of a dropped fit holds none)
+        shape = self.__dict__.get("_shape")
+        return shape if shape is not None else self._top_indices.shape
 
     def top(self, n=None, *, opponents=False):
         """The most influential training rows of every test row, with file and line.
@@ -181,13 +244,11 @@ class Explanation(RecordedFormatMixin):
             made through another store), as in :func:`sktraceprop.row_lineage`, naming
             the request in ``attrs["erasures_requests_here"]``.
         """
-        refuse = getattr(self._explainer, "refuse_if_forgotten", None)
-        if refuse is not None:  # (a removal dropped the fit that scored it)
-            refuse()
+        self._refuse_if_forgotten()  # (a removal dropped the fit that scored it)
         idx, val = (
-            (self.bottom_indices, self.bottom_scores)
+            (self._bottom_indices, self._bottom_scores)
             if opponents
-            else (self.top_indices, self.top_scores)
+            else (self._top_indices, self._top_scores)
         )
         k = idx.shape[1] if n is None else min(int(n), idx.shape[1])
         idx, val = idx[:, :k], val[:, :k]
@@ -255,7 +316,20 @@ class Explanation(RecordedFormatMixin):
         interact, so the larger the source the further a refit can be from the sum. To
         see that change, remove the source
         (:class:`~sktraceprop.GradientCorrectionUnlearner`) or refit.
+
+        Warns
+        -----
+        ErasedRowsHeldWarning
+            Where training rows scored were erased at request after the explained model
+            was fitted (its store records the request, or this process made it): the
+            sums hold their scores. :meth:`top` marks them (column ``erased``).
         """
+        table = self._by_source(test_index)  # (refused where a removal dropped the fit)
+        warn_erased_scored(self, "Explanation.by_source")
+        return table
+
+    def _by_source(self, test_index=None):
+        """:meth:`by_source` with no word of erased rows (a caller that says it)."""
         frame = self.source_scores
         if test_index is not None:
             frame = frame.iloc[np.atleast_1d(test_index)]
@@ -266,7 +340,7 @@ class Explanation(RecordedFormatMixin):
                 "source_id": [s.source_id for s in sources],
                 "uri": [s.uri for s in sources],
                 "sha256": [s.sha256 for s in sources],
-                "label": list(self.source_scores.columns),
+                "label": list(frame.columns),
                 "n_rows": n_rows,
                 "score": total,
             }
@@ -328,10 +402,11 @@ class Explanation(RecordedFormatMixin):
             If the explainer was fitted again since this explanation was made (its
             training rows are no longer the ones scored here).
         """
+        self._refuse_if_forgotten()
         idx, val = (
-            (self.bottom_indices, self.bottom_scores)
+            (self._bottom_indices, self._bottom_scores)
             if opponents
-            else (self.top_indices, self.top_scores)
+            else (self._top_indices, self._top_scores)
         )
         train_index = int(idx[test_index, rank])
         row_id = int(self._explainer.train_row_ids_[train_index])
@@ -374,9 +449,12 @@ class Explanation(RecordedFormatMixin):
         }
 
     def __repr__(self):
-        kept = "kept" if self.scores is not None else "not kept"
+        if self._forgotten() is not None:
+            kept = "dropped: a removal dropped the fit that scored them"
+        else:
+            kept = "kept" if self._scores is not None else "not kept"
         return (
             f"Explanation(n_test={self.n_test}, n_train={self._explainer.n_train_}, "
-            f"top_k={self.top_indices.shape[1]}, scores {kept}, "
+            f"top_k={self._n_top}, scores {kept}, "
             f"model {self.model_fingerprint[:12]})"
         )

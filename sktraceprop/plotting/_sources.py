@@ -234,7 +234,7 @@ class BySourceDisplay(RecordedFormatMixin):
         elif over == "test_rows":
             found = _groups(explanation._train_rows, REGISTRY.by_code)
             # source_scores has a column per source (one content), named in by_source()
-            table = explanation.by_source()
+            table = explanation._by_source()  # (erased rows said once, above)
             keys = zip(table["source_id"], map(same_file_uri, table["uri"]), table["sha256"])
             column = dict(zip(keys, table["label"]))
             groups = {

@@ -255,6 +255,12 @@ class BaseStore(RecordedFormatMixin, RunMethods, ErasureMethods, AuditMethods, A
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def _label(self):
+        """This store in words that stay the same for its whole life (its repr, where
+        that holds nothing that changes): how a request recorded in it is named, read
+        from the store or recorded in this process, so that one request is said once."""
+        return repr(self)
+
     # -- integrity state ------------------------------------------------------------------
     def _refuse_writes(self, reason):
         if getattr(self, "_integrity_failure", None) is None:

@@ -25,13 +25,20 @@ from .._removed_set import ERASURE_WHAT, RemovedRows
 from ..exceptions import LineageError
 from ._erase_witnesses import _requested_here
 
-__all__ = ["as_recorded", "erased_what", "remember_erased"]
+__all__ = ["as_recorded", "erased_what", "remember_erased", "store_label"]
+
+
+def store_label(store):
+    """``store`` in the words that name its requests (:meth:`BaseStore._label`: the
+    same all its life, a copy's as its store's)."""
+    label = getattr(store, "_label", None)
+    return repr(store) if label is None else label()
 
 
 def erased_what(seq, store, created_at):
     """How a refit warning names an erasure event (the same words whether it was read
     from the store or recorded here, so that one request is said once)."""
-    return f"{ERASURE_WHAT}{seq} in {store!r} at {created_at}"
+    return f"{ERASURE_WHAT}{seq} in {store_label(store)} at {created_at}"
 
 
 def as_recorded(source_ids, rows):

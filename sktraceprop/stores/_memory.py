@@ -313,7 +313,22 @@ class MemoryStore(BaseStore):
                 self._local.view = None if view is None else View(self)
 
     def __repr__(self):
-        return "MemoryStore()"
+        # its identity, not its contents: read with no lock (a message naming the store
+        # may be made while another thread writes to it) and the same all its life (a
+        # request's words name it: see _label); a copy shares the store_id
+        state = self.__dict__
+        how = (
+            ", copy='unpickled'"
+            if state.get("_unpickled")
+            else ", copy='store.copy()'"
+            if state.get("_copied")
+            else ""
+        )
+        return f"MemoryStore(store_id={state.get('_id')!r}{how})"
+
+    def _label(self):
+        # (a copy's requests are named as its store's: one request, one name)
+        return f"MemoryStore(store_id={self.__dict__.get('_id')!r})"
 
 
 class _Writer:

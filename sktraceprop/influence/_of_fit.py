@@ -1,0 +1,88 @@
+"""What an :class:`~sktraceprop.influence.Explanation` holds of the fit that scored it.
+
+Its scores, and what they were computed from (the explained model's margins and
+classes, the notes on its training rows), are numbers of one fit of the explainer. A
+removal (an unlearner's ``unlearn``) or an erasure request of rows that fit held drops
+it (:mod:`._forget`): they are then numbers of a model the removed rows trained, and
+every accessor of them refuses, naming the removal, as ``top()`` and ``trace()`` do
+(:class:`OfFit`). An explanation pickled before an erasure, loaded after, cannot know
+its fit was dropped; its rows are checked against the explained model's store and the
+requests made in this process instead: ``top()`` marks them, and ``by_source()``,
+whose sums hold their scores, warns (:func:`warn_erased_scored`).
+"""
+
+import warnings
+
+import numpy as np
+
+from ..exceptions import ErasedRowsHeldWarning
+from ..utils._stack import user_stacklevel
+
+__all__ = ["OF_FIT", "OfFit", "held_privately", "warn_erased_scored"]
+
+#: What an explanation holds of the fit that scored it: its scores and what they were
+#: computed from (the model's margins and classes, the notes on its rows). A removal or
+#: erasure that drops that fit (see :mod:`._forget`) leaves them numbers of a model the
+#: removed rows trained: every one refuses then, as :meth:`Explanation.top` does.
+OF_FIT = (
+    "scores",
+    "margins",
+    "y",
+    "top_indices",
+    "top_scores",
+    "bottom_indices",
+    "bottom_scores",
+    "source_scores",
+    "notes",
+)
+
+
+class OfFit:
+    """An attribute of :data:`OF_FIT`: kept as ``_name``, read only while the fit that
+    scored the explanation was not dropped by a removal."""
+
+    def __set_name__(self, owner, name):
+        self.name, self.held = name, f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        obj._refuse_if_forgotten()
+        try:
+            return obj.__dict__[self.held]
+        except KeyError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.held] = value
+
+
+def held_privately(state):
+    """``state`` of an explanation pickled when :data:`OF_FIT` were plain attributes
+    (state format 1, or none recorded): under their ``_name``."""
+    state = dict(state)
+    for name in OF_FIT:
+        if name in state:
+            state[f"_{name}"] = state.pop(name)
+    return state
+
+
+def warn_erased_scored(explanation, what):
+    """Warn where training rows ``explanation`` scored were erased at request since the
+    explained model was fitted (its store records the request, or this process made
+    it): the sums ``what`` returns hold their scores (``top()`` marks them row by row;
+    where it cannot know, ``<NA>`` there, no word here either)."""
+    train_index = np.unique(explanation._train_rows["train_index"].to_numpy())
+    hit, seqs, _, _ = explanation._explainer._erased_marks(train_index)
+    if hit is None or not hit.any():
+        return
+    named = [f"store.erasure event seq {s}" if not isinstance(s, str) else s for s in seqs]
+    warnings.warn(
+        f"{what}: {int(hit.sum())} of the {train_index.size} training row(s) scored "
+        f"are, or were built from, rows erased at request ({'; '.join(named)}): the "
+        "sums hold their scores, computed from their data (top() marks them, column "
+        "erased). Refit the model and the explainer on the rows kept (the erasure "
+        "could not reach this explanation), or discard it.",
+        ErasedRowsHeldWarning,
+        stacklevel=user_stacklevel(),
+    )
