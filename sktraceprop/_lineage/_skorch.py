@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..gradients._decay_record import record_decays
+from ._fed_rows import warn_unfed_classes, watch_fed_rows
 
 
 class SeenRows:
@@ -18,6 +19,8 @@ class SeenRows:
 
     indices = None
     n_train = None
+    watch = None  # the rows a sampler fetched (:mod:`._fed_rows`)
+    unfed_note = None
 
 
 def is_skorch_net(est):
@@ -52,6 +55,10 @@ def skorch_fit_indices(estimator):
             seen.n_train = None
         if dataset_valid is not None and hasattr(dataset_train, "indices"):
             seen.indices = np.asarray(dataset_train.indices, dtype=np.int64)
+        # a sampler may never draw a class's rows: the rows it fetches are marked
+        positions = seen.indices if dataset_valid is not None else None
+        if dataset_valid is None or positions is not None:
+            dataset_train, seen.watch = watch_fed_rows(estimator, dataset_train, y, positions)
         return dataset_train, dataset_valid
 
     # Shadow the method on this instance only (skorch's __setattr__ is bypassed).
@@ -62,6 +69,7 @@ def skorch_fit_indices(estimator):
             yield seen
     finally:
         estimator.__dict__.pop("get_split_datasets", None)
+    seen.unfed_note = warn_unfed_classes(estimator, seen.watch)
 
 
 def iterator_rows(net, seen):
