@@ -4,8 +4,9 @@ A net given ``iterator_train__sampler`` or ``iterator_train__batch_sampler`` (a
 ``WeightedRandomSampler`` with zero weight for a class, a sampler over a subset) may
 never draw a row of a class. The net still has an output for it (its module was built
 with it; ``classes_`` is read from every row given to ``fit``), but no row pulled it up.
-Where a sampler is given, the rows its loader fetches during the fit are recorded
-(the training dataset is wrapped: one mark per fetched row) and a class of the training
+Where a sampler is given, the rows the training loop's loader fetches during the fit
+are recorded (the dataset given to that loader alone is wrapped: one mark per fetched
+row; callbacks and scoring passes see the training dataset itself) and a class of the training
 rows none of whose rows was fetched is warned about, by name.
 
 What cannot be seen, and so is not said: rows fetched in worker processes
@@ -15,6 +16,7 @@ dataset, and how often each row was drawn (only whether it was, at all).
 """
 
 import contextlib
+import functools
 import sys
 import warnings
 
@@ -22,10 +24,10 @@ import numpy as np
 
 from ..utils._stack import _PACKAGE
 
-__all__ = ["FedRows", "unfed_class_note", "warn_unfed_classes", "watch_fed_rows"]
+__all__ = ["unfed_class_note", "warn_unfed_classes", "watch_fed_rows"]
 
 
-class FedRows:
+class _FedRows:
     """A map-style dataset that marks each position fetched from ``dataset``."""
 
     def __init__(self, dataset, n):
@@ -46,6 +48,15 @@ class FedRows:
         return getattr(self.dataset, name)
 
 
+@functools.cache
+def _fed_rows_class():
+    """:class:`_FedRows` as a torch ``Dataset`` (torch is imported only where a net
+    exists)."""
+    import torch
+
+    return type("FedRows", (_FedRows, torch.utils.data.Dataset), {})
+
+
 def _sampler_named(net):
     get_params_for = getattr(net, "get_params_for", None)
     if get_params_for is None:
@@ -63,7 +74,7 @@ def _sampler_named(net):
 
 def watch_fed_rows(net, dataset_train, y, positions):
     """``(dataset, watch)``: ``dataset_train`` wrapped to record the rows fetched where
-    ``net``'s training iterator draws by a sampler, and the ``(FedRows, labels,
+    ``net``'s training iterator draws by a sampler, and the ``(wrapped dataset, labels,
     sampler)`` to check after the fit (None where there is nothing to watch).
     ``positions``: those of ``dataset_train``'s rows in ``y`` (None: all)."""
     sampler = _sampler_named(net)
@@ -80,7 +91,7 @@ def watch_fed_rows(net, dataset_train, y, positions):
         labels = labels[np.asarray(positions, dtype=np.intp)]
     if labels.ndim != 1 or labels.shape[0] != n or not hasattr(dataset_train, "__getitem__"):
         return dataset_train, None
-    wrapped = FedRows(dataset_train, n)
+    wrapped = _fed_rows_class()(dataset_train, n)
     return wrapped, (wrapped, labels, sampler)
 
 

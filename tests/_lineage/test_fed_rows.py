@@ -118,3 +118,15 @@ def test_watching_the_rows_does_not_change_the_training():
     ).fit(raw, y)
     for a, b in zip(traced[-1].module_.parameters(), plain[-1].module_.parameters()):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_a_scoring_pass_over_the_training_rows_is_not_counted_as_fed():
+    X, raw, y = _data("scored")
+    weights = np.where(y == 2, 0.0, 1.0)
+    net = _net(torch.utils.data.WeightedRandomSampler(weights, 60))
+    # scores every training row after each epoch, in eval mode (forward not recorded)
+    score = skorch.callbacks.EpochScoring("accuracy", on_train=True, use_caching=False)
+    net.set_params(callbacks=[score])
+    _, said = _traced_fit(net, X, y)
+    assert _fed_classes(raw, y) == {0, 1}
+    assert len(said) == 1 and re.search(UNFED.format(n=10, total=60), said[0])
