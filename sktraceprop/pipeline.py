@@ -174,6 +174,17 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
     lineage_ : Lineage
         The run recorded by the last fit.
 
+    Warns
+    -----
+    UserWarning
+        If the final step is a skorch net whose training iterator draws rows by a
+        sampler (``iterator_train__sampler`` or ``__batch_sampler``) that fetched no row
+        of a class of its training rows in any epoch: its output for the class was
+        never trained. The rows fetched are recorded in this process only: a loader
+        with ``iterator_train__num_workers > 0``, targets carried inside a torch
+        ``Dataset`` given as ``X``, or an iterable dataset cannot be seen, and nothing
+        is said of them; nor of how often each row was drawn.
+
     See Also
     --------
     make_traced_pipeline : Build a TracedPipeline from estimators.

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..gradients._decay_record import record_decays
+from ._fed_rows import warn_unfed_classes, watch_fed_rows
 
 
 class SeenRows:
@@ -18,6 +19,8 @@ class SeenRows:
 
     indices = None
     n_train = None
+    watch = None  # the rows a sampler fetched (:mod:`._fed_rows`)
+    unfed_note = None
 
 
 def is_skorch_net(est):
@@ -43,6 +46,7 @@ def skorch_fit_indices(estimator):
         yield seen
         return
     original = type(estimator).get_split_datasets
+    training_rows = []  # the training dataset, the fit's y and its rows' positions
 
     def get_split_datasets(X, y=None, *args, **kwargs):
         dataset_train, dataset_valid = original(estimator, X, y, *args, **kwargs)
@@ -52,16 +56,32 @@ def skorch_fit_indices(estimator):
             seen.n_train = None
         if dataset_valid is not None and hasattr(dataset_train, "indices"):
             seen.indices = np.asarray(dataset_train.indices, dtype=np.int64)
+        # a sampler may never draw a class's rows: the rows it fetches are marked
+        positions = seen.indices if dataset_valid is not None else None
+        if dataset_valid is None or positions is not None:
+            training_rows[:] = [dataset_train, y, positions]
         return dataset_train, dataset_valid
 
-    # Shadow the method on this instance only (skorch's __setattr__ is bypassed).
+    get_iterator = type(estimator).get_iterator
+
+    def iterator(dataset, training=False):
+        # only the training loop's loader fetches through the marks: callbacks and
+        # scoring passes are given the training dataset itself
+        if training and training_rows and dataset is training_rows[0]:
+            dataset, seen.watch = watch_fed_rows(estimator, *training_rows)
+        return get_iterator(estimator, dataset, training=training)
+
+    # Shadow the methods on this instance only (skorch's __setattr__ is bypassed).
     estimator.__dict__["get_split_datasets"] = get_split_datasets
+    estimator.__dict__["get_iterator"] = iterator
     try:
         # the decay each optimizer step used: one changed during the fit is refused
         with record_decays(estimator):
             yield seen
     finally:
         estimator.__dict__.pop("get_split_datasets", None)
+        estimator.__dict__.pop("get_iterator", None)
+    seen.unfed_note = warn_unfed_classes(estimator, seen.watch)
 
 
 def iterator_rows(net, seen):

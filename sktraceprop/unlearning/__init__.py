@@ -21,7 +21,9 @@ How a model forgets is a removal method (:mod:`._method`), one module each:
   correction on the retained rows in :mod:`._convex_correct`);
 - :mod:`._pipeline_refit`: a pipeline's preprocessing refitted on the retained rows,
   then the Newton correction of its final step;
-- :mod:`._neural`: an influence step plus fine-tuning for neural classifiers.
+- :mod:`._neural`: an influence step plus fine-tuning for neural classifiers, or, with
+  ``neural_method="refit"``, the network retrained on the retained rows
+  (:mod:`._neural_refit`).
 
 A removal is computed on copies; the event is appended to the store, and only then is
 the corrected model swapped in and the removed rows' data dropped, so a failure at any

@@ -76,7 +76,8 @@ class GradientCorrectionUnlearner(
     retrain using :func:`sktraceprop.metrics.unlearning_report`. A neural removal that
     takes every row of a class is refused (``UnlearningError``, nothing changed): a
     retrain has no row of the class, while the correction keeps the network's output
-    for it and the class in ``classes_`` (a convex model is refitted instead).
+    for it and the class in ``classes_`` (a convex model is refitted instead; a neural
+    one is retrained with ``neural_method="refit"``).
 
     Parameters
     ----------
@@ -196,10 +197,11 @@ class GradientCorrectionUnlearner(
         and 36 x 6; ``benchmarks/bench_unlearning_neural.py --all-methods`` scores
         18 x 3 beside the default).
     random_state : int, RandomState instance or None, default=None
-        Neural models with ``calibration="crossfit"`` only: draws the splits and the
-        clones' seeds. A torch module that seeds torch in its constructor overrides
-        them: every clone then starts from the model's initial weights, unlike
-        retrains with other seeds (seed with ``torch.manual_seed`` before ``fit``
+        Neural models with ``calibration="crossfit"`` or ``neural_method="refit"``
+        only: draws the splits and the clones' seeds, and the seed of each retrain.
+        A torch module that seeds torch in its constructor overrides them: every
+        clone then starts from the model's initial weights, unlike retrains with other
+        seeds (seed with ``torch.manual_seed`` before ``fit``
         instead; the user guide gives the measured difference).
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
@@ -218,6 +220,21 @@ class GradientCorrectionUnlearner(
         ``caveat`` says so). Neural
         models always keep the preprocessing: new inputs would invalidate the trained
         network.
+    neural_method : {"correct", "refit"}, default="correct"
+        Neural models only: how a removal is done. ``"correct"``: the influence step and
+        fine-tuning above (approximate; a removal that takes every row of a class is
+        refused). ``"refit"``: exact, a retrain: an unfitted clone of the network (the
+        same parameters) is fitted on the retained rows as it saw them (the
+        preprocessing kept; a skorch net with ``train_split=None`` for that fit, on
+        exactly the rows it trained on, its ``train_split`` set back after), its initial
+        weights drawn with a seed from ``random_state`` (torch's generator for a skorch
+        net; a ``JaxClassifier``'s own int ``random_state`` where it has one), logged as
+        the event's ``refit_seed``. The event's ``method`` is ``"refit"`` and ``exact``
+        is True; it also removes whole classes (a ``JaxClassifier`` retrained without a
+        class drops it from ``classes_``; a skorch net keeps the output its module was
+        built with, as a retrain does). It costs a fit per removal; ``calibration="auto"``
+        then fits no crossfit clones (a later correction, ``neural_method`` set back to
+        ``"correct"``, calibrates on a holdout, ``"holdout"``).
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only
@@ -335,7 +352,9 @@ class GradientCorrectionUnlearner(
     ({'hospital_b': 191}, 'newton', True)
     """
 
-    _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
+    _state_format = 2  # (sktraceprop._state_format: raise it when what is kept changes)
+    # format 1 had no neural_method: its removals were corrections
+    _state_upgrades = {1: lambda state: {"neural_method": "correct", **state}}
     # fitted before pickles recorded a format, it kept removal methods of another
     # layout (at 29414bb a PipelineRefit without `weighted`: unlearn failed)
     _reads_unnumbered = False
@@ -354,6 +373,7 @@ class GradientCorrectionUnlearner(
         "crossfit_folds": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "preprocessing": [StrOptions({"refit", "keep"})],
+        "neural_method": [StrOptions({"correct", "refit"})],
         "store": [None, object],
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
@@ -375,6 +395,7 @@ class GradientCorrectionUnlearner(
         crossfit_folds=6,
         random_state=None,
         preprocessing="refit",
+        neural_method="correct",
         store=None,
         n_jobs=None,
         verbose=0,
@@ -392,6 +413,7 @@ class GradientCorrectionUnlearner(
         self.crossfit_folds = crossfit_folds
         self.random_state = random_state
         self.preprocessing = preprocessing
+        self.neural_method = neural_method
         self.store = store
         self.n_jobs = n_jobs
         self.verbose = verbose

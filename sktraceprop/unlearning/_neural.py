@@ -63,6 +63,7 @@ from ._method import Removal, RemovalMethod
 from ._neural_backend import row_losses
 from ._neural_classes import check_no_class_lost
 from ._neural_inputs import _final, _holdout_rows, _module_inputs
+from ._neural_refit import refit_removal
 from ._neural_step import neural_remove
 
 __all__ = ["NeuralCorrection"]
@@ -179,8 +180,15 @@ class NeuralCorrection(RemovalMethod):
                     final, lost, rows if ids is None else np.asarray(ids, np.int64)[rows]
                 )
                 warnings.warn(split_note, UserWarning, stacklevel=user_stacklevel())
-        calibration = resolve_calibration(
-            params["calibration"], X_holdout is not None or validation is not None
+        # a retrain calibrates nothing: "auto" fits no crossfit clones then (a later
+        # correction, neural_method set back, calibrates on a holdout: logged)
+        refit = params.get("neural_method", "correct") == "refit"
+        calibration = (
+            "holdout"
+            if refit and params["calibration"] == "auto"
+            else resolve_calibration(
+                params["calibration"], X_holdout is not None or validation is not None
+            )
         )
         crossfit = None
         if calibration == "crossfit":
@@ -261,8 +269,10 @@ class NeuralCorrection(RemovalMethod):
         """As :meth:`RemovalMethod.remove`; ``drop_validation`` (a mask over the
         validation rows) names those of removed sources: the removal neither uses nor
         keeps them."""
-        # a class only removed rows hold: refused, no retrain would keep it (see there)
-        check_no_class_lost(_final(estimator), self.Y, forget, keep)
+        refit = params.get("neural_method", "correct") == "refit"
+        if not refit:
+            # a class only removed rows hold: refused, the correction keeps it (see there)
+            check_no_class_lost(_final(estimator), self.Y, forget, keep)
         backend = self.backend
         validation = self.validation
         validation_ids = getattr(self, "validation_ids", None)  # (older pickles lack it)
@@ -273,6 +283,10 @@ class NeuralCorrection(RemovalMethod):
                 (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None
             )
             validation_ids = validation_ids[stay] if stay.any() else None
+        if refit:  # exact: the network retrained on the held rows (see there)
+            return refit_removal(
+                self, estimator, keep, params, validation, validation_ids, n_dropped
+            )
         original = _final(estimator)
         # the record of the fit's steps (kept for the net copied), bound to the result
         steps_seen = records_of(original) if is_skorch_net(original) else None

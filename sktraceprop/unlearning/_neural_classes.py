@@ -5,7 +5,8 @@ with no output for it (or refuses the single class left), a skorch net keeps the
 its module was built with, which no row pulls up. The neural correction (an influence
 step and fine-tuning of the network trained with the class) keeps that output and the
 class in ``classes_``, and can still predict it: no retrain, so it is not done (a convex
-model is refitted instead, :mod:`._convex_correct`).
+model is refitted instead, :mod:`._convex_correct`; a neural one with
+``neural_method="refit"``, :mod:`._neural_refit`).
 """
 
 import numpy as np
@@ -38,7 +39,10 @@ def check_no_class_lost(final, Y, forget, keep):
         "an influence step and fine-tuning of the network trained with the class, keeps "
         f"that output and the class in classes_ and can still predict it. It is no "
         f"retrain, so it was not done: nothing was changed. Retrain {type(final).__name__} "
-        "on the retained rows: fit the unlearner again on the data without these rows "
+        "on the retained rows: set neural_method='refit' on the unlearner "
+        "(unlearner.set_params(neural_method='refit')), which removes the rows by "
+        "retraining the network on the retained rows and logs the removal as an exact "
+        "event of unlearning_log_; or fit the unlearner again on the data without these rows "
         "(unlearner.fit(X_kept, y_kept)), which fits the whole pipeline anew and starts a "
         "new unlearning_log_ (the removal is then that fit, not an event of the log: keep "
         "the old log, or the run it records, for the audit); or remove fewer rows."
