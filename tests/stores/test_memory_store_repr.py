@@ -66,3 +66,24 @@ def test_an_erasure_request_names_the_store_it_was_made_through(tmp_path):
     assert b.store_id in named and a.store_id not in named
     assert said and all(b.store_id in m and a.store_id not in m for m in said)
     assert int(np.asarray(frame["erased"].fillna(False), bool).sum()) >= 1
+
+
+@pytest.mark.parametrize("second", ["ro", "rw"])
+def test_a_request_read_through_another_handle_of_the_same_file_is_said_once(tmp_path, second):
+    # an SQLiteStore's repr says mode='ro': the request recorded here (through the
+    # writable handle) and the same request read through a read-only handle of the same
+    # file must keep one name, or one request is said twice
+    from sktraceprop.stores import SQLiteStore
+
+    _removed_rows.clear()
+    df, visits = _data(tmp_path / "data")
+    path = tmp_path / "audit.db"
+    store = SQLiteStore(path)
+    _fit(store, df)
+    (event,) = _erase(store, sample_id=stp.row_ids(visits[visits["key"].isin({503})]))
+    other = SQLiteStore(path, mode=second)
+    frame, said = _caught(lambda: stp.row_lineage(df, store=other))
+    named = list(frame.attrs.get("erasures_requests_here", []))
+    assert len(set(named)) <= 1, named
+    assert all(str(event["seq"]) in n and event["created_at"] in n for n in named)
+    assert len(said) <= 1, said
