@@ -101,8 +101,8 @@ regression, on {args.rows:,} rows: the least CPU time (this process, every threa
 traced fit is named), of the same with that watch switched off (the step watched as
 one), and of the same scikit-learn pipeline untraced. What else the traced fit adds
 (the lineage of every part's op, fitted-state fingerprints, the watch of the step
-itself) is not split here. Machine: {m["cpu"]}, {m["cpu_count"]} cores, Python {m["python"]}; load average at
-the start {loads}. Command: `{results["command"]}`.
+itself) is not split here. Machine: {m["cpu"]}, {m["cpu_count"]} cores, Python
+{m["python"]}; load average at the start {loads}. Command: `{results["command"]}`.
 """
     print(md)
     write_results("parts_watch", results, md)
