@@ -13,7 +13,14 @@ import pandas as pd
 from .._thread_compiles import submit
 from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
-from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
+from ._csv_lines import (
+    check_options,
+    data_lines,
+    header_records,
+    pinned,
+    record_limit,
+    rowless,
+)
 from ._csv_python import python_engine_line
 from ._csv_python_blank import blank_names_error, dropped_blank, without_blank
 from ._csv_skiprows import bounded_skiprows
@@ -208,7 +215,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             kept = scan.samples[blank]
             names_row = kept if kept.strip(b"\r\n") else None
             scan = without_blank(scan, blank)
-    lines = data_lines(scan, len(df), modelled, path)
+    lines = data_lines(scan, len(df), modelled, path, no_rows=rowless(df))
     check_content(for_check(df, sniffs), scan, modelled, path, names_row)
     if bad:
         check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
