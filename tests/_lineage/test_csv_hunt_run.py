@@ -10,9 +10,13 @@ from tests._lineage._csv_hunt_run import TimedHunt, run
 
 
 def _hunt(tmp_path, name, data, options, sep):
-    """A stand-in for ``hunt_one``: hangs on a file named "hang", dies on "die"."""
+    """A stand-in for ``hunt_one``: hangs on a file named "hang", dies on "die", takes
+    7 s on "slow" the first time in a worker."""
     if name == "hang":
         time.sleep(3600)  # (as a read stuck in native code: nothing in-process stops it)
+    if name == "slow" and not (tmp_path.parent / "slow").exists():
+        (tmp_path.parent / "slow").touch()  # (slow the first time in a worker only)
+        time.sleep(7)
     if name == "die":
         os._exit(3)
     (tmp_path / name).write_bytes(data)
@@ -20,7 +24,7 @@ def _hunt(tmp_path, name, data, options, sep):
 
 
 def test_a_hanging_read_is_reported_and_the_hunt_goes_on():
-    with TimedHunt(limit=10, hunt=_hunt) as timed:
+    with TimedHunt(limit=5, hunt=_hunt, retry=2) as timed:
         first = timed(("a.csv", b"1", {}, ","))
         start = time.perf_counter()
         hung = timed(("hang", b"", {}, ","))
@@ -28,13 +32,15 @@ def test_a_hanging_read_is_reported_and_the_hunt_goes_on():
         after = timed(("b.csv", b"2", {}, ","))
         died = timed(("die", b"", {}, ","))
         last = timed(("c.csv", b"3", {}, ","))
+        slow = timed(("slow", b"4", {}, ","))
     assert first.startswith("read 1 pid ")
-    assert hung.startswith("TIMEOUT: no outcome in 10 s")
-    assert 10 <= waited < 60
+    assert hung.startswith("TIMEOUT: no outcome in 5 s, nor in 10 s in a new worker")
+    assert 15 <= waited < 120
     assert after.startswith("read 2 pid ")
     assert after.split()[-1] != first.split()[-1]  # (a new worker)
     assert died == "WORKER DIED: exit code 3"
     assert last.startswith("read 3 pid ")
+    assert slow.startswith("read 4 pid ") and slow.endswith(" (slow)")
 
 
 def test_a_short_hunt_counts_every_file():
