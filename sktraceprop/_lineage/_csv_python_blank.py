@@ -19,12 +19,14 @@ next line end, the next line with it (``skiprows=[1]`` on ``"k,v\\r\\ra,1\\rb,2"
 keeps only ``b,2``, in pandas 2.2 and 3.1), where the python engine drops the blank line
 alone (the line finder now ends such a line as the python engine does, with
 ``engine="python"``: see :func:`._csv_kernel.scan_chunk`'s ``python_lines``). Where
-the header is not a plain header record (``names``, ``usecols``, ``skiprows`` or
-``skipfooter``, which move what the python engine counts or reads first), the blank
-line is refused (:func:`refuse_blank`), never guessed at. ``index_col`` (not False) is
-replaced by pandas with the ``k`` columns of the names line, none for a blank one
-(``self.index_col = list(range(len(line)))``, pandas 2.2 and 3.1): the frame is the
-one read without it, and the content check parses as that read (:func:`index_col_read`).
+the header is not a plain header record (``names``, ``usecols`` or ``skiprows``, which
+move what the python engine counts or reads first), the blank line is refused
+(:func:`refuse_blank`), never guessed at. ``skipfooter`` drops the last lines after it,
+as without the blank line (the line count's footer check judges the lines there).
+``index_col`` (not False) is replaced by pandas with the ``k`` columns of the names
+line, none for a blank one (``self.index_col = list(range(len(line)))``, pandas 2.2
+and 3.1): the frame is the one read without it, and the content check parses as that
+read (:func:`index_col_read`).
 
 With ``comment``, the python engine counts the fields of the header and of the line after
 the blank one cut at the comment character, quoted or not (``_check_comments``), and
@@ -67,7 +69,7 @@ __all__ = [
 ]
 
 #: Options under which the python engine's first lines are not modelled here.
-_UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
+_UNMODELLED = ("names", "usecols", "skiprows")
 
 
 def _applies(kwargs):
@@ -230,8 +232,7 @@ def _index_names_row(path, kwargs, scan, texts):
         return None
     if len(after) != len(line) + len(header):
         return None
-    unmodelled = [name for name in _UNMODELLED if name != "skipfooter"]
-    if any(_given(kwargs.get(name)) for name in unmodelled):
+    if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_index_names(path, int(scan.lines[first]), len(line))
     return first
 
@@ -314,7 +315,7 @@ def refuse_blank(path, line):
         "engine='python' and skip_blank_lines=False pandas "
         f"{pd.__version__} takes it for the names of no index columns and drops it, or "
         "reads it as a row, depending on the next line and on names, usecols, skiprows, "
-        "skipfooter, chunksize and, with comment=, on comment lines, quotes and "
+        "chunksize and, with comment=, on comment lines, quotes and "
         "missing-value markers such as '#N/A' around it, which are not modelled together: "
         "the lines of the rows cannot be guaranteed. Read it without engine='python' (the "
         "C engine reads the blank line as a row), with skip_blank_lines=True, or with "

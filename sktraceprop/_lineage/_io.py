@@ -127,7 +127,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
         a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
         blank line after the header that it drops, read with ``names``, ``usecols``,
-        ``skiprows``, ``skipfooter`` or ``chunksize``, or with ``comment``
+        ``skiprows`` or ``chunksize``, or with ``comment``
         and a comment line before it, a quote in a comment line after it or a
         missing-value marker holding the comment character there; with
         ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that

@@ -521,4 +521,6 @@ def _refusal_kind(exc):
     ]:
         if needle in text:
             return kind
-    return f"other ({type(exc).__name__}: {text[:120]})"
+    # (without the file's path, which differs in every read: the same reason counts once)
+    reason = re.sub(r"^sktraceprop\.read_csv: [^:]*: ", "", text)
+    return f"other ({type(exc).__name__}: {reason[:120]})"

@@ -157,7 +157,7 @@ def run(n_files, seed_value, limit, hunt=hunt_one):
         @given(hunt_files())
         def one(doc):
             outcome = timed(doc)
-            kind = outcome.split(" (")[0] if outcome.startswith("read") else outcome[:60]
+            kind = outcome.split(" (")[0] if outcome.startswith("read") else outcome[:140]
             counts[kind + " (slow)" * outcome.endswith(" (slow)")] += 1
             if outcome.startswith(ALARMS):
                 alarms.append((outcome, doc))
