@@ -72,8 +72,17 @@ class TimedHunt:
         self._worker = self._context.Process(target=_serve, args=(child, self.hunt), daemon=True)
         self._worker.start()
         child.close()
-        if self._conn.recv() != "ready":
-            raise RuntimeError("the hunt's worker did not start")
+        try:
+            ready = self._conn.recv()
+        except EOFError:
+            ready = None
+        if ready != "ready":
+            # (a script that starts a hunt unguarded by if __name__ == "__main__" is run
+            # again by the spawned worker, which then fails before it is ready)
+            self._worker.join(5)
+            raise RuntimeError(
+                f"the hunt's worker did not start (exit code {self._worker.exitcode})"
+            )
 
     def _stop(self):
         self._worker.kill()
