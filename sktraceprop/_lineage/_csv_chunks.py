@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LineageError
-from ._csv_lines import data_lines, header_records, one_row_per_line, record_limit
+from ._csv_lines import (
+    data_lines,
+    header_records,
+    one_row_per_line,
+    record_limit,
+    rowless,
+)
 from ._csv_python_blank import dropped_blank, refuse_dropped
 from ._csv_spans import RecordBytes
 from ._csv_stream import check_stable, scan_file
@@ -181,6 +187,10 @@ class TracedChunks:
     def _traced(self, chunk, repeated=False):
         start, n = self._start, len(chunk)
         where = self._path
+        if self._source is None and rowless(chunk):
+            # (pandas reads no column and no index: every chunk then holds no row,
+            # whatever records it read; a chunk with a row is refused below)
+            self._total, self._lines = 0, self._lines[:0]
         check_stable(self._before, os.stat(where), self._scan.n_bytes, where)
         if start + n > self._total:
             raise LineageError(

@@ -140,8 +140,20 @@ def record_limit(kwargs):
     return -1 if nrows is None else header_records(kwargs) + int(nrows)
 
 
-def data_lines(scan, n_rows, kwargs, where):
-    """Physical start lines of the ``n_rows`` data rows pandas returned, checked.
+def rowless(frame):
+    """Whether ``frame``, pandas' read, holds no column and no row: pandas builds such a
+    frame from no columns and no index read from the file, and it then holds no row
+    whatever records it read (a header of no field, a blank line read with
+    ``skip_blank_lines=False``, under ``index_col=False``; ``usecols=[]``: the same in
+    pandas 2.2 and 3.1, both engines, each chunk of no row). There is no row to name a
+    line for, so the records found need not be counted against it."""
+    return frame.shape == (0, 0)
+
+
+def data_lines(scan, n_rows, kwargs, where, no_rows=False):
+    """Physical start lines of the ``n_rows`` data rows pandas returned, checked
+    (``no_rows``: pandas returned a frame of no row whatever records it read, see
+    :func:`rowless`: none, where the scan found the records).
 
     Raises
     ------
@@ -154,6 +166,8 @@ def data_lines(scan, n_rows, kwargs, where):
             "guaranteed. Read it with pandas and use sktraceprop.from_pandas."
         )
     first = header_records(kwargs)
+    if no_rows:
+        return scan.lines[:0]
     total = max(scan.n_records - first, 0)
     stop = total - int(kwargs.get("skipfooter", 0) or 0)
     if kwargs.get("nrows") is not None:

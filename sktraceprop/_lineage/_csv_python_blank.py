@@ -19,10 +19,14 @@ next line end, the next line with it (``skiprows=[1]`` on ``"k,v\\r\\ra,1\\rb,2"
 keeps only ``b,2``, in pandas 2.2 and 3.1), where the python engine drops the blank line
 alone (the line finder now ends such a line as the python engine does, with
 ``engine="python"``: see :func:`._csv_kernel.scan_chunk`'s ``python_lines``). Where
-the header is not a plain header record (``names``, ``usecols``, ``skiprows`` or
-``skipfooter``, which move what the python engine counts or reads first; ``index_col``,
-which pandas then replaces by no index), the blank line is refused
-(:func:`refuse_blank`), never guessed at.
+the header is not a plain header record (``names``, ``usecols`` or ``skiprows``, which
+move what the python engine counts or reads first), the blank line is refused
+(:func:`refuse_blank`), never guessed at. ``skipfooter`` drops the last lines after it,
+as without the blank line (the line count's footer check judges the lines there).
+``index_col`` (not False) is replaced by pandas with the ``k`` columns of the names
+line, none for a blank one (``self.index_col = list(range(len(line)))``, pandas 2.2
+and 3.1): the frame is the one read without it, and the content check parses as that
+read (:func:`index_col_read`).
 
 With ``comment``, the python engine counts the fields of the header and of the line after
 the blank one cut at the comment character, quoted or not (``_check_comments``), and
@@ -57,6 +61,7 @@ from ._csv_python import _dialect, _na_markers
 __all__ = [
     "blank_names_error",
     "dropped_blank",
+    "index_col_read",
     "refuse_blank",
     "refuse_dropped",
     "refuse_index_names",
@@ -64,7 +69,7 @@ __all__ = [
 ]
 
 #: Options under which the python engine's first lines are not modelled here.
-_UNMODELLED = ("names", "usecols", "skiprows", "skipfooter")
+_UNMODELLED = ("names", "usecols", "skiprows")
 
 
 def _applies(kwargs):
@@ -200,9 +205,6 @@ def dropped_blank(path, kwargs, scan):
         refuse_blank(path, int(scan.lines[first]))
     if len(fields) != len(names):
         return None
-    if kwargs.get("index_col") is not None:
-        # (pandas then reads no index at all: the content check's parse keeps it)
-        refuse_blank(path, int(scan.lines[first]))
     return first
 
 
@@ -215,9 +217,10 @@ def _index_names_row(path, kwargs, scan, texts):
     fields of the three lines are not sure (see :func:`_python_fields`), None: the
     record count and the content check then judge the line found (``skipfooter`` drops
     rows from the end as without the line). Under ``names``, ``usecols`` or
-    ``skiprows`` (which move what the python engine counts or reads first) or
-    ``index_col`` (which pandas then replaces by the ``k`` columns), such a line is
-    refused (:func:`refuse_index_names`).
+    ``skiprows`` (which move what the python engine counts or reads first), such a line
+    is refused (:func:`refuse_index_names`). ``index_col`` (not False) is replaced by
+    pandas with the ``k`` columns: the frame is the one read without it (see
+    :func:`index_col_read`).
     """
     first = header_records(kwargs)
     dialect = _dialect(kwargs)
@@ -229,12 +232,18 @@ def _index_names_row(path, kwargs, scan, texts):
         return None
     if len(after) != len(line) + len(header):
         return None
-    unmodelled = [name for name in _UNMODELLED if name != "skipfooter"]
-    if any(_given(kwargs.get(name)) for name in unmodelled) or (
-        kwargs.get("index_col") is not None
-    ):
+    if any(_given(kwargs.get(name)) for name in _UNMODELLED):
         refuse_index_names(path, int(scan.lines[first]), len(line))
     return first
+
+
+def index_col_read(kwargs, record):
+    """The options pandas reads with where the python engine dropped ``record`` (from
+    :func:`dropped_blank`, or None) after the header: ``index_col`` replaced by the
+    columns of the names line, as without ``index_col``."""
+    if record is None or kwargs.get("index_col") is None:
+        return kwargs
+    return dict(kwargs, index_col=None)
 
 
 def refuse_dropped(path, kwargs, scan):
@@ -259,10 +268,10 @@ def refuse_index_names(path, line, k):
         f"sktraceprop.read_csv: {path}: line {line}, after the header, holds {k} "
         f"field{'s' * (k != 1)} and the line after it the header's count plus {k}: with "
         f"engine='python' pandas {pd.__version__} takes it for the names of {k} index "
-        f"column{'s' * (k != 1)} and reads it as no row; with names, usecols, skiprows, "
-        "index_col or chunksize that is not modelled, so the lines of the rows cannot be "
-        "guaranteed. Read it without those options, or with pandas and use "
-        "sktraceprop.from_pandas."
+        f"column{'s' * (k != 1)} and reads it as no row; with names, usecols, skiprows "
+        "or chunksize that is not modelled, so the lines of the rows cannot be "
+        "guaranteed. Read it without those options (as one frame, not in chunks), or "
+        "with pandas and use sktraceprop.from_pandas."
     )
 
 
@@ -306,7 +315,7 @@ def refuse_blank(path, line):
         "engine='python' and skip_blank_lines=False pandas "
         f"{pd.__version__} takes it for the names of no index columns and drops it, or "
         "reads it as a row, depending on the next line and on names, usecols, skiprows, "
-        "skipfooter, index_col and, with comment=, on comment lines, quotes and "
+        "chunksize and, with comment=, on comment lines, quotes and "
         "missing-value markers such as '#N/A' around it, which are not modelled together: "
         "the lines of the rows cannot be guaranteed. Read it without engine='python' (the "
         "C engine reads the blank line as a row), with skip_blank_lines=True, or with "

@@ -13,9 +13,16 @@ import pandas as pd
 from .._thread_compiles import submit
 from ..exceptions import LineageError
 from ._csv_bad_lines import check_dropped, read_warning_bad_lines, skipping
-from ._csv_lines import check_options, data_lines, header_records, pinned, record_limit
+from ._csv_lines import (
+    check_options,
+    data_lines,
+    header_records,
+    pinned,
+    record_limit,
+    rowless,
+)
 from ._csv_python import python_engine_line
-from ._csv_python_blank import blank_names_error, dropped_blank, without_blank
+from ._csv_python_blank import blank_names_error, dropped_blank, index_col_read, without_blank
 from ._csv_skiprows import bounded_skiprows
 from ._csv_sniff import sniffed_sep
 from ._csv_stream import check_stable, scan_file
@@ -120,7 +127,7 @@ def read_csv(path, source_id=None, **pandas_kwargs):
         ``engine="python"`` or ``skipfooter``: a row that engine drops as blank, such as
         a quoted ``""``, which the C tokenizer reads; with ``skip_blank_lines=False``, a
         blank line after the header that it drops, read with ``names``, ``usecols``,
-        ``skiprows``, ``skipfooter``, ``index_col`` or ``chunksize``, or with ``comment``
+        ``skiprows`` or ``chunksize``, or with ``comment``
         and a comment line before it, a quote in a comment line after it or a
         missing-value marker holding the comment character there; with
         ``engine="python"``, ``comment`` and ``skip_blank_lines=False``, a line that
@@ -208,11 +215,13 @@ def read_csv(path, source_id=None, **pandas_kwargs):
             kept = scan.samples[blank]
             names_row = kept if kept.strip(b"\r\n") else None
             scan = without_blank(scan, blank)
-    lines = data_lines(scan, len(df), modelled, path)
-    check_content(for_check(df, sniffs), scan, modelled, path, names_row)
+    lines = data_lines(scan, len(df), modelled, path, no_rows=rowless(df))
+    # (pandas replaced index_col by the names line's columns: the read without it)
+    checked = index_col_read(modelled, blank)
+    check_content(for_check(df, sniffs), scan, checked, path, names_row)
     if bad:
         check_dropped(df, modelled, path, first, every.lines, scan.lines, bad, every.n_lines)
-    keep = keeps_index(kwargs, df.index, 0)
+    keep = keeps_index(index_col_read(kwargs, blank), df.index, 0)
     check_index_names(df.index, keep, path)
     source = register_file(
         path, source_id, scan.sha256, len(df), lines, df, recorded_encoding(kwargs)

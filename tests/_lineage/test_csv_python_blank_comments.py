@@ -84,7 +84,9 @@ def test_a_blank_line_after_the_header_with_comments(
     lines = lines_of(resolve_row_ids(frame)).tolist()
     assert len(lines) == len(expected)
     assert all(b > a for a, b in zip(lines, lines[1:]))
-    if index_col is not None:
+    if not isinstance(view.index, pd.RangeIndex):
+        # (the markers in the index; none where pandas dropped the blank line, for which
+        # it replaces index_col by no index)
         view = view.reset_index()
     for line, value in zip(lines, view.iloc[:, 0].tolist()):
         if isinstance(value, str):

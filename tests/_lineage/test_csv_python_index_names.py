@@ -65,7 +65,8 @@ def test_the_index_names_row_is_no_row(tmp_path_factory, n, k, rows, ending, foo
 @pytest.mark.parametrize(
     "options",
     [
-        {"engine": "python", "index_col": 0},
+        # (index_col, which pandas replaces by the names row's columns, is read:
+        # tests/_lineage/test_csv_python_index_col_names.py)
         {"engine": "python", "chunksize": 1},
         {"engine": "python", "names": ["a", "b"], "header": 0},
         {"engine": "python", "skiprows": [9]},
