@@ -20,23 +20,9 @@ import sktraceprop as stp
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-FED = []  # the rows forward received while training, per call
+from tests._torch_nets import FED, RecordingNet, to_float32  # noqa: E402
+
 UNFED = r"fed no row of 1 class\(es\) \(\[2\]: {n} of its {total} training rows"
-
-
-class _Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.out = torch.nn.Linear(3, 3)
-
-    def forward(self, x):
-        if self.training:
-            FED.append(x.detach().numpy().copy())
-        return self.out(x)
-
-
-def _to_float32(X):
-    return np.asarray(X, dtype=np.float32)
 
 
 def _data(name):
@@ -48,7 +34,8 @@ def _data(name):
 
 def _net(sampler, train_split=None):
     return skorch.NeuralNetClassifier(
-        _Net,
+        RecordingNet,
+        module__n_out=3,
         max_epochs=3,
         lr=0.05,
         batch_size=16,
@@ -68,7 +55,7 @@ def _fed_classes(raw, y):
 def _traced_fit(net, X, y):
     FED.clear()
     torch.manual_seed(0)
-    pipe = stp.make_traced_pipeline(FunctionTransformer(_to_float32), net)
+    pipe = stp.make_traced_pipeline(FunctionTransformer(to_float32), net)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         pipe.fit(X, y)
@@ -113,7 +100,7 @@ def test_watching_the_rows_does_not_change_the_training():
     )
     torch.manual_seed(0)
     plain = make_pipeline(
-        FunctionTransformer(_to_float32),
+        FunctionTransformer(to_float32),
         _net(torch.utils.data.WeightedRandomSampler(weights, 60, generator=None)),
     ).fit(raw, y)
     for a, b in zip(traced[-1].module_.parameters(), plain[-1].module_.parameters()):

@@ -23,22 +23,7 @@ import sktraceprop as stp
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-FED = []  # the rows forward received while training, per call
-
-
-class _Net(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.out = torch.nn.Linear(3, 2)
-
-    def forward(self, x):
-        if self.training:
-            FED.append(x.detach().numpy().copy())
-        return self.out(x)
-
-
-def _to_float32(X):
-    return np.asarray(X, dtype=np.float32)
+from tests._torch_nets import FED, RecordingNet, to_float32  # noqa: E402
 
 
 def _fit(n, batch_size, valid, wrap="pipeline", seed=0, **iterator):
@@ -47,7 +32,7 @@ def _fit(n, batch_size, valid, wrap="pipeline", seed=0, **iterator):
     y = (np.asarray(X)[:, 0] > 0).astype(np.int64)
     split = skorch.dataset.ValidSplit(valid, random_state=seed) if valid else None
     net = skorch.NeuralNetClassifier(
-        _Net,
+        RecordingNet,
         max_epochs=2,
         lr=0.05,
         batch_size=batch_size,
@@ -56,7 +41,7 @@ def _fit(n, batch_size, valid, wrap="pipeline", seed=0, **iterator):
         **{f"iterator_train__{k}": v for k, v in iterator.items()},
     )
     if wrap == "pipeline":
-        model = stp.make_traced_pipeline(FunctionTransformer(_to_float32), net)
+        model = stp.make_traced_pipeline(FunctionTransformer(to_float32), net)
     else:
         model = stp.TracedEstimator(net)
     FED.clear()

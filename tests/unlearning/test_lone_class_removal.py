@@ -79,25 +79,13 @@ def test_binary_ridge_classifier_left_with_one_class_is_the_retrain_after():
 
 def _skorch(binary):
     torch = pytest.importorskip("torch")
-    skorch = pytest.importorskip("skorch")
+    pytest.importorskip("skorch")
     from sklearn.preprocessing import FunctionTransformer
 
-    from tests._torch_nets import TanhNet
+    from tests._torch_nets import tanh_classifier
 
     torch.manual_seed(0)
-    cls = skorch.NeuralNetBinaryClassifier if binary else skorch.NeuralNetClassifier
-    extra = {} if binary else {"criterion": torch.nn.CrossEntropyLoss}
-    net = cls(
-        TanhNet,
-        module__n_in=4,
-        module__n_hidden=6,
-        module__n_out=1 if binary else 3,
-        max_epochs=10,
-        lr=0.1,
-        train_split=None,
-        verbose=0,
-        **extra,
-    )
+    net = tanh_classifier(binary)
     # skorch reads a DataFrame as a dict of columns: hand it an array
     return stp.TracedPipeline([("f32", FunctionTransformer(_float32)), ("net", net)])
 

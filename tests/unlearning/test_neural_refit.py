@@ -36,23 +36,11 @@ def _data(name, n=60):
 
 
 def _net(binary=False, train_split=None):
-    torch = pytest.importorskip("torch")
-    skorch = pytest.importorskip("skorch")
-    from tests._torch_nets import TanhNet
+    pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from tests._torch_nets import tanh_classifier
 
-    cls = skorch.NeuralNetBinaryClassifier if binary else skorch.NeuralNetClassifier
-    extra = {} if binary else {"criterion": torch.nn.CrossEntropyLoss}
-    return cls(
-        TanhNet,
-        module__n_in=4,
-        module__n_hidden=6,
-        module__n_out=1 if binary else 3,
-        max_epochs=10,
-        lr=0.1,
-        train_split=train_split,
-        verbose=0,
-        **extra,
-    )
+    return tanh_classifier(binary, train_split=train_split)
 
 
 def _retrain_by_hand(net, Z, y, seed):
