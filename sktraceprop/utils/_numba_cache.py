@@ -9,12 +9,20 @@ computed by old code, with no error. The locators below add to numba's stamp a
 SHA-256 of every ``.py`` file in the kernel's own package directory, so a change to
 any of them recompiles. Importing this module registers them (``sktraceprop``'s
 ``__init__`` does, before any kernel module is imported).
+
+The locators also keep each numba version's kernels in a folder of its own
+(``__pycache__/numba-<version>``): numba names a cached kernel's file by the function
+and the Python version only, so two environments sharing one source tree (an editable
+install in two virtual environments) overwrote each other's files, and a process that
+had read its index before the other wrote failed loading the other's LLVM bitcode
+("LLVM bitcode parsing error").
 """
 
 import hashlib
 import os
 from functools import cache
 
+import numba
 from numba.core import caching
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +50,10 @@ class _PackageStamp:
     def get_source_stamp(self):
         own = super().get_source_stamp()
         return (own, directory_digest(os.path.dirname(os.path.abspath(self._py_file))))
+
+    def get_cache_path(self):
+        # (one folder per numba version: see the module's docstring)
+        return os.path.join(super().get_cache_path(), f"numba-{numba.__version__}")
 
     @classmethod
     def from_function(cls, py_func, py_file):

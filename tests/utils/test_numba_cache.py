@@ -109,3 +109,31 @@ def test_a_kernel_is_recompiled_after_only_its_helper_module_changed(tmp_path, r
     _package(root, 2)  # kernel.py untouched: same mtime and size
     # numba alone loads the stale kernel; with the package locators it recompiles
     assert _run(root, register) == (2 if register else 1)
+
+
+def test_each_numba_version_keeps_its_kernels_in_a_folder_of_its_own(tmp_path, monkeypatch):
+    # two environments sharing one source tree (numba 0.6x with LLVM 22 and the oldest
+    # supported numba with LLVM 14) wrote the same kernel files: one process then failed
+    # loading the other's bitcode. Each version's files now stay in their own folder.
+    import numba
+
+    py_file = tmp_path / "mod.py"
+    py_file.write_text("def f():\n    return 1\n")
+    namespace = {}
+    exec(compile(py_file.read_text(), str(py_file), "exec"), namespace)
+    paths, real = {}, numba.__version__
+    for version in (real, "0.0.0"):
+        monkeypatch.setattr(numba, "__version__", version)
+        for locator in _numba_cache.LOCATORS[:2]:
+            monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+            found = locator.from_function(namespace["f"], str(py_file))
+            if found is None:  # (outside the package: the test's file is not ours)
+                monkeypatch.setattr(_numba_cache, "_PACKAGE_DIR", str(tmp_path))
+                found = locator.from_function(namespace["f"], str(py_file))
+            paths[version, locator.__name__] = found.get_cache_path()
+    for name in ("UserProvidedLocator", "InTreeLocator"):
+        ours, other = paths[real, name], paths["0.0.0", name]
+        assert ours != other
+        assert os.path.basename(ours) == f"numba-{real}"
+        assert os.path.basename(other) == "numba-0.0.0"
+        assert os.path.dirname(ours) == os.path.dirname(other)
