@@ -10,8 +10,8 @@ Run from the repository root (``PYTHONPATH`` naming it)::
 
     nice -n 19 python -m tests._lineage._csv_hunt_run --files 2000 --seed 7 --limit 30
 
-(Give each venv its own ``NUMBA_CACHE_DIR`` where two run from one tree at once: each
-overwrites the other's cached kernels, and every worker compiles them again.)
+(Two venvs may run hunts from one tree at once: each numba version caches its kernels
+in a folder of its own, ``sktraceprop.utils._numba_cache``.)
 
 It prints a count of each outcome, then every ``BUG``, ``TIMEOUT`` and ``WORKER DIED``
 with its file, and exits 1 where there is one.
