@@ -117,7 +117,7 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
     )
     warnings.warn(
         f"this {type(estimator).__name__}'s lineage_ (run {run.run_id}) holds "
-        f"{len(erased)} training row(s) that {type(store).__name__} records as erased: "
+        f"{len(erased)} training row(s) that {_store_named(store)} records as erased: "
         f"source(s) {named}, by erasure event(s) seq "
         f"{', '.join(map(str, sorted(seqs)))}. {where}: its run still holds those rows' "
         "ids (so their files and lines) and its sources' statistics counted over them, "
@@ -168,7 +168,7 @@ def _warn_held_here(estimator, store, run, held):
     warnings.warn(
         f"this {type(estimator).__name__}'s lineage_ (run {run.run_id}) holds "
         f"{len(positions)} training row(s) that an erasure request made in this process "
-        f"named, which this {type(store).__name__} does not record ({'; '.join(words)}): "
+        f"named, which this {_store_named(store)} does not record ({'; '.join(words)}): "
         f"source(s) {named}. The erasure could not reach this object (fitted, or "
         "pickled, before it): its run still holds those rows' ids (so their files and "
         "lines) and its sources' statistics counted over them, and its fitted steps what "
@@ -254,7 +254,7 @@ def _erased_here_of(store, run, row_id):
         return None
     if hit is None or not hit.any():
         return None
-    where = "" if store is None else f", which this {type(store).__name__} does not record"
+    where = "" if store is None else f", which this {_store_named(store)} does not record"
     return (
         f"erased at request by {named[0]}, made in this process{where}: the explained "
         "model (fitted before it) still holds the row until refitted or discarded"
@@ -333,3 +333,12 @@ def erased_marks(estimator, row_ids):
             ),
         )
     return hit, seqs, store, None
+
+
+def _store_named(store):
+    """``store`` in the words its requests are named by (its repr, a copy's as its
+    store's: :func:`sktraceprop.stores._erased_here.store_label`): which store, not only
+    its class."""
+    from .stores._erased_here import store_label  # (the stores import this module)
+
+    return store_label(store)

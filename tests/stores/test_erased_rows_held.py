@@ -64,6 +64,7 @@ def test_a_pipeline_pickled_before_an_erasure_says_it_holds_the_rows(tmp_path, e
     assert f"holds {len(erased)} training row(s)" in message
     assert f"source(s) 'held_rows' ({len(erased)} row(s))" in message
     assert f"erasure event(s) seq {event['seq']}." in message
+    assert f"that {store!r} records as erased" in message  # (which store, not its class)
 
 
 def test_no_word_without_an_erasure_of_its_rows(tmp_path):

@@ -179,6 +179,7 @@ def test_a_model_used_with_another_store_says_it_holds_rows_erased_here(kind, tm
     (message,) = said
     assert "holds 2 training row(s)" in message and words in message
     assert "does not record" in message and frame["erased"].sum() == 4  # (2 lines a row)
+    assert f"which this {a!r} does not record" in message  # (which store, not its class)
     _, said = _caught(lambda: pipe_a.predict(df[["age"]].iloc[:2]))
     (message,) = said
     assert "holds 2 training row(s)" in message and words in message
