@@ -133,7 +133,9 @@ Machine: {info["cpu"]}, {info["cpu_count"]} cores, Python {info["python"]}. Comm
         markdown,
     )
     print(markdown)
-    if not args.keep:
+    if args.keep or setup_rc or test_rc:  # (a failed step's log is kept to be read)
+        print(f"kept: {work} (setup.log, test.log, the clone)")
+    else:
         shutil.rmtree(work)
 
 
