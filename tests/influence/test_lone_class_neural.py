@@ -14,9 +14,9 @@ import pytest
 from sktraceprop import InfluenceExplainer
 
 torch = pytest.importorskip("torch")
-skorch = pytest.importorskip("skorch")
+pytest.importorskip("skorch")
 
-from tests._torch_nets import TanhNet  # noqa: E402
+from tests._torch_nets import tanh_classifier  # noqa: E402
 
 LONE = "only row of their class"
 
@@ -38,19 +38,7 @@ def _named(message):
 
 def _net(n_out, binary=False):
     torch.manual_seed(0)
-    cls = skorch.NeuralNetBinaryClassifier if binary else skorch.NeuralNetClassifier
-    extra = {} if binary else {"criterion": torch.nn.CrossEntropyLoss}
-    return cls(
-        TanhNet,
-        module__n_in=4,
-        module__n_hidden=6,
-        module__n_out=n_out,
-        max_epochs=5,
-        lr=0.05,
-        train_split=None,
-        verbose=0,
-        **extra,
-    )
+    return tanh_classifier(binary, n_out=n_out, max_epochs=5, lr=0.05)
 
 
 def _fit_recording(explainer, X, y):
