@@ -26,6 +26,8 @@ so in a note (:data:`UNDECIDED`), and does not warn.
 
 import numpy as np
 
+from ._moved_flips import two_value_columns
+
 #: The largest chance that columns flipped on conditions of their own keep every
 #: column's counts, for a warning of rows moved.
 ALPHA = 1e-3
@@ -52,21 +54,11 @@ def kept_chance(was, now):
     rows independent of its loaded value, keep every column's counts of its two values
     as exactly as they are; None where they are not kept exactly (or not two values, or
     no row flipped), on the rows where no column is missing."""
-    full = [
-        r
-        for r in range(len(was[0]))
-        if all(w[r] is not None and v[r] is not None for w, v in zip(was, now))
-    ]
-    if len(full) < 2:
+    columns = two_value_columns(was, now)
+    if columns is None:
         return None
     log_chance = 0.0
-    for w, v in zip(was, now):
-        values = {w[r] for r in full} | {v[r] for r in full}
-        if len(values) != 2:
-            return None
-        first = next(iter(values))
-        loaded = np.array([w[r] == first for r in full])
-        here = np.array([v[r] == first for r in full])
+    for loaded, here in columns:
         if int(loaded.sum()) != int(here.sum()):
             return None
         n, n1, m = loaded.size, int(loaded.sum()), int((loaded != here).sum())

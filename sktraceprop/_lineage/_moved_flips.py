@@ -36,25 +36,39 @@ def _score(x, y):
     return r * np.sqrt(x.size)
 
 
-def flipped_apart(was, now):
-    """Whether columns of two values (``was``: each column's loaded cell keys, ``now``:
-    its cell keys now, on the rows compared; None: missing) were flipped each on rows
-    independent of its loaded value rather than the rows moved (see above)."""
+def two_value_columns(was, now):
+    """Each column's ``(loaded, here)``: whether its loaded cell and its cell now hold
+    its first value, as float arrays over the rows where no column is missing (``was``:
+    each column's loaded cell keys, ``now``: its cell keys now; None: missing); None
+    where fewer than two such rows, or a column not of exactly two values on them."""
     full = [
         r
         for r in range(len(was[0]))
         if all(w[r] is not None and v[r] is not None for w, v in zip(was, now))
     ]
     if len(full) < 2:
-        return False
-    rejected = False
+        return None
+    columns = []
     for w, v in zip(was, now):
         values = {w[r] for r in full} | {v[r] for r in full}
         if len(values) != 2:
-            return False
+            return None
         first = next(iter(values))
         loaded = np.array([w[r] == first for r in full], dtype=np.float64)
         here = np.array([v[r] == first for r in full], dtype=np.float64)
+        columns.append((loaded, here))
+    return columns
+
+
+def flipped_apart(was, now):
+    """Whether columns of two values (``was``: each column's loaded cell keys, ``now``:
+    its cell keys now, on the rows compared; None: missing) were flipped each on rows
+    independent of its loaded value rather than the rows moved (see above)."""
+    columns = two_value_columns(was, now)
+    if columns is None:
+        return False
+    rejected = False
+    for loaded, here in columns:
         if abs(_score(loaded, np.abs(loaded - here))) >= Z:
             return False  # (flips follow the loaded value: as a move's do)
         rejected |= abs(_score(loaded, here)) >= Z
