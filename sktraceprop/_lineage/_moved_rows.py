@@ -34,8 +34,10 @@ function either, as a move does; they are told apart where the rows compared sho
 (:mod:`._moved_flips`: flips that do not follow the loaded values, values now that do),
 and not warned of there. Rows moved among themselves keep each column's counts
 exactly, which flips do by chance only (:mod:`._moved_counts`): warned of where that
-chance is ``ALPHA`` or less (however few rows differ in both), said undecided in the
-run's note above it.
+chance is ``ALPHA`` or less (however few rows differ in both, none included), said
+undecided in the run's note above it (:mod:`._derived_notes`: by a merge, an
+aggregate or ``row_lineage``, which have no run, in a warning, and in the notes of the
+fits of the rows made).
 What stays possible: a move that is a function on every column (a periodic pattern
 shifted by its period) leaves each row the values of its own record, so the line its
 lineage names holds the values fitted (not noticed, and right); columns edited
@@ -167,10 +169,10 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     for mine, theirs in zip(now, was):
         differs += [a is not None and b is not None and a != b for a, b in zip(mine, theirs)]
     rows = np.flatnonzero(differs >= MIN_COLUMNS)
-    if rows.size < MIN_ROWS:
-        return None
     domain = [set(cell_keys(load.columns[m])) - {None} for _, m in cols]
     two = all(len(d) == 2 for d in domain)
+    if rows.size < MIN_ROWS and not two:  # (in columns of two values, the counts kept
+        return None  # tell a move however few rows differ in all: _moved_counts)
     moved, scattered = [], []
     if rows.size >= MIN_SHARE * inside.size:
         moved, scattered = _columns_moved(cols, was, now, rows, domain)
@@ -192,7 +194,8 @@ def _one_load(X, names, ids, hit, load, skip, as_loaded, records):
     held = sum(_holds(tuple(mine[r] for mine in now), records) for r in rows)
     if 4 * held < 3 * rows.size:
         return None
-    return moved, int(rows.size), int(inside.size), int(hit[inside[rows[0]]]), sure
+    example = rows[0] if rows.size else np.flatnonzero(differs)[0]
+    return moved, int(rows.size), int(inside.size), int(hit[inside[example]]), sure
 
 
 def _columns_moved(cols, was, now, rows, domain):

@@ -24,6 +24,7 @@ from ._compared_record import (
     compared_record,
     unknown_note,
 )
+from ._derived_notes import notes_of
 from ._feature_dict import by_feature, duplicate_note
 from ._features import feature_lineage, unknown_step
 from ._filled_merge import filled_note
@@ -245,6 +246,8 @@ def add_input_notes(run, X, changed):
                 "group statistics with sktraceprop.aggregate or, in the pipeline, "
                 "sktraceprop.preprocessing.GroupStatistics."
             )
+    # what the checks of a merge's or aggregate's inputs could not tell (no run there)
+    run.notes += [n for n in notes_of(run.sources or {}) if n not in run.notes]
     return run
 
 

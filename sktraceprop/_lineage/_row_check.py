@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..exceptions import LineageWarning
+from ..exceptions import LineageError, LineageWarning
 from ..utils._stack import user_stacklevel
 
 
@@ -39,6 +39,7 @@ def check_values(X, ids):
         When a row of ``X`` holds the values loaded for another row.
     """
     from ._changes import changes  # (it builds on the witnesses, which build on us)
+    from ._derived_notes import warn_undecided
     from ._replaced_rows import warn_replaced
 
     if isinstance(X, pd.Series):
@@ -46,9 +47,30 @@ def check_values(X, ids):
     if isinstance(X, pd.DataFrame):
         changed = changes(X, ids)
         warn_replaced(changed, "X")
+        warn_undecided(changed, "X", "sktraceprop.row_lineage")
         _warn_unkept(changed)
+        _warn_kept(ids)
         return
     _check_array(X, ids)
+
+
+def _warn_kept(ids):
+    """Warn of the notes kept with the merges and aggregates the rows ``ids`` come from
+    (:mod:`._derived_notes`): the lines named through them may be wrong."""
+    from ._derived_notes import notes_of
+    from ._ids import distinct_codes
+    from ._source import REGISTRY
+
+    sources = {}
+    for code in distinct_codes(ids):
+        try:
+            sources[int(code)] = REGISTRY.by_code(int(code))
+        except LineageError:  # (an id of no source: validate_ids says so)
+            continue
+    for note in notes_of(sources):
+        warnings.warn(
+            f"sktraceprop.row_lineage: {note}", LineageWarning, stacklevel=user_stacklevel()
+        )
 
 
 def _warn_unkept(changed):

@@ -298,6 +298,8 @@ _RATES = st.one_of(st.floats(0.36, 0.4), st.floats(0.7, 0.95))
 @example(n=500, p0=0.38, p1=0.38, seed=0)  # (warned before: "known false warning")
 @example(n=500, p0=0.8, p1=0.9, seed=1)
 @example(n=800, p0=0.36, p1=0.75, seed=2)
+# (warned of before: each column's score short of Z, both together beyond; test_moved_flips)
+@example(n=500, p0=0.390625, p1=0.375, seed=1906)
 def test_two_columns_flipped_each_on_its_own_condition_are_not_warned_of(
     tmp_path_factory, n, p0, p1, seed
 ):
@@ -373,6 +375,7 @@ def test_a_permutation_of_two_uneven_columns_of_two_values_is_warned_of(tmp_path
 @example(n=60, q=0.5, seed=0)
 @example(n=100, q=0.375, seed=1)
 @example(n=134, q=0.3125, seed=0)  # (12 rows differ in both: under a tenth, counts kept)
+@example(n=40, q=0.5, seed=2036)  # (2 rows differ in both: under MIN_ROWS, was silent)
 def test_a_permutation_of_two_columns_of_two_values_is_warned_of_or_said_undecided(
     tmp_path_factory, n, q, seed
 ):
