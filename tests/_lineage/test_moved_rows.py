@@ -290,7 +290,9 @@ def _read_flips(folder, n, q, seed):
     return path, stp.read_csv(path, source_id=path.stem)
 
 
-_RATES = st.one_of(st.floats(0.36, 0.4), st.floats(0.7, 0.95))
+# (up to 0.38: columns each flipped on two rows in five of 500 are still warned of now
+# and then, the data's own limit: test_moved_flips counts how often)
+_RATES = st.one_of(st.floats(0.36, 0.38), st.floats(0.7, 0.95))
 
 
 @settings(deadline=None, max_examples=15, suppress_health_check=list(HealthCheck))
