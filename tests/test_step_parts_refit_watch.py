@@ -139,3 +139,48 @@ def test_a_parts_calls_are_its_own_and_a_change_of_the_step_beside_them_is_not()
         part.transform(X[:, :1])
         with pytest.raises(LineageError, match=r"step 'prep' had its fitted .*transformers_"):
             fits.check("Pipeline")
+
+
+#: The parts the step held before :class:`_RefitsPrep` refitted it (outside the model).
+_BEFORE = []
+
+
+class _RefitsPrep(LogisticRegression):
+    """A final step that fits the pipeline's ``ColumnTransformer`` step (``prep``) again,
+    on the rows it is given, before its own fit: the step fitted twice in one fit."""
+
+    def __init__(self, prep=None, C=1.0):
+        self.prep = prep
+        super().__init__(C=C)
+
+    def fit(self, X, y=None):
+        _BEFORE[:] = [dict(self.prep.named_transformers_)]
+        self.prep.fit(np.asarray(X))
+        return super().fit(X, y)
+
+
+def test_a_traced_fit_that_fits_its_column_transformer_twice_names_what_it_holds(monkeypatch):
+    import sktraceprop as stp
+    from sktraceprop.stores import MemoryStore
+    from tests._gate import fit_while_other_code_fits
+
+    X1, y1 = shifted_data(0, "refit_parts")
+    X2, _ = plain(*shifted_data(1, "refit_parts"))
+    ct = ColumnTransformer([("s", StandardScaler(), [0]), ("mm", MinMaxScaler(), [1])])
+    store = MemoryStore()
+    pipe = stp.TracedPipeline([("prep", ct), ("lr", _RefitsPrep(prep=ct))], store=store)
+
+    def other():  # (the clone of the first fit: the step no longer holds it)
+        old = _BEFORE[0]["mm"]
+        assert not any(part is old for part in _held(ct))
+        old.fit(X2[:, 1:])
+
+    assert fit_while_other_code_fits(monkeypatch, pipe, X1, y1, other) is None
+    assert store.list_runs()["run_id"].tolist() == [pipe.lineage_.run_id]
+
+    def again():  # (the clone it holds now: refused, named)
+        ct.named_transformers_["mm"].fit(X2[:, 1:])
+
+    error = fit_while_other_code_fits(monkeypatch, pipe, X1, y1, again)
+    assert isinstance(error, LineageError), "recorded a run"
+    assert "step 'prep__mm' was fitted in thread 'MainThread'" in str(error), str(error)

@@ -220,9 +220,11 @@ def wrap_calls(fits, name, step):
     watched; each named ``name`` (in ``fits.call_names``) where not yet named; what was
     put, ``(obj, method, inner)``, is added to ``fits.put``."""
     for obj, _ in estimators_held(step).values():
+        if not hasattr(obj, "__dict__"):
+            continue
         if fits.call_names.get(id(obj)) is None:
             fits.call_names[id(obj)] = name
-        if id(obj) in fits.wrapped or not hasattr(obj, "__dict__"):
+        if id(obj) in fits.wrapped:
             continue
         fits.wrapped[id(obj)] = obj  # (held: an id is not reused while it lives)
         for method in CALLED:

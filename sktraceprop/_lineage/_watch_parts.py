@@ -109,8 +109,9 @@ def watch_parts(fits, name, step, watch, methods):
             watched.name = None
     names = {}  # (each object a part holds: named by the innermost part holding it)
     for part_name, part, *_ in reversed(found):
-        for oid in estimators_held(part):
-            names.setdefault(oid, part_name)
+        for oid, (obj, _) in estimators_held(part).items():
+            if hasattr(obj, "__dict__"):  # (watched, so held: its id not reused)
+                names.setdefault(oid, part_name)
     for oid, held_as in list(fits.call_names.items()):
         if held_as in ours and oid not in names:
             fits.call_names[oid] = None
