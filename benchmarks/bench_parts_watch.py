@@ -6,7 +6,9 @@ A traced pipeline whose first step is a ``ColumnTransformer`` of ``--parts`` par
 regression, on ``--rows`` rows: the best of ``--repeats`` fits, in CPU time
 (``time.process_time``), interleaved in one process, of the traced pipeline with its
 parts watched (now), with the watch of the parts switched off (the step watched as one,
-as before), and of the same scikit-learn pipeline untraced. Prints the table and writes
+as before), and of the same scikit-learn pipeline untraced, on the plain array and on the
+traced frame the traced fit is given (pandas' column selection is part of the ratio).
+Prints the table and writes
 ``results/parts_watch.json`` and ``.md``.
 
 Run: nice -n 19 python benchmarks/bench_parts_watch.py [--parts 20 --rows 20000]
@@ -53,6 +55,7 @@ def main(argv=None):
     ct = _column_transformer(args.parts)
     traced = stp.TracedPipeline([("prep", ct), ("lr", LogisticRegression())])
     plain = Pipeline([("prep", clone(ct)), ("lr", LogisticRegression())])
+    plain_frame = clone(plain)
     watch_parts = StepFits.watch_parts
 
     def as_before():
@@ -66,6 +69,7 @@ def main(argv=None):
         "traced, parts watched (now)": lambda: traced.fit(X, y),
         "traced, step watched as one (before)": as_before,
         "scikit-learn Pipeline, untraced": lambda: plain.fit(data, y),
+        "scikit-learn Pipeline, untraced, on the traced frame": lambda: plain_frame.fit(X, y),
     }
     best = {way: [] for way in ways}
     start_load = os.getloadavg()
@@ -99,7 +103,9 @@ regression, on {args.rows:,} rows: the least CPU time (this process, every threa
 {args.repeats} interleaved fits of the traced pipeline with its parts watched as steps
 (`sktraceprop/_lineage/_watch_parts.py`: a part refitted or changed elsewhere during the
 traced fit is named), of the same with that watch switched off (the step watched as
-one), and of the same scikit-learn pipeline untraced. What else the traced fit adds
+one), and of the same scikit-learn pipeline untraced (on the array, and on the traced
+frame the traced fit is given: a `DataFrame`, its columns selected by pandas). What else
+the traced fit adds
 (the lineage of every part's op, fitted-state fingerprints, the watch of the step
 itself) is not split here. Machine: {m["cpu"]}, {m["cpu_count"]} cores, Python
 {m["python"]}; load average at the start {loads}. Command: `{results["command"]}`.

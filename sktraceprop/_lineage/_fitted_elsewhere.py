@@ -86,28 +86,28 @@ class _Watch:
         self.inner = inner  # a method another watcher put there (the final step's spy)
 
     def __call__(self, *args, **kwargs):
-        fits = self.fits
+        fits, name = self.fits, self.name  # (None: a part its step no longer holds)
         mine = threading.get_ident() == fits.owner
-        if not mine:
-            if not fits.inside_fit(fits.parent.get(self.name)):  # (not its step's n_jobs)
-                fits.elsewhere.setdefault(self.name, {}).setdefault(
+        if name is not None and not mine:
+            if not fits.inside_fit(fits.parent.get(name)):  # (not its step's n_jobs)
+                fits.elsewhere.setdefault(name, {}).setdefault(
                     id(self.step), threading.current_thread().name
                 )
-        else:
-            fits.depth[self.name] = fits.depth.get(self.name, 0) + 1
+        elif name is not None:
+            fits.depth[name] = fits.depth.get(name, 0) + 1
         try:
             if self.inner is not None:
                 return self.inner(*args, **kwargs)
             return _class_method(self.step, self.method)(*args, **kwargs)
         finally:
-            if mine:
-                fits.depth[self.name] -= 1
-                if not fits.depth[self.name]:  # what the outermost fit here left
-                    state = _state(self.step)
-                    fits.left[self.name] = (self.step, state, _digests(state))
-                    fits.watch_parts(self.name, self.step)
+            if mine and name is not None:
+                fits.depth[name] -= 1
+                if not fits.depth[name] and self.name == name:  # what the outermost
+                    state = _state(self.step)  # fit here left
+                    fits.left[name] = (self.step, state, _digests(state))
+                    fits.watch_parts(name, self.step)
                     # (the traced fit's own calls of it from now on are not other code's)
-                    wrap_calls(fits, self.name, self.step)
+                    wrap_calls(fits, name, self.step)
 
     def __reduce__(self):
         # a step pickled during its own fit (to a joblib worker) arrives with its method
@@ -191,8 +191,9 @@ class StepFits:
         # of those put so; {pipeline said: how many such it put that could not be told
         # apart}
         self.placed, self.cloned, self.untold, self.untold_in = {}, set(), {}, set()
-        # name of a ColumnTransformer's or FeatureUnion's part -> that step's (_watch_parts)
-        self.parent = {}
+        # part name -> its step's; the parts' fit watches; id -> the name a call of it is
+        # of (None: not held); step name -> (its left, estimators_held) (_watch_parts)
+        self.parent, self.part_watches, self.call_names, self.held_in = {}, {}, {}, {}
 
     def chain(self, name):
         """``name`` and the steps it is a part of, innermost first."""

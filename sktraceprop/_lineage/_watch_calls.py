@@ -26,7 +26,11 @@ an array): such a step is refused, loudly. A shallow copy of a step taken during
 fit (``copy.copy``) shares its watched methods, which call the step's: the library's
 own copy drops them (``_leaf_features``). A part of a ``ColumnTransformer`` or
 ``FeatureUnion`` watched as a step of its own (:mod:`._watch_parts`) is also what that
-step holds: a call of the part is taken as the part's and as the step's.
+step holds: a call of the part is taken as the part's and as the step's. A call of an
+object inside a step notes what that object holds (the estimators in it), not all the
+step holds (a walk of every part at each call of one: a cost growing as the square of
+the parts): what it writes in the step outside that object is not taken as its own, so
+refused.
 """
 
 import copy
@@ -57,22 +61,26 @@ SHALLOW_MAX = 4096
 
 
 class _Call:
-    """Stands in for one of :data:`CALLED` of one object a watched step holds."""
+    """Stands in for one of :data:`CALLED` of one object a watched step holds (named as
+    ``fits.call_names`` names it now: a part may be held under another name after a
+    refit of its step, or no longer held)."""
 
-    def __init__(self, fits, name, obj, method, inner):
-        self.fits, self.name, self.obj, self.method = fits, name, obj, method
-        self.inner = inner
+    def __init__(self, fits, obj, method, inner):
+        self.fits, self.obj, self.method, self.inner = fits, obj, method, inner
 
     def __call__(self, *args, **kwargs):
         fits = self.fits
-        if threading.get_ident() != fits.owner or fits.inside_fit(self.name):
-            return self._run(args, kwargs)  # another thread's, or inside the step's fit
+        name = fits.call_names.get(id(self.obj))
+        if name is None or threading.get_ident() != fits.owner or fits.inside_fit(name):
+            return self._run(args, kwargs)  # not held, another thread's, or inside a fit
         # (the part of a ColumnTransformer is also what that step holds: both digested)
-        names, befores = fits.chain(self.name), []
+        names, befores, mine = fits.chain(name), [], None
         for name in names:
             if not fits.calls.get(name) and name in fits.left:  # the outermost call here
                 try:
-                    befores.append((name, held(fits.left[name][0])))
+                    if mine is None:
+                        mine = held(self.obj)
+                    befores.append((name, _within(fits, name, self.obj, mine)))
                 except Exception:  # noqa: BLE001 - not taken as the call's: refused if changed
                     pass
             fits.calls[name] = fits.calls.get(name, 0) + 1
@@ -155,6 +163,26 @@ def held(step):
     return {oid: (obj, keys, _attrs(obj)) for oid, (obj, keys) in estimators_held(step).items()}
 
 
+def _within(fits, name, obj, mine):
+    """What step ``name`` holds that a call of ``obj`` can write (``mine``, :func:`held`
+    of ``obj``): all of it where ``obj`` is the step; else the estimators ``obj`` holds,
+    each with the step's attributes that hold it (:func:`estimators_held` of the step,
+    kept while the watch's digest of the step is the same). What the call writes in the
+    step outside ``obj`` is then not taken as the call's: refused, loudly."""
+    left = fits.left[name]
+    if left[0] is obj:
+        return mine
+    kept = fits.held_in.get(name)
+    if kept is None or kept[0] is not left:
+        kept = fits.held_in[name] = (left, estimators_held(left[0]))
+    keys = kept[1]
+    return {
+        oid: (o, keys[oid][1], attrs)
+        for oid, (o, _, attrs) in mine.items()
+        if oid in keys and keys[oid][1] is not None
+    }
+
+
 def written(before):
     """What a call wrote in the step :func:`held` saw (``before``):
     ``(own, inside)``, ``own`` the step's attributes it replaced, added or removed
@@ -189,9 +217,14 @@ def written(before):
 
 def wrap_calls(fits, name, step):
     """Watch :data:`CALLED` of ``step`` and of each estimator it holds, where not yet
-    watched; what was put, ``(obj, method, inner)``, is added to ``fits.put``."""
+    watched; each named ``name`` (in ``fits.call_names``) where not yet named; what was
+    put, ``(obj, method, inner)``, is added to ``fits.put``."""
     for obj, _ in estimators_held(step).values():
-        if id(obj) in fits.wrapped or not hasattr(obj, "__dict__"):
+        if not hasattr(obj, "__dict__"):
+            continue
+        if fits.call_names.get(id(obj)) is None:
+            fits.call_names[id(obj)] = name
+        if id(obj) in fits.wrapped:
             continue
         fits.wrapped[id(obj)] = obj  # (held: an id is not reused while it lives)
         for method in CALLED:
@@ -201,5 +234,5 @@ def wrap_calls(fits, name, step):
             except Exception:  # noqa: BLE001 - a property that raises: not a method to watch
                 continue
             inner = obj.__dict__.get(method)
-            obj.__dict__[method] = _Call(fits, name, obj, method, inner)
+            obj.__dict__[method] = _Call(fits, obj, method, inner)
             fits.put.append((obj, method, inner))

@@ -14,7 +14,10 @@ own (:meth:`~._fitted_elsewhere.StepFits.watch_part`), named as its parameter is
 given as ``"drop"`` or ``"passthrough"`` (a ``remainder`` among them) is not an object
 to watch. Fits of the parts in other threads while the step's own fit runs (its ``n_jobs``
 workers) are its own: a part fitted by another thread in that window is taken as the
-step's, as a change made during a step's own fit is.
+step's, as a change made during a step's own fit is. Fitted again here (a wrapper that
+refits it, a ``FeatureUnion`` given another ``transformer_list``), the step's parts are
+named as it holds them then: an object it no longer holds (a ``ColumnTransformer``'s
+clone of the fit before) is named by none, its fits and changes elsewhere not the run's.
 """
 
 from sklearn.compose import ColumnTransformer
@@ -87,10 +90,34 @@ def watch_parts(fits, name, step, watch, methods):
     """Watch each part of ``step`` (named ``name`` in ``fits``, a
     :class:`~._fitted_elsewhere.StepFits`) as a step: its state digested now, each of its
     fit ``methods`` stood in for by a ``watch`` (a :class:`~._fitted_elsewhere._Watch`), the
-    traced fit's own calls of it watched (:func:`._watch_calls.wrap_calls`)."""
+    traced fit's own calls of it watched (:func:`._watch_calls.wrap_calls`). The names
+    are those of the parts ``step`` holds now: after a second fit of ``step`` here, a
+    part held under another name is named by it, and one no longer held is named by none
+    (its fits elsewhere, its changes, are not the step's)."""
     from ._fitted_elsewhere import _digests, _state  # (that module imports this one)
 
     found = parts(step, name)
+    was = {n for n in fits.parent if name in fits.chain(n)[1:]}  # (the parts named before)
+    now = {part_name for part_name, *_ in found}
+    for gone in was - now:
+        for table in (fits.left, fits.parent, fits.placed):
+            table.pop(gone, None)
+    ours = was | now
+    kept = {id(part) for _, part, *_ in found}
+    for watched in fits.part_watches.values():  # (objects no longer held: named by none)
+        if watched.name in ours and id(watched.step) not in kept:
+            watched.name = None
+    names = {}  # (each object a part holds: named by the innermost part holding it)
+    for part_name, part, *_ in reversed(found):
+        for oid, (obj, _) in estimators_held(part).items():
+            if hasattr(obj, "__dict__"):  # (watched, so held: its id not reused)
+                names.setdefault(oid, part_name)
+    for oid, held_as in list(fits.call_names.items()):
+        if held_as in ours and oid not in names:
+            fits.call_names[oid] = None
+    fits.call_names.update(
+        {oid: n for oid, n in names.items() if fits.call_names.get(oid) in (ours | {name, None})}
+    )
     for part_name, part, pipe, local, parent in found:
         state = _state(part)
         fits.left[part_name] = (part, state, _digests(state))
@@ -99,11 +126,15 @@ def watch_parts(fits, name, step, watch, methods):
             fits.placed[part_name] = (pipe, local, part)
         for method in methods:
             inner = part.__dict__.get(method)
-            if not callable(getattr(part, method, None)) or (
-                isinstance(inner, watch) and inner.fits is fits
-            ):
+            if not callable(getattr(part, method, None)):
                 continue
-            part.__dict__[method] = watch(fits, part_name, part, method, inner)
+            if isinstance(inner, watch) and inner.fits is fits:
+                if inner.name is None or inner.name in ours:
+                    inner.name = part_name  # (renamed: a part of this step, now so named)
+                continue
+            part.__dict__[method] = fits.part_watches[id(part), method] = watch(
+                fits, part_name, part, method, inner
+            )
             fits.put.append((part, method, inner))
     for part_name, part, *_ in reversed(found):  # (a part's parts first: named so)
         wrap_calls(fits, part_name, part)
