@@ -32,6 +32,7 @@ import weakref
 
 import numpy as np
 
+from ._erasures_unreachable import UNREACHABLE, marks_here, unreachable, warn_unreachable
 from ._lineage._erasures_seen import SNAPSHOT_CHECKED, is_snapshot
 from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning, UnknownSourceError
@@ -209,10 +210,22 @@ def erasure_of(estimator, row_id):
     run, store = _run_and_store(estimator)
     if run is None or not hasattr(run, "row_ids"):
         return None, False
-    here = _erased_here_of(store, run, row_id)
-    if store is None or here is not None:
-        return here, here is not None
-    erased = erased_rows(store, run)
+    try:
+        here = _erased_here_of(store, run, row_id)
+        if store is None or here is not None:
+            return here, here is not None
+        erased = erased_rows(store, run)
+    except UNREACHABLE as error:
+        if not unreachable(error):
+            raise
+        # (what cannot be checked is not handed out: as a copy's row, below)
+        here = _erased_here_of(None, run, row_id)
+        if here is not None:
+            return here, True
+        warn_unreachable(
+            estimator, store, error, f"training row {int(row_id)} (values withheld: None)"
+        )
+        return None, True
     for position, event in sorted(erased.items()):
         if int(run.row_ids[position]) == int(row_id):
             when = (
@@ -272,12 +285,19 @@ def removal_of(estimator, row_id):
     run, store = _run_and_store(estimator)
     if run is None or store is None or getattr(run, "run_id", None) is None:
         return None
-    events = [
-        e for e in removal_events(store) if e["kind"] == "unlearning" and e["run_id"] == run.run_id
-    ]
-    if not events:
-        return None
-    found = removed_in_store(store, np.array([row_id], dtype=np.int64), events=events)
+    try:
+        events = [
+            e
+            for e in removal_events(store)
+            if e["kind"] == "unlearning" and e["run_id"] == run.run_id
+        ]
+        if not events:
+            return None
+        found = removed_in_store(store, np.array([row_id], dtype=np.int64), events=events)
+    except UNREACHABLE as error:
+        if not unreachable(error):
+            raise
+        return None  # (said, and the row's values withheld, by erasure_of)
     if not found:
         return None
     return (
@@ -310,6 +330,10 @@ def erased_marks(estimator, row_ids):
         )
     try:
         hit, seqs = erased_in_run(store, run, np.asarray(row_ids, dtype=np.int64))
+    except UNREACHABLE as error:
+        warn_unreachable(estimator, store, error, f"the {len(row_ids)} training row(s) scored")
+        # the requests made here are known: their rows True, the others <NA>
+        return marks_here(run, row_ids, store)
     except UnknownSourceError:
         return (
             None,

@@ -320,22 +320,26 @@ def log_explanation(explainer, X, explanation, input_sha256=None, salt=None, sto
     store = explanation_store(explainer) if store is None else store
     lineage = getattr(explainer, "_lineage", None)
     ids = explainer.train_row_ids_
-    top = np.where(explanation.top_indices >= 0, ids[explanation.top_indices], -1)
-    bottom = np.where(explanation.bottom_indices >= 0, ids[explanation.bottom_indices], -1)
-    sources = explanation.source_scores
+    # (read as held: the explanation was just made, by this fit)
+    top_indices, bottom_indices = explanation._top_indices, explanation._bottom_indices
+    top = np.where(top_indices >= 0, ids[top_indices], -1)
+    bottom = np.where(bottom_indices >= 0, ids[bottom_indices], -1)
+    sources = explanation._source_scores
     payload = {
         "n_rows": int(explanation.n_test),
         "explainer": class_path(explainer),
         "model_fingerprint": None if lineage is None else lineage.model_fingerprint,
         "damping": float(explainer.damping_),
-        "top_k": int(explanation.top_indices.shape[1]),
+        "top_k": int(top_indices.shape[1]),
         "explained": None
-        if explanation.y is None
-        else encode_outputs("predict", explanation.y, getattr(explainer.model_, "classes_", None)),
+        if explanation._y is None
+        else encode_outputs(
+            "predict", explanation._y, getattr(explainer.model_, "classes_", None)
+        ),
         "top_row_ids": encode_array(top.astype(np.int64)),
-        "top_scores": encode_array(explanation.top_scores.astype(np.float64)),
+        "top_scores": encode_array(explanation._top_scores.astype(np.float64)),
         "bottom_row_ids": encode_array(bottom.astype(np.int64)),
-        "bottom_scores": encode_array(explanation.bottom_scores.astype(np.float64)),
+        "bottom_scores": encode_array(explanation._bottom_scores.astype(np.float64)),
         "source_scores": {
             "sources": [str(c) for c in sources.columns],
             "sums": encode_array(sources.to_numpy(dtype=np.float64)),

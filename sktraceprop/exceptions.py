@@ -119,7 +119,7 @@ class ErasedRowsHeldWarning(LineageWarning):
 class ErasuresUnknownWarning(ErasedRowsHeldWarning):
     """Whether a fitted object's training rows were erased since could not be checked:
     the store it was checked against is an unpickled
-    :class:`~sktraceprop.stores.MemoryStore`.
+    :class:`~sktraceprop.stores.MemoryStore`, or cannot be read.
 
     A MemoryStore pickled with a model (or an explainer) is a copy of the store frozen
     when it was pickled; an erasure request recorded in that store since is not in the
@@ -128,7 +128,9 @@ class ErasuresUnknownWarning(ErasedRowsHeldWarning):
     this warning says it is not known instead; a frame's ``erased`` column says
     ``<NA>``. Check against the store itself, or use an
     :class:`~sktraceprop.stores.SQLiteStore` or
-    :class:`~sktraceprop.stores.PostgresStore`, which outlive a pickle. A subclass of
+    :class:`~sktraceprop.stores.PostgresStore`, which outlive a pickle. An explanation
+    whose model's store cannot be read (its file moved or deleted, another store made
+    at its path, opened on another machine) says it too at each accessor. A subclass of
     :class:`ErasedRowsHeldWarning`: filters on that still apply.
     """
 

@@ -4,13 +4,18 @@ The explained rows' scores are computed by :mod:`._scoring` (in blocks, :mod:`._
 what they do not include is said in words by :mod:`._messages`.
 """
 
+import threading
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._model_lock import shared
 from .._prediction_log import explanation_store, log_explanation, start_salt
 from .._row_hash_start import start_hash_rows
+from ..exceptions import ErasedRowsHeldWarning
 from ..utils._progress import map_blocks
+from ..utils._stack import user_stacklevel
 from ._blocks import (
     check_masks,
     check_top_k,
@@ -45,6 +50,7 @@ class ExplainMixin:
         with shared(self), model_held(self):
             check_is_fitted(self)
             self._refuse_if_forgotten()
+            _warn_erased_fit(self, "influence_sums")
             self._check_model_unchanged()
             _, y = self._check_explained(X, y)
             masks = check_masks(masks, self.n_train_)
@@ -92,6 +98,7 @@ class ExplainMixin:
         with shared(self), model_held(self):
             check_is_fitted(self)
             self._refuse_if_forgotten()
+            _warn_erased_fit(self, "explain")
             input_sha256 = salt = store = None
             if log:
                 store = explanation_store(self)  # a missing store is refused before any work
@@ -143,17 +150,50 @@ class ExplainMixin:
 
             check_is_fitted(self)
             self._refuse_if_forgotten()
+            _warn_erased_fit(self, "score")
             self._check_model_unchanged()  # (before the retrains, not only after them)
             self._check_explained(X, y)
-            return linear_datamodeling_score(
-                self,
-                self._X_fit,
-                None,
-                X,
-                y,
-                n_subsets=self.n_subsets,
-                alpha=self.alpha,
-                random_state=self.random_state,
-                n_jobs=self.n_jobs,
-                verbose=self.verbose,
-            )
+            _SAID.score = True  # (its influence_sums below: said here, once)
+            try:
+                return linear_datamodeling_score(
+                    self,
+                    self._X_fit,
+                    None,
+                    X,
+                    y,
+                    n_subsets=self.n_subsets,
+                    alpha=self.alpha,
+                    random_state=self.random_state,
+                    n_jobs=self.n_jobs,
+                    verbose=self.verbose,
+                )
+            finally:
+                _SAID.score = False
+
+
+#: Whether this thread is in ``score``, which says it for the queries it makes.
+_SAID = threading.local()
+
+
+def _warn_erased_fit(explainer, what):
+    """Warn where training rows of ``explainer``'s fit were erased at request since the
+    explained model was fitted: an erasure that could not drop the fit (the explainer
+    was pickled before it and loaded after, or it was made by another process; one made
+    here drops it, and ``what`` refuses), so that ``what`` returns numbers computed from
+    their data (its store, or the requests made in this process, say which)."""
+    if getattr(_SAID, "score", False):
+        return
+    hit, seqs, _, _ = explainer._erased_marks(np.arange(explainer.n_train_))
+    if hit is None or not hit.any():
+        return
+    named = [f"store.erasure event seq {s}" if not isinstance(s, str) else s for s in seqs]
+    warnings.warn(
+        f"{type(explainer).__name__}.{what}: {int(hit.sum())} of the {hit.size} training "
+        f"row(s) of its fit are, or were built from, rows erased at request "
+        f"({'; '.join(named)}): it holds their features and gradients, and what it "
+        "returns is computed from their data. Fit it again on the rows kept (the erasure "
+        "could not reach this explainer: pickled before it, or made by another process), "
+        "or discard it.",
+        ErasedRowsHeldWarning,
+        stacklevel=user_stacklevel(),
+    )

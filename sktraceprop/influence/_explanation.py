@@ -1,14 +1,14 @@
 """Explanation: influence scores mapped to training rows, source files and lines."""
 
 import numpy as np
-import pandas as pd
 
+from .._erasures_unreachable import said_once
 from .._lineage._erasures_seen import with_erasures
 from .._lineage._file_digests import PROCESS_DIGESTS
 from .._lineage._file_state import with_file_states
-from .._lineage._ids import codes_of
 from .._lineage._source import REGISTRY
 from .._state_format import RecordedFormatMixin
+from ._explanation_rows import source_table, top_table, trace_row
 from ._of_fit import OF_FIT, OfFit, held_privately, warn_erased_scored
 
 __all__ = ["Explanation"]
@@ -74,6 +74,19 @@ class Explanation(RecordedFormatMixin):
     (fit the explainer again on the rows kept, and explain again), and its pickle holds
     none of them, nor its training rows' ids and lines. ``n_test`` and
     ``model_fingerprint`` stay readable.
+
+    An erasure that could not drop that fit (the explanation was pickled before it and
+    loaded after, in this process or another, or it was made by another process) is
+    found in the explained model's store, or among the requests made in this process:
+    each of those accessors then warns
+    (:class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`, naming the erasure event:
+    its numbers were computed from the erased rows' data; refit the model and the
+    explainer on the rows kept, or discard it), :meth:`top` and :attr:`train_rows`
+    mark the rows erased, and :meth:`trace` withholds an erased row's values. Where
+    that store cannot be read (its file moved or deleted, another machine), each warns
+    that whether rows were erased is not known
+    (:class:`~sktraceprop.exceptions.ErasuresUnknownWarning`), marks them ``<NA>`` and
+    withholds the values :meth:`trace` would hand out.
     """
 
     # 2: the attributes of OF_FIT kept as _name (read through OfFit)
@@ -92,6 +105,7 @@ class Explanation(RecordedFormatMixin):
 
     def __getstate__(self):
         state = super().__getstate__()
+        state.pop("_scored_index", None)  # (found again where loaded: see _of_fit)
         if self._forgotten() is not None:
             # (the fit that scored it was dropped: its numbers are not pickled either,
             # nor its training rows' ids and lines, which nothing reads any more;
@@ -190,14 +204,6 @@ class Explanation(RecordedFormatMixin):
             rows.attrs["erasures_note"] = note
         return rows
 
-    def _lines_of(self, train_index):
-        """Positions in :attr:`train_rows` of the lines behind each training row."""
-        at = self._train_rows["train_index"].to_numpy()
-        start = np.searchsorted(at, train_index, side="left")
-        count = np.searchsorted(at, train_index, side="right") - start
-        offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        return np.repeat(start, count) + offsets, count
-
     @property
     def n_test(self):
         """Number of test rows explained."""
@@ -245,35 +251,13 @@ class Explanation(RecordedFormatMixin):
             the request in ``attrs["erasures_requests_here"]``.
         """
         self._refuse_if_forgotten()  # (a removal dropped the fit that scored it)
-        idx, val = (
-            (self._bottom_indices, self._bottom_scores)
-            if opponents
-            else (self._top_indices, self._top_scores)
-        )
-        k = idx.shape[1] if n is None else min(int(n), idx.shape[1])
-        idx, val = idx[:, :k], val[:, :k]
-        n_test = idx.shape[0]
-        train_index = idx.ravel()
-        lines, count = self._lines_of(train_index)
-        rows = self._train_rows.iloc[lines]
-        out = pd.DataFrame(
-            {
-                "test_index": np.repeat(np.repeat(np.arange(n_test), k), count),
-                "rank": np.repeat(np.tile(np.arange(k), n_test), count),
-                "train_index": np.repeat(train_index, count),
-                "score": np.repeat(val.ravel(), count),
-                "row_id": rows["row_id"].to_numpy(),
-                "source_id": rows["source_id"].to_numpy(),
-                "uri": rows["uri"].to_numpy(),
-                "line": rows["line"].to_numpy(),
-            }
-        )
-        if "uris" in rows:  # sources read from several paths (uri missing for them)
-            out["uris"] = rows["uris"].to_numpy()
-        if "via" in rows:
-            out["via"] = rows["via"].to_numpy()
-        out["file_state"] = self._with_file_states(rows, "Explanation.top")["file_state"].array
-        return self._with_erasures(out, "Explanation.top")
+        with said_once():  # (its store unreadable: said once)
+            out = top_table(self, n, opponents)
+            if not out["erased"].any():
+                # (no row shown was erased, some scored may be: their scores are in the
+                # numbers shown, as in every accessor's)
+                warn_erased_scored(self, "Explanation.top")
+        return out
 
     def _with_file_states(self, rows, what):
         """``rows`` of :attr:`train_rows` with their files' ``file_state`` (see
@@ -330,23 +314,8 @@ class Explanation(RecordedFormatMixin):
 
     def _by_source(self, test_index=None):
         """:meth:`by_source` with no word of erased rows (a caller that says it)."""
-        frame = self.source_scores
-        if test_index is not None:
-            frame = frame.iloc[np.atleast_1d(test_index)]
-        sources, n_rows = self._sources, self._source_rows
-        total = frame.sum(axis=0).to_numpy()
-        out = pd.DataFrame(
-            {
-                "source_id": [s.source_id for s in sources],
-                "uri": [s.uri for s in sources],
-                "sha256": [s.sha256 for s in sources],
-                "label": list(frame.columns),
-                "n_rows": n_rows,
-                "score": total,
-            }
-        )
-        out["mean_score"] = out["score"] / (out["n_rows"] * len(frame))
-        return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+        self._refuse_if_forgotten()  # (a removal dropped the fit that scored it)
+        return source_table(self, test_index)
 
     def trace(self, test_index=0, rank=0, *, opponents=False):
         """File, line, raw values and ops of one influential training row.
@@ -403,50 +372,8 @@ class Explanation(RecordedFormatMixin):
             training rows are no longer the ones scored here).
         """
         self._refuse_if_forgotten()
-        idx, val = (
-            (self._bottom_indices, self._bottom_scores)
-            if opponents
-            else (self._top_indices, self._top_scores)
-        )
-        train_index = int(idx[test_index, rank])
-        row_id = int(self._explainer.train_row_ids_[train_index])
-        lines, _ = self._lines_of(np.array([train_index]))
-        keys = ("row_id", "source_id", "uri", "uris", "line", "via", "file_state")
-        rows = self._with_file_states(self._train_rows.iloc[lines], "Explanation.trace")
-        found = [
-            {
-                key: (int(value) if key in ("row_id", "line") else value)
-                for key, value in row.items()
-                if not (key in ("via", "uris") and not isinstance(value, str | tuple))
-            }
-            for row in rows[[c for c in keys if c in rows]].to_dict("records")
-        ]
-        if len(found) == 1 and found[0]["row_id"] == row_id:
-            source_id, uri, line = found[0]["source_id"], found[0]["uri"], found[0]["line"]
-            file_state = found[0]["file_state"]
-        else:
-            source = REGISTRY.by_code(int(codes_of(np.array([row_id]))[0]))
-            source_id, uri, line = source.source_id, source.uri, None
-            file_state = "not a file"  # (a merged row: its lines' files are in lines)
-        if not isinstance(uri, str):  # read from several paths: which one is not known
-            uri = None
-        # a row the explained unlearner removed since: its values are not shown again
-        removed, withheld = self._explainer._removal(row_id)
-        return {
-            "test_index": int(test_index),
-            "rank": int(rank),
-            "train_index": train_index,
-            "score": float(val[test_index, rank]),
-            "row_id": row_id,
-            "source_id": source_id,
-            "uri": uri,
-            "line": line,
-            "file_state": file_state,
-            "lines": found,
-            "values": None if withheld else self._explainer._raw_values(train_index),
-            "ops": self._explainer._ops(train_index),
-            "removed": removed,
-        }
+        with said_once():  # (its store unreadable: said once)
+            return trace_row(self, test_index, rank, opponents)
 
     def __repr__(self):
         if self._forgotten() is not None:

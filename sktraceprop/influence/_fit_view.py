@@ -54,13 +54,18 @@ class FitView:
         self.__dict__.update(state)
         self._token = as_fit_token(self._token)
 
-    def _read(self, name, *args):
+    def _read(self, name, *args, refitted=None):
+        """``explainer.name`` (called with ``args``), refused where the fit that scored
+        the explanation was dropped, or, unless ``refitted`` is given (returned then),
+        where the explainer was fitted again since."""
         explainer = self._explainer
         with shared(explainer):  # never during a refit (see InfluenceExplainer.fit)
             self.refuse_if_forgotten()
             # (an explainer copied with this view while a removal dropped its fit)
             check_removal_finished(explainer)
             if getattr(explainer, "_fit_token", None) is not self._token:
+                if refitted is not None:
+                    return refitted
                 raise ValueError(
                     f"the {type(explainer).__name__} was fitted again after this "
                     "explanation was made: its training rows are no longer the ones "
@@ -90,5 +95,7 @@ class FitView:
     def _removal(self, row_id):
         return self._read("_removal", row_id)
 
-    def _erased_marks(self, train_index):
-        return self._read("_erased_marks", train_index)
+    def _erased_marks(self, train_index, *, refitted=None):
+        """The explainer's ``_erased_marks``; ``refitted`` where it was fitted again
+        since (its model and rows are no longer those scored), else refused then."""
+        return self._read("_erased_marks", train_index, refitted=refitted)

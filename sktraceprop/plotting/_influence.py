@@ -197,7 +197,8 @@ class InfluenceDisplay(RecordedFormatMixin):
             raise IndexError(
                 f"test_index {test_index} out of range: {explanation.n_test} test rows explained"
             )
-        kept = explanation.top_indices.shape[1]
+        explanation._refuse_if_forgotten()  # (as its top() below)
+        kept = explanation._n_top
         if n_rows > kept and kept < explanation._train_rows["train_index"].nunique():
             warnings.warn(
                 f"n_rows={n_rows}, but the explanation kept the {kept} strongest supporters "
@@ -230,5 +231,6 @@ class InfluenceDisplay(RecordedFormatMixin):
             scores=frame["score"].to_numpy(),
             labels=labels,
             test_index=shown_index,
-            explained=None if explanation.y is None else explanation.y[test_index],
+            # (its top() above refused, or said what it holds of erased rows)
+            explained=None if explanation._y is None else explanation._y[test_index],
         )

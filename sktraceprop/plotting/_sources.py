@@ -220,12 +220,13 @@ class BySourceDisplay(RecordedFormatMixin):
             refuse()
         _warn_erased_explained(explanation)
         if over == "train_rows":
-            if explanation.scores is None:
+            # (read as held: refused and erased rows said above)
+            if explanation._scores is None:
                 raise ValueError(
                     "over='train_rows' needs every score: explain with keep_scores=True, "
                     "or use over='test_rows'"
                 )
-            per_row = explanation.scores.mean(axis=0)
+            per_row = explanation._scores.mean(axis=0)
             groups = {
                 label: per_row[rows]
                 for label, rows, _ in _groups(explanation._train_rows, REGISTRY.by_code)
@@ -238,7 +239,7 @@ class BySourceDisplay(RecordedFormatMixin):
             keys = zip(table["source_id"], map(same_file_uri, table["uri"]), table["sha256"])
             column = dict(zip(keys, table["label"]))
             groups = {
-                label: explanation.source_scores[column[_content(source)]].to_numpy()
+                label: explanation._source_scores[column[_content(source)]].to_numpy()
                 for label, rows, source in found
             }
             xlabel = "summed influence of the source on a test margin"

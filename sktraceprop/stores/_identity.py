@@ -48,10 +48,13 @@ def store_replaced(store, what, now, advice):
             f"it now holds another store (store_id {now.get('store_id')}, created at "
             f"{now.get('created_at')})"
         )
-    return StoreError(
+    error = StoreError(
         f"{store!r}: the store this handle was opened on (store_id {store.store_id}) was "
         f"replaced: {what}; {found}. Nothing was read or written. {advice}"
     )
+    # (its records cannot be read: sktraceprop._erasures_unreachable says so)
+    error.store_replaced = True
+    return error
 
 
 def store_upgraded(store, opened, now):
