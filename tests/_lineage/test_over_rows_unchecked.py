@@ -20,6 +20,7 @@ from sktraceprop.exceptions import LineageWarning
 from tests._lineage.test_over_rows import OPS, _fit, _records
 from tests._lineage.test_over_rows_sampled import _load
 from tests._lineage.test_over_rows_subset import _changed, _named, _subset
+from tests._lineage.test_witness_runs_memory import _frame
 
 #: Those the witness rows with a value decide where the gaps stay empty (pandas skips
 #: them: the running value continues from the nearest earlier row holding one).
@@ -103,12 +104,14 @@ def test_a_whole_load_with_gaps_is_checked_on_every_row_and_not_said_unchecked(t
     assert not [m for m in pipe.lineage_.notes if "could not be checked" in m]
 
 
-def test_a_load_whose_runs_the_memory_cap_left_few_says_so(tmp_path):
-    # (600 rows: the runs kept hold at most 150 lines, a few runs; a subset then leaves
-    # too few to find an operation in the file's order, and the note says why)
-    _, df = _load(tmp_path, 600, 10, "capped")
-    df["a"] = df["a"] * 2.5
-    pipe, found = _fit(df[["a", "b"]], df["y"])
+def test_a_load_whose_runs_the_memory_cap_left_few_says_so():
+    # (600 rows of 1,000 numeric columns: the runs kept hold at most 150 lines, a few
+    # runs; a subset then leaves too few to find an operation in the file's order, and
+    # the note says why. A narrow load keeps its runs: test_witness_runs_memory.py)
+    df = _frame(600, 1000, "capped")
+    X = df[["c0", "c1"]].copy()
+    X["c0"] = X["c0"] * 2.5
+    pipe, found = _fit(X, (df["c2"] > 0).astype(float))
     assert not found
     (note,) = [m for m in pipe.lineage_.notes if "could not be checked" in m]
     assert "witness rows keep no lines around them (the cap on the memory" in note
