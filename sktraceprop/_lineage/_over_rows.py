@@ -9,11 +9,12 @@ leaves what it gave to the rows after it (or its group). The library does not se
 operation; it sees the result on the witness rows, and tries the usual ones.
 
 A load whose every row is a witness (under 512 rows) is known whole: each operation
-(there also a moving standard deviation and a group's sum or standard deviation) is
-computed on the loaded column (in the load's order, and in the data's order over its
-rows) and compared with the column now, on every row compared (an exponentially weighted
-mean is checked there as in a larger load). A larger load keeps a sample: there the
-running ones (``cumsum``, ``cummax``, ``cummin``, ``expanding().mean()``) are checked
+(there also a moving standard deviation or variance and a group's sum or standard
+deviation) is computed on the loaded column (in the load's order, and in the data's
+order over its rows) and compared with the column now, on every row compared (an
+exponentially weighted mean is checked there as in a larger load). A larger load keeps
+a sample: there the running ones (``cumsum``, ``cummax``, ``cummin``,
+``expanding().mean()``) are checked
 from each witness row and the row before it in the data, which the data holds, and so is
 an exponentially weighted mean (:mod:`._over_rows_ewm`); a difference, a percentage
 change, a moving mean or sum (centred or not) is rebuilt from the data's rows up to a
@@ -28,10 +29,14 @@ subset (the data's order and its ids' both no longer the file's lines one after
 another) is checked from the loaded values kept around some witness rows
 (:mod:`._over_rows_file_order`; there also a moving standard deviation, and a column
 with gaps, past which an exponentially weighted mean with ``adjust=False`` is followed
-step by step, :mod:`._over_rows_ewm_gaps`). A witness row whose loaded value is missing
-is left out of each check; where nothing explains a column that changed on such rows,
-holds missing values now, or whose load kept too few runs, the run's note says it could
-not be checked (:mod:`._over_rows_unchecked`). A group's sum or count needs the loaded
+step by step, :mod:`._over_rows_ewm_gaps`); one run on such a subset in its own order
+(a moving mean, sum, standard deviation or variance, a difference, a percentage change,
+over a column with gaps or not) wherever the loaded value of each row of a window of the
+data's rows is kept (:mod:`._over_rows_known`). A witness row whose loaded value is
+missing is left out of each check; where nothing explains a column that changed on such
+rows, holds missing values now, whose load kept too few runs, or whose wider windows
+hold lines whose loaded values are not kept, the run's note says it could not be
+checked (:mod:`._over_rows_unchecked`). A group's sum or count needs the loaded
 value of other rows, which is not kept, and is left to the run's note of a changed
 column. The column must be
 explained on every row compared (the operation recomputed here agrees with it to a
@@ -50,6 +55,7 @@ from ._over_rows_file_order import in_file_order
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, group_mean
+from ._over_rows_known import in_windows, kept_values, unchecked_width
 from ._over_rows_rows_of import _RowsOf
 from ._over_rows_running import _running
 from ._over_rows_unchecked import unchecked_of
@@ -61,6 +67,13 @@ from ._witness import WITNESSES
 _RUNS_CHECKED = (
     "each of the {} of them whose neighbouring lines' loaded values are kept explained by "
     "it, in the file's order"
+)
+
+#: How the rows were checked where the operation ran on the data's rows in its order and
+#: a window's loaded values are kept (:mod:`._over_rows_known`).
+_KEPT_CHECKED = (
+    "each of the {} of them whose window's loaded values are all kept explained by it, "
+    "in the data's order"
 )
 
 
@@ -115,10 +128,11 @@ def over_rows(X, ids, changed, sources):
             mine = rows_of.of(code)[0]
             empty = int(np.isnan(now if mine.size == now.size else now[mine]).sum())
             gap = unchecked_of(loads, name)
-            if gap is not None or filled_ids.size or empty:
+            wide = unchecked_width([w for w in loads if not _whole(w)], name, rows_of.of(code)[1])
+            if gap is not None or filled_ids.size or empty or wide:
                 source_id = sources[code].source_id
                 found = (int(differ_ids.size), int(filled_ids.size), empty)
-                unchecked.append((name, source_id, *found, *(gap or (0,))))
+                unchecked.append((name, source_id, *found, *(gap or (0,)), wide))
                 break
     changed.over_rows_undecided = undecided
     return out
@@ -144,6 +158,11 @@ def _found(code, source, name, rows_of, now, maybe=None):
                 found = in_file_order(load.runs, name, rows_of.now_at(code, values))
                 if found is not None:
                     return found[0], _RUNS_CHECKED.format(found[1])
+            kept = kept_values(load, name) if op is None else None
+            if kept is not None:
+                found = in_windows(kept, X_ids, values)
+                if found is not None:
+                    return found[0], _KEPT_CHECKED.format(found[1])
             if op is None:
                 _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
                 op = group_std(load, name, rows, at, values)

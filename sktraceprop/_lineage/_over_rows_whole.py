@@ -81,6 +81,7 @@ def _whole_ops(series, keys):
         if w >= series.size:
             break
         yield f"rolling({w}).std()", series.rolling(w).std()
+        yield f"rolling({w}).var()", series.rolling(w).var()
     for key_name, key in keys:
         for how in ("mean", "sum", "std"):
             out = series.groupby(key, dropna=False).transform(how)
