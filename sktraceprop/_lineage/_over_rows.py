@@ -115,7 +115,8 @@ def over_rows(X, ids, changed, sources):
             if name not in columns or columns[name][0] != name or code not in sources:
                 continue  # (a new column, or one identified by its values: a feature)
             maybe = []
-            op, how = _found(code, sources[code], name, rows_of, now, maybe)
+            fill = _filled_with(now, ids, filled_ids)
+            op, how = _found(code, sources[code], name, rows_of, now, maybe, fill)
             if op is not None:
                 out.append((name, op, sources[code].source_id, int(differ_ids.size), how))
                 break
@@ -138,10 +139,21 @@ def over_rows(X, ids, changed, sources):
     return out
 
 
-def _found(code, source, name, rows_of, now, maybe=None):
+def _filled_with(now, ids, filled_ids):
+    """The one value the column holds now (``now``, on the data's rows ``ids``) at the
+    witness rows whose loaded value was missing (``filled_ids``), or None."""
+    if not filled_ids.size:
+        return None
+    held = now[np.isin(ids, filled_ids)]
+    held = np.unique(held[~np.isnan(held)])
+    return float(held[0]) if held.size == 1 else None
+
+
+def _found(code, source, name, rows_of, now, maybe=None, fill=None):
     """``(operation, how checked)`` found for column ``name`` of source ``code``, else
     ``(None, None)``; a group mean the sample could not tell from a lookup is appended
-    to ``maybe`` (for the run's note)."""
+    to ``maybe`` (for the run's note). ``fill``: the value the gaps were filled with
+    (:func:`_filled_with`), or None."""
     mine, X_ids = rows_of.of(code)
     values = now if mine.size == now.size else now[mine]
     for load in WITNESSES.loads(code, source.sha256):
@@ -154,6 +166,12 @@ def _found(code, source, name, rows_of, now, maybe=None):
                 op = _running(column, rows_of.witnesses(code, load), values, chained=False)
         else:
             op = _running(column, rows_of.witnesses(code, load), values)
+            if op is None and fill is not None:
+                # (a running op that skipped the gaps, filled since with one value: rows
+                # holding it are gaps again, each witness row's running value continuing
+                # from the nearest earlier row that holds another)
+                gaps = np.where(values == fill, np.nan, values)
+                op = _running(column, rows_of.witnesses(code, load), gaps)
             if op is None and load.runs is not None:
                 found = in_file_order(load.runs, name, rows_of.now_at(code, values))
                 if found is not None:

@@ -6,8 +6,10 @@ running sum or a moving mean at that row: it is left out, and the other witness 
 are compared (:func:`earlier_known`: a running operation pandas ran skipping missing
 values continues from the nearest earlier row that holds one). Where the column changed
 on witness rows whose loaded value was missing, and no operation explains it, the
-operation may still be one over rows that skipped or filled those gaps (``ffill``, a
-running sum whose gaps were filled since), and so where the column holds missing values
+operation may still be one over rows that skipped or filled those gaps (``ffill``, an
+expanding mean or an exponentially weighted mean over them; a running sum, maximum or
+minimum whose gaps were filled since with one value is checked with the rows holding it
+as gaps again, :mod:`._over_rows`), and so where the column holds missing values
 now (a difference or a moving mean over the data's rows is rebuilt from a chain of its
 rows, which a missing value breaks): the run's note says the column could not be
 checked (:func:`over_rows_unchecked_note`), not that it was computed row by row. So it

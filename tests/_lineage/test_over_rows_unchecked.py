@@ -22,8 +22,10 @@ from tests._lineage.test_over_rows_sampled import _load
 from tests._lineage.test_over_rows_subset import _changed, _named, _subset
 from tests._lineage.test_witness_runs_memory import _frame
 
-#: Those the witness rows with a value decide where the gaps stay empty (pandas skips
-#: them: the running value continues from the nearest earlier row holding one).
+#: Those the witness rows with a value decide (pandas skips the gaps: the running value
+#: continues from the nearest earlier row holding one), where the gaps stay empty or
+#: are filled since with one value (the witness rows with no loaded value hold it: the
+#: rows holding it are gaps again; noted as unchecked before).
 DECIDED = ["cumsum", "cummax", "cummin"]
 #: Those decided filled or not: a narrow window is recomputed from the loaded values
 #: kept (witness rows and runs' lines) wherever a row's window holds only such lines
@@ -61,7 +63,7 @@ def test_a_subset_with_gaps_computed_in_its_order_warns_or_says_unchecked(tmp_pa
     _truth(X, path, op)
     pipe, found = _fit(X[["a", "b"]], X["y"])
     unchecked = [m for m in pipe.lineage_.notes if "could not be checked for an op" in m]
-    if op in WINDOWED or (op in DECIDED and not fill):
+    if op in WINDOWED or op in DECIDED:
         assert len(found) == 1 and _named(op) in str(found[0].message)
         assert not unchecked
     else:  # (never silent: the gaps leave it undecided, and the note says so)
@@ -119,3 +121,22 @@ def test_a_load_whose_runs_the_memory_cap_left_few_says_so():
     assert not found
     (note,) = [m for m in pipe.lineage_.notes if "could not be checked" in m]
     assert "witness rows keep no lines around them (the cap on the memory" in note
+
+
+@pytest.mark.parametrize(
+    ("change", "warns"),
+    [
+        (lambda a: a.cummax().fillna(-1.0), True),  # (a fill other than 0)
+        (lambda a: a.fillna(-1.0), False),  # (the controls: no operation over rows)
+        (lambda a: (a * 2.5).fillna(0.0), False),
+        (lambda a: a.fillna(0.0).cumsum() * 0 + 7.0, False),
+    ],
+)
+def test_gaps_filled_with_one_value_are_gaps_again_only_for_a_running_op(tmp_path, change, warns):
+    _, df = _load(tmp_path, 3000, 16, f"fillone{tmp_path.name}", gaps=True)
+    X = _subset(df, "sample", sort=False, seed=16)
+    X["a"] = change(X["a"])
+    pipe, found = _fit(X[["a", "b"]], X["y"])
+    assert bool(found) == warns, [m[:200] for m in pipe.lineage_.notes]
+    if warns:
+        assert "(a.cummax:" in str(found[0].message)
