@@ -3,7 +3,7 @@ order (the file's), then a random subset taken (``train_test_split``, ``sample``
 boolean mask), sorted back or not: checked at the witness rows that keep a run of their
 neighbours' loaded values (:mod:`._witness_runs`), wherever they now sit.
 
-A moving mean, sum or standard deviation (centred or not, up to ``rolling(30)``), a
+A moving mean, sum, standard deviation or variance (centred or not, up to ``rolling(30)``), a
 difference and a percentage change are recomputed from the run's loaded values alone,
 as pandas computes them (a window holding a missing value gives none; ``pct_change``
 with ``fill_method=None`` or padded, either). A running sum, maximum, minimum and an
@@ -84,6 +84,7 @@ def _windows(near, here, loaded, scale):
         "centred": _explains(centred, here, loaded, scale),
         # (near enough: checked in two passes below)
         "std": _explains(approx, here, loaded, scale * 1e3),
+        "var": _explains(approx**2, here, loaded, scale * 1e3),
     }
     for k, width in enumerate(w.tolist()):
         if found["mean"][k]:
@@ -93,10 +94,11 @@ def _windows(near, here, loaded, scale):
         if found["centred"][k]:
             return f"rolling({width}, center=True).mean()", centred[:, k]
     for k, width in enumerate(w.tolist()):
-        if found["std"][k]:
-            std = np.std(near[:, c + 1 - width : c + 1], axis=1, ddof=1)
-            if _explains(std, here, loaded, scale):
-                return f"rolling({width}).std()", std
+        for kind in ("std", "var") if found["std"][k] or found["var"][k] else ():
+            var = np.var(near[:, c + 1 - width : c + 1], axis=1, ddof=1)
+            spread = np.sqrt(var) if kind == "std" else var
+            if _explains(spread, here, loaded, scale):
+                return f"rolling({width}).{kind}()", spread
     return None
 
 

@@ -6,13 +6,18 @@ running sum or a moving mean at that row: it is left out, and the other witness 
 are compared (:func:`earlier_known`: a running operation pandas ran skipping missing
 values continues from the nearest earlier row that holds one). Where the column changed
 on witness rows whose loaded value was missing, and no operation explains it, the
-operation may still be one over rows that skipped or filled those gaps (``ffill``, a
-running sum whose gaps were filled since), and so where the column holds missing values
+operation may still be one over rows that skipped or filled those gaps (``ffill``, an
+expanding mean or an exponentially weighted mean over them; a running sum, maximum or
+minimum whose gaps were filled since with one value is checked with the rows holding it
+as gaps again, :mod:`._over_rows`), and so where the column holds missing values
 now (a difference or a moving mean over the data's rows is rebuilt from a chain of its
 rows, which a missing value breaks): the run's note says the column could not be
 checked (:func:`over_rows_unchecked_note`), not that it was computed row by row. So it
 does where the memory cap on the lines kept around witness rows
-(:data:`._witness_runs.SHARE`) left witness rows out of the check in the file's order.
+(:data:`._witness_runs.SHARE`) left witness rows out of the check in the file's order,
+and where a moving window of some width over the data's rows holds a line whose loaded
+value is not kept on all but a few rows (:mod:`._over_rows_known`: a subset in another
+order than the file's, or of lines far apart), so that wider windows were not checked.
 """
 
 import numpy as np
@@ -55,9 +60,10 @@ def over_rows_unchecked_note(unchecked, name="X"):
     """The run's note for columns that changed after loading where no operation over
     rows was found but some witness rows could not be compared:
     ``[(column, source id, rows that differ, of them missing in the file, rows of the
-    source missing a value now, witness rows left out by the memory cap)]``."""
+    source missing a value now, witness rows left out by the memory cap, the narrowest
+    moving window not checked in the data's order or 0)]``."""
     parts = []
-    for column, source, n_differ, n_missing, n_empty, left_out in unchecked:
+    for column, source, n_differ, n_missing, n_empty, left_out, *wide in unchecked:
         why = []
         if n_missing:
             why.append(
@@ -75,6 +81,14 @@ def over_rows_unchecked_note(unchecked, name="X"):
             why.append(
                 f"{left_out} witness rows keep no lines around them (the cap on the memory "
                 "kept per load), so they were not checked in the file's order"
+            )
+        if wide and wide[0]:
+            why.append(
+                f"a moving window over the data's rows is recomputed only where the loaded "
+                f"value of each of its rows is kept (witness rows and the lines around "
+                f"some), and those of {wide[0]} rows or more hold such values on too few "
+                "rows here (a subset in another order than the file's, or of lines far "
+                "apart), so they were not checked"
             )
         parts.append(
             f"column {column} of {name} (loaded from {source!r}; {n_differ} rows compared "

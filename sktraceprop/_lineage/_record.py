@@ -35,7 +35,7 @@ from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
 from ._moved_rows import moved_rows_message, moved_rows_undecided_note
 from ._moved_values import moved_message
-from ._over_rows import over_rows_message, over_rows_undecided_note
+from ._over_rows_text import over_rows_message, over_rows_undecided_note
 from ._over_rows_unchecked import over_rows_unchecked_note
 from ._overwritten import holding_others, overwritten
 from ._read_paths import narrowed_table

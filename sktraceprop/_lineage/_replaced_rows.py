@@ -168,7 +168,7 @@ def warn_replaced(changed, name):
             moved_message(changed.moved, name), LineageWarning, stacklevel=user_stacklevel()
         )
     if getattr(changed, "over_rows", None):
-        from ._over_rows import over_rows_message  # (it builds on _witness too)
+        from ._over_rows_text import over_rows_message  # (it builds on _witness too)
 
         message = over_rows_message(changed.over_rows, name)
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())

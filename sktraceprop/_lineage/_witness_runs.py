@@ -11,7 +11,8 @@ the frame (a moving window of up to ``BEFORE + 1`` rows, centred or not), the id
 those rows, and the number of values missing before it in the column (an expanding
 mean's count). A line held by several runs is kept once, and the runs of a load keep
 at most one line in :data:`SHARE` of its rows (a wide load of a few thousand rows held
-more in its runs than in the frame): the witness rows past that keep none, and are not
+more in its runs than in the frame) where that is more than :data:`VALUES` values (a
+narrow load keeps its runs): the witness rows past that keep none, and are not
 checked in the file's order. Kept in this process only, as the witness rows are; rows an unlearner
 removes take the runs that hold them with them (:meth:`Runs.without`). A load of fewer
 than 512 rows keeps every row and needs none; a read in chunks, a merge or an aggregate
@@ -31,6 +32,12 @@ RUN_EVERY = 8
 #: ids) are not kept, and their witness rows are not checked in the file's order
 #: (``Runs.left_out`` counts them).
 SHARE = 4
+#: ... unless the lines of a narrow load hold fewer values than this (1 MiB of float64)
+#: in its numeric columns: there the cap left a narrow load of a few thousand rows about
+#: a third of its runs, and a subset of a quarter of its rows then too few to check in
+#: the file's order, to save less than a megabyte. The runs of a load hold at most
+#: ``max(frame / SHARE, VALUES)`` values.
+VALUES = 2**17
 
 
 class Runs:
@@ -61,23 +68,16 @@ class Runs:
         at = positions[is_witness(frame_ids[positions], every * RUN_EVERY)]
         at = at[np.argsort(frame_ids[at], kind="stable")]
         n = len(frame)
-        at, left_out = _capped(at, n)
+        numeric = [j for j, dtype in enumerate(frame.dtypes) if _numeric(dtype)]
+        at, left_out = _capped(at, n, len(numeric))
         grid = at[:, None] + np.arange(-BEFORE, AFTER + 1)
         inside = (grid >= 0) & (grid < n)
         lines = np.unique(grid[inside])
         index = np.where(inside, np.searchsorted(lines, np.clip(grid, 0, n - 1)), -1)
         index = index.astype(np.int32)
         kept = {}
-        for j, name in enumerate(frame.columns):
-            series = frame.iloc[:, j]
-            dtype = series.dtype
-            if (
-                not pd.api.types.is_numeric_dtype(dtype)
-                or pd.api.types.is_bool_dtype(dtype)
-                or isinstance(dtype, pd.CategoricalDtype)
-                or pd.api.types.is_complex_dtype(dtype)
-            ):
-                continue
+        for j in numeric:
+            name, series = frame.columns[j], frame.iloc[:, j]
             try:
                 values = series.iloc[lines].to_numpy(dtype=np.float64, na_value=np.nan)
             except (TypeError, ValueError):  # (a numeric extension dtype of no float)
@@ -134,14 +134,26 @@ class Runs:
         return held + sum(v.nbytes + g.nbytes for v, g in self.kept.values())
 
 
-def _capped(at, n):
+def _numeric(dtype):
+    """Whether a column of ``dtype`` keeps its values in runs (a number, not a flag, a
+    category or a complex number)."""
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not isinstance(dtype, pd.CategoricalDtype)
+        and not pd.api.types.is_complex_dtype(dtype)
+    )
+
+
+def _capped(at, n, columns=1):
     """The witness rows ``at`` (in the order of their ids) whose runs, from the first,
-    hold together at most ``n // SHARE`` lines of the frame's ``n``, and how many were
-    left out."""
+    hold together at most ``n // SHARE`` lines of the frame's ``n``, or more where
+    those lines' values of its ``columns`` numeric columns are fewer than
+    :data:`VALUES` (:data:`SHARE`), and how many were left out."""
     if not at.size:
         return at, 0
     width = BEFORE + 1 + AFTER
-    budget = max(n // SHARE, width)
+    budget = max(n // SHARE, VALUES // max(columns, 1), width)
     held = np.zeros(n, dtype=bool)
     total = 0
     for k, p in enumerate(at.tolist()):

@@ -44,6 +44,7 @@ OPS = {
     # (in larger loads seen from the lines kept around some witness rows: see
     # test_over_rows_subset.py; the group std there in test_over_rows_sampled.py)
     "rolling(3).std()": lambda d: d["a"].rolling(3).std(),
+    "rolling(3).var()": lambda d: d["a"].rolling(3).var(),
     "groupby(g).transform('std')": lambda d: d.groupby("g")["a"].transform("std"),
     # (the warning names the alpha a span, com or halflife gives: 2 / (span + 1))
     "ewm(alpha=0.181818).mean()": lambda d: d["a"].ewm(span=10).mean(),

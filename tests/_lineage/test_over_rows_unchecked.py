@@ -20,11 +20,18 @@ from sktraceprop.exceptions import LineageWarning
 from tests._lineage.test_over_rows import OPS, _fit, _records
 from tests._lineage.test_over_rows_sampled import _load
 from tests._lineage.test_over_rows_subset import _changed, _named, _subset
+from tests._lineage.test_witness_runs_memory import _frame
 
-#: Those the witness rows with a value decide where the gaps stay empty (pandas skips
-#: them: the running value continues from the nearest earlier row holding one).
+#: Those the witness rows with a value decide (pandas skips the gaps: the running value
+#: continues from the nearest earlier row holding one), where the gaps stay empty or
+#: are filled since with one value (the witness rows with no loaded value hold it: the
+#: rows holding it are gaps again; noted as unchecked before).
 DECIDED = ["cumsum", "cummax", "cummin"]
-TRIED = [*DECIDED, "diff", "rolling(3).mean()", "expanding().mean()", "rolling(3).std()"]
+#: Those decided filled or not: a narrow window is recomputed from the loaded values
+#: kept (witness rows and runs' lines) wherever a row's window holds only such lines
+#: (``_over_rows_known``; noted as unchecked before, which they were).
+WINDOWED = ["diff", "rolling(3).mean()", "rolling(3).std()", "rolling(3).var()"]
+TRIED = [*DECIDED, *WINDOWED, "expanding().mean()"]
 TRIED += ["ewm(alpha=0.181818).mean()", "ewm(alpha=0.3, adjust=False).mean()"]
 
 
@@ -56,7 +63,7 @@ def test_a_subset_with_gaps_computed_in_its_order_warns_or_says_unchecked(tmp_pa
     _truth(X, path, op)
     pipe, found = _fit(X[["a", "b"]], X["y"])
     unchecked = [m for m in pipe.lineage_.notes if "could not be checked for an op" in m]
-    if op in DECIDED and not fill:
+    if op in WINDOWED or op in DECIDED:
         assert len(found) == 1 and _named(op) in str(found[0].message)
         assert not unchecked
     else:  # (never silent: the gaps leave it undecided, and the note says so)
@@ -103,12 +110,33 @@ def test_a_whole_load_with_gaps_is_checked_on_every_row_and_not_said_unchecked(t
     assert not [m for m in pipe.lineage_.notes if "could not be checked" in m]
 
 
-def test_a_load_whose_runs_the_memory_cap_left_few_says_so(tmp_path):
-    # (600 rows: the runs kept hold at most 150 lines, a few runs; a subset then leaves
-    # too few to find an operation in the file's order, and the note says why)
-    _, df = _load(tmp_path, 600, 10, "capped")
-    df["a"] = df["a"] * 2.5
-    pipe, found = _fit(df[["a", "b"]], df["y"])
+def test_a_load_whose_runs_the_memory_cap_left_few_says_so():
+    # (600 rows of 1,000 numeric columns: the runs kept hold at most 150 lines, a few
+    # runs; a subset then leaves too few to find an operation in the file's order, and
+    # the note says why. A narrow load keeps its runs: test_witness_runs_memory.py)
+    df = _frame(600, 1000, "capped")
+    X = df[["c0", "c1"]].copy()
+    X["c0"] = X["c0"] * 2.5
+    pipe, found = _fit(X, (df["c2"] > 0).astype(float))
     assert not found
     (note,) = [m for m in pipe.lineage_.notes if "could not be checked" in m]
     assert "witness rows keep no lines around them (the cap on the memory" in note
+
+
+@pytest.mark.parametrize(
+    ("change", "warns"),
+    [
+        (lambda a: a.cummax().fillna(-1.0), True),  # (a fill other than 0)
+        (lambda a: a.fillna(-1.0), False),  # (the controls: no operation over rows)
+        (lambda a: (a * 2.5).fillna(0.0), False),
+        (lambda a: a.fillna(0.0).cumsum() * 0 + 7.0, False),
+    ],
+)
+def test_gaps_filled_with_one_value_are_gaps_again_only_for_a_running_op(tmp_path, change, warns):
+    _, df = _load(tmp_path, 3000, 16, f"fillone{tmp_path.name}", gaps=True)
+    X = _subset(df, "sample", sort=False, seed=16)
+    X["a"] = change(X["a"])
+    pipe, found = _fit(X[["a", "b"]], X["y"])
+    assert bool(found) == warns, [m[:200] for m in pipe.lineage_.notes]
+    if warns:
+        assert "(a.cummax:" in str(found[0].message)

@@ -13,7 +13,8 @@ import pytest
 import sktraceprop as stp
 from sktraceprop._lineage._ids import codes_of
 from sktraceprop._lineage._witness import WITNESSES
-from sktraceprop._lineage._witness_runs import AFTER, BEFORE, Runs
+from sktraceprop._lineage._witness_loads import is_witness
+from sktraceprop._lineage._witness_runs import AFTER, BEFORE, RUN_EVERY, SHARE, VALUES, Runs
 
 
 def _load_of(df):
@@ -69,6 +70,34 @@ def test_a_long_narrow_load_keeps_every_run():
     assert runs.left_out == 0 and runs.ids.size >= 16
     assert runs.nbytes <= 200_000  # (measured: 149,184; before, 142,848)
     _check_against_frame(df, runs)
+
+
+@pytest.mark.parametrize("n", [600, 3000])
+def test_a_narrow_load_of_a_few_thousand_rows_keeps_every_run(n):
+    # (one line in SHARE of the rows left a 3,000-row load about a third of its runs:
+    # too few for a subset of a quarter of its rows to be checked in the file's order)
+    df = _frame(n, 4, f"few{n}")
+    load = _load_of(df)
+    runs = load.runs
+    ids = df.index.get_level_values(-1).to_numpy()
+    hashed = load.ids[is_witness(load.ids, load.stride * RUN_EVERY)]
+    assert runs.left_out == 0 and np.array_equal(runs.ids, np.sort(hashed))
+    assert runs.line_ids.size > n // SHARE  # (more than the share alone allowed)
+    values_bytes = sum(v.nbytes for v, _ in runs.kept.values())
+    assert values_bytes <= 8 * VALUES
+    assert np.isin(runs.line_ids, ids).all()
+    _check_against_frame(df, runs)
+
+
+def test_the_wide_load_stays_within_its_memory_bound():
+    # (the floor on the values kept is the narrow load's: a wide one keeps its share)
+    df = _frame(600, 1000, "bound")
+    load = _load_of(df)
+    held = load.runs.nbytes + sum(
+        c.values.nbytes + c.missing.nbytes for c in load.columns.values()
+    )
+    assert held <= 5_000_000
+    assert load.runs.line_ids.size <= max(600 // SHARE, VALUES // 1000)
 
 
 @pytest.mark.parametrize("n", [600, 5000])

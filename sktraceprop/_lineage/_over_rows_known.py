@@ -1,0 +1,146 @@
+"""A moving window over the data's rows (``rolling(w)`` mean, sum, standard deviation
+or variance, centred or not; ``diff``, ``pct_change``) run on a sampled load's rows in
+the data's order (after a random subset, in the subset's order), checked where the
+loaded value of every row of a window is kept: a witness row's, or a line of a run
+(:mod:`._witness_runs`).
+
+A running sum or a difference is rebuilt from the data's rows up to a constant
+(:mod:`._over_rows_chain`), but a standard deviation is not (it is no sum of the rows'
+values), and neither is any of them over a column with gaps (a window holding a missing
+value gives none: the chain breaks there, filled or not). Here the window is computed
+from loaded values alone, as pandas does (NaN where one is missing, a row whose window
+holds a line whose value is not kept not compared), so it holds after a subset in any
+order; it needs every line of the window kept, which in a shuffled subset is the case
+for few rows, and for narrow windows only (a window of ``w`` rows at about the share of
+lines kept to the power ``w - 1``): a wider window there is not checked, and the run's
+note says so (:mod:`._over_rows_unchecked`). See :mod:`._over_rows` for what must hold
+(every row compared explained, at least ``MIN_ROWS`` changed).
+"""
+
+import numpy as np
+
+from ._over_rows_chain import MIN_ROWS, WINDOWS
+from ._over_rows_file_order import _explains
+from ._witness import positions_in
+
+#: Rows of the data first tried (spread over it) before those of a whole large load.
+FIRST = 256
+
+
+def kept_values(load, name):
+    """``(ids, values)``: every line of ``load`` whose loaded value of column ``name``
+    is kept (its witness rows and the lines of its runs), ids sorted, values NaN where
+    missing in the file; None where the column is not a numeric one kept."""
+    column = load.columns.get(name)
+    if column is None or not column.numeric:
+        return None
+    ids = load.ids
+    values = np.where(column.missing, np.nan, column.values).astype(np.float64)
+    runs = load.runs
+    if runs is not None and name in runs.kept:
+        ids = np.concatenate([ids, runs.line_ids])
+        values = np.concatenate([values, runs.kept[name][0]])
+        ids, first = np.unique(ids, return_index=True)  # (a line kept twice: once)
+        values = values[first]
+    return ids, values
+
+
+def _whole_windows(unknown, rows, w):
+    """Of ``rows`` (sorted positions), those whose window of ``w`` rows ending there
+    holds no unknown value (``unknown``: the running count of them, from 0)."""
+    ends = rows[rows >= w - 1]
+    return ends[unknown[ends + 1] - unknown[ends + 1 - w] == 0]
+
+
+def _tried(x, rows):
+    """``(operation, positions, expected values there)`` for each window tried on ``x``
+    (the loaded values in the data's order, NaN where not kept or missing), at the rows
+    of ``rows`` (those of a value) whose window is wholly kept: only those, so that a
+    large load costs what its lines kept do."""
+    unknown = np.concatenate([[0], np.cumsum(np.isnan(x))])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = _whole_windows(unknown, rows, 2)
+        yield "diff", p, x[p] - x[p - 1]
+        yield "pct_change", p, x[p] / x[p - 1] - 1
+    spreads = []
+    for w in WINDOWS:
+        if w >= x.size:
+            break
+        ends = _whole_windows(unknown, rows, w)
+        if ends.size < MIN_ROWS:
+            break  # (wider windows hold no fewer lines not kept)
+        windows = x[ends[:, None] + np.arange(1 - w, 1)]
+        total = windows.sum(axis=1)
+        yield f"rolling({w}).mean()", ends, total / w
+        yield f"rolling({w}).sum()", ends, total
+        lag = (w - 1) // 2
+        if lag:  # (centred: the trailing window's value, lag rows earlier, as pandas)
+            yield f"rolling({w}, center=True).mean()", ends - lag, total / w
+        spreads.append((w, ends, np.var(windows, axis=1, ddof=1)))  # (two passes)
+    for w, ends, var in spreads:  # (after the means, as :mod:`._over_rows` tries them)
+        yield f"rolling({w}).std()", ends, np.sqrt(var)
+        yield f"rolling({w}).var()", ends, var
+
+
+def in_windows(kept, ids, now):
+    """The moving window over the data's rows (``ids``, in the order the operation
+    ran; ``now``: the column's values there) that explains the column on every row
+    whose window's loaded values are all ``kept`` (:func:`kept_values`), of at least
+    ``MIN_ROWS``, or None. Returns ``(operation, rows compared)``."""
+    kept_ids, kept_at = kept
+    at = positions_in(kept_ids, ids)
+    rows = np.flatnonzero(at >= 0)
+    x = np.full(ids.size, np.nan)
+    x[rows] = kept_at[at[rows]]
+    rows = rows[~np.isnan(x[rows])]
+    if rows.size < MIN_ROWS:
+        return None
+    finite = np.abs(np.concatenate([x[rows], now[rows]]))
+    finite = finite[np.isfinite(finite)]
+    scale = max(float(finite.max()), 1.0) if finite.size else 1.0
+    # (first at some rows spread over the data: a column none explains, the usual case,
+    # costs a pass over those alone; the one found is then checked at every row)
+    some = rows[np.unique(np.linspace(0, rows.size - 1, min(rows.size, FIRST)).astype(int))]
+    op = _explaining(x, some, now, scale)
+    if op is None or some.size == rows.size:
+        return op
+    found = _explaining(x, rows, now, scale, only=op[0])
+    return found if found is not None and found[0] == op[0] else None
+
+
+def _explaining(x, rows, now, scale, only=None):
+    """``(operation, rows compared)`` of the first window of :func:`_tried` (``only``
+    that one, where given) that explains ``now`` on ``rows``, or None."""
+    for op, where, expected in _tried(x, rows):
+        if only is not None and op != only:
+            continue
+        expected = np.where(np.isfinite(expected), expected, np.nan)
+        known = ~np.isnan(expected)  # (a value the window gives: NaN now is not it)
+        if int(known.sum()) < MIN_ROWS:
+            continue
+        where, expected = where[known], expected[known]
+        if _explains(expected, now[where], x[where], scale):
+            return op, int(where.size)
+    return None
+
+
+def unchecked_width(loads, name, ids):
+    """The narrowest window (of :data:`WINDOWS`) that :func:`in_windows` could not
+    check on the data's rows ``ids`` (fewer than ``MIN_ROWS`` of them with their
+    window's loaded values all kept) in any of the sampled ``loads`` holding column
+    ``name``, or 0 where each was checked."""
+    narrowest = 0
+    for load in loads:
+        kept = kept_values(load, name)
+        if kept is None:
+            continue
+        held = positions_in(kept[0], ids) >= 0
+        unknown = np.concatenate([[0], np.cumsum(~held)])
+        rows = np.flatnonzero(held)
+        for w in WINDOWS:
+            if w >= ids.size:
+                break
+            if _whole_windows(unknown, rows, w).size < MIN_ROWS:
+                narrowest = w if not narrowest else min(narrowest, w)
+                break
+    return narrowest
