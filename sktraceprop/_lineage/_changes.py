@@ -94,7 +94,7 @@ class Changes(dict):
     moved_rows = None  # (see _moved_rows.moved_rows)
     moved_rows_undecided = None  # (see _moved_rows.moved_rows_undecided_note)
     over_rows = ()  # (see _over_rows.over_rows)
-    over_rows_undecided = ()  # (see _over_rows.over_rows_undecided_note)
+    over_rows_undecided = ()  # (see _over_rows_text.over_rows_undecided_note)
     over_rows_unchecked = ()  # (see _over_rows_unchecked.over_rows_unchecked_note)
 
 

@@ -3,7 +3,7 @@ of its rows.
 
 A fit says in its run's notes what the checks of its data could not decide: rows that
 may have been moved (:func:`._moved_rows.moved_rows_undecided_note`), a column that may
-have been computed over rows (:func:`._over_rows.over_rows_undecided_note`) or could
+have been computed over rows (:func:`._over_rows_text.over_rows_undecided_note`) or could
 not be checked for that (:func:`._over_rows_unchecked.over_rows_unchecked_note`).
 :func:`sktraceprop.merge` and :func:`sktraceprop.aggregate` check their inputs the same
 way, before anything is made, but have no run: those verdicts were dropped, and a fit
@@ -30,7 +30,7 @@ def undecided_notes(changed, name):
     """The notes a fit would write of :func:`._changes.changes`' verdicts on ``changed``
     that say what could not be told (none of them a warning), ``name`` naming the data."""
     from ._moved_rows import moved_rows_undecided_note  # (they build on the witnesses)
-    from ._over_rows import over_rows_undecided_note
+    from ._over_rows_text import over_rows_undecided_note
     from ._over_rows_unchecked import over_rows_unchecked_note
 
     out = []
