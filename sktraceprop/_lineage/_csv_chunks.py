@@ -17,6 +17,11 @@ last record the scan did not keep (its size, or a size asked before it, is not
 the chunks that follow it: ``chunksize`` rows each, or, when the same size is asked
 again, that size (so one odd size followed by ``chunksize`` chunks costs one pass, and
 one size asked throughout two).
+
+A line after the header that pandas' python engine takes for index names (or drops,
+blank: :mod:`._csv_python_blank`) is removed from the scan's records, as in a read of
+the whole file; the file is then scanned again, the chunks counted from the record after
+it, and every chunk's check parses that line after the header, as pandas read it.
 """
 
 import numbers
@@ -33,7 +38,7 @@ from ._csv_lines import (
     record_limit,
     rowless,
 )
-from ._csv_python_blank import dropped_blank, refuse_dropped
+from ._csv_python_blank import dropped_blank, index_col_read, without_blank
 from ._csv_spans import RecordBytes
 from ._csv_stream import check_stable, scan_file
 from ._csv_verify import check_positions
@@ -87,18 +92,20 @@ class TracedChunks:
             raise ValueError(f"chunksize must be a positive integer, got {self._size}")
         self._first = header_records(kwargs)
         self._before = os.stat(path)
-        self._scan = scan_file(
-            path,
-            self._modelled,
-            n_keep=self._first + 1,
-            last_kept=1,
-            max_records=record_limit(self._modelled),
-            every=self._size,
-        )
+        self._names = None  # the record pandas' python engine took for index names
+        self._scan = self._scanned(every=self._size)
         check_python_engine(path, self._modelled, self._scan)
-        if dropped_blank(path, self._modelled, self._scan) is not None:
-            # (chunks are cut from the scan's records: one pandas drops is not skipped)
-            refuse_dropped(path, self._modelled, self._scan)
+        self._names = dropped_blank(path, self._modelled, self._scan)
+        self._names_row = None
+        if self._names is not None:
+            # (scanned again keeping it and the first data record after it, chunks cut
+            # from that record on; its record removed as the whole-file read removes it)
+            kept = self._scan.samples.get(self._names)
+            self._names_row = kept if kept and kept.strip(b"\r\n") else None
+            self._scan = self._scanned(every=self._size)
+        # (pandas replaced index_col by the names line's columns: the read without it)
+        self._checked = index_col_read(self._modelled, self._names)
+        self._read_as = index_col_read(kwargs, self._names)
         if self._scan.status is not None:
             data_lines(self._scan, 0, self._modelled, path)  # raises, naming the status
         total = max(self._scan.n_records - self._first, 0)
@@ -118,6 +125,21 @@ class TracedChunks:
         self._source = None
         self._group = object()  # this read's witness loads
         self._done = False
+
+    def _scanned(self, **chunks):
+        """A pass over the file (``chunks``: :func:`._csv_stream.scan_file`'s ``every``,
+        ``phase`` and ``wanted``), without the record of the names line, if any: data
+        records, and chunks, then start at the record after it."""
+        names = self._names
+        scan = scan_file(
+            self._path,
+            self._modelled,
+            n_keep=self._first + 1 + (names is not None),
+            last_kept=1,
+            max_records=record_limit(self._modelled),
+            **chunks,
+        )
+        return scan if names is None or scan.status is not None else without_blank(scan, names)
 
     def __iter__(self):
         return self
@@ -201,7 +223,7 @@ class TracedChunks:
         if n:
             self._check(chunk, start, n, repeated)
         lines = self._lines[start : start + n]
-        keep = keeps_index(self._kwargs, chunk.index, start)
+        keep = keeps_index(self._read_as, chunk.index, start)
         if keep and n:
             self._no_rows = chunk.index[:0]
         elif not n and self._no_rows is not None:
@@ -238,16 +260,7 @@ class TracedChunks:
         ``start .. start + n - 1`` and of the chunks after it: ``chunksize`` rows each,
         or ``n`` when ``get_chunk`` was asked for ``n`` rows again."""
         every, phase = (n, start) if repeated else (self._size, start + n)
-        scan = scan_file(
-            self._path,
-            self._modelled,
-            n_keep=self._first + 1,
-            last_kept=1,
-            max_records=record_limit(self._modelled),
-            every=every,
-            phase=phase,
-            wanted=(start, start + n - 1),
-        )
+        scan = self._scanned(every=every, phase=phase, wanted=(start, start + n - 1))
         self.n_rescans += 1
         if scan.sha256 != self._scan.sha256 or not np.array_equal(scan.lines, self._scan.lines):
             raise LineageError(
@@ -263,7 +276,7 @@ class TracedChunks:
         sampled = [g - first - start for g in self._scan.samples if 0 <= g - first - start < n]
         positions = np.unique(np.array([0, n - 1, *sampled], dtype=np.int64))
         frame = for_check(chunk, self._sniffs)
-        if not keeps_index(self._kwargs, frame.index, start):
+        if not keeps_index(self._read_as, frame.index, start):
             frame = frame.reset_index(drop=True)
         wanted = [first - 1] * (first > 0) + [first + start + p for p in positions.tolist()]
         texts = self._texts(wanted)
@@ -283,11 +296,12 @@ class TracedChunks:
         check_positions(
             frame,
             _Sampled(records, self._scan),
-            self._modelled,
+            self._checked,
             self._path,
             first,
             positions,
             lead,
+            self._names_row,
         )
 
     def _texts(self, records):

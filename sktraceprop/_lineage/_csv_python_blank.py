@@ -12,7 +12,9 @@ tokenizer always does). That happens only where the header is read from the file
 (``header`` not None) and ``index_col`` is not False.
 
 The line finder counts the blank line as a record, as the C tokenizer does: read_csv
-then removes that record from its scan (:func:`dropped_blank`, :func:`without_blank`).
+then removes that record from its scan (:func:`dropped_blank`, :func:`without_blank`),
+read whole or in chunks (:mod:`._csv_chunks` then scans the file again, so that its
+chunks start at the record after the dropped one, as pandas' do).
 It is not skipped as ``skiprows`` would skip it: after a lone ``\\r`` line end the C
 tokenizer reads a skipped line that starts with ``\\r`` as a field and skips on to the
 next line end, the next line with it (``skiprows=[1]`` on ``"k,v\\r\\ra,1\\rb,2"``
@@ -63,7 +65,6 @@ __all__ = [
     "dropped_blank",
     "index_col_read",
     "refuse_blank",
-    "refuse_dropped",
     "refuse_index_names",
     "without_blank",
 ]
@@ -246,19 +247,6 @@ def index_col_read(kwargs, record):
     return dict(kwargs, index_col=None)
 
 
-def refuse_dropped(path, kwargs, scan):
-    """Raise: the line after the header that the python engine drops (found by
-    :func:`dropped_blank`) is not modelled here (chunks are cut from the scan's
-    records)."""
-    first = header_records(kwargs)
-    line = int(scan.lines[first])
-    _, text, after = _first_lines(path, kwargs, scan, first)
-    if _is_blank(text):
-        refuse_blank(path, line)
-    fields = _python_fields(text, _dialect(kwargs), kwargs, alone=False)
-    refuse_index_names(path, line, len(fields))
-
-
 def refuse_index_names(path, line, k):
     """Raise: ``line`` (of ``k`` fields) after the header is taken by pandas' python
     engine for the names of ``k`` index columns, under options not modelled."""
@@ -268,10 +256,10 @@ def refuse_index_names(path, line, k):
         f"sktraceprop.read_csv: {path}: line {line}, after the header, holds {k} "
         f"field{'s' * (k != 1)} and the line after it the header's count plus {k}: with "
         f"engine='python' pandas {pd.__version__} takes it for the names of {k} index "
-        f"column{'s' * (k != 1)} and reads it as no row; with names, usecols, skiprows "
-        "or chunksize that is not modelled, so the lines of the rows cannot be "
-        "guaranteed. Read it without those options (as one frame, not in chunks), or "
-        "with pandas and use sktraceprop.from_pandas."
+        f"column{'s' * (k != 1)} and reads it as no row; with names, usecols or "
+        "skiprows that is not modelled, so the lines of the rows cannot be "
+        "guaranteed. Read it without those options, or with pandas and use "
+        "sktraceprop.from_pandas."
     )
 
 
@@ -314,8 +302,8 @@ def refuse_blank(path, line):
         f"sktraceprop.read_csv: {path}: line {line}, after the header, is blank; with "
         "engine='python' and skip_blank_lines=False pandas "
         f"{pd.__version__} takes it for the names of no index columns and drops it, or "
-        "reads it as a row, depending on the next line and on names, usecols, skiprows, "
-        "chunksize and, with comment=, on comment lines, quotes and "
+        "reads it as a row, depending on the next line and on names, usecols, skiprows "
+        "and, with comment=, on comment lines, quotes and "
         "missing-value markers such as '#N/A' around it, which are not modelled together: "
         "the lines of the rows cannot be guaranteed. Read it without engine='python' (the "
         "C engine reads the blank line as a row), with skip_blank_lines=True, or with "

@@ -172,6 +172,10 @@ def _tidy(draw, o, written, names, index_names):
     ``written``."""
     if index_names:
         o["engine"] = "python"
+        # (options sktraceprop refuses with the python engine, whatever the file: the
+        # names line is then never read, whole or in chunks)
+        o.pop("nrows", None)
+        o.pop("on_bad_lines", None)
     if o.get("delim_whitespace"):
         del o["delim_whitespace"]  # (deprecated in pandas 2.2, gone in 3)
         o["sep"] = r"\s+"

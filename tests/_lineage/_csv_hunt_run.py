@@ -20,6 +20,7 @@ with its file, and exits 1 where there is one.
 import argparse
 import collections
 import multiprocessing
+import shutil
 import sys
 import tempfile
 import time
@@ -33,17 +34,17 @@ from tests._lineage._csv_hunt import hunt_files, hunt_one
 ALARMS = ("BUG", "TIMEOUT", "WORKER DIED")
 
 
-def _serve(conn, hunt):
-    """The worker: read each file sent, send its outcome back."""
+def _serve(conn, hunt, tmp):
+    """The worker: read each file sent (in a new folder under ``tmp``), send its outcome
+    back."""
     conn.send("ready")  # (imported: the time limit counts reads, not the start)
-    with tempfile.TemporaryDirectory() as tmp:
-        for k in range(sys.maxsize):
-            doc = conn.recv()
-            if doc is None:
-                return
-            where = Path(tmp) / str(k)
-            where.mkdir()
-            conn.send(hunt(where, *doc))
+    for k in range(sys.maxsize):
+        doc = conn.recv()
+        if doc is None:
+            return
+        where = Path(tmp) / str(k)
+        where.mkdir()
+        conn.send(hunt(where, *doc))
 
 
 class TimedHunt:
@@ -64,12 +65,17 @@ class TimedHunt:
         self.limit = limit
         self.retry = retry
         self.hunt = hunt
+        self.tmp = None  # the folder of the worker's files
         self._context = multiprocessing.get_context("spawn")
         self._worker = None
 
     def _start(self):
         self._conn, child = self._context.Pipe()
-        self._worker = self._context.Process(target=_serve, args=(child, self.hunt), daemon=True)
+        # (made and removed here: a worker killed on a timeout cleans nothing up)
+        self.tmp = tempfile.mkdtemp(prefix="csv_hunt_")
+        self._worker = self._context.Process(
+            target=_serve, args=(child, self.hunt, self.tmp), daemon=True
+        )
         self._worker.start()
         child.close()
         try:
@@ -80,15 +86,16 @@ class TimedHunt:
             # (a script that starts a hunt unguarded by if __name__ == "__main__" is run
             # again by the spawned worker, which then fails before it is ready)
             self._worker.join(5)
-            raise RuntimeError(
-                f"the hunt's worker did not start (exit code {self._worker.exitcode})"
-            )
+            code = self._worker.exitcode
+            self._stop()
+            raise RuntimeError(f"the hunt's worker did not start (exit code {code})")
 
     def _stop(self):
         self._worker.kill()
         self._worker.join()
         self._conn.close()
         self._worker = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __call__(self, doc):
         """The outcome of one file ``doc = (name, data, options, sep)``: ``hunt_one``'s,
@@ -130,9 +137,7 @@ class TimedHunt:
         if self._worker is not None:
             self._conn.send(None)
             self._worker.join(5)
-            if self._worker.is_alive():
-                self._stop()
-            self._worker = None
+            self._stop()  # (kills it only if it is still alive; removes its folder)
 
     def __enter__(self):
         return self

@@ -47,3 +47,30 @@ def test_a_short_hunt_counts_every_file():
     counts, alarms = run(n_files=5, seed_value=1, limit=60)
     assert sum(counts.values()) == 5
     assert not alarms, alarms
+
+
+def _where(tmp_path, name, data, options, sep):
+    """A stand-in for ``hunt_one``: says the folder its worker reads files in; hangs on a
+    file named "hang", dies on "die"."""
+    (tmp_path / name).write_bytes(data)
+    if name == "hang":
+        time.sleep(3600)
+    if name == "die":
+        os._exit(3)
+    return str(tmp_path.parent)
+
+
+def test_a_killed_or_dead_worker_leaves_no_folder_behind():
+    # (the worker's temporary folder was its own, removed as it ended: a worker killed
+    # on a timeout, or dead, left it and the files in it behind)
+    with TimedHunt(limit=2, hunt=_where, retry=1) as timed:
+        first = timed(("a.csv", b"1", {}, ","))
+        assert os.path.isdir(first)
+        assert timed(("hang", b"", {}, ",")).startswith("TIMEOUT")
+        assert not os.path.exists(first)  # (killed on the first try)
+        second = timed(("b.csv", b"2", {}, ","))
+        assert second != first and os.path.isdir(second)
+        assert timed(("die", b"", {}, ",")) == "WORKER DIED: exit code 3"
+        assert not os.path.exists(second)
+        last = timed(("c.csv", b"3", {}, ","))
+    assert not os.path.exists(last)  # (ended by close)

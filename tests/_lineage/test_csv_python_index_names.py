@@ -66,8 +66,8 @@ def test_the_index_names_row_is_no_row(tmp_path_factory, n, k, rows, ending, foo
     "options",
     [
         # (index_col, which pandas replaces by the names row's columns, is read:
-        # tests/_lineage/test_csv_python_index_col_names.py)
-        {"engine": "python", "chunksize": 1},
+        # tests/_lineage/test_csv_python_index_col_names.py; chunksize too:
+        # tests/_lineage/test_csv_chunks_index_names.py)
         {"engine": "python", "names": ["a", "b"], "header": 0},
         {"engine": "python", "skiprows": [9]},
     ],
@@ -76,8 +76,7 @@ def test_the_index_names_row_under_options_not_modelled_is_named(tmp_path, optio
     path = tmp_path / "f.csv"
     path.write_bytes(b"T1Z,c1\nT2Z\nT3Z,1,2\nT4Z,3,4\n")
     with pytest.raises(LineageError, match=r"line 2, after the header, holds 1 field and"):
-        frame = stp.read_csv(path, **options)
-        list(frame) if options.get("chunksize") else None
+        stp.read_csv(path, **options)
 
 
 def test_a_line_not_taken_for_names_stays_a_row(tmp_path):
