@@ -6,7 +6,10 @@ rarely one of the merge's witness rows (one in two of them at 1,000 rows). Its p
 are named: a value that one witness row of a parent alone holds names that parent row,
 on the side of the merge its column came from. The merged rows joining the parent rows
 named on each side (any row, on a side no value names) are the rows the moved row may
-hold, and their records are their parents' witness values, side by side.
+hold, and their records are their parents' witness values, side by side. A value
+counts as held only on a side whose parent its values name: the other side of a merge
+with a small lookup table holds every combination of two 0/1 columns beside each
+lookup row, matched by chance by any row of them.
 
 A row holding values of merged rows that ``X`` also holds, each under its own id and
 with those values, is a row made equal to them (two columns copied onto the other side,
@@ -87,7 +90,7 @@ class MergeRows:
             self._values[code, column] = _Parent(code, column)
         return self._values[code, column]
 
-    def _named(self, row):
+    def named(self, row):
         """Per side, the parent rows named by the most values of ``row``."""
         votes = [Counter(), Counter()]
         for key, refs in zip(row, self.refs):
@@ -125,7 +128,7 @@ class MergeRows:
     def candidates(self, row):
         """Merged rows (0-based) that may hold ``row``'s values: those joining, on each
         side, a parent row its values name (any, on a side they name none)."""
-        named = self._named(row)
+        named = self.named(row)
         found = None
         for side, parents in enumerate(named):
             if parents is None:
@@ -144,12 +147,16 @@ class MergeRows:
             self._records[merged] = self._record(merged)
         return self._records[merged]
 
-    def _record(self, merged):
+    def _layouts(self, merged):
+        """Merged row ``merged``'s parent ids per side (left, right; ``None`` for no
+        row), for each way they may sit (two for a row with one parent)."""
         lo, hi = self.parents.indptr[merged], self.parents.indptr[merged + 1]
         ids = self.parents.ids[lo:hi].tolist()
-        layouts = [ids] if len(ids) == 2 else [[ids[0], None], [None, ids[0]]] if ids else []
+        return [ids] if len(ids) == 2 else [[ids[0], None], [None, ids[0]]] if ids else []
+
+    def _record(self, merged):
         out = []
-        for layout in layouts:
+        for layout in self._layouts(merged):
             keys = []
             for refs in self.refs:
                 cell = set()
@@ -164,12 +171,31 @@ class MergeRows:
             out.append(keys)
         return out
 
-    def shared(self, row, merged):
+    def shared(self, row, merged, named=None):
         """Positions of the columns where ``row`` holds merged row ``merged``'s values,
-        for the layout of its parents it shares most with."""
+        for the layout of its parents it shares most with.
+
+        With ``named`` (:meth:`named`, of ``row``): only the columns of a side whose
+        parent row of ``merged`` its values name. On a side they name no row, the
+        merged rows joining the parent named on the other side (a lookup table's row,
+        copied to many) hold every combination of that side's low-entropy values
+        (two 0/1 columns): ``row`` holding one of them is chance, not a row moved.
+        """
         best = []
-        for keys in self.record(merged):
-            equal = [j for j, (key, cell) in enumerate(zip(row, keys)) if key in cell]
+        for layout, keys in zip(self._layouts(merged), self.record(merged)):
+            anchored = [
+                named is None
+                or any(
+                    layout[side] is not None
+                    and named[side] is not None
+                    and layout[side] in named[side]
+                    for side, _ in refs
+                )
+                for refs in self.refs
+            ]
+            equal = [
+                j for j, (key, cell) in enumerate(zip(row, keys)) if key in cell and anchored[j]
+            ]
             if len(equal) > len(best):
                 best = equal
         return best
@@ -214,7 +240,8 @@ def held_merged_row(cols, row, own, agree, merge, rows_of_x, min_columns, excusa
     equal to them (see the module's docstring), unless not ``excusable`` (its own id is
     in ``X`` with its own record too: an id twice, once wrong).
     """
-    scored = [(merge.shared(row, r), r) for r in merge.candidates(row)]
+    named = merge.named(row)
+    scored = [(merge.shared(row, r, named), r) for r in merge.candidates(row)]
     most = max((len(s) for s, _ in scored), default=0)
     if most < min_columns or most <= agree:
         return None
