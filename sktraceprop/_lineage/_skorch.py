@@ -33,6 +33,10 @@ def is_skorch_net(est):
     return type(est).__module__.startswith("skorch") and hasattr(est, "get_split_datasets")
 
 
+#: The methods :func:`skorch_fit_indices` shadows on the net instance.
+_SHADOWED = ("get_split_datasets", "get_iterator")
+
+
 @contextmanager
 def skorch_fit_indices(estimator):
     """Record the training subset a skorch net draws during ``fit``.
@@ -45,11 +49,14 @@ def skorch_fit_indices(estimator):
     if not is_skorch_net(estimator):
         yield seen
         return
-    original = type(estimator).get_split_datasets
+    # nested: each level calls the one around it (which records too) and puts it back
+    # on exit, so that an outer context keeps recording after an inner one ends
+    outer = {name: estimator.__dict__[name] for name in _SHADOWED if name in estimator.__dict__}
+    split_datasets = estimator.get_split_datasets
     training_rows = []  # the training dataset, the fit's y and its rows' positions
 
     def get_split_datasets(X, y=None, *args, **kwargs):
-        dataset_train, dataset_valid = original(estimator, X, y, *args, **kwargs)
+        dataset_train, dataset_valid = split_datasets(X, y, *args, **kwargs)
         try:
             seen.n_train = len(dataset_train)
         except TypeError:  # (a dataset without a length: its rows are not known)
@@ -62,14 +69,14 @@ def skorch_fit_indices(estimator):
             training_rows[:] = [dataset_train, y, positions]
         return dataset_train, dataset_valid
 
-    get_iterator = type(estimator).get_iterator
+    get_iterator = estimator.get_iterator
 
     def iterator(dataset, training=False):
         # only the training loop's loader fetches through the marks: callbacks and
         # scoring passes are given the training dataset itself
         if training and training_rows and dataset is training_rows[0]:
             dataset, seen.watch = watch_fed_rows(estimator, *training_rows)
-        return get_iterator(estimator, dataset, training=training)
+        return get_iterator(dataset, training=training)
 
     # Shadow the methods on this instance only (skorch's __setattr__ is bypassed).
     estimator.__dict__["get_split_datasets"] = get_split_datasets
@@ -79,8 +86,9 @@ def skorch_fit_indices(estimator):
         with record_decays(estimator):
             yield seen
     finally:
-        estimator.__dict__.pop("get_split_datasets", None)
-        estimator.__dict__.pop("get_iterator", None)
+        for name in _SHADOWED:
+            estimator.__dict__.pop(name, None)
+        estimator.__dict__.update(outer)
     seen.unfed_note = warn_unfed_classes(estimator, seen.watch)
 
 

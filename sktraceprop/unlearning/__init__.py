@@ -23,7 +23,7 @@ How a model forgets is a removal method (:mod:`._method`), one module each:
   then the Newton correction of its final step;
 - :mod:`._neural`: an influence step plus fine-tuning for neural classifiers, or, with
   ``neural_method="refit"``, the network retrained on the retained rows
-  (:mod:`._neural_refit`).
+  (:mod:`._neural_refit`; a skorch net's retrain seeded in :mod:`._neural_seed_torch`).
 
 A removal is computed on copies; the event is appended to the store, and only then is
 the corrected model swapped in and the removed rows' data dropped, so a failure at any

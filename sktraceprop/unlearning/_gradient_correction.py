@@ -199,10 +199,11 @@ class GradientCorrectionUnlearner(
     random_state : int, RandomState instance or None, default=None
         Neural models with ``calibration="crossfit"`` or ``neural_method="refit"``
         only: draws the splits and the clones' seeds, and the seed of each retrain.
-        A torch module that seeds torch in its constructor overrides them: every
-        clone then starts from the model's initial weights, unlike retrains with other
-        seeds (seed with ``torch.manual_seed`` before ``fit``
-        instead; the user guide gives the measured difference).
+        A torch module that seeds torch in its constructor overrides the clones' seeds:
+        every clone then starts from the model's initial weights, unlike retrains with
+        other seeds (seed with ``torch.manual_seed`` before ``fit`` instead; the user
+        guide gives the measured difference). A retrain's seed is not overridden: see
+        ``neural_method``.
     preprocessing : {"refit", "keep"}, default="refit"
         What happens to the steps before the final one when ``estimator`` is a
         pipeline. ``"refit"``: each removal refits them on the retained rows and the
@@ -229,12 +230,19 @@ class GradientCorrectionUnlearner(
         exactly the rows it trained on, its ``train_split`` set back after), its initial
         weights drawn with a seed from ``random_state`` (torch's generator for a skorch
         net; a ``JaxClassifier``'s own int ``random_state`` where it has one), logged as
-        the event's ``refit_seed``. The event's ``method`` is ``"refit"`` and ``exact``
+        the event's ``refit_seed``. A ``torch.manual_seed(value)`` the module's
+        constructor calls seeds torch from the pair (seed, value) for that fit, so the
+        seed still draws the weights; where they do not depend on it (a module drawing
+        from its own generator or loading weights) the event's
+        ``refit_seed_sets_weights`` is False, with a warning; a module given as an
+        instance (skorch trains it in place: the retrain would start from the trained
+        weights) is refused. The event's ``method`` is ``"refit"`` and ``exact``
         is True; it also removes whole classes (a ``JaxClassifier`` retrained without a
         class drops it from ``classes_``; a skorch net keeps the output its module was
         built with, as a retrain does). It costs a fit per removal; ``calibration="auto"``
-        then fits no crossfit clones (a later correction, ``neural_method`` set back to
-        ``"correct"``, calibrates on a holdout, ``"holdout"``).
+        then fits no crossfit clones: a later correction, ``neural_method`` set back to
+        ``"correct"``, calibrates on a holdout (``"holdout"``) where the unlearner has
+        one, else not at all, and its note and a warning say which.
     store : BaseStore, default=None
         Where removal events are appended. Defaults to the ``store`` of a
         ``TracedPipeline`` estimator; None with no such store keeps only

@@ -41,28 +41,28 @@ crossfit loss. After a removal the optimizer state of the net (momentum buffers,
 hold gradients of the removed rows) is cleared.
 
 The parts live beside this module: the removal on the network in :mod:`._neural_step`,
-the calibration in :mod:`._calibration`, the rows as the network sees them in
-:mod:`._neural_inputs`.
+the calibration in :mod:`._calibration` (prepared at ``fit`` in
+:mod:`._neural_calibration_fit`), the event's fields and note in :mod:`._neural_note`,
+the rows as the network sees them in :mod:`._neural_inputs`, and the removal by a
+retrain (``neural_method="refit"``) in :mod:`._neural_refit`.
 """
 
 import copy
 import warnings
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils import check_random_state
 
 from .._lineage._skorch import is_skorch_net
 from .._lineage._split_classes import split_class_note, split_classes
 from ..gradients._decay_record import bind_records, records_of
 from ..gradients._decay_seen import decay_unchecked
 from ..utils._stack import user_stacklevel
-from ._calibration import resolve_calibration
-from ._crossfit import crossfit_losses, crossfit_target
+from ._crossfit import crossfit_target
 from ._method import Removal, RemovalMethod
-from ._neural_backend import row_losses
+from ._neural_calibration_fit import fit_calibration
 from ._neural_classes import check_no_class_lost
 from ._neural_inputs import _final, _holdout_rows, _module_inputs
+from ._neural_note import correction_fields
 from ._neural_refit import refit_removal
 from ._neural_step import neural_remove
 
@@ -94,6 +94,11 @@ class NeuralCorrection(RemovalMethod):
     split_note : str or None
         Said at fit and in every removal's note where the skorch validation split held
         every row of a class (:mod:`sktraceprop._lineage._split_classes`).
+    auto_at_refit : bool
+        Whether ``calibration="auto"`` was resolved at a fit with
+        ``neural_method="refit"`` (to ``"holdout"``, no crossfit clones fitted): a
+        correction with it says what it calibrated on, or that it did not
+        (:mod:`._neural_note`).
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class NeuralCorrection(RemovalMethod):
         calibration="holdout",
         validation_ids=None,
         split_note=None,
+        auto_at_refit=False,
     ):
         self.backend = backend
         self.Z = Z
@@ -115,6 +121,7 @@ class NeuralCorrection(RemovalMethod):
         self.calibration = calibration
         self.validation_ids = validation_ids
         self.split_note = split_note
+        self.auto_at_refit = auto_at_refit
 
     def __getstate__(self):
         # a module cannot be pickled: keep its name
@@ -180,59 +187,20 @@ class NeuralCorrection(RemovalMethod):
                     final, lost, rows if ids is None else np.asarray(ids, np.int64)[rows]
                 )
                 warnings.warn(split_note, UserWarning, stacklevel=user_stacklevel())
-        # a retrain calibrates nothing: "auto" fits no crossfit clones then (a later
-        # correction, neural_method set back, calibrates on a holdout: logged)
-        refit = params.get("neural_method", "correct") == "refit"
-        calibration = (
-            "holdout"
-            if refit and params["calibration"] == "auto"
-            else resolve_calibration(
-                params["calibration"], X_holdout is not None or validation is not None
-            )
+        calibration, crossfit, auto_at_refit = fit_calibration(
+            backend, estimator, Z, Y, validation, params, X_holdout, y_holdout
         )
-        crossfit = None
-        if calibration == "crossfit":
-            holdout = (
-                validation
-                if X_holdout is None
-                else _holdout_rows(backend, estimator, X_holdout, y_holdout)
-            )
-            if holdout is None:
-                raise ValueError(
-                    "calibration='crossfit' needs rows the model does not train on, at fit: "
-                    "pass X_holdout and y_holdout to fit, or give the skorch net a "
-                    "validation split (train_split)."
-                )
-            seed = check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)
-            unseen, clones_holdout, left_out = crossfit_losses(
-                backend,
-                final,
-                clone(final),
-                Z,
-                Y,
-                n_models=params["n_crossfit"],
-                n_folds=params["crossfit_folds"],
-                seed=seed,
-                holdout=holdout,
-                n_jobs=params["n_jobs"],
-                verbose=params["verbose"],
-                return_left_out=True,
-            )
-            full_holdout = row_losses(backend.last_layer_inputs(final, holdout[0])[1], holdout[1])
-            crossfit = {
-                "unseen": unseen,
-                "model_holdout": float(full_holdout.mean()),
-                "clones_holdout": float(clones_holdout.mean()),
-                # 1 / crossfit_folds, more when a skorch validation split held rows out
-                "left_out": left_out,
-                "holdout_clones": clones_holdout,
-                "holdout_full": full_holdout,
-                "source": (
-                    f"{params['n_crossfit']} clones on {params['crossfit_folds']}-fold "
-                    f"splits, corrected on the {holdout[2]} rows to the removal's size"
-                ),
-            }
-        method = cls(backend, Z, Y, validation, crossfit, calibration, validation_ids, split_note)
+        method = cls(
+            backend,
+            Z,
+            Y,
+            validation,
+            crossfit,
+            calibration,
+            validation_ids,
+            split_note,
+            auto_at_refit,
+        )
         # said at fit: the removals work on copies, whose optimizers no fit stepped
         method.decay_unchecked = decay_unchecked(final)
         return method
@@ -254,6 +222,7 @@ class NeuralCorrection(RemovalMethod):
             self.calibration,
             self.validation_ids[stay] if stay.any() else None,
             getattr(self, "split_note", None),
+            getattr(self, "auto_at_refit", False),
         )
 
     def remove(
@@ -338,59 +307,17 @@ class NeuralCorrection(RemovalMethod):
         backend.record_held_rows(final, self.Z[keep], self.Y[keep])
         if steps_seen is not None:
             bind_records(final, steps_seen)
-        note = (
-            f"non-convex model: {info['influence'].replace('_', '-')} Gauss-Newton "
-            "influence step"
-            + (
-                f" scaled (heuristic) so the forgotten rows' mean loss matches "
-                f"{info['calibration_source']}"
-                if info["calibration"] != "none"
-                else ""
-            )
-            + " plus retained-set fine-tuning; the certificate is the retained-objective "
-            "gradient norm, not a bound on the distance to a retrain"
-        )
-        if info.get("lr_at_edge") and not info["finetune_raised_certificate"]:
-            # a measured step at the edge of those tried: said, with what to do
-            note += f"; the fine-tuning's step: {info['lr_source']}"
-        if info["finetune_raised_certificate"]:
-            raised = (
-                f"the fine-tuning ({info['n_steps']} steps of lr={info['lr']:.4g}, "
-                f"{info['lr_source']}) raised the certificate from "
-                f"{info['certificate_before_finetune']:.4g} to {info['certificate']:.4g}: "
-                "pass a smaller lr= or n_steps=0"
-            )
-            note += f"; {raised}"
-            # a removal less stationary than its influence step left it: never silent
-            warnings.warn(
-                f"Removal: {raised} (the event's finetune_raised_certificate is True: the "
-                "corrected model is further from a stationary point of the retained "
-                "objective than the influence step alone left it).",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
-        # (older pickles lack it: the net as loaded, whose steps no fit here saw)
+        # (older pickles lack them: the net as loaded, whose steps no fit here saw)
         unchecked = (
             self.decay_unchecked if hasattr(self, "decay_unchecked") else decay_unchecked(final)
         )
-        if unchecked is not None:  # the objective certified is that of the decay seen
-            note += f"; {unchecked}"
-        split_note = getattr(self, "split_note", None)  # (older pickles lack it)
-        if split_note is not None:
-            note += f"; {split_note}"
-        fields = {
-            "method": (
-                "influence+finetune"
-                if info["influence"] == "last_layer"
-                else "full-influence+finetune"
-            ),
-            "certificate": info.pop("certificate"),
-            "calibration_setting": params["calibration"],
-            "tol": None,
-            "n_iter": info["n_steps"],
-            **info,
-            "note": note,
-        }
+        split_note = getattr(self, "split_note", None)
+        fields = correction_fields(
+            info,
+            params,
+            auto_at_refit=getattr(self, "auto_at_refit", False),
+            notes=(unchecked, split_note),  # the objective certified is the decay seen's
+        )
         remains = []
         if self.crossfit is not None:
             remains.append(
@@ -416,6 +343,7 @@ class NeuralCorrection(RemovalMethod):
             self.calibration,
             validation_ids,
             split_note,
+            getattr(self, "auto_at_refit", False),
         )
         kept.decay_unchecked = unchecked
         if remains:

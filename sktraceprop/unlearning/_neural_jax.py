@@ -66,6 +66,12 @@ def fit_clone(fitted, template, Z, Y, seed):
     return template.set_params(random_state=seed).fit(Z, fitted.classes_[Y])
 
 
+def fit_retrain(fitted, template, Z, Y, seed):
+    """:func:`fit_clone` and None: the seed draws the initial weights (``init_fn``'s
+    key)."""
+    return fit_clone(fitted, template, Z, Y, seed), None
+
+
 def last_layer_inputs(model, Z):
     act = _ACT[model.apply_fn_.activation]
     h = Z

@@ -14,7 +14,14 @@ A skorch net's validation split is not drawn again: the clone trains with
 ``train_split=None`` on exactly the held rows (those the net trained on, less the
 removed ones; the validation rows stay the calibration holdout, never trained on), and
 its ``train_split`` is set back after the fit.
+
+A skorch net's retrain follows its seed whatever its module's constructor does (a
+``torch.manual_seed`` there is seeded from the pair, :mod:`._neural_seed_torch`); where
+the initial weights still do not depend on it, the event says so
+(``refit_seed_sets_weights`` False, its note) and a warning too.
 """
+
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -24,6 +31,7 @@ from .._lineage._skorch import is_skorch_net
 from ..exceptions import UnlearningError
 from ..gradients._decay_record import bind_records, record_decays, records_of
 from ..gradients._decay_seen import decay_unchecked
+from ..utils._stack import user_stacklevel
 from ._method import Removal
 from ._neural_inputs import _final
 
@@ -43,8 +51,9 @@ def neural_refit(backend, final, Z, Y, seed):
     """An unfitted clone of the network ``final`` fitted on the module inputs ``Z`` and
     encoded targets ``Y`` (as :func:`backend.prepare` gives them) with ``seed``.
 
-    Returns ``(net, Y)``: the retrained network and ``Y`` encoded for it (a
-    ``JaxClassifier`` retrained without a class has fewer ``classes_``). Raises
+    Returns ``(net, Y, seed_note)``: the retrained network, ``Y`` encoded for it (a
+    ``JaxClassifier`` retrained without a class has fewer ``classes_``) and None, or
+    the sentence saying its initial weights do not depend on ``seed``. Raises
     :class:`~sktraceprop.exceptions.UnlearningError` where the retrain fails (a
     ``JaxClassifier`` left with one class), nothing changed.
     """
@@ -56,7 +65,9 @@ def neural_refit(backend, final, Z, Y, seed):
     try:
         # the decay each optimizer step used, recorded as for the unlearner's own fit
         with record_decays(template):
-            net = backend.fit_clone(final, template, Z, Y, seed)
+            net, seed_note = backend.fit_retrain(final, template, Z, Y, seed)
+    except UnlearningError:
+        raise
     except ValueError as error:
         raise UnlearningError(
             f"the retrain of {type(final).__name__} on the {Z.shape[0]} retained rows "
@@ -69,13 +80,14 @@ def neural_refit(backend, final, Z, Y, seed):
         net.__dict__["feature_names_in_"] = final.feature_names_in_
     if skorch:
         bind_records(net, records_of(net))
-        return net, Y
+        return net, Y, seed_note
     labels = final.classes_[Y]
-    return net, np.searchsorted(net.classes_, labels).astype(np.int64)
+    return net, np.searchsorted(net.classes_, labels).astype(np.int64), seed_note
 
 
-def refit_fields(final, net, n_kept, seed, certificate):
-    """The event fields of a retrain (see :func:`neural_refit`)."""
+def refit_fields(final, net, n_kept, seed, certificate, seed_note=None):
+    """The event fields of a retrain (see :func:`neural_refit`); ``seed_note`` says
+    that its initial weights do not depend on ``seed``."""
     split = is_skorch_net(final) and getattr(final, "train_split", None) is not None
     lost = ""
     if not is_skorch_net(final) and net.classes_.size < final.classes_.size:
@@ -86,7 +98,12 @@ def refit_fields(final, net, n_kept, seed, certificate):
         f"(the same parameters) fitted on the {n_kept} retained rows as the network sees "
         f"them (the preprocessing kept), with seed {seed}"
         + (
-            " (torch.manual_seed for the fit; a module that seeds torch itself overrides it)"
+            (
+                " (torch's generators seeded with it for the fit; a torch.manual_seed(value) "
+                "the module or a callback calls seeds them from (seed, value))"
+                if seed_note is None
+                else f" ({seed_note})"
+            )
             if is_skorch_net(final)
             else " (random_state)"
         )
@@ -108,6 +125,7 @@ def refit_fields(final, net, n_kept, seed, certificate):
         "certificate": certificate,
         "exact": True,
         "refit_seed": seed,
+        "refit_seed_sets_weights": seed_note is None,
         "calibration": "none",
         "tol": None,
         "n_iter": 0,
@@ -122,10 +140,18 @@ def refit_removal(method, estimator, keep, params, validation, validation_ids, n
     backend, final = method.backend, _final(estimator)
     seed = refit_seed(final, params["random_state"])
     Z = method.Z[keep]
-    net, Y = neural_refit(backend, final, Z, method.Y[keep], seed)
+    net, Y, seed_note = neural_refit(backend, final, Z, method.Y[keep], seed)
+    if seed_note is not None:
+        # a retrain all the same (as one by hand would be), but not one the seed drew
+        warnings.warn(
+            f"Removal (neural_method='refit', refit_seed={seed}): {seed_note} (the event's "
+            "refit_seed_sets_weights is False).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     backend.record_held_rows(net, Z, Y)
     certificate = backend.gradient_norm(net, Z, Y, backend.weight_decay(net))
-    fields = refit_fields(final, net, Z.shape[0], seed, float(certificate))
+    fields = refit_fields(final, net, Z.shape[0], seed, float(certificate), seed_note)
     split_note = getattr(method, "split_note", None)
     if split_note is not None:
         fields["note"] += f"; {split_note}"
@@ -152,6 +178,7 @@ def refit_removal(method, estimator, keep, params, validation, validation_ids, n
         method.calibration,
         validation_ids,
         split_note,
+        getattr(method, "auto_at_refit", False),
     )
     kept.decay_unchecked = decay_unchecked(net)
     return Removal(net, kept, fields)

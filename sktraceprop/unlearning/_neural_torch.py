@@ -45,6 +45,22 @@ def fit_clone(fitted, template, Z, Y, seed):
         return template.fit(Z, Y.astype(np.float32) if binary else Y)
 
 
+def fit_retrain(fitted, template, Z, Y, seed):
+    """As :func:`fit_clone`, seeded by ``seed`` whatever the module's constructor does
+    (:mod:`._neural_seed_torch`). Returns ``(net, note)``: ``note`` says where the
+    initial weights do not depend on ``seed`` (else None)."""
+    import skorch
+
+    from ._neural_seed_torch import seed_note, seeded
+
+    binary = isinstance(template, skorch.NeuralNetBinaryClassifier)
+    on_gpu = torch.cuda.is_available() and str(template.device).startswith("cuda")
+    devices = list(range(torch.cuda.device_count())) if on_gpu else []
+    note = seed_note(fitted, template, seed, devices)
+    with seeded(seed, devices):
+        return template.fit(Z, Y.astype(np.float32) if binary else Y), note
+
+
 def _forward_with_head(net, X):
     """Module outputs, last-layer inputs and last-layer outputs, in eval mode."""
     head = _head(net)
