@@ -123,6 +123,7 @@ def test_a_random_subset_then_computed_in_its_order_warns(tmp_path, op):
 @example(n=3000, change="recoded", how="train_test_split", sort=True, seed=4)
 @example(n=3000, change="filled", how="mask", sort=False, seed=5)
 @example(n=3000, change="shuffled", how="sample", sort=False, seed=6)
+@example(n=600, change="cumsum", how="mask", sort=False, seed=22)  # (unwarned on bc38ecb9)
 def test_a_random_subset_warns_iff_computed_over_rows(
     tmp_path_factory, n, change, how, sort, seed
 ):
