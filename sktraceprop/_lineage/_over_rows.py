@@ -129,7 +129,9 @@ def over_rows(X, ids, changed, sources):
             mine = rows_of.of(code)[0]
             empty = int(np.isnan(now if mine.size == now.size else now[mine]).sum())
             gap = unchecked_of(loads, name)
-            wide = unchecked_width([w for w in loads if not _whole(w)], name, rows_of.of(code)[1])
+            wide = unchecked_width(
+                [w for w in loads if not _whole(w)], name, rows_of.of(code)[1], rows_of.cache
+            )
             if gap is not None or filled_ids.size or empty or wide:
                 source_id = sources[code].source_id
                 found = (int(differ_ids.size), int(filled_ids.size), empty)
@@ -176,9 +178,9 @@ def _found(code, source, name, rows_of, now, maybe=None, fill=None):
                 found = in_file_order(load.runs, name, rows_of.now_at(code, values))
                 if found is not None:
                     return found[0], _RUNS_CHECKED.format(found[1])
-            kept = kept_values(load, name) if op is None else None
+            kept = kept_values(load, name, rows_of.cache) if op is None else None
             if kept is not None:
-                found = in_windows(kept, X_ids, values)
+                found = in_windows(kept, X_ids, values, rows_of.cache)
                 if found is not None:
                     return found[0], _KEPT_CHECKED.format(found[1])
             if op is None:

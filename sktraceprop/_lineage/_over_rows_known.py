@@ -27,10 +27,12 @@ from ._witness import positions_in
 FIRST = 256
 
 
-def kept_values(load, name):
+def kept_values(load, name, cache=None):
     """``(ids, values)``: every line of ``load`` whose loaded value of column ``name``
     is kept (its witness rows and the lines of its runs), ids sorted, values NaN where
-    missing in the file; None where the column is not a numeric one kept."""
+    missing in the file; None where the column is not a numeric one kept. ``cache``: a
+    dict kept for one fit, where the ids (the same for every column of a load kept in
+    its runs) are found once."""
     column = load.columns.get(name)
     if column is None or not column.numeric:
         return None
@@ -38,11 +40,29 @@ def kept_values(load, name):
     values = np.where(column.missing, np.nan, column.values).astype(np.float64)
     runs = load.runs
     if runs is not None and name in runs.kept:
-        ids = np.concatenate([ids, runs.line_ids])
-        values = np.concatenate([values, runs.kept[name][0]])
-        ids, first = np.unique(ids, return_index=True)  # (a line kept twice: once)
-        values = values[first]
+        key = ("kept ids", id(load))
+        found = cache.get(key) if cache is not None else None
+        if found is None or found[0] is not load:
+            both = np.concatenate([ids, runs.line_ids])
+            found = (load, *np.unique(both, return_index=True))  # (a line kept twice: once)
+            if cache is not None:
+                cache[key] = found  # (the load held: its id stays its own)
+        ids, first = found[1], found[2]
+        values = np.concatenate([values, runs.kept[name][0]])[first]
     return ids, values
+
+
+def kept_positions(kept, ids, cache=None):
+    """Position of each of the data's rows ``ids`` among the lines ``kept``
+    (:func:`kept_values`), ``-1`` where not kept; found once per kept ids and ``ids``
+    where ``cache`` (a dict kept for one fit) is given."""
+    if cache is None:
+        return positions_in(kept[0], ids)
+    key = ("kept at", id(kept[0]), id(ids))
+    found = cache.get(key)
+    if found is None or found[0] is not kept[0] or found[1] is not ids:
+        found = cache[key] = (kept[0], ids, positions_in(kept[0], ids))  # (both held)
+    return found[2]
 
 
 def _whole_windows(unknown, rows, w):
@@ -82,13 +102,14 @@ def _tried(x, rows):
         yield f"rolling({w}).var()", ends, var
 
 
-def in_windows(kept, ids, now):
+def in_windows(kept, ids, now, cache=None):
     """The moving window over the data's rows (``ids``, in the order the operation
     ran; ``now``: the column's values there) that explains the column on every row
     whose window's loaded values are all ``kept`` (:func:`kept_values`), of at least
-    ``MIN_ROWS``, or None. Returns ``(operation, rows compared)``."""
-    kept_ids, kept_at = kept
-    at = positions_in(kept_ids, ids)
+    ``MIN_ROWS``, or None. Returns ``(operation, rows compared)``. ``cache``: as for
+    :func:`kept_positions`."""
+    kept_at = kept[1]
+    at = kept_positions(kept, ids, cache)
     rows = np.flatnonzero(at >= 0)
     x = np.full(ids.size, np.nan)
     x[rows] = kept_at[at[rows]]
@@ -124,23 +145,36 @@ def _explaining(x, rows, now, scale, only=None):
     return None
 
 
-def unchecked_width(loads, name, ids):
+def unchecked_width(loads, name, ids, cache=None):
     """The narrowest window (of :data:`WINDOWS`) that :func:`in_windows` could not
     check on the data's rows ``ids`` (fewer than ``MIN_ROWS`` of them with their
     window's loaded values all kept) in any of the sampled ``loads`` holding column
-    ``name``, or 0 where each was checked."""
+    ``name``, or 0 where each was checked. ``cache``: as for :func:`kept_values`
+    (the width depends on the lines kept alone, not on their values)."""
     narrowest = 0
     for load in loads:
-        kept = kept_values(load, name)
+        kept = kept_values(load, name, cache)
         if kept is None:
             continue
-        held = positions_in(kept[0], ids) >= 0
-        unknown = np.concatenate([[0], np.cumsum(~held)])
-        rows = np.flatnonzero(held)
-        for w in WINDOWS:
-            if w >= ids.size:
-                break
-            if _whole_windows(unknown, rows, w).size < MIN_ROWS:
-                narrowest = w if not narrowest else min(narrowest, w)
-                break
+        key = ("width", id(kept[0]), id(ids))
+        found = cache.get(key) if cache is not None else None
+        if found is None or found[0] is not kept[0] or found[1] is not ids:
+            found = (kept[0], ids, _narrowest(kept_positions(kept, ids, cache) >= 0, ids.size))
+            if cache is not None:
+                cache[key] = found
+        width = found[2]
+        if width:
+            narrowest = width if not narrowest else min(narrowest, width)
     return narrowest
+
+
+def _narrowest(held, size):
+    """The narrowest window not checked on rows ``held`` of ``size``, or 0."""
+    unknown = np.concatenate([[0], np.cumsum(~held)])
+    rows = np.flatnonzero(held)
+    for w in WINDOWS:
+        if w >= size:
+            break
+        if _whole_windows(unknown, rows, w).size < MIN_ROWS:
+            return w
+    return 0

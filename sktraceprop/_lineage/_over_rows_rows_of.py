@@ -15,6 +15,7 @@ class _RowsOf:
     def __init__(self, ids):
         self.ids = ids
         self._kept = {}
+        self.cache = {}  # (the lines each load keeps, and the rows' positions among them)
 
     def of(self, code):
         """``(positions in the data, ids)`` of the rows of source ``code``."""
