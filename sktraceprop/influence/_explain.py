@@ -14,6 +14,7 @@ from .._model_lock import shared
 from .._prediction_log import explanation_store, log_explanation, start_salt
 from .._row_hash_start import start_hash_rows
 from ..exceptions import ErasedRowsHeldWarning
+from ..utils._fit_under_way import check_removal_finished
 from ..utils._progress import map_blocks
 from ..utils._stack import user_stacklevel
 from ._blocks import (
@@ -183,6 +184,10 @@ def _warn_erased_fit(explainer, what):
     their data (its store, or the requests made in this process, say which)."""
     if getattr(_SAID, "score", False):
         return
+    # (a copy made while a removal was under way holds part of its state: refused first)
+    check_removal_finished(explainer)
+    if not all(k in explainer.__dict__ for k in ("estimator_", "train_row_ids_", "n_train_")):
+        return  # (no whole fit to read: ``what`` refuses it)
     hit, seqs, _, _ = explainer._erased_marks(np.arange(explainer.n_train_))
     if hit is None or not hit.any():
         return
