@@ -1,17 +1,13 @@
 """The witness rows of one load indexed by their values (:mod:`._misplaced`): each
 row's values, and per column the row of each value no other witness row has, which is
-what names a row, and how likely each value is to be met by chance. Built once per load
-while the loads kept stay the same, and dropped when witness rows are forgotten."""
+what names a row. Built once per load while the loads kept stay the same, and dropped
+when witness rows are forgotten."""
 
 from collections import Counter
 
 import numpy as np
 
 from ._witness import WITNESSES, cell_keys
-
-#: The most witness rows expected to share a row's values with a record by chance
-#: (:meth:`_Index.by_chance`) for the row to be taken as holding that record.
-BY_CHANCE = 0.1
 
 
 class _Index:
@@ -21,39 +17,12 @@ class _Index:
     def __init__(self, w, cols):
         self.ids = w.ids
         self.keys = list(zip(*(cell_keys(w.columns[n]) for n in cols)))
-        self.unique, self.counts = [], []
+        self.unique = []
         for j in range(len(cols)):
             counts = Counter(key[j] for key in self.keys)
-            self.counts.append(counts)
             self.unique.append(
                 {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
             )
-
-    def by_chance(self, row, row_id):
-        """How many of the witness rows would share ``row``'s values with the record of
-        ``row_id`` by chance: their number times the chance that a row's values equal
-        that record in the columns where ``row`` does.
-
-        In a column of few values (one repeats), a value is met by chance as often as
-        the witness rows hold it, and never less often than one of the column's distinct
-        values is: a recoding (0/1 bits flipped) lands any row on either value, so a
-        value one witness row alone has names that row but is met by half the rows of a
-        column flipped. Two 0/1 columns make four possible records: in a file of 20 rows
-        a recoded row lands on the one a single row holds five times over, no evidence
-        it holds that row's values. In a column whose witness rows all differ (floats),
-        the values are drawn from far more than are seen: at least as many as the pairs
-        of rows, none of which met, so a record of two such values is not met by chance.
-        """
-        n = len(self.keys)
-        chance = float(n)
-        for counts, v, r in zip(self.counts, row, self.keys_of(row_id)):
-            if v is None or v != r:
-                continue
-            if len(counts) < n:
-                chance *= max(counts[v], n / len(counts)) / n
-            else:
-                chance *= 2 / max(n * (n - 1), 2)
-        return chance
 
     def naming(self, row, row_id):
         """How many of ``row``'s values name the witness row ``row_id`` (no other witness
@@ -70,8 +39,7 @@ class _Index:
 
         A value no other witness row has is what names a row: a recoding of
         low-cardinality values (flipped bits) maps rows onto each other's combinations
-        of values, rarely onto such a value (in a file of a few rows, by chance: see
-        :meth:`by_chance`).
+        of values, never onto such a value.
         """
         named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
         best, most = None, 0
