@@ -15,7 +15,12 @@ two) holds that other row, more than its own. Loaded values that were missing ar
 evidence (a row filled from its neighbour), and one column is too little (a column
 shifted alone is a value moved, which the notes name). A value no other witness row has
 is what names a row: a recoding of low-cardinality values (flipped bits) maps rows onto
-each other's combinations, never onto such a value. In a many-to-many merge every
+each other's combinations, rarely onto such a value; but in a file of a few rows one row
+alone may hold a value of a 0/1 column, and a recoding lands others on it by chance. So
+the record a row shares values with must be beyond chance: fewer than ``BY_CHANCE`` rows
+expected to share them by chance, from how many values each column draws from (distinct
+floats: as many as their range holds at the file's precision, not as many as the rows;
+:mod:`._misplaced_chance`). In a many-to-many merge every
 value repeats (once per row of its join group), yet each still names one row of the
 parent it was merged from: the merged rows a row may hold are named through their
 parents (:mod:`._misplaced_merge`), witnesses or not. And a row whose record is in the
@@ -36,6 +41,7 @@ as the one it holds may not be.
 import numpy as np
 
 from ._ids import codes_of, distinct_codes
+from ._misplaced_chance import BY_CHANCE
 from ._misplaced_columns import MIN_COLUMNS, _compared, _shown
 from ._misplaced_elsewhere import _held_elsewhere
 from ._misplaced_index import _names_own
@@ -175,6 +181,10 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
                     return position, own, found[0], shared, agree
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
+                continue
+            if indexes[k].by_chance(row, holds) >= BY_CHANCE:
+                # (values any row of few distinct values meets by chance, a recoding's
+                # rows among them: no evidence this row holds that record)
                 continue
             if k >= n_own and (
                 indexes[k].naming(row, holds) < MIN_COLUMNS or equal < len(cols) - 1

@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 
+from ._misplaced_chance import BY_CHANCE
 from ._misplaced_columns import MIN_COLUMNS, _shown
 from ._misplaced_index import _Index
 from ._witness import _is_numeric, _take_columns, cell_keys
@@ -81,6 +82,10 @@ def _held_elsewhere(X, names, ids, loads, columns, moved_ids, indexes, own_rows)
                 row = tuple(cell_keys(c)[0] for c in _take_columns(one, [0]))
                 keys = index.keys[values[value]]
                 shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
-                if len(shared) >= MIN_COLUMNS and 2 * len(shared) > len(cols):
+                if (
+                    len(shared) >= MIN_COLUMNS
+                    and 2 * len(shared) > len(cols)
+                    and index.by_chance(row, holds) < BY_CHANCE  # (beyond a recoding's)
+                ):
                     return position, int(ids[position]), holds, shared, None
     return None

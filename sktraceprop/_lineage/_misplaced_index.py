@@ -1,12 +1,15 @@
 """The witness rows of one load indexed by their values (:mod:`._misplaced`): each
 row's values, and per column the row of each value no other witness row has, which is
-what names a row. Built once per load while the loads kept stay the same, and dropped
-when witness rows are forgotten."""
+what names a row, and how likely a row is to share a record's values by chance
+(:mod:`._misplaced_chance`). Built once per load while the loads kept stay the same, and
+dropped when witness rows are forgotten."""
 
 from collections import Counter
 
 import numpy as np
 
+from ._misplaced_chance import by_chance as _expected
+from ._misplaced_chance import domain
 from ._witness import WITNESSES, cell_keys
 
 
@@ -17,12 +20,26 @@ class _Index:
     def __init__(self, w, cols):
         self.ids = w.ids
         self.keys = list(zip(*(cell_keys(w.columns[n]) for n in cols)))
-        self.unique = []
+        self.unique, self.counts, self._domains = [], [], {}
         for j in range(len(cols)):
-            counts = Counter(key[j] for key in self.keys)
+            counts = Counter(key[j] for key in self.keys if key[j] is not None)
+            self.counts.append(counts)
             self.unique.append(
                 {key[j]: k for k, key in enumerate(self.keys) if counts[key[j]] == 1}
             )
+
+    def by_chance(self, row, row_id):
+        """How many witness rows would share ``row``'s values with the record of
+        ``row_id`` by chance (:func:`._misplaced_chance.by_chance`), from what each
+        column where they are equal draws from."""
+        shared = []
+        for j, (v, r) in enumerate(zip(row, self.keys_of(row_id))):
+            if v is None or v != r:
+                continue
+            if j not in self._domains:  # (only where a match is weighed: few columns)
+                self._domains[j] = domain(self.counts[j])
+            shared.append((self.counts[j], self._domains[j], v))
+        return _expected(len(self.keys), shared)
 
     def naming(self, row, row_id):
         """How many of ``row``'s values name the witness row ``row_id`` (no other witness
@@ -39,7 +56,8 @@ class _Index:
 
         A value no other witness row has is what names a row: a recoding of
         low-cardinality values (flipped bits) maps rows onto each other's combinations
-        of values, never onto such a value.
+        of values, rarely onto such a value (in a file of a few rows, by chance: see
+        :meth:`by_chance`).
         """
         named = {u[v] for u, v in zip(self.unique, row) if v is not None and v in u}
         best, most = None, 0

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
@@ -74,6 +74,10 @@ def _lines_right(pipe, X, keys, path):
     cols=st.sampled_from([["a", "b"], ["a", "b", "c"], ["b", "c", "flag"]]),
     keep=st.floats(0.3, 1.0),
 )
+# (passed with wrong lines under tiny70's chance bar: 3 rows x (1/3)^2 of two float columns
+# taken as met by chance; distinct floats are met about once in as many values as their
+# range holds at five decimals, test_misplaced_tiny)
+@example(n=3, seed=0, how="add_suffix", cols=["a", "b"], keep=1.0)
 def test_moved_ids_then_renamed_columns_are_refused_or_traced_right(
     tmp_path_factory, n, seed, how, cols, keep
 ):
