@@ -48,9 +48,11 @@ def changes(X, ids, name="X"):
     changed.replaced, changed.emptied = found.replaced, found.emptied
     if len(changed) >= MIN_COLUMNS:  # a row moved differs in at least as many columns
         with np.errstate(over="ignore", invalid="ignore"):
-            found = misplaced_row(X, ids, sources, skip=written, renamed=renamed)
+            maybe = []
+            found = misplaced_row(X, ids, sources, skip=written, renamed=renamed, undecided=maybe)
         if found is not None:
             raise LineageError(misplaced_message(found, name))
+        changed.misplaced_undecided = maybe[0] if maybe else None
         # (no value names the record a row holds: columns of few distinct values)
         with np.errstate(over="ignore", invalid="ignore"):
             unsure = []
@@ -93,6 +95,7 @@ class Changes(dict):
     moved = ()  # (see _moved_values.moved_values)
     moved_rows = None  # (see _moved_rows.moved_rows)
     moved_rows_undecided = None  # (see _moved_rows.moved_rows_undecided_note)
+    misplaced_undecided = None  # (see _misplaced.misplaced_undecided_note)
     over_rows = ()  # (see _over_rows.over_rows)
     over_rows_undecided = ()  # (see _over_rows_text.over_rows_undecided_note)
     over_rows_unchecked = ()  # (see _over_rows_unchecked.over_rows_unchecked_note)

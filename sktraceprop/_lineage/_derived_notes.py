@@ -29,13 +29,16 @@ _KEPT = {}
 def undecided_notes(changed, name):
     """The notes a fit would write of :func:`._changes.changes`' verdicts on ``changed``
     that say what could not be told (none of them a warning), ``name`` naming the data."""
-    from ._moved_rows import moved_rows_undecided_note  # (they build on the witnesses)
+    from ._misplaced import misplaced_undecided_note  # (they build on the witnesses)
+    from ._moved_rows import moved_rows_undecided_note
     from ._over_rows_text import over_rows_undecided_note
     from ._over_rows_unchecked import over_rows_unchecked_note
 
     out = []
     if getattr(changed, "moved_rows_undecided", None):
         out.append(moved_rows_undecided_note(changed.moved_rows_undecided, name))
+    if getattr(changed, "misplaced_undecided", None):
+        out.append(misplaced_undecided_note(changed.misplaced_undecided, name))
     if getattr(changed, "over_rows_undecided", None):
         out.append(over_rows_undecided_note(changed.over_rows_undecided, name))
     if getattr(changed, "over_rows_unchecked", None):

@@ -83,7 +83,7 @@ def _rows_moved(X, names, ids, loads, hit, skip, as_loaded):
     return moved & ~own, own, agree, mine
 
 
-def misplaced_row(X, ids, sources, skip=(), renamed=None):
+def misplaced_row(X, ids, sources, skip=(), renamed=None, undecided=None):
     """The first row of ``X`` found holding another loaded row's values, or None.
 
     A witness row is taken for another row ``j`` when it differs from its own record
@@ -107,6 +107,12 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
     renamed : Renamed, optional
         Columns of ``X`` identified as loaded columns under other names
         (:func:`._renamed.loaded_names`): compared with those.
+    undecided : list, optional
+        Where given and no row is found: the first row that holds another witness
+        row's record in as many values as a row moved would, yet in values so few
+        distinct that as many rows would by chance (:data:`BY_CHANCE`) is appended as
+        ``(position, id, holds, columns, expected)``: whether it was moved (its line
+        wrong) or recoded could not be told (:func:`misplaced_undecided_note`).
 
     Returns
     -------
@@ -182,9 +188,15 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
             holds, equal = indexes[k].closest(row)
             if holds is None or equal < MIN_COLUMNS or equal <= agree:
                 continue
-            if indexes[k].by_chance(row, holds) >= BY_CHANCE:
+            expected = indexes[k].by_chance(row, holds)
+            if expected >= BY_CHANCE:
                 # (values any row of few distinct values meets by chance, a recoding's
-                # rows among them: no evidence this row holds that record)
+                # rows among them: no evidence this row holds that record, nor that it
+                # does not: said in the run's notes)
+                if undecided is not None and not undecided and holds != own:
+                    keys = indexes[k].keys_of(holds)
+                    shared = [_shown(n, m) for (n, m), a, b in zip(cols, row, keys) if a == b]
+                    undecided.append((position, own, holds, shared, expected))
                 continue
             if k >= n_own and (
                 indexes[k].naming(row, holds) < MIN_COLUMNS or equal < len(cols) - 1
@@ -207,4 +219,22 @@ def misplaced_row(X, ids, sources, skip=(), renamed=None):
         return None
     return _held_elsewhere(
         X, names, ids, all_loads[:n_own], columns[:n_own], moved_ids, indexes, own_rows
+    )
+
+
+def misplaced_undecided_note(found, name="X"):
+    """The run's note for :func:`misplaced_row`'s ``undecided`` row: not warned (a
+    recoding of few distinct values looks the same)."""
+    from ._capture import describe_id  # (it builds on the registry)
+
+    position, own, holds, columns, expected = found
+    return (
+        f"row {position} of {name}, whose row id names {describe_id(own)}, holds the "
+        f"values loaded for {describe_id(holds)} in {', '.join(columns)}, more than it "
+        "keeps of its own record; but those columns hold so few distinct values that "
+        f"about {expected:.2g} of the rows compared would share them by chance (values "
+        "recoded, bits flipped): could not tell whether its row id was moved off it. If "
+        "rows were moved, the lineage names the lines of the ids, which may not hold "
+        "these rows: keep each row's index with it (assign Series or frames, which "
+        "pandas aligns by index; reorder with .loc[index])."
     )

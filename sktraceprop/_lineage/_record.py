@@ -33,6 +33,7 @@ from ._fingerprint import class_path, fingerprint, json_params
 from ._fit_context import _RECORDING, _identified, fit_inputs, recording
 from ._fitted_ops import collect_ops, fitted_steps, input_names, resample_ids
 from ._ids import distinct_codes
+from ._misplaced import misplaced_undecided_note
 from ._moved_rows import moved_rows_message, moved_rows_undecided_note
 from ._moved_values import moved_message
 from ._over_rows_text import over_rows_message, over_rows_undecided_note
@@ -185,6 +186,8 @@ def add_input_notes(run, X, changed):
             warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
         if getattr(changed, "moved_rows_undecided", None):
             run.notes.append(moved_rows_undecided_note(changed.moved_rows_undecided))
+        if getattr(changed, "misplaced_undecided", None):
+            run.notes.append(misplaced_undecided_note(changed.misplaced_undecided))
         if getattr(changed, "moved", None):
             message = moved_message(changed.moved)
             run.notes.append(message)
