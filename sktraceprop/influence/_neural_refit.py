@@ -1,6 +1,8 @@
 """Clones of a neural model retrained from scratch on some of its rows, each with its
 own seed: the ensemble members of :mod:`._trak`, the damping retrains of
-:mod:`._damping` and the LDS retrains of :mod:`sktraceprop.metrics`.
+:mod:`._damping` and the LDS retrains of :mod:`sktraceprop.metrics`. A skorch net's
+module given as an instance (which a clone holds with the trained weights) is drawn
+anew under the seed (:mod:`sktraceprop.utils._fresh_module_torch`).
 """
 
 import numpy as np
@@ -31,10 +33,14 @@ def _refit_seen(model, X, y, seed):
         return est.set_params(random_state=int(seed)).fit(X, y), None
     import torch
 
+    from ..utils._fresh_module_torch import fresh_module
+
     # skorch draws its initialisation and batch order from torch's global generator.
     state = torch.random.get_rng_state()
     torch.manual_seed(int(seed))
     try:
+        # a module given as an instance: the clone holds it trained, so drawn anew
+        fresh_module(est, f"a retrain of {type(model).__name__} from scratch")
         with quiet(), skorch_fit_indices(est) as seen:  # (its warnings: this thread's)
             est.fit(X, y)
     finally:

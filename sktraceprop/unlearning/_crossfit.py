@@ -5,7 +5,10 @@ training rows, each on every fold but one. A removed row's estimated loss under 
 retrain is its mean loss under the clones that left it out, scaled by the ratio of a
 retrain's holdout loss to the clones' (a model trained on fewer rows fits unseen rows
 worse), the retrain's interpolated between the full model's and the clones' by the
-fraction of rows the removal leaves out (:func:`crossfit_target`). This estimates the
+fraction of the rows that the removal, with those removed before it, leaves out
+(:func:`crossfit_target`, :func:`crossfit_removal_target`). Rows of a skorch validation
+split that was the clones' holdout leave it when their data is removed, and the two
+levels are measured again without them (:func:`crossfit_holdout_kept`). This estimates the
 retrain's loss on *these* rows, not on average rows. One ratio does not correct every
 row alike, so clones far from the retrain's size bias the estimate: with 3 folds (a
 third left out) the 1% removals on MNIST overshoot; more folds bring the clones closer
@@ -28,7 +31,13 @@ from .._lineage._skorch import skorch_fit_indices
 from ..utils._progress import map_blocks
 from ._neural_backend import row_losses
 
-__all__ = ["crossfit_folds", "crossfit_losses", "crossfit_target"]
+__all__ = [
+    "crossfit_folds",
+    "crossfit_holdout_kept",
+    "crossfit_losses",
+    "crossfit_removal_target",
+    "crossfit_target",
+]
 
 
 def crossfit_folds(Y, n_folds, rng):
@@ -159,3 +168,76 @@ def crossfit_target(unseen, fraction, model_holdout, clones_holdout, left_out):
     """
     level = model_holdout + (clones_holdout - model_holdout) * fraction / left_out
     return float(np.mean(unseen) * level / clones_holdout)
+
+
+def _holdout_source(crossfit):
+    """What the clones' holdout was: ``"validation split"`` or ``"X_holdout"`` (read
+    from the source where a pickle from before the key lacks it)."""
+    if "holdout_source" in crossfit:
+        return crossfit["holdout_source"]
+    return "validation split" if "validation split" in crossfit["source"] else "X_holdout"
+
+
+def crossfit_holdout_kept(crossfit, stay):
+    """``crossfit`` (see :class:`~._neural.NeuralCorrection`) once the skorch validation
+    split keeps only its rows ``stay`` (a mask over them: the others were of removed
+    data).
+
+    Where the validation split was the clones' holdout, the dropped rows' losses go and
+    the model's and the clones' holdout levels are measured again on the rows that stay
+    (None where none stays: the target cannot be corrected, and a removal says so); a
+    holdout given as ``X_holdout`` is left as it is.
+    """
+    if crossfit is None or _holdout_source(crossfit) != "validation split":
+        return crossfit
+    stay = np.asarray(stay, dtype=bool)
+    kept = {
+        **crossfit,
+        "holdout_clones": crossfit["holdout_clones"][:, stay],
+        "holdout_full": crossfit["holdout_full"][stay],
+        "holdout_dropped": crossfit.get("holdout_dropped", 0) + int(np.sum(~stay)),
+        "model_holdout": None,
+        "clones_holdout": None,
+    }
+    if stay.any():
+        kept["model_holdout"] = float(kept["holdout_full"].mean())
+        kept["clones_holdout"] = float(kept["holdout_clones"].mean())
+    return kept
+
+
+def crossfit_removal_target(crossfit, forget, n_kept):
+    """``(target, source)`` of a removal of the held rows ``forget`` that leaves
+    ``n_kept`` rows held, under the crossfit calibration ``crossfit``.
+
+    The retrain it estimates lacks every row removed since ``fit``, this removal's and
+    earlier ones', so its share is of the rows the clones were fitted among (a pickle
+    from before they were counted: of the rows held, exact for a first removal). Raises
+    ValueError where no holdout row is left to correct the clones' level with.
+    """
+    if crossfit["model_holdout"] is None:
+        raise ValueError(
+            "calibration='crossfit' has no holdout rows left: every row of the skorch "
+            "validation split its clones were corrected on was of removed data, and was "
+            "dropped. Set calibration='holdout' and pass X_holdout and y_holdout to "
+            "unlearn, or calibration='none'. Nothing was changed."
+        )
+    n_rows = crossfit.get("n_rows")
+    n_removed = (n_rows if n_rows is not None else forget.shape[0] + n_kept) - n_kept
+    fraction = n_removed / (n_removed + n_kept)
+    target = crossfit_target(
+        crossfit["unseen"][forget],
+        fraction,
+        crossfit["model_holdout"],
+        crossfit["clones_holdout"],
+        crossfit["left_out"],
+    )
+    source = crossfit["source"]
+    if n_rows is not None and n_removed > forget.shape[0]:
+        source += f" ({n_removed} of the {n_rows} rows removed, {forget.shape[0]} now)"
+    dropped = crossfit.get("holdout_dropped", 0)
+    if dropped:
+        source += (
+            f"; {dropped} row(s) of the validation split, of removed data, dropped from "
+            "that holdout and its levels measured again without them"
+        )
+    return target, source

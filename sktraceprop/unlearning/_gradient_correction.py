@@ -171,13 +171,19 @@ class GradientCorrectionUnlearner(
         stratified ``crossfit_folds``-fold splits of the training rows, each on all
         folds but one; a removed row's estimate is its mean loss under the clones that
         left it out, times the ratio of a retrain's holdout loss to theirs, the
-        retrain's interpolated between the model's and the clones' by the fraction of
-        the rows the removal removes (the holdout is required at ``fit``:
-        ``X_holdout``/``y_holdout`` or a skorch validation split). It costs about
+        retrain's interpolated between the model's and the clones' by the share of the
+        fit's training rows removed (by this removal and earlier ones; the holdout is
+        required at ``fit``: ``X_holdout``/``y_holdout`` or a skorch validation split,
+        whose rows of removed data leave it, the two holdout levels measured again
+        without them). It costs about
         ``n_crossfit * (crossfit_folds - 1) / crossfit_folds`` extra fits (30 by
         default), once; ``unlearn`` costs the same as with ``"holdout"``. The clones
-        are not kept, only each row's loss. The correction reaches its target; the
-        estimate is what errs (see the user guide).
+        are not kept, only each row's loss. A skorch net whose module is given as an
+        instance (which skorch trains in place, and a clone copies with its trained
+        weights) has each clone's weights drawn anew by its layers'
+        ``reset_parameters`` (``calibration_source`` says so), and is refused at ``fit``
+        where a trainable parameter is set by none. The correction reaches its target;
+        the estimate is what errs (see the user guide).
         ``"none"``: the plain step. The event logs ``calibration``,
         ``calibration_source``, ``calibration_target`` and ``step_scale``.
     n_crossfit : int, default=36
@@ -232,7 +238,10 @@ class GradientCorrectionUnlearner(
         net; a ``JaxClassifier``'s own int ``random_state`` where it has one), logged as
         the event's ``refit_seed``. A ``torch.manual_seed(value)`` the module's
         constructor calls seeds torch from the pair (seed, value) for that fit, so the
-        seed still draws the weights; where they do not depend on it (a module drawing
+        seed still draws the weights (for the fit, ``torch.manual_seed`` and
+        ``torch.random.manual_seed`` are replaced process-wide, and torch's random state,
+        process-wide too, is restored after it: do not seed or draw from torch in
+        another thread during ``unlearn``); where they do not depend on it (a module drawing
         from its own generator or loading weights) the event's
         ``refit_seed_sets_weights`` is False, with a warning; a module given as an
         instance (skorch trains it in place: the retrain would start from the trained

@@ -28,7 +28,8 @@ scale ``t`` of the step, shortening or lengthening it):
 - ``"holdout"``: the model's mean loss on rows it never trained on (a population
   estimate: blind to how hard the removed rows themselves are);
 - ``"crossfit"``: per row, the mean loss under clones fitted at ``fit`` time that left
-  the row out (:mod:`._crossfit`), corrected by a holdout ratio to the removal's size.
+  the row out (:mod:`._crossfit`), corrected by a holdout ratio to the share of the
+  fit's rows removed (by this removal and earlier ones).
 
 Neither step is certified for a non-convex model: the reported *certificate* is the
 retained-objective gradient norm after the correction, a measure of stationarity, not a
@@ -57,7 +58,7 @@ from .._lineage._split_classes import split_class_note, split_classes
 from ..gradients._decay_record import bind_records, records_of
 from ..gradients._decay_seen import decay_unchecked
 from ..utils._stack import user_stacklevel
-from ._crossfit import crossfit_target
+from ._crossfit import crossfit_holdout_kept, crossfit_removal_target
 from ._method import Removal, RemovalMethod
 from ._neural_calibration_fit import fit_calibration
 from ._neural_classes import check_no_class_lost
@@ -86,7 +87,11 @@ class NeuralCorrection(RemovalMethod):
         (the clones' left-out fraction) and ``source`` (see
         :func:`~._crossfit.crossfit_target`); also ``holdout_clones`` (each clone's loss
         on each holdout row) and ``holdout_full`` (the model's), kept for studies of the
-        target (``benchmarks/study_unlearning_neural_calibration.py``).
+        target (``benchmarks/study_unlearning_neural_calibration.py``) and to measure
+        the two levels again when validation rows of removed data are dropped
+        (:func:`~._crossfit.crossfit_holdout_kept`: ``holdout_dropped`` counts them, and
+        the levels are None once none is left); ``n_rows`` (the rows the clones were
+        fitted among, of which a removal's share is taken) and ``holdout_source``.
     calibration : {"crossfit", "holdout", "none"}
         The calibration ``calibration="auto"`` resolved to at ``fit``.
     validation_ids : ndarray of int64 or None
@@ -218,7 +223,7 @@ class NeuralCorrection(RemovalMethod):
             self.Z,
             self.Y,
             (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None,
-            self.crossfit,
+            crossfit_holdout_kept(self.crossfit, stay),
             self.calibration,
             self.validation_ids[stay] if stay.any() else None,
             getattr(self, "split_note", None),
@@ -246,15 +251,18 @@ class NeuralCorrection(RemovalMethod):
         validation = self.validation
         validation_ids = getattr(self, "validation_ids", None)  # (older pickles lack it)
         n_dropped = 0 if drop_validation is None else int(np.sum(drop_validation))
+        cf = self.crossfit
         if n_dropped:
             stay = ~np.asarray(drop_validation, dtype=bool)
             validation = (
                 (validation[0][stay], validation[1][stay], validation[2]) if stay.any() else None
             )
             validation_ids = validation_ids[stay] if stay.any() else None
+            # the clones' holdout levels were measured on those rows too: again without
+            cf = crossfit_holdout_kept(cf, stay)
         if refit:  # exact: the network retrained on the held rows (see there)
             return refit_removal(
-                self, estimator, keep, params, validation, validation_ids, n_dropped
+                self, estimator, keep, params, (validation, validation_ids, cf), n_dropped
             )
         original = _final(estimator)
         # the record of the fit's steps (kept for the net copied), bound to the result
@@ -265,22 +273,13 @@ class NeuralCorrection(RemovalMethod):
             self.calibration if params["calibration"] == "auto" else params["calibration"]
         )
         if calibration == "crossfit":
-            if self.crossfit is None:
+            if cf is None:
                 raise ValueError(
                     "calibration='crossfit' was set after fit: its clones are fitted by fit; "
                     "fit the unlearner again with it."
                 )
             # Every row is left out by at least one clone (n_crossfit >= crossfit_folds).
-            cf = self.crossfit
-            fraction = forget.shape[0] / self.Y.shape[0]
-            target = crossfit_target(
-                cf["unseen"][forget],
-                fraction,
-                cf["model_holdout"],
-                cf["clones_holdout"],
-                cf["left_out"],
-            )
-            crossfit = (target, cf["source"])
+            crossfit = crossfit_removal_target(cf, forget, keep.shape[0])
         elif calibration == "holdout":
             holdout = (
                 validation
@@ -319,7 +318,7 @@ class NeuralCorrection(RemovalMethod):
             notes=(unchecked, split_note),  # the objective certified is the decay seen's
         )
         remains = []
-        if self.crossfit is not None:
+        if cf is not None:
             remains.append(
                 "the crossfit losses kept for the retained rows and the holdout rows were "
                 "measured by clones fitted with the removed rows (a few numbers per row, "
@@ -337,9 +336,7 @@ class NeuralCorrection(RemovalMethod):
             self.Z[keep],
             self.Y[keep],
             validation,
-            None
-            if self.crossfit is None
-            else {**self.crossfit, "unseen": self.crossfit["unseen"][keep]},
+            None if cf is None else {**cf, "unseen": cf["unseen"][keep]},
             self.calibration,
             validation_ids,
             split_note,

@@ -2,10 +2,11 @@
 
 A backend is a module (``_neural_torch.py`` for skorch nets, ``_neural_jax.py`` for
 :class:`~sktraceprop.adapters.JaxClassifier`) with the functions ``prepare``,
-``fit_clone``, ``fit_retrain``, ``last_layer_inputs``, ``get_last_layer``, ``set_last_layer``,
-``weight_decay``, ``default_lr``, ``finetune``, ``gradient_norm``, ``params_vector``,
-``set_params_vector``, ``loss_gradient``, ``gauss_newton_operator``,
-``reset_optimizer`` and ``record_held_rows``. Neither framework is imported here.
+``fit_clone``, ``fresh_clones``, ``fit_retrain``, ``last_layer_inputs``,
+``get_last_layer``, ``set_last_layer``, ``weight_decay``, ``default_lr``, ``finetune``,
+``gradient_norm``, ``params_vector``, ``set_params_vector``, ``loss_gradient``,
+``gauss_newton_operator``, ``reset_optimizer`` and ``record_held_rows``. Neither
+framework is imported here.
 """
 
 import importlib

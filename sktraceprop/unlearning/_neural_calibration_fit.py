@@ -47,6 +47,8 @@ def fit_calibration(backend, estimator, Z, Y, validation, params, X_holdout, y_h
             "validation split (train_split)."
         )
     final = _final(estimator)
+    # a module given as an instance holds the trained weights: drawn anew per clone
+    fresh = backend.fresh_clones(final)
     seed = check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)
     unseen, clones_holdout, left_out = crossfit_losses(
         backend,
@@ -71,9 +73,20 @@ def fit_calibration(backend, estimator, Z, Y, validation, params, X_holdout, y_h
         "left_out": left_out,
         "holdout_clones": clones_holdout,
         "holdout_full": full_holdout,
+        # the rows the clones were fitted among: a removal's size is a share of them
+        "n_rows": int(Y.shape[0]),
+        "holdout_source": holdout[2],
         "source": (
             f"{params['n_crossfit']} clones on {params['crossfit_folds']}-fold "
-            f"splits, corrected on the {holdout[2]} rows to the removal's size"
+            f"splits, corrected on the {holdout[2]} rows to the share of the fit's rows "
+            "removed"
+            + (
+                f" (the {type(final.module).__name__} module given as an instance: each "
+                "clone's weights drawn anew by its layers' reset_parameters, which do not "
+                "repeat an initialisation of its own)"
+                if fresh
+                else ""
+            )
         ),
     }
     return calibration, crossfit, auto_at_refit

@@ -66,6 +66,11 @@ def fit_clone(fitted, template, Z, Y, seed):
     return template.set_params(random_state=seed).fit(Z, fitted.classes_[Y])
 
 
+def fresh_clones(fitted):
+    """False: a clone's initial weights are drawn by its ``init_fn`` from its seed."""
+    return False
+
+
 def fit_retrain(fitted, template, Z, Y, seed):
     """:func:`fit_clone` and None: the seed draws the initial weights (``init_fn``'s
     key)."""

@@ -133,10 +133,12 @@ def refit_fields(final, net, n_kept, seed, certificate, seed_note=None):
     }
 
 
-def refit_removal(method, estimator, keep, params, validation, validation_ids, n_dropped):
+def refit_removal(method, estimator, keep, params, kept, n_dropped):
     """The :class:`~._method.Removal` of a retrain of ``method``'s network (a
-    :class:`~._neural.NeuralCorrection`) on its held rows ``keep``; ``validation`` and
-    ``validation_ids`` are the validation rows it keeps (``n_dropped`` dropped)."""
+    :class:`~._neural.NeuralCorrection`) on its held rows ``keep``; ``kept`` is
+    ``(validation, validation_ids, crossfit)``: the validation rows it keeps
+    (``n_dropped`` dropped) and its crossfit losses without those dropped."""
+    validation, validation_ids, crossfit = kept
     backend, final = method.backend, _final(estimator)
     seed = refit_seed(final, params["random_state"])
     Z = method.Z[keep]
@@ -161,7 +163,6 @@ def refit_removal(method, estimator, keep, params, validation, validation_ids, n
             f"; {n_dropped} row(s) of the removed data were in the validation split "
             "(never trained on): dropped from the calibration holdout the unlearner keeps"
         )
-    crossfit = method.crossfit
     if crossfit is not None:
         fields["caveat"] = (
             "the crossfit losses kept for the retained rows and the holdout rows were "

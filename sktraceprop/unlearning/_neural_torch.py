@@ -32,9 +32,13 @@ def fit_clone(fitted, template, Z, Y, seed):
     """Fit the unfitted clone ``template`` of ``fitted`` on module inputs and targets.
 
     torch's random state is seeded with ``seed`` for the fit (initialisation and batch
-    order, unless the module seeds itself) and restored afterwards.
+    order, unless the module seeds itself) and restored afterwards. A module given as an
+    instance (which the clone holds with the trained weights) is drawn anew first
+    (:mod:`sktraceprop.utils._fresh_module_torch`), as its class would be built.
     """
     import skorch
+
+    from ..utils._fresh_module_torch import fresh_module
 
     # ``prepare`` keeps skorch's own targets (class indices), as float for a binary net
     binary = isinstance(template, skorch.NeuralNetBinaryClassifier)
@@ -42,7 +46,24 @@ def fit_clone(fitted, template, Z, Y, seed):
     devices = list(range(torch.cuda.device_count())) if on_gpu else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
+        fresh_module(template, "calibration='crossfit'")
         return template.fit(Z, Y.astype(np.float32) if binary else Y)
+
+
+def fresh_clones(fitted):
+    """Whether the clones :func:`fit_clone` fits of ``fitted`` have their module drawn
+    anew (a module given as an instance). Raises ValueError, before any clone is fitted,
+    where it cannot be (:func:`~sktraceprop.utils._fresh_module_torch.fresh_module`);
+    torch's random state is left as it was."""
+    from sklearn.base import clone
+
+    from ..utils._fresh_module_torch import fresh_module, module_instance
+
+    if not module_instance(fitted):
+        return False
+    on_gpu = torch.cuda.is_available() and str(fitted.device).startswith("cuda")
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if on_gpu else []):
+        return fresh_module(clone(fitted), "calibration='crossfit'")
 
 
 def fit_retrain(fitted, template, Z, Y, seed):

@@ -785,7 +785,7 @@ def test_crossfit_removal_uses_the_removed_fraction(multiclass_models):
     level = cf["model_holdout"] + (cf["clones_holdout"] - cf["model_holdout"]) * fraction * 3
     expected = cf["unseen"][:20].mean() * level / cf["clones_holdout"]
     assert event["calibration_target"] == pytest.approx(expected, rel=1e-12)
-    assert "to the removal's size" in event["calibration_source"]
+    assert "to the share of the fit's rows removed" in event["calibration_source"]
 
 
 def test_sample_ids_on_both_sides_of_the_validation_split_are_all_forgotten():
