@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine, markdown_table, timings, write_results  # noqa: E402
 
 import sktraceprop as stp  # noqa: E402
-from sktraceprop._lineage import _fitted_elsewhere as watch  # noqa: E402
+from sktraceprop._lineage import _watch_digests as watch  # noqa: E402
 from sktraceprop._lineage._fingerprint_walk import _feed  # noqa: E402
 
 
@@ -40,11 +40,11 @@ def _name_state(step):
     return {
         k: v
         for k, v in vars(step).items()
-        if k.endswith("_") and not k.startswith("__") and not watch._names(v)
+        if k.endswith("_") and not k.startswith("__") and not watch.is_names(v)
     }
 
 
-def _blake2b_digest(value):
+def _blake2b_digest(value, before=True, by_id=None):
     h = hashlib.blake2b(digest_size=16)
     try:
         _feed(h, value)
@@ -55,12 +55,12 @@ def _blake2b_digest(value):
 
 WAYS = {
     "name_ attributes, BLAKE2b (before)": (_name_state, _blake2b_digest),
-    "all it holds, SHA-256 (now)": (watch._state, watch._digest),
+    "all it holds, SHA-256 (now)": (watch.state, watch.digest),
 }
 
 
 def _use(way):
-    watch._state, watch._digest = WAYS[way]
+    watch.state, watch.digest = WAYS[way]
 
 
 def _cases(args):
@@ -136,7 +136,7 @@ def main(argv=None):
         for case, (X, y, make) in _cases(args).items():
             cases[case] = _measure(stp.make_traced_pipeline(*make()), X, y, args)
     finally:
-        watch._state, watch._digest = saved
+        watch.state, watch.digest = saved
     payload = {
         "machine": machine(),
         "command": f"python benchmarks/bench_step_watch.py --knn-rows {args.knn_rows} "

@@ -127,6 +127,7 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
         transformer = model_inputs(self)
         ops = collect_ops(self)  # (the fingerprints of the steps' fitted state)
         fits.check(type(self).__name__)  # a step fitted elsewhere meanwhile: no run
+        fits.stop()  # (checked: the lineage's own calls of the steps are not watched)
         return build_lineage(self, X, ids, row_ids, transformer, ops, notes=notes)
 
     def get_metadata_routing(self):

@@ -154,6 +154,7 @@ class TracedEstimator(
         transformer = model_inputs(est)
         ops = collect_ops(est)  # (the fingerprints of its fitted state)
         fits.check(type(self).__name__)  # fitted or changed elsewhere meanwhile: no run
+        fits.stop()  # (checked: the lineage's own calls of the steps are not watched)
         lineage = build_lineage(self, X, ids, row_ids, transformer, ops, notes)
         _log_upstream(est, lineage, ids, REGISTRY.by_code)
         return lineage

@@ -51,16 +51,19 @@ class _Path(dict):
     for the step watch's digests (``_fitted_elsewhere``: an estimator by all it holds,
     ``_fingerprint_params.watched_state``, not by what a fingerprint takes): True, or
     ``{id(estimator): {attribute: value}}``, what it held before a call wrote those
-    attributes (``_fingerprint_params.as_before``; ``_watch_calls``)."""
+    attributes (``_fingerprint_params.as_before``; ``_watch_calls``); ``by_id``, in the
+    watch's digests, the ids of the estimators digested by identity alone (a step's parts
+    watched as steps of their own: ``_watch_digests``)."""
 
-    __slots__ = ("by_name", "exact_frames", "scheme", "watch")
+    __slots__ = ("by_id", "by_name", "exact_frames", "scheme", "watch")
 
-    def __init__(self, by_name=False, scheme=SCHEME, exact_frames=False, watch=False):
+    def __init__(self, by_name=False, scheme=SCHEME, exact_frames=False, watch=False, by_id=None):
         super().__init__()
         self.by_name = by_name
         self.scheme = 2 if by_name else scheme
         self.exact_frames = exact_frames
         self.watch = watch
+        self.by_id = by_id
 
 
 def _user_class(h, obj, depth, memo):
@@ -332,6 +335,9 @@ def _feed_value(h, obj, depth, memo):
     elif isinstance(obj, BaseEstimator):
         h.update(b"E" + _class_bytes(obj))
         if memo.watch:  # the step watch's digest: all it holds (not a fingerprint)
+            if memo.by_id and id(obj) in memo.by_id:  # (digested as a step of its own)
+                h.update(b"I%d:" % id(obj))
+                return
             state = watched_state(obj)
             if memo.watch is not True and id(obj) in memo.watch:
                 state = as_before(state, memo.watch[id(obj)])

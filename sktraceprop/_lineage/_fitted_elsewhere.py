@@ -48,7 +48,12 @@ their place, the clones are watched (:mod:`._watch_memory`). The parts of a
 ``ColumnTransformer`` or ``FeatureUnion`` step (the fitted clones in ``transformers_``,
 the objects of ``transformer_list``) are watched as steps too once the step's fit here
 returned, named ``prep__num__scale``; their fits in the step's own joblib workers
-(``n_jobs``) are the step's (:mod:`._watch_parts`).
+(``n_jobs``) are the step's (:mod:`._watch_parts`). Each part is digested as a step of
+its own, and inside its step's attributes by identity alone (:mod:`._watch_digests`); an
+object held as two parts is named by both. Once the run is checked, the watches stand
+aside (:meth:`StepFits.stop`): the run's feature lineage then calls the steps'
+``get_feature_names_out`` and ``transform`` as they are, with no note taken of what a
+call writes for a check already made.
 
 What it does not see: a fit of a step that another thread began before this fit began
 and that ends during it (its fit method was looked up before the watch was put in
@@ -60,20 +65,16 @@ run was checked (the fingerprint was taken before:
 :func:`~sktraceprop._lineage._current.step_matches` finds it later).
 """
 
-import hashlib
 import threading
-import warnings
 from contextlib import contextmanager
 
-from ..exceptions import LineageError, LineageWarning
-from ..utils._stack import user_stacklevel
+from . import _watch_digests as dg
 from ._final import _class_method
-from ._fingerprint_params import watched_state
-from ._fingerprint_walk import _feed, _Path
 from ._step_names import named_steps
 from ._watch_calls import wrap_calls, written
 from ._watch_memory import restore_memories, watch_memories
 from ._watch_parts import said_of_parts, watch_parts
+from ._watch_refusal import PIPELINE_ADVICE, pipeline_said, refusal, warn_undigested
 
 _WATCHED = ("fit", "fit_transform", "fit_predict", "partial_fit", "fit_resample")
 
@@ -87,6 +88,8 @@ class _Watch:
 
     def __call__(self, *args, **kwargs):
         fits, name = self.fits, self.name  # (None: a part its step no longer holds)
+        if fits.stopped:  # (the run was checked: nothing more to see)
+            return self._run(args, kwargs)
         mine = threading.get_ident() == fits.owner
         if name is not None and not mine:
             if not fits.inside_fit(fits.parent.get(name)):  # (not its step's n_jobs)
@@ -96,80 +99,25 @@ class _Watch:
         elif name is not None:
             fits.depth[name] = fits.depth.get(name, 0) + 1
         try:
-            if self.inner is not None:
-                return self.inner(*args, **kwargs)
-            return _class_method(self.step, self.method)(*args, **kwargs)
+            return self._run(args, kwargs)
         finally:
             if mine and name is not None:
                 fits.depth[name] -= 1
                 if not fits.depth[name] and self.name == name:  # what the outermost
-                    state = _state(self.step)  # fit here left
-                    fits.left[name] = (self.step, state, _digests(state))
+                    # fit here left (its parts first: digested inside it by identity)
                     fits.watch_parts(name, self.step)
+                    fits.leave(name, self.step)
                     # (the traced fit's own calls of it from now on are not other code's)
                     wrap_calls(fits, name, self.step)
+
+    def _run(self, args, kwargs):
+        if self.inner is not None:
+            return self.inner(*args, **kwargs)
+        return _class_method(self.step, self.method)(*args, **kwargs)
 
     def __reduce__(self):
         # a step pickled during its own fit (to a joblib worker) arrives with its method
         return (_class_method, (self.step, self.method))
-
-
-def _state(step):
-    """What of ``step`` is watched: all it holds (``watched_state``: its fitted state,
-    public and private, such as a KNN's ``_fit_X``, and its parameters)."""
-    return watched_state(step)
-
-
-class _Undigested(str):
-    """Why an attribute's content could not be digested: only its replacement is seen."""
-
-
-def _digest(value, before=True):
-    """A digest of ``value``'s content (nested estimators by all they hold, as the step,
-    or as ``before`` says they held before a call: ``_fingerprint_walk._Path``), or
-    :class:`_Undigested` where the walk refuses it (nested too deep) or raised."""
-    # SHA-256, as the fingerprint: faster than BLAKE2b over a large array where the CPU
-    # computes it (SHA extensions; ``benchmarks/bench_step_watch.py``)
-    h = hashlib.sha256()
-    try:
-        _feed(h, value, 0, _Path(watch=before or True))
-    except Exception as e:  # noqa: BLE001 - said, not swallowed: see StepFits.check
-        return _Undigested(f"{type(e).__name__}: {e}")
-    return h.digest()
-
-
-def _digests(state):
-    return {k: _digest(v) for k, v in state.items()}
-
-
-def _changed(state, digests, now):
-    """The attributes of ``state`` no longer there, replaced, or changed in place; a list
-    of names by content alone (skorch rebuilds ``prefixes_`` and its other registries
-    of its torch parts, the same names, when scikit-learn removes its callbacks' context
-    from the step once the step's fit returned)."""
-    moved = []
-    for k, v in state.items():
-        value = now.get(k, _GONE)
-        if value is _GONE or (value is not v and not _names(v)):
-            moved.append(k)
-        elif not isinstance(digests[k], _Undigested) and _digest(value) != digests[k]:
-            moved.append(k)
-    return sorted(moved)
-
-
-def _undigested(left):
-    """``(step name, attribute, why)`` of each watched attribute whose content could not
-    be digested."""
-    return [
-        (name, k, why)
-        for name, (_, _, digests) in left.items()
-        for k, why in digests.items()
-        if isinstance(why, _Undigested)
-    ]
-
-
-def _names(value):
-    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
 
 
 class StepFits:
@@ -194,6 +142,10 @@ class StepFits:
         # part name -> its step's; the parts' fit watches; id -> the name a call of it is
         # of (None: not held); step name -> (its left, estimators_held) (_watch_parts)
         self.parent, self.part_watches, self.call_names, self.held_in = {}, {}, {}, {}
+        # step name -> ids of its parts (digested in it by identity); part name -> the
+        # other names of its object (held twice by its step) (_watch_parts)
+        self.by_id, self.twins = {}, {}
+        self.stopped = False  # (the run checked: the watches run their methods as they are)
 
     def chain(self, name):
         """``name`` and the steps it is a part of, innermost first."""
@@ -203,9 +155,30 @@ class StepFits:
             name = self.parent.get(name)
         return out
 
+    def chains(self, name):
+        """:meth:`chain` of ``name`` and of the other names of its object (``twins``)."""
+        out = self.chain(name)
+        for twin in self.twins.get(name, ()):
+            out += [n for n in self.chain(twin) if n not in out]
+        return out
+
     def inside_fit(self, name):
-        """Whether this thread is inside the fit of step ``name`` or of one it is part of."""
-        return any(self.depth.get(n) for n in self.chain(name))
+        """Whether this thread is inside the fit of step ``name`` (under any of its names)
+        or of one it is part of."""
+        return any(self.depth.get(n) for n in self.chains(name))
+
+    def leave(self, name, step):
+        """Digest what ``step`` holds now, as what its fit here left (named ``name`` and
+        its other names): its parts watched as steps by identity alone (``by_id``)."""
+        held = dg.state(step)
+        left = (step, held, dg.digests(held, self.by_id.get(name)))
+        for n in (name, *self.twins.get(name, ())):
+            self.left[n] = left
+
+    def stop(self):
+        """The run was checked (:meth:`check`): from now on the watches run the methods
+        they stand in for and note nothing (what they would see is seen by none)."""
+        self.stopped = True
 
     def watch_parts(self, name, step):
         """Watch each part of ``step`` (a ``ColumnTransformer`` or ``FeatureUnion`` named
@@ -214,7 +187,7 @@ class StepFits:
 
     def untold_step(self, pipe, prefix):
         """A step ``pipe``'s memory fitted that could not be told apart (refused)."""
-        said = _pipeline_said(pipe, prefix)
+        said = pipeline_said(pipe, prefix)
         self.untold[said] = self.untold.get(said, 0) + 1
         self.untold_in.add(id(pipe))  # (its steps replaced by its memory: said so)
 
@@ -227,8 +200,6 @@ class StepFits:
         if not hasattr(step, "__dict__"):
             self.untold_step(pipe, name[: len(name) - len(local)])
             return
-        state = _state(step)
-        self.left[name] = (step, state, _digests(state))
         self.placed[name] = (pipe, local, step)
         self.cloned.add(name)
         for method in _WATCHED:
@@ -237,12 +208,13 @@ class StepFits:
                 step.__dict__[method] = _Watch(self, name, step, method, inner)
                 self.put.append((step, method, inner))
         self.watch_parts(name, step)
+        self.leave(name, step)
         wrap_calls(self, name, step)
 
     def _elsewhere(self):
-        """Step name -> the thread that fitted it elsewhere; not where the object fitted
-        is the step given to a pipeline whose memory= fitted a clone in its place (the
-        step the run records)."""
+        """Step name -> the thread that fitted it elsewhere (each name of its object);
+        not where the object fitted is the step given to a pipeline whose memory= fitted
+        a clone in its place (the step the run records)."""
         out = {}
         for name, fitted in self.elsewhere.items():
             if self._inside_clone(name):
@@ -251,6 +223,8 @@ class StepFits:
             for oid, thread in fitted.items():
                 if held is None or oid == id(held) or name not in self.left:
                     out.setdefault(name, thread)
+                    for twin in self.twins.get(name, ()):
+                        out.setdefault(twin, thread)
         return out
 
     def _replaced(self):
@@ -280,7 +254,8 @@ class StepFits:
         if not own and not inside:
             return
         step, state, digests = self.left[name]
-        now = _state(step)
+        by_id = self.by_id.get(name)
+        now = dg.state(step)
         state, digests = dict(state), dict(digests)
         for k in own.keys() | inside.keys():
             if k not in now:
@@ -288,13 +263,13 @@ class StepFits:
                 digests.pop(k, None)
                 continue
             if k in own and own[k] is not None:
-                was = _digest(own[k])  # (its content before the call, copied)
+                was = dg.digest(own[k], by_id=by_id)  # (its content before the call, copied)
             elif k in inside and k not in own:
-                was = _digest(now[k], inside[k])  # (the estimators in it as they were)
+                was = dg.digest(now[k], inside[k], by_id)  # (the estimators in it as they were)
             else:
                 was = None  # replaced or added by the call
-            if was is None or (not isinstance(was, _Undigested) and was == digests.get(k, was)):
-                state[k], digests[k] = now[k], _digest(now[k])
+            if was is None or (not isinstance(was, dg.Undigested) and was == digests.get(k, was)):
+                state[k], digests[k] = now[k], dg.digest(now[k], by_id=by_id)
         self.left[name] = (step, state, digests)
 
     def check(self, what):
@@ -303,66 +278,15 @@ class StepFits:
         here."""
         changed = {}
         for name, (step, state, digests) in self.left.items():
-            moved = _changed(state, digests, vars(step))
+            moved = dg.changed(state, digests, vars(step), self.by_id.get(name))
             if moved:
                 changed[name] = moved
         replaced, elsewhere = self._replaced(), self._elsewhere()
         said_of_parts(self, changed, set(changed) | set(replaced) | set(elsewhere))
         if not elsewhere and not changed and not replaced and not self.untold:
-            for name, attr, why in _undigested(self.left):
-                warnings.warn(
-                    f"step {name!r}: the content of its attribute {attr!r} could not be "
-                    f"digested ({why}), so a change made in place inside it after its "
-                    "fit returned, before this run was recorded, is not seen (its "
-                    "replacement is)",
-                    LineageWarning,
-                    stacklevel=user_stacklevel(),
-                )
+            warn_undigested(self.left)
             return
-        said = [
-            f"step {name!r} was fitted in thread {thread!r}" for name, thread in elsewhere.items()
-        ]
-        said += [
-            f"step {name!r} had its fitted state replaced or changed in place "
-            f"({', '.join(attrs[:5])}) after its fit here returned"
-            for name, attrs in changed.items()
-            if name not in elsewhere
-        ]
-        said += [
-            f"step {name!r} is no longer the object fitted here: the pipeline's steps "
-            "hold another in its place"
-            for name in replaced
-            if name not in elsewhere
-        ]
-        said += [
-            f"{n} step(s) fitted through the memory of {pipe} could not be told apart from "
-            "its steps (its fit called memory.cache other than once per step, in order, or "
-            "a clone of a step is of another class): the steps it put in place are not "
-            "watched"
-            for pipe, n in self.untold.items()
-        ]
-        raise LineageError(
-            f"{'; '.join(said)}, while this {what} was being fitted (in another thread, or "
-            f"by code outside the {what}): the step is an object shared with other code, "
-            "and its fitted state and the fingerprint the run would record may be of that "
-            "other fit, not of the rows this fit gave it. No run was recorded. " + self.advice
-        )
-
-
-_GONE = object()
-
-
-def _pipeline_said(pipe, prefix):
-    """``pipe`` (whose steps' names begin with ``prefix``) in words: its class, and its
-    name among the traced model's steps where it is nested."""
-    cls = f"{type(pipe).__module__}.{type(pipe).__qualname__}"
-    return f"the pipeline {prefix[:-2]!r} ({cls})" if prefix else f"the pipeline {cls}"
-
-
-#: How a traced pipeline's refused fit is avoided.
-PIPELINE_ADVICE = (
-    "Give the pipeline its own step objects (sklearn.base.clone), or fit them one at a time."
-)
+        raise refusal(what, self.advice, elsewhere, changed, replaced, self.untold, self.twins)
 
 
 @contextmanager

@@ -70,11 +70,12 @@ class _Call:
 
     def __call__(self, *args, **kwargs):
         fits = self.fits
-        name = fits.call_names.get(id(self.obj))
+        name = None if fits.stopped else fits.call_names.get(id(self.obj))
         if name is None or threading.get_ident() != fits.owner or fits.inside_fit(name):
-            return self._run(args, kwargs)  # not held, another thread's, or inside a fit
-        # (the part of a ColumnTransformer is also what that step holds: both digested)
-        names, befores, mine = fits.chain(name), [], None
+            return self._run(args, kwargs)  # not held, another thread's, in a fit, or checked
+        # (the part of a ColumnTransformer is also what that step holds: both digested;
+        # an object held as two parts is both)
+        names, befores, mine = fits.chains(name), [], None
         for name in names:
             if not fits.calls.get(name) and name in fits.left:  # the outermost call here
                 try:
@@ -228,6 +229,8 @@ def wrap_calls(fits, name, step):
             continue
         fits.wrapped[id(obj)] = obj  # (held: an id is not reused while it lives)
         for method in CALLED:
+            if method == "get_feature_names_out" and names_read_only(obj):
+                continue
             try:
                 if not callable(getattr(obj, method, None)):
                     continue
@@ -236,3 +239,21 @@ def wrap_calls(fits, name, step):
             inner = obj.__dict__.get(method)
             obj.__dict__[method] = _Call(fits, obj, method, inner)
             fits.put.append((obj, method, inner))
+
+
+def names_read_only(obj):
+    """Whether ``obj``'s ``get_feature_names_out`` is left unwatched: its class is
+    scikit-learn's own (whose ``get_feature_names_out`` reads what the object holds and
+    writes nothing; a user's subclass may override what it calls), and it holds no
+    function of a user's that the method may call (``FunctionTransformer``'s
+    ``feature_names_out``, ``SelectFromModel``'s ``importance_getter``). A call of it
+    unwatched takes nothing as its own: it could only be refused, loudly, were it to
+    write, never hide a change other code made. (The run's ops call it on every step
+    and part before the run is checked: a walk of what each call may write, for
+    nothing.)"""
+    if not type(obj).__module__.startswith("sklearn."):
+        return False
+    return not any(
+        callable(v) and not isinstance(v, type | BaseEstimator)
+        for v in watched_state(obj).values()
+    )

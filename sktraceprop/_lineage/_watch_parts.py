@@ -18,6 +18,10 @@ step's, as a change made during a step's own fit is. Fitted again here (a wrappe
 refits it, a ``FeatureUnion`` given another ``transformer_list``), the step's parts are
 named as it holds them then: an object it no longer holds (a ``ColumnTransformer``'s
 clone of the fit before) is named by none, its fits and changes elsewhere not the run's.
+An object the step holds as two parts (the same transformer given twice to a
+``FeatureUnion``; a ``FrozenEstimator``, its own clone) has both names
+(``StepFits.twins``): a fit of it elsewhere names both, and the traced fit's own calls
+and refits of it are taken as both parts'.
 """
 
 from sklearn.compose import ColumnTransformer
@@ -94,16 +98,15 @@ def watch_parts(fits, name, step, watch, methods):
     are those of the parts ``step`` holds now: after a second fit of ``step`` here, a
     part held under another name is named by it, and one no longer held is named by none
     (its fits elsewhere, its changes, are not the step's)."""
-    from ._fitted_elsewhere import _digests, _state  # (that module imports this one)
-
     found = parts(step, name)
     was = {n for n in fits.parent if name in fits.chain(n)[1:]}  # (the parts named before)
     now = {part_name for part_name, *_ in found}
     for gone in was - now:
-        for table in (fits.left, fits.parent, fits.placed):
+        for table in (fits.left, fits.parent, fits.placed, fits.by_id, fits.twins):
             table.pop(gone, None)
     ours = was | now
-    kept = {id(part) for _, part, *_ in found}
+    _name_twins(fits, found, ours)
+    kept = fits.by_id[name] = frozenset(id(part) for _, part, *_ in found)
     for watched in fits.part_watches.values():  # (objects no longer held: named by none)
         if watched.name in ours and id(watched.step) not in kept:
             watched.name = None
@@ -119,9 +122,10 @@ def watch_parts(fits, name, step, watch, methods):
         {oid: n for oid, n in names.items() if fits.call_names.get(oid) in (ours | {name, None})}
     )
     for part_name, part, pipe, local, parent in found:
-        state = _state(part)
-        fits.left[part_name] = (part, state, _digests(state))
         fits.parent[part_name] = parent
+        held = parts(part, part_name)  # (a ColumnTransformer among the parts: its own)
+        fits.by_id[part_name] = frozenset(id(obj) for _, obj, *_ in held)
+        fits.leave(part_name, part)
         if pipe is not None:
             fits.placed[part_name] = (pipe, local, part)
         for method in methods:
@@ -138,3 +142,16 @@ def watch_parts(fits, name, step, watch, methods):
             fits.put.append((part, method, inner))
     for part_name, part, *_ in reversed(found):  # (a part's parts first: named so)
         wrap_calls(fits, part_name, part)
+
+
+def _name_twins(fits, found, ours):
+    """Note in ``fits.twins`` the other names of each object ``found`` holds under more
+    than one name (``ours``: the names of the step's parts, before and now)."""
+    for n in ours:
+        fits.twins.pop(n, None)
+    names = {}
+    for part_name, part, *_ in found:
+        names.setdefault(id(part), []).append(part_name)
+    for held_as in names.values():
+        for n in held_as if len(held_as) > 1 else ():
+            fits.twins[n] = [m for m in held_as if m != n]
