@@ -57,10 +57,8 @@ def _starts(now):
 def _values_at(now, start, gap, value):
     """Which rows had a value (from ``start`` on): those not holding the value of the
     row before, and the kept lines with a loaded value (``value``); None where a kept
-    line missing in the file (``gap``) does not carry it, or a row past ``start`` holds
-    none."""
-    if not np.isfinite(now[start:]).all():
-        return None
+    line missing in the file (``gap``) does not carry it (every row from ``start`` on
+    holds a value now)."""
     had = np.zeros(now.size, dtype=bool)
     had[start] = True
     had[start + 1 :] = now[start + 1 :] != now[start:-1]
@@ -135,14 +133,20 @@ def over_gaps(kept, ids, now, cache=None):
         return None
     if np.isfinite(now[0]) and not (now[1:] == now[:-1]).any():
         return None  # (no gap the column shows: the checks of the row before decide)
+    starts = [s for s in _starts(now) if np.isfinite(now[s:]).all()]
+    if not starts:
+        return None  # (a row past the first value holds none: neither mean leaves one)
     at = kept_positions(kept, ids, cache)
     known = at >= 0
     loaded = np.full(now.size, np.nan)
     loaded[known] = kept[1][at[known]]
     gap, value = known & np.isnan(loaded), known & ~np.isnan(loaded)
-    finite = np.abs(np.concatenate([loaded[value], now[np.isfinite(now)]]))
-    scale = max(float(finite.max()), 1.0) if finite.size else 1.0
-    for start in _starts(now):
+    scale = max(1.0, float(np.abs(now[starts[0] :]).max()))  # (finite from there)
+    told = np.abs(loaded[value])
+    told = told[np.isfinite(told)]  # (a loaded inf: no scale)
+    if told.size:
+        scale = max(scale, float(told.max()))
+    for start in starts:
         had = _values_at(now, start, gap, value)
         if had is None:
             continue
