@@ -172,5 +172,7 @@ def test_an_operation_then_dropna_is_never_silent(tmp_path, op, gaps):
     pipe, found = _fit(X[["a", "b"]], X["y"])
     noted = [n for n in pipe.lineage_.notes if n.startswith("input column(s) a ")]
     unchecked = [n for n in pipe.lineage_.notes if "column a of X" in n]
-    assert found or unchecked or noted, pipe.lineage_.notes
-    assert noted or found  # (the changed column is always named)
+    # (warned, or, where a gap's row dropped breaks the windows, said unchecked: more
+    # than the changed-column note, which names the column always)
+    assert found or unchecked, pipe.lineage_.notes
+    assert noted
