@@ -195,10 +195,10 @@ def merge(left, right, source_id=None, **merge_kwargs):
         # before anything is registered: rows holding other rows' values are refused here
         before = {"left": changes(left, lids, "left"), "right": changes(right, rids, "right")}
         hashed = hashing.result()
-    undecided = []
+    said = []  # (what the fits of its rows note: see _derived_notes)
     for side in ("left", "right"):  # (a parent named for a row not holding its record)
-        warn_replaced(before[side], side)
-        undecided += warn_undecided(before[side], side, "sktraceprop.merge")
+        said += warn_replaced(before[side], side)
+        said += warn_undecided(before[side], side, "sktraceprop.merge")
     lcodes, rcodes = _side_codes(lids), _side_codes(rids)
     columns_from = {}
     origins = {str(c): origins.get(str(c), []) for c in out.columns}
@@ -213,7 +213,7 @@ def merge(left, right, source_id=None, **merge_kwargs):
     out, source, out_ids = _register(
         "merge", out, digest, parents, parent_codes, columns_from, source_id
     )
-    keep(source, "merge", undecided)  # (for the fits of its rows: see _derived_notes)
+    keep(source, "merge", said)
     paths = joined(left, right, codes=(lcodes, rcodes))  # the parent rows' paths
     if paths:
         out.attrs[READ_PATHS_ATTR] = paths
@@ -331,8 +331,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
             )
     ids = row_ids(df)
     changed = changes(df, ids, "df")  # before anything is made (see merge)
-    warn_replaced(changed, "df")
-    undecided = warn_undecided(changed, "df", "sktraceprop.aggregate")
+    said = warn_replaced(changed, "df") + warn_undecided(changed, "df", "sktraceprop.aggregate")
     keys = [by] if isinstance(by, str) else list(by)
     # observed=True: a categorical key's categories with no row make no group, as in
     # pandas 3 (pandas 2 also made empty groups, which no row's ngroup() numbers)
@@ -361,7 +360,7 @@ def aggregate(df, by, agg=None, *, source_id=None, dropna=True, **named):
     result, source, out_ids = _register(
         "aggregate", result, digest, parents, codes, columns_from, source_id
     )
-    keep(source, "aggregate", undecided)
+    keep(source, "aggregate", said)
     inherited = _group_inherited(origins, changed, group, ids, len(result))
     chosen = None
     if changed.rows:  # (an input column differing or not known: see merge)

@@ -1,17 +1,21 @@
-"""What the checks of a merge's or aggregate's inputs could not tell, kept for the fits
-of its rows.
+"""What the checks of a merge's or aggregate's inputs found or could not tell, kept for
+the fits of its rows.
 
-A fit says in its run's notes what the checks of its data could not decide: rows that
+A fit says in its run's notes what the checks of its data found (rows holding none of
+their record's values, rows or values moved, values computed over rows: each warned
+too, :func:`._replaced_rows.warn_replaced`) and what they could not decide: rows that
 may have been moved (:func:`._moved_rows.moved_rows_undecided_note`), a column that may
 have been computed over rows (:func:`._over_rows_text.over_rows_undecided_note`) or could
 not be checked for that (:func:`._over_rows_unchecked.over_rows_unchecked_note`).
 :func:`sktraceprop.merge` and :func:`sktraceprop.aggregate` check their inputs the same
-way, before anything is made, but have no run: those verdicts were dropped, and a fit
-of the rows made, compared with what the merge made, noted nothing (a reader of its
-notes took every input as checked). They are now warned of where found
-(:func:`warn_undecided`: there is no run to note them in; so :func:`sktraceprop.
-row_lineage` says them) and kept with the source made (:func:`keep`), so that each fit
-whose rows come from it, or from a merge of it, notes them (:func:`notes_of`).
+way, before anything is made, but have no run: their verdicts were warned at the call
+(the undecided ones dropped), and a fit of the rows made, compared with what the merge
+made, noted nothing (a reader of its notes, or of its compliance report, took every
+input as checked and its lines as right). Each verdict is now warned of where found
+(:func:`warn_undecided` for the undecided ones: there is no run to note them in; so
+:func:`sktraceprop.row_lineage` says them) and kept with the source made (:func:`keep`),
+so that each fit whose rows come from it, or from a merge of it, notes them
+(:func:`notes_of`), and so does the model section of its compliance report.
 """
 
 import threading
@@ -56,8 +60,8 @@ def warn_undecided(changed, name, where):
 
 
 def keep(source, kind, notes):
-    """Keep ``notes`` (each naming the input it is of) with ``source``, the merge or
-    aggregate (``kind``) made from those inputs."""
+    """Keep ``notes`` (each naming the input it is of: warned verdicts and undecided
+    ones) with ``source``, the merge or aggregate (``kind``) made from those inputs."""
     if not notes:
         return
     said = [f"before sktraceprop.{kind} made source {source.source_id!r}: {n}" for n in notes]

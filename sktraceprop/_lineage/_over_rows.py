@@ -32,8 +32,12 @@ with gaps, past which an exponentially weighted mean with ``adjust=False`` is fo
 step by step, :mod:`._over_rows_ewm_gaps`); one run on such a subset in its own order
 (a moving mean, sum, standard deviation or variance, a difference, a percentage change,
 over a column with gaps or not) wherever the loaded value of each row of a window of the
-data's rows is kept (:mod:`._over_rows_known`). A witness row whose loaded value is
-missing is left out of each check; where nothing explains a column that changed on such
+data's rows is kept (:mod:`._over_rows_known`); an expanding mean or an exponentially
+weighted mean run on the data's rows over a column with gaps (past a gap its count or
+weights are not the running ones) at every kept line, which rows were gaps read from
+the column, as pandas carries the mean over them (:mod:`._over_rows_gaps`, in a load
+under 512 rows too). A witness row whose loaded value is missing is left out of each
+check; where nothing explains a column that changed on such
 rows, holds missing values now, whose load kept too few runs, or whose wider windows
 hold lines whose loaded values are not kept, the run's note says it could not be
 checked (:mod:`._over_rows_unchecked`). A group's sum or count needs the loaded
@@ -52,6 +56,7 @@ import pandas as pd
 
 from ._over_rows_chain import MIN_ROWS
 from ._over_rows_file_order import in_file_order
+from ._over_rows_gaps import over_gaps
 from ._over_rows_group_std import CHECKED_SPREAD, group_std
 from ._over_rows_group_sums import group_cumsum
 from ._over_rows_groups import CHECKED, group_mean
@@ -74,6 +79,14 @@ _RUNS_CHECKED = (
 _KEPT_CHECKED = (
     "each of the {} of them whose window's loaded values are all kept explained by it, "
     "in the data's order"
+)
+
+#: How the rows were checked where the operation ran on the data's rows in its order over
+#: a column with gaps (:mod:`._over_rows_gaps`).
+_GAPS_CHECKED = (
+    "each of the {} of them whose loaded value is kept explained by it, in the data's "
+    "order, the gaps before them read from the column (a row holding the value of the "
+    "row before carried it over a gap)"
 )
 
 
@@ -166,6 +179,10 @@ def _found(code, source, name, rows_of, now, maybe=None, fill=None):
             op = _in_whole_load(load, name, X_ids, values)
             if op is None:
                 op = _running(column, rows_of.witnesses(code, load), values, chained=False)
+            kept = kept_values(load, name) if op is None else None
+            found = over_gaps(kept, X_ids, values) if kept is not None else None
+            if found is not None:
+                return found[0], _GAPS_CHECKED.format(found[1])
         else:
             op = _running(column, rows_of.witnesses(code, load), values)
             if op is None and fill is not None:
@@ -183,6 +200,9 @@ def _found(code, source, name, rows_of, now, maybe=None, fill=None):
                 found = in_windows(kept, X_ids, values, rows_of.cache)
                 if found is not None:
                     return found[0], _KEPT_CHECKED.format(found[1])
+                found = over_gaps(kept, X_ids, values, rows_of.cache)
+                if found is not None:
+                    return found[0], _GAPS_CHECKED.format(found[1])
             if op is None:
                 _, rows, at = rows_of.witnesses(code, load)[0]  # (the data's order)
                 op = group_std(load, name, rows, at, values)

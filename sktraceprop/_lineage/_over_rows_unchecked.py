@@ -7,9 +7,10 @@ are compared (:func:`earlier_known`: a running operation pandas ran skipping mis
 values continues from the nearest earlier row that holds one). Where the column changed
 on witness rows whose loaded value was missing, and no operation explains it, the
 operation may still be one over rows that skipped or filled those gaps (``ffill``, an
-expanding mean or an exponentially weighted mean over them; a running sum, maximum or
-minimum whose gaps were filled since with one value is checked with the rows holding it
-as gaps again, :mod:`._over_rows`), and so where the column holds missing values
+expanding mean or an exponentially weighted mean over them where the gaps the column
+shows and the lines kept do not explain it, :mod:`._over_rows_gaps`; a running sum,
+maximum or minimum whose gaps were filled since with one value is checked with the rows
+holding it as gaps again, :mod:`._over_rows`), and so where the column holds missing values
 now (a difference or a moving mean over the data's rows is rebuilt from a chain of its
 rows, which a missing value breaks): the run's note says the column could not be
 checked (:func:`over_rows_unchecked_note`), not that it was computed row by row. So it

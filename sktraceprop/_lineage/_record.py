@@ -249,7 +249,7 @@ def add_input_notes(run, X, changed):
                 "group statistics with sktraceprop.aggregate or, in the pipeline, "
                 "sktraceprop.preprocessing.GroupStatistics."
             )
-    # what the checks of a merge's or aggregate's inputs could not tell (no run there)
+    # what the checks of a merge's or aggregate's inputs found or could not tell (no run there)
     run.notes += [n for n in notes_of(run.sources or {}) if n not in run.notes]
     return run
 

@@ -149,29 +149,30 @@ def emptied_rows(per_column):
 def warn_replaced(changed, name):
     """Warn where :func:`._record.changes` of an input ``name`` of
     :func:`sktraceprop.merge` or :func:`sktraceprop.aggregate` found rows holding none of
-    their record's values: the rows made from them record that record as their parent."""
+    their record's values, rows or values moved, or values computed over rows: the rows
+    made from them record the lines their ids name as their parents. Returns the
+    messages warned, in order (a merge or aggregate keeps them for the notes of the fits
+    of its rows: :mod:`._derived_notes`)."""
+    said = []
     if getattr(changed, "replaced", None):
-        message = replaced_message(changed.replaced, sum(changed.rows_compared.values()), name)
-        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        said.append(replaced_message(changed.replaced, sum(changed.rows_compared.values()), name))
     if getattr(changed, "emptied", None):
-        message = emptied_message(changed.emptied, sum(changed.rows_compared.values()), name)
-        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        said.append(emptied_message(changed.emptied, sum(changed.rows_compared.values()), name))
     if getattr(changed, "moved_rows", None):
         from ._moved_rows import moved_rows_message  # (it builds on _witness too)
 
-        message = moved_rows_message(changed.moved_rows, name)
-        warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+        said.append(moved_rows_message(changed.moved_rows, name))
     if getattr(changed, "moved", None):
         from ._moved_values import moved_message  # (it builds on _witness, which imports us)
 
-        warnings.warn(
-            moved_message(changed.moved, name), LineageWarning, stacklevel=user_stacklevel()
-        )
+        said.append(moved_message(changed.moved, name))
     if getattr(changed, "over_rows", None):
         from ._over_rows_text import over_rows_message  # (it builds on _witness too)
 
-        message = over_rows_message(changed.over_rows, name)
+        said.append(over_rows_message(changed.over_rows, name))
+    for message in said:
         warnings.warn(message, LineageWarning, stacklevel=user_stacklevel())
+    return said
 
 
 def replaced_message(replaced, n_compared, name="X"):

@@ -1,8 +1,10 @@
 """An exponentially weighted mean over a column with gaps (empty fields), run on a load
 of more than 512 rows in the file's order, then a subset taken or not: ``adjust=False``
 warns (pandas' steps past a gap follow from the lines kept around witness rows), and
-``adjust=True`` (whose weights past a gap depend on every gap before) is said in the
-run's note to be unchecked. Run after a mask in the data's order (lines dropped
+``adjust=True`` (whose weights past a gap depend on every gap before) warns where the
+data is the whole load in its order (every line kept decides it, the gaps read from the
+column: ``_over_rows_gaps``) and after a subset is said in the run's note to be
+unchecked. Run after a mask in the data's order (lines dropped
 between), it warns either way. It was silent before: an ewm past a gap was not tried.
 
 The truth is the raw file: the column is pandas' ewm of the file's values, read from its
@@ -53,6 +55,10 @@ def test_an_ewm_past_gaps_in_the_files_order(tmp_path, op, subset):
         assert len(found) == 1 and "(a.ewm(alpha=0.3, adjust=False).mean():" in str(
             found[0].message
         )
+        assert not unchecked
+    elif not subset:  # (the data's order is the file's: every line kept decides it,
+        # the gaps read from the column, _over_rows_gaps)
+        assert len(found) == 1 and "(a.ewm(alpha=0.181818).mean():" in str(found[0].message)
         assert not unchecked
     else:
         assert not found, str(found[0].message)
