@@ -102,6 +102,16 @@ def _wrong_rows(path, out, pipe):
     return sum(truth[path.stem, int(line)] != key for line, key in zip(rows["line"], out["key"]))
 
 
+_REPLACED = re.compile(
+    r"row (\d+) of X (?:\([^)]*\) )?holds none of the values loaded for \S+ line (\d+)"
+)
+
+
+def _replaced_warned(pipe):
+    """The run's notes warning of rows holding none of their record's values."""
+    return [n for n in pipe.lineage_.notes if _REPLACED.search(n)]
+
+
 _SHAPES = st.sampled_from([(40, 3, 3), (60, 5, 3), (100, 4, 4), (100, 10, 3), (30, 2, 6)])
 
 
@@ -112,6 +122,7 @@ _SHAPES = st.sampled_from([(40, 3, 3), (60, 5, 3), (100, 4, 4), (100, 10, 3), (3
 @example(move="rebuilt from to_numpy, rows permuted", shape=(30, 2, 6), seed=0)
 @example(move="shifted, then resampled", shape=(40, 3, 3), seed=3)
 @example(move="a quarter of the rows overwritten from others", shape=(100, 4, 4), seed=0)
+@example(move="a quarter of the rows overwritten from others", shape=(30, 2, 6), seed=1)
 @example(move="set_axis permuted, then a code flipped", shape=(60, 5, 3), seed=2)
 def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, move, shape, seed):
     path, df, cols = _read(tmp_path_factory.mktemp("moved"), *shape, seed)
@@ -124,6 +135,15 @@ def test_rows_moved_in_columns_of_few_values_are_warned_of(tmp_path_factory, mov
     wrong = _wrong_rows(path, out, pipe)
     # the lines named are wrong (the truth: the raw bytes), and the fit said so
     assert wrong >= len(out) // 5
+    if not moved and "overwritten" in move:
+        # (rows overwritten whole from others may be warned of as holding none of their
+        # own record's values instead: the row named holds no value of its line's)
+        replaced = _replaced_warned(pipe)
+        assert replaced, "rows under other rows' ids, with no warning"
+        position, line = (int(g) for g in _REPLACED.search(replaced[0]).groups())
+        assert int(pipe.lineage_.rows()["line"].iloc[position]) == line
+        assert keys_by_line(path)[path.stem, line] != out["key"].iloc[position]
+        return
     assert moved, "rows under other rows' ids, with no warning"
     assert any(moved[0] in note for note in pipe.lineage_.notes)
     # the example row named: its line's record (raw bytes) is not the row's key
