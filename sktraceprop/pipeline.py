@@ -184,6 +184,18 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
         with ``iterator_train__num_workers > 0``, targets carried inside a torch
         ``Dataset`` given as ``X``, or an iterable dataset cannot be seen, and nothing
         is said of them; nor of how often each row was drawn.
+    ErasedRowsHeldWarning
+        At the first ``predict``, ``predict_proba``, ``predict_log_proba`` or
+        ``decision_function`` call (logged or not) of a model whose run holds training
+        rows that an erasure request named after it was fitted (recorded in ``store``,
+        or made in this process): fitted or pickled before the request, the model still
+        holds what it learnt from them until refitted on the rows kept or corrected by
+        an unlearner. Said once per object (a load, a copy) and store, and again after
+        a request made in this process since; later calls read nothing.
+    ErasuresUnknownWarning
+        At that first call, where ``store`` cannot be read (moved, deleted, on another
+        machine, corrupt or busy): whether training rows were erased is not known. The
+        call is answered all the same.
 
     See Also
     --------

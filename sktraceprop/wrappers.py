@@ -75,6 +75,15 @@ class TracedEstimator(
         Names of features seen during fit, when ``X`` had string column names.
     classes_ : ndarray
         Class labels, for classifiers.
+
+    Warns
+    -----
+    ErasedRowsHeldWarning
+        At the first ``predict``-like call of a model whose run holds training rows an
+        erasure request named after it was fitted, once per object and store (see
+        :class:`~sktraceprop.TracedPipeline`).
+    ErasuresUnknownWarning
+        At that call, where ``store`` cannot be read.
     """
 
     _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
