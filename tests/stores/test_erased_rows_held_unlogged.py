@@ -184,3 +184,24 @@ def test_a_model_pickled_with_a_memory_store_that_records_the_erasure_says_so(tm
     # what the copy cannot know is said by trace()'s column, not at each call
     _, unknown = _caught(lambda: pickle.loads(blob).predict(X), ErasuresUnknownWarning)
     assert unknown == []
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "wrapper"])
+def test_score_says_so_too_and_once(tmp_path, kind):
+    """score() is no logged call: it used the erased rows' model with no word."""
+    store = SQLiteStore(tmp_path / "audit.db")
+    df = _data(tmp_path)
+    X, y = df[["a", "b"]], df["label"]
+    if kind == "pipeline":
+        model = _pipe(store)
+    else:
+        model = stp.TracedEstimator(LogisticRegression(C=100.0), store=store)
+    blob = pickle.dumps(model.fit(X, y))
+    event = _erase(store, df, [10, 11, 12])
+    loaded = pickle.loads(blob)
+    score, said = _caught(lambda: loaded.score(X, y))
+    assert score == model.score(X, y)
+    (message,) = said
+    assert "holds 3 training row(s)" in message and f"seq {event['seq']}." in message
+    _, said = _caught(lambda: loaded.predict(X))
+    assert said == []
