@@ -9,10 +9,11 @@ with a store that records the erasure (its logged calls, a compliance report), a
 :class:`~sktraceprop.exceptions.ErasedRowsHeldWarning` names the sources and the erasure
 events; so does its ``trace()``, and an explanation's ``trace()`` withholds the values
 of a row so erased, and of every row where the store cannot say (:func:`erasure_of`).
-A logged call checks once per model and store (the store's erasure events, kept by
-:mod:`._removal_events` until one is appended, and one query of the run's redactions; a
-compliance report hands over its own read of the chain): the erasure of a row later in
-this process names the model itself (see :mod:`._holders`); an explanation's
+A call of such a model (logged or not) checks once per model and store
+(:mod:`._erased_use`: the store's erasure events, kept by :mod:`._removal_events` until
+one is appended, and one query of the run's redactions; a compliance report hands over
+its own read of the chain): the erasure of a row later in this process names the model
+itself (see :mod:`._holders`); an explanation's
 ``top()`` and ``train_rows`` mark such rows (column ``erased``, :func:`erased_marks`).
 
 A request names rows (by source identity and line, or sources), not runs: it is seen
@@ -26,9 +27,7 @@ a check there that finds none does not know (an
 words of the ``erased`` column's note, where a frame's column says ``<NA>``).
 """
 
-import threading
 import warnings
-import weakref
 
 import numpy as np
 
@@ -38,22 +37,22 @@ from ._lineage._ids import codes_of
 from .exceptions import ErasedRowsHeldWarning, ErasuresUnknownWarning, UnknownSourceError
 from .utils._stack import user_stacklevel
 
-__all__ = ["erased_marks", "erasure_of", "removal_of", "warn_erased_held", "warn_snapshot"]
+__all__ = [
+    "erased_marks",
+    "erasure_of",
+    "removal_of",
+    "run_and_store",
+    "run_marks",
+    "warn_erased_held",
+    "warn_held_here",
+    "warn_snapshot",
+]
 
-_LOCK = threading.Lock()
-_CHECKED = weakref.WeakKeyDictionary()  # estimator -> {id(store)} checked by logged calls
-
-
-def _first_check(estimator, store):
-    with _LOCK:
-        try:
-            seen = _CHECKED.setdefault(estimator, set())
-        except TypeError:  # (an object no weak reference can name: checked every time)
-            return True
-        if id(store) in seen:
-            return False
-        seen.add(id(store))
-        return True
+#: What a model that still holds erased rows can do, in the words of every warning.
+WHAT_TO_DO = (
+    "Refit it on the rows kept, remove them from it with an unlearner "
+    "(GradientCorrectionUnlearner(...).unlearn), or discard it."
+)
 
 
 def warn_snapshot(estimator, run, what):
@@ -70,19 +69,24 @@ def warn_snapshot(estimator, run, what):
     )
 
 
-def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said=False):
+def warn_held_here(estimator, run):
+    """Warn where ``estimator``'s ``run`` holds training rows that an erasure request
+    made in this process named (``estimator`` has no store to read the others from).
+    Returns ``{source_id: rows}`` of them."""
+    return _warn_held_here(estimator, None, run, _held_here(None, run, set()))
+
+
+def warn_erased_held(estimator, store, *, events=None, snapshot_said=False):
     """Warn where ``estimator``'s ``lineage_`` holds training rows that ``store``
-    records an erasure request of (``once``: only the first time for this estimator and
-    store; ``events``: the store's events, already read, to find them in), and where
-    ``store`` is an unpickled MemoryStore, that the others are not known
-    (:func:`warn_snapshot`; not with ``snapshot_said``: the caller's answer says so).
+    records an erasure request of (``events``: the store's events, already read, to find
+    them in), and where ``store`` is an unpickled MemoryStore, that the others are not
+    known (:func:`warn_snapshot`; not with ``snapshot_said``: the caller's answer says
+    so).
     Returns ``{source_id: rows}`` of the rows erased (empty where none)."""
     from .stores._erased_rows import erased_rows
 
     run = getattr(estimator, "lineage_", None)
     if run is None or store is None or not hasattr(run, "row_ids"):
-        return {}
-    if once and not _first_check(estimator, store):
         return {}
     erased = erased_rows(store, run, events)
     known_here = _held_here(store, run, set(erased))
@@ -122,8 +126,7 @@ def warn_erased_held(estimator, store, *, once=False, events=None, snapshot_said
         f"source(s) {named}, by erasure event(s) seq "
         f"{', '.join(map(str, sorted(seqs)))}. {where}: its run still holds those rows' "
         "ids (so their files and lines) and its sources' statistics counted over them, "
-        "and its fitted steps what they learnt from them. Refit it on the rows kept, or "
-        "discard it.",
+        f"and its fitted steps what they learnt from them. {WHAT_TO_DO}",
         ErasedRowsHeldWarning,
         stacklevel=user_stacklevel(),
     )
@@ -166,21 +169,27 @@ def _warn_held_here(estimator, store, run, held):
         return {}
     rows = _by_source(run, positions)
     named = ", ".join(f"{name!r} ({n} row(s))" for name, n in sorted(rows.items()))
+    where = (
+        f"which this {_store_named(store)} does not record"
+        if store is not None
+        else "(this model has no store: a request made in another process, or before a "
+        "restart, is recorded only in its store and is not seen here)"
+    )
     warnings.warn(
         f"this {type(estimator).__name__}'s lineage_ (run {run.run_id}) holds "
         f"{len(positions)} training row(s) that an erasure request made in this process "
-        f"named, which this {_store_named(store)} does not record ({'; '.join(words)}): "
+        f"named, {where} ({'; '.join(words)}): "
         f"source(s) {named}. The erasure could not reach this object (fitted, or "
         "pickled, before it): its run still holds those rows' ids (so their files and "
         "lines) and its sources' statistics counted over them, and its fitted steps what "
-        "they learnt from them. Refit it on the rows kept, or discard it.",
+        f"they learnt from them. {WHAT_TO_DO}",
         ErasedRowsHeldWarning,
         stacklevel=user_stacklevel(),
     )
     return rows
 
 
-def _run_and_store(estimator):
+def run_and_store(estimator):
     """``(run, store)`` of an explained ``estimator``: the ``lineage_`` of the traced
     model it is or holds (frozen, or an unlearner's ``estimator_``) and the store that
     model's runs and removals go to (an unlearner's own ``store``, else its model's).
@@ -207,7 +216,7 @@ def erasure_of(estimator, row_id):
     :class:`~sktraceprop.exceptions.ErasuresUnknownWarning`)."""
     from .stores._erased_rows import erased_rows
 
-    run, store = _run_and_store(estimator)
+    run, store = run_and_store(estimator)
     if run is None or not hasattr(run, "row_ids"):
         return None, False
     try:
@@ -282,7 +291,7 @@ def removal_of(estimator, row_id):
     from ._removal_events import removal_events
     from ._removed_in_store import removed_in_store
 
-    run, store = _run_and_store(estimator)
+    run, store = run_and_store(estimator)
     if run is None or store is None or getattr(run, "run_id", None) is None:
         return None
     try:
@@ -314,9 +323,16 @@ def erased_marks(estimator, row_ids):
     requests' labels (:func:`~._lineage._erasures_seen.erased_in_run`: a lineage view
     marks the same rows); where that cannot be checked, ``hit`` and ``store`` are None
     and ``note`` says why."""
+    run, store = run_and_store(estimator)
+    return run_marks(run, store, row_ids, type(estimator).__name__)
+
+
+def run_marks(run, store, row_ids, name):
+    """:func:`erased_marks` of ``row_ids`` (training rows of ``run``, whose model, of
+    class ``name``, writes to ``store``): an explanation whose explainer was fitted
+    again since reads the run and store of the model it explained, kept apart."""
     from ._lineage._erasures_seen import erased_in_run
 
-    run, store = _run_and_store(estimator)
     if run is None or not hasattr(run, "row_ids"):
         return (
             None,
@@ -331,7 +347,7 @@ def erased_marks(estimator, row_ids):
     try:
         hit, seqs = erased_in_run(store, run, np.asarray(row_ids, dtype=np.int64))
     except UNREACHABLE as error:
-        warn_unreachable(estimator, store, error, f"the {len(row_ids)} training row(s) scored")
+        warn_unreachable(name, store, error, f"the {len(row_ids)} training row(s) scored")
         # the requests made here are known: their rows True, the others <NA>
         return marks_here(run, row_ids, store)
     except UnknownSourceError:

@@ -65,8 +65,9 @@ def said_once():
 def warn_unreachable(estimator, store, error, what):
     """Warn that ``estimator``'s store (``store``, which raised ``error``) cannot be
     read, so whether ``what`` (its training rows, in words) were erased at request since
-    is not known: only the requests made in this process were checked. Raises
-    ``error`` where it says something else of the store (corrupt, busy)."""
+    is not known: only the requests made in this process were checked (``estimator``:
+    the object, or its class's name). Raises ``error`` where it says something else of
+    the store (corrupt, busy)."""
     if not unreachable(error):
         raise error
     said = getattr(_SAID, "stores", None)
@@ -74,8 +75,9 @@ def warn_unreachable(estimator, store, error, what):
         if id(store) in said:
             return
         said.add(id(store))
+    name = estimator if isinstance(estimator, str) else type(estimator).__name__
     warnings.warn(
-        f"this {type(estimator).__name__}'s store, {_store_label(store)}, cannot be read "
+        f"this {name}'s store, {_store_label(store)}, cannot be read "
         f"({type(error).__name__}: {error}): whether {what} were erased at request since "
         "is not known here (only the erasure requests made in this process were checked). "
         "Open the store where it is now and set it as the model's store "

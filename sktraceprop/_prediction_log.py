@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ._call_hashes import start_call_hashes, start_salt_hashes
-from ._erased_held import warn_erased_held
+from ._erased_use import warn_erased_use
 from ._lineage._current import step_matches, unchecked_steps
 from ._lineage._fingerprint import class_path, fingerprint
 from ._lineage._fingerprint_match import may_hold_unseen_form
@@ -257,6 +257,9 @@ class PredictionLogMixin:
             return getattr(super(), method)(X, **params)
         logged = getattr(self, "log_predictions", False)
         if not logged:
+            # a model fitted or pickled before an erasure of its rows holds them: said
+            # at its first call (then one lookup a call), logged or not
+            warn_erased_use(self, getattr(self, "store", None))
             return self._answer(method, X, params)
         # answered and logged by one model: no fit of it in another thread in between
         with shared(self):
@@ -270,7 +273,7 @@ class PredictionLogMixin:
             # of its erasures, have the model answer, and only then raise
             store._check_writable()
             # a model pickled before an erasure the store records still holds its rows
-            warn_erased_held(self, store, once=True)
+            warn_erased_use(self, store)
             # the input rows as given, hashed while the model predicts
             input_sha256, salt = start_call_hashes(store, X)
             outputs = self._answer(method, X, params)

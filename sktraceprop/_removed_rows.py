@@ -49,6 +49,7 @@ __all__ = [
     "clear",
     "deferring",
     "erasure_requests_here",
+    "erasure_requests_made",
     "record_erased_sources",
     "record_erasure_request",
     "record_removed",
@@ -104,6 +105,11 @@ def erasure_requests_here():
     first."""
     with _LOCK:
         return list(_REQUESTS)
+
+
+def erasure_requests_made():
+    """How many erasure requests this process has made (what changes when one is)."""
+    return len(_REQUESTS)
 
 
 def _of_sources(whole, ids):

@@ -3,6 +3,7 @@
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
+from ._erased_use import warn_erased_use
 from ._lineage._bare_outputs import remembered_output
 from ._lineage._final import (
     final_fit_rows,
@@ -130,6 +131,16 @@ class _TracedPipelineMixin(PredictionLogMixin, TracedMixin):
         fits.stop()  # (checked: the lineage's own calls of the steps are not watched)
         return build_lineage(self, X, ids, row_ids, transformer, ops, notes=notes)
 
+    @available_if(_final_has("score"))
+    def score(self, X, y=None, sample_weight=None, **params):
+        """Score, as :meth:`sklearn.pipeline.Pipeline.score` (not logged).
+
+        A model holding training rows erased at request since its fit says so at its
+        first use, as at its first ``predict`` (see :class:`TracedPipeline`).
+        """
+        warn_erased_use(self, getattr(self, "store", None))
+        return super().score(X, y, sample_weight=sample_weight, **params)
+
     def get_metadata_routing(self):
         """Metadata routing of the steps, plus the pipeline's own ``sample_id``."""
         return self._add_sample_id_request(super().get_metadata_routing())
@@ -185,6 +196,18 @@ class TracedPipeline(_TracedPipelineMixin, Pipeline):
         with ``iterator_train__num_workers > 0``, targets carried inside a torch
         ``Dataset`` given as ``X``, or an iterable dataset cannot be seen, and nothing
         is said of them; nor of how often each row was drawn.
+    ErasedRowsHeldWarning
+        At the first ``predict``, ``predict_proba``, ``predict_log_proba``,
+        ``decision_function`` or ``score`` call (logged or not) of a model whose run
+        holds training rows that an erasure request named after it was fitted (recorded
+        in ``store``, or made in this process): fitted or pickled before it, the model still
+        holds what it learnt from them until refitted on the rows kept or corrected by
+        an unlearner. Said once per object (a load, a copy) and store, and again after
+        a request made in this process since; later calls read nothing.
+    ErasuresUnknownWarning
+        At that first call, where ``store`` cannot be read (moved, deleted, on another
+        machine, corrupt or busy): whether training rows were erased is not known. The
+        call is answered all the same.
 
     See Also
     --------

@@ -7,6 +7,7 @@ from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._erased_use import warn_erased_use
 from ._lineage._bare_outputs import remembered_output
 from ._lineage._final import (
     final_fit_rows,
@@ -75,6 +76,15 @@ class TracedEstimator(
         Names of features seen during fit, when ``X`` had string column names.
     classes_ : ndarray
         Class labels, for classifiers.
+
+    Warns
+    -----
+    ErasedRowsHeldWarning
+        At the first ``predict``-like or ``score`` call of a model whose run holds
+        training rows an erasure request named after it was fitted, once per object and
+        store (see :class:`~sktraceprop.TracedPipeline`).
+    ErasuresUnknownWarning
+        At that call, where ``store`` cannot be read.
     """
 
     _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
@@ -220,8 +230,10 @@ class TracedEstimator(
 
     @available_if(inner_has("score"))
     def score(self, X, y=None, **params):
-        """Score of the fitted estimator."""
+        """Score of the fitted estimator (not logged; erased rows it holds said as by
+        ``predict``, see :func:`~sktraceprop._erased_use.warn_erased_use`)."""
         check_is_fitted(self)
+        warn_erased_use(self, getattr(self, "store", None))
         return self.estimator_.score(X, y, **params)
 
     @available_if(inner_has("get_feature_names_out"))

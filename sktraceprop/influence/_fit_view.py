@@ -7,11 +7,18 @@ be traced through the new fit: the row id, file and values of whichever row now 
 that position. The view checks that the explainer still holds the fit that scored the
 explanation (a token each fit replaces) and refuses otherwise. It keeps no copy of the
 fit: an explanation holds no training data the explainer does not (an erasure request
-names the explainer, and refitting or discarding it lets the data go).
+names the explainer, and refitting or discarding it lets the data go). It keeps what
+the fit's erasure check reads (the training rows' ids, the explained model's run and
+store): the arrays an explanation hands out after a refit (``scores``, ``margins``...)
+are still numbers of the rows scored, and rows of them erased at request since are said
+(an erasure that named them could not drop the fit: the explainer no longer held it).
 """
 
 import threading
 
+import numpy as np
+
+from .._erased_held import run_and_store, run_marks
 from .._model_lock import shared
 from ..utils._fit_under_way import check_removal_finished
 
@@ -49,6 +56,18 @@ class FitView:
         self._explainer = explainer
         self._token = explainer._fit_token
         self.n_train_ = explainer.n_train_
+        # (references, not copies: the fit's own, kept only where the explainer is
+        # fitted again while this view lives)
+        model = explainer.estimator_
+        self._scored = (explainer.train_row_ids_, *run_and_store(model), type(model).__name__)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if getattr(self._token, "forgotten", None) is not None:
+            # (a removal dropped the fit: its rows' ids are not pickled, as the
+            # explanation's own are not)
+            state.pop("_scored", None)
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -96,6 +115,21 @@ class FitView:
         return self._read("_removal", row_id)
 
     def _erased_marks(self, train_index, *, refitted=None):
-        """The explainer's ``_erased_marks``; ``refitted`` where it was fitted again
-        since (its model and rows are no longer those scored), else refused then."""
-        return self._read("_erased_marks", train_index, refitted=refitted)
+        """The explainer's ``_erased_marks``; where it was fitted again since (its model
+        and rows are no longer those scored), refused unless ``refitted`` is given, then
+        those of the rows scored, read from the run and store of the model explained
+        (``refitted`` where a view pickled before it kept them holds none)."""
+        if refitted is None:
+            return self._read("_erased_marks", train_index)
+        marks = self._read("_erased_marks", train_index, refitted=_REFITTED)
+        if marks is not _REFITTED:
+            return marks
+        scored = self.__dict__.get("_scored")
+        if scored is None:
+            return refitted
+        ids, run, store, name = scored
+        return run_marks(run, store, np.asarray(ids, dtype=np.int64)[train_index], name)
+
+
+#: What :meth:`FitView._read` returns to :meth:`FitView._erased_marks` after a refit.
+_REFITTED = object()

@@ -10,7 +10,10 @@ model's store records an erasure made in another process, which could not reach 
 cannot know its fit was dropped; its rows are checked against the explained model's
 store and the requests made in this process instead: ``top()`` and ``train_rows`` mark
 them, and ``by_source()`` and every attribute of :data:`OF_FIT`, numbers computed from
-the erased rows' data, warn (:func:`warn_erased_scored`).
+the erased rows' data, warn (:func:`warn_erased_scored`). So does one whose explainer
+was fitted again since: an erasure of the rows it scored could not drop that fit (the
+explainer no longer held it), and its arrays, still readable, are checked against the
+rows scored and the explained model's run and store, which its view keeps.
 """
 
 import warnings
@@ -77,9 +80,11 @@ def warn_erased_scored(explanation, what, *, refitted_ok=False):
     explained model was fitted (its store records the request, or this process made
     it): what ``what`` returns was computed from their data (``top()`` marks them row by
     row; where it cannot know, ``<NA>`` there, no word here either). With
-    ``refitted_ok``, no check where the explainer was fitted again since (its model and
-    rows are no longer those scored: :meth:`Explanation.top` refuses then), else
-    refused then."""
+    ``refitted_ok``, where the explainer was fitted again since (its model and rows are
+    no longer those scored: :meth:`Explanation.top` refuses then), the rows scored are
+    checked against the run and store of the model explained, kept by the view
+    (:class:`~._fit_view.FitView`; no check where a view pickled before it kept them
+    holds none), else refused then."""
     train_index = _scored(explanation)
     reader = explanation._explainer
     # (a view of one fit; an explanation pickled before views held its explainer)

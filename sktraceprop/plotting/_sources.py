@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from .._erasures_unreachable import said_once
 from .._lineage import row_lineage
 from .._lineage._ids import codes_of
 from .._lineage._labels import content_key, source_order
@@ -15,6 +16,7 @@ from .._lineage._uri_path import same_file_uri
 from .._state_format import RecordedFormatMixin
 from ..exceptions import ErasedRowsHeldWarning
 from ..utils._stack import user_stacklevel
+from ..valuation._erased import erased_valued, said_by_call
 from ._base import axes, count_of_rows, shortened, source_names
 
 
@@ -150,23 +152,33 @@ class BySourceDisplay(RecordedFormatMixin):
         -----
         ErasedRowsHeldWarning
             Where training rows drawn were erased at request (an erasure request made
-            in this process named them: the valuer was fitted on them since): the boxes
-            hold their values.
+            in this process, or one the store of its traced ``transformer`` records,
+            named them: the valuer was fitted on them since, or pickled before): the
+            boxes hold their values.
         """
-        if X is not None:
-            values = valuer.value(X, y)
-        else:
-            check_is_fitted(valuer, "values_", msg="No values_ yet: pass X and y to value.")
-            values = valuer.values_
-        with warnings.catch_warnings():
-            # (its words are of a frame of file lines shown: said below of the plot)
-            warnings.simplefilter("ignore", ErasedRowsHeldWarning)
-            lines = row_lineage(np.asarray(valuer.row_ids_))
+        # (its transformer's store unreadable: said once; sklearn's check_is_fitted reads
+        # values_ for the plot, which says what it holds below)
+        with said_once(), said_by_call():
+            if X is not None:
+                with warnings.catch_warnings():
+                    # (said below, of the plot)
+                    warnings.simplefilter("ignore", ErasedRowsHeldWarning)
+                    values = valuer.value(X, y)
+            else:
+                check_is_fitted(valuer, "values_", msg="No values_ yet: pass X and y to value.")
+                values = valuer.values_
+            with warnings.catch_warnings():
+                # (its words are of a frame of file lines shown: said below of the plot)
+                warnings.simplefilter("ignore", ErasedRowsHeldWarning)
+                lines = row_lineage(np.asarray(valuer.row_ids_))
+            # the requests made here and those its transformer's store records
+            hit, named = erased_valued(valuer)
+        positions = lines["row"].to_numpy()
         _warn_erased_drawn(
             "BySourceDisplay.from_estimator",
-            lines["row"].to_numpy(),
-            lines["erased"].fillna(False).to_numpy(bool),
-            lines.attrs.get("erasures_requests_here", []),
+            positions,
+            np.zeros(positions.size, bool) if hit is None else hit[positions],
+            named,
             "KNN-Shapley values",
         )
         groups = {

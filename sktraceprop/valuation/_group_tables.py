@@ -4,6 +4,7 @@ import warnings
 
 from .._model_lock import shared as shared_use
 from ..exceptions import LineageWarning
+from ._erased import said_by_call, warn_erased_valued
 from ._groups import op_values, source_values, unknown_ops_warning
 
 __all__ = ["GroupTablesMixin"]
@@ -39,8 +40,10 @@ class GroupTablesMixin:
             :class:`~sktraceprop.exceptions.LineageWarning` (also in
             ``table.attrs["notes"]``) says how many rows are copies.
         """
-        with shared_use(self):  # never during a fit of this valuer (see fit)
+        # never during a fit of this valuer (see fit); erased rows said once, below
+        with shared_use(self), said_by_call():
             table = source_values(self)
+            warn_erased_valued(self, f"{type(self).__name__}.by_source")
         for note in table.attrs.get("notes", ()):
             warnings.warn(note, LineageWarning, stacklevel=2)
         return table
@@ -71,8 +74,10 @@ class GroupTablesMixin:
             sources the op was fitted on, ``None`` for every row), ``n_rows``, ``sum``
             and ``mean``, one row per op, in the order of ``ops_``.
         """
-        with shared_use(self):  # never during a fit of this valuer (see fit)
+        # never during a fit of this valuer (see fit); erased rows said once, below
+        with shared_use(self), said_by_call():
             table, unknown = op_values(self)
+            warn_erased_valued(self, f"{type(self).__name__}.by_op")
             if unknown:
                 warnings.warn(unknown_ops_warning(unknown), UserWarning, stacklevel=2)
             return table

@@ -16,6 +16,7 @@ from ..utils._delegation import SourcesTravelMixin
 from ..utils._fit_under_way import FitStateCarryMixin, fit_marked
 from ..utils._prefit import KeepFittedParamsMixin, unfrozen
 from ..utils._sklearn_compat import Interval, StrOptions
+from ._erased import OfFit, said_by_call, warn_erased_valued
 from ._fit_rows import fit_rows, forget_rows
 from ._group_tables import GroupTablesMixin
 from ._ties import score_tie_warning, tie_warning
@@ -171,6 +172,16 @@ class KNNShapleyValuer(
     row has simply never match; labels of another kind (text against numbers, which
     would all be such) raise a ``ValueError``.
 
+    An erasure request (:meth:`~sktraceprop.stores.BaseStore.erase_rows`) made in this
+    process drops the rows it names from the valuer. A valuer pickled before it and
+    loaded after (or fitted on the rows elsewhere) still holds them: ``values_``,
+    ``row_ids_``, ``classes_``, ``ops_``, ``transformer_``, the tie counts,
+    :meth:`value`, :meth:`score`, :meth:`by_source` and :meth:`by_op` then warn
+    (:class:`~sktraceprop.exceptions.ErasedRowsHeldWarning`, naming the requests),
+    checked against the requests made in this process and those recorded in the store
+    of a traced ``transformer``; where that store cannot be read, an
+    :class:`~sktraceprop.exceptions.ErasuresUnknownWarning` says it is not known.
+
     References
     ----------
     R. Jia, D. Dao, B. Wang, F. A. Hubis, N. M. Gurel, B. Li, C. Zhang, C. Spanos and
@@ -191,6 +202,16 @@ class KNNShapleyValuer(
     """
 
     _state_format = 1  # (sktraceprop._state_format: raise it when what is kept changes)
+
+    # read from outside, each says where its rows were erased at request since the fit
+    # (see _erased: kept under their own names, so the pickle is unchanged)
+    values_ = OfFit()
+    row_ids_ = OfFit()
+    classes_ = OfFit()
+    ops_ = OfFit()
+    transformer_ = OfFit()
+    n_ties_ranked_by_index_ = OfFit()
+    n_score_ties_ranked_by_index_ = OfFit()
 
     _parameter_constraints = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -282,7 +303,8 @@ class KNNShapleyValuer(
             in ``values_``. They sum to ``score(X, y)`` for classification and to
             ``score(X, y) + mean(y ** 2)`` for regression.
         """
-        with shared_use(self):  # never during a fit of this valuer (see fit)
+        # never during a fit of this valuer (see fit); erased rows said once, below
+        with shared_use(self), said_by_call():
             if not getattr(
                 self, "n_samples_fit_", 1
             ):  # (a removal dropped every row: _forget_rows)
@@ -291,6 +313,8 @@ class KNNShapleyValuer(
                     "unlearner's removal or an erasure request): it has no rows to "
                     "value; fit it again on the rows kept"
                 )
+            # values of rows erased at request since the fit: said (see _erased)
+            warn_erased_valued(self, f"{type(self).__name__}.value")
             X, y = validation_rows(self, X, y)
             values, _, tied, _ = value_blocks(self, X, y, "KNN-Shapley values")
             n_tied = int(tied.sum())
@@ -325,7 +349,9 @@ class KNNShapleyValuer(
             (or target), the smaller index counts: a ``UserWarning`` says in how many
             validation rows, also stored in ``n_score_ties_ranked_by_index_``.
         """
-        with shared_use(self):  # never during a fit of this valuer (see fit)
+        # never during a fit of this valuer (see fit); erased rows said once, below
+        with shared_use(self), said_by_call():
+            warn_erased_valued(self, f"{type(self).__name__}.score")
             X, y = validation_rows(self, X, y)
             _, utility, _, tied = value_blocks(self, X, y, "KNN utility")
             self.n_score_ties_ranked_by_index_ = int(tied.sum())
