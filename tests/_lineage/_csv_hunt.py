@@ -519,6 +519,7 @@ def _refusal_kind(exc):
         ("lineterminator", "unsupported option"),
         ("after the header, is blank", "blank after header"),
         ("both start on line", "two rows one line"),
+        ("ended by a lone \\r", "pandas 2 re-read after a lone \\r"),
         ("skipfooter", "skipfooter"),
         ("engine='python'", "python engine"),
         ("bad line", "bad lines"),
