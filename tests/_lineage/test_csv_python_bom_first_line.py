@@ -93,6 +93,23 @@ def test_without_header_the_marked_line_is_a_row_unless_blank_once_unmarked(tmp_
     assert lines == ([2, 3] if skip_blank else [1, 2, 3])
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r"])
+def test_without_header_a_marked_comment_line_is_a_row_of_missing_values(tmp_path, ending):
+    # (found by the hunt: the mark is the first field's text before the comment, so the
+    # python engine reads line 1 as a row; line 2, a comment line among its first lines,
+    # it drops; the hunt's truth had taken line 1 for a line no row starts on)
+    text = _BOM + ending.join(["#T1Z", "#T2Z", "T3Z"]) + ending
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode())
+    options = {"engine": "python", "header": None, "names": ["key"]}
+    options.update(comment="#", skip_blank_lines=False)
+    expected = pd.read_csv(path, **options)
+    assert expected["key"].isna().tolist() == [True, False] and expected["key"][1] == "T3Z"
+    frame = _read(path, options)
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), expected)
+    assert stp.row_lineage(frame)["line"].tolist() == [1, 3]
+
+
 def test_a_quote_after_the_mark_opens_no_quoted_field(tmp_path):
     # (the python engine reads '\ufeff"T1Z' as one field of line 1; the C tokenizer, the
     # mark skipped, would read a quoted field to line 2)
