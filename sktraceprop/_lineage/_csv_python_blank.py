@@ -124,7 +124,9 @@ def _python_fields(text, dialect, kwargs, alone):
     """The fields the python engine reads of a record (its text runs to the next record),
     cut at the comment character, or None where not sure (see the module's docstring).
     Comment lines after the record's own lines, which the C tokenizer skips, must each be
-    cut to nothing, and hold no quote; with ``alone`` there may be none."""
+    cut to nothing (or, with ``skip_blank_lines=True``, to one field of blanks), and hold
+    no quote (with ``skip_blank_lines=True``: none read with the next line); with
+    ``alone`` there may be none."""
     comment = kwargs.get("comment")
     if comment is None:
         return _fields(text, dialect)
@@ -145,11 +147,38 @@ def _python_fields(text, dialect, kwargs, alone):
                 break
         cut.append(kept)
     quotes = [c for c in (dialect.quotechar, dialect.escapechar) if c]
-    if len(rows) > 1 and (alone or any(cut[1:]) or any(q in text for q in quotes)):
+    # (a line of one field of blanks is dropped too with skip_blank_lines=True)
+    skip_blank = kwargs.get("skip_blank_lines", True)
+    kept = [r for r in cut[1:] if r and not (skip_blank and len(r) == 1 and not r[0].strip())]
+    quoted = any(q in text for q in quotes)
+    if quoted and skip_blank:
+        quoted = not _read_apart(text, dialect)
+    if len(rows) > 1 and (alone or kept or quoted):
         return None
     if not cut[0] and any(rows[0]):
         return None  # (cut to nothing: the python engine drops it and reads the next)
     return cut[0]
+
+
+def _read_apart(text, dialect):
+    """Whether the csv reader reads each line of ``text`` after its first row's lines
+    alone: none ends inside a quoted field or after an escape character (the python
+    engine's reader then reads no line of the next record with it)."""
+    lines = _lines(text)
+    used = 0
+
+    def pulled():
+        nonlocal used
+        for line in lines:
+            used += 1
+            yield line
+
+    strict = type("Strict", (dialect,), {"strict": True})
+    try:
+        next(csv.reader(pulled(), dialect), None)
+        return all(len(list(csv.reader([line], strict))) <= 1 for line in lines[used:])
+    except csv.Error:
+        return False
 
 
 def _is_blank(text):
@@ -225,8 +254,12 @@ def _index_names_row(path, kwargs, scan, texts):
     """
     first = header_records(kwargs)
     dialect = _dialect(kwargs)
+    # (comment lines after the first data record are read after the first lines: with
+    # skip_blank_lines=True dropped, as the C tokenizer skips them; with False rows of
+    # missing values, refused apart, see _csv_python)
+    alone = not kwargs.get("skip_blank_lines", True)
     header, line, after = (
-        None if t is None else _python_fields(t, dialect, kwargs, alone=k == 2)
+        None if t is None else _python_fields(t, dialect, kwargs, alone=alone and k == 2)
         for k, t in enumerate(texts)
     )
     if None in (header, line, after) or not line:

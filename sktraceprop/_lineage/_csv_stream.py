@@ -28,10 +28,30 @@ CHUNK = 1 << 22
 def _rereads_after_cr():
     """Whether pandas' C tokenizer, on a line led by blanks that holds data, backtracks to
     the byte after the last ``"\\n"`` (pandas before 3.0), past a lone ``"\\r"``: it then
-    reads earlier records again (a row of line 7 in place of line 8's, the count equal)."""
+    reads earlier records again, until the rows its current read of the file asks for are
+    read (in chunks, the rest of the chunk; read whole, a buffer of many thousands of
+    rows, or it fails: "Buffer overflow caught"), so no line can be named for those rows
+    (tests/_lineage/test_csv_lone_cr_reread.py). Where
+    that read ended right at the ``"\\r"`` (the first data record's, or a chunk's last)
+    it reads the line as written."""
     import pandas as pd
 
     return int(pd.__version__.split(".")[0]) < 3
+
+
+def _marked_record(kwargs):
+    """Whether a UTF-8 byte order mark starts the first record, not text before it.
+
+    pandas' python engine reads the mark as the first character of the first line's
+    first field, removed only after (``_check_for_bom``): that line is never blank or a
+    comment line to it, nor does a quote after the mark open a quoted field, where the
+    C tokenizer skips the mark first. The line is then the first header record; with
+    ``header=None`` a data row, which the python engine drops after all where it is
+    blank once the mark is removed, unless ``skip_blank_lines=False`` (pandas 2.2 and
+    3.1)."""
+    if kwargs.get("engine") != "python":
+        return False
+    return header_records(kwargs) > 0 or not kwargs.get("skip_blank_lines", True)
 
 
 def _byte(value):
@@ -86,7 +106,8 @@ class Scan:
         Record index -> the record's bytes, for the first and last record of every chunk
         (``every`` of :func:`scan_file`).
     bom : bool
-        Whether the text starts with a UTF-8 byte order mark (in no record's bytes).
+        Whether the text starts with a UTF-8 byte order mark (in no record's bytes,
+        but with ``engine="python"`` in the first record's, as that engine reads it).
     """
 
     sha256: str
@@ -191,7 +212,8 @@ def scan_file(
     base = 0
     tail, tail_base = b"", 0
     last_byte = term
-    start = 0  # where the text starts (after a byte order mark)
+    start = 0  # where the scan starts (after a byte order mark, for the C tokenizer)
+    bom = False
     complete = False  # scanned to the end (not stopped by max_records)
     with open(path, "rb") as fh:
         raw = _Hashing(fh)
@@ -201,7 +223,8 @@ def scan_file(
         chunks = _first_at_least(chunks, 3)
         for chunk in chunks:
             if st is None:
-                start = 3 if chunk[:3] == b"\xef\xbb\xbf" else 0
+                bom = chunk[:3] == b"\xef\xbb\xbf"
+                start = 3 if bom and not _marked_record(kwargs) else 0
                 st = K.new_state(start, header_records(kwargs))
             if max_records >= 0 and st[K.S_N_REC] >= max_records:
                 break  # nrows reached: the rest is only hashed
@@ -294,9 +317,15 @@ def scan_file(
     if st is None:
         st = K.new_state()
     if st[K.S_CR_BLANK] and kwargs.get("engine") != "python" and _rereads_after_cr():
+        import pandas as pd
+
         status = (
             f"line {int(st[K.S_CR_BLANK])} starts with a blank after a line ended by a lone "
-            "\\r, where the C tokenizer of pandas before 3.0 reads earlier records again"
+            f"\\r, where the C tokenizer of pandas {pd.__version__} (before 3.0) backtracks "
+            "past that \\r and reads earlier records again in place of the rows after it (or "
+            "never ends), as its reads of the file happen to fall, so its rows are not the "
+            "file's lines (engine='python' and pandas 3 read that line as it is written: "
+            "read it so, or remove the blanks at the line's start)"
         )
     lines = _joined(lines)
     state = int(st[K.S_STATE])
@@ -330,5 +359,5 @@ def scan_file(
         status,
         n_lines,
         kept.bounds,
-        start == 3,
+        bom,
     )

@@ -36,6 +36,8 @@ from ._csv_warnings import quietly
 #: Rows checked by content, spread evenly over the frame (first and last included).
 N_CHECKED = 64
 
+_BOM = b"\xef\xbb\xbf"
+
 # Options that select rows or name the source; the sample is parsed without them.
 _ROW_SELECTION = ("skiprows", "nrows", "skipfooter", "header", "compression", "encoding")
 
@@ -153,6 +155,13 @@ def check_positions(frame, scan, kwargs, where, first, positions, lead=None, nam
     after ``lead`` (the first data record's bytes, None where not known), whose row is
     dropped, and ``names_row`` (see :func:`check_content`)."""
     lead = _leading(lead)
+    if first == 0 and positions.size and positions[0] == 0 and getattr(scan, "bom", False):
+        if scan.samples[0].startswith(_BOM):
+            # (pandas' python engine reads a byte order mark into the file's first field
+            # and removes it from the first line it reads only, as scan_file keeps it:
+            # the first record is parsed first, alone)
+            _check_rows(frame, scan, kwargs, where, first, positions[:1], None, names_row)
+            positions = positions[1:]
     blank = np.zeros(positions.size, dtype=bool)
     if kwargs.get("engine") == "python" and not kwargs.get("skip_blank_lines", True):
         # pandas' python engine drops a blank record parsed first after the header when
@@ -176,7 +185,7 @@ def _header(scan, first):
     head = scan.samples[first - 1]
     lines = getattr(scan, "lines", None)
     if first == 1 and not head and getattr(scan, "bom", False) and int(lines[0]) == 1:
-        return b"\xef\xbb\xbf"
+        return _BOM
     return head
 
 

@@ -369,7 +369,7 @@ def _tokens_in(df):
     return out
 
 
-def wrong_lines(df, lines, text, keyed=True, record_end=None):
+def wrong_lines(df, lines, text, keyed=True, record_end=None, comment_rows=None):
     """The rows of a frame (traced, or pandas' own of the same rows) whose ``lines``
     (``row_lineage``'s) the raw ``text`` contradicts: a list of ``(row, key, line, why)``.
 
@@ -377,9 +377,13 @@ def wrong_lines(df, lines, text, keyed=True, record_end=None):
     written), so a row whose key holds no token did not start on a line that starts
     with one. ``record_end``: the ``lineterminator`` read with (a record after the
     ``"\\r"`` of a ``"\\r\\n"`` starts with its ``"\\n"``, on the line after it: such a
-    key is not said to hold no token).
+    key is not said to hold no token). ``comment_rows``: the comment character of a read
+    by pandas' python engine, which may read a line that starts with it as a row of
+    missing values (the first line after a byte order mark: its first field is the mark
+    before the comment): such a row, its key missing, is not said to hold no token.
     """
     where, starting = token_lines(text)
+    texts = _LINE_END.split(text)
     blanks = " \t\"'#%\ufeff"
     bad = []
     for i, (key, tokens) in enumerate(zip(_keys(df), _tokens_in(df))):
@@ -390,7 +394,9 @@ def wrong_lines(df, lines, text, keyed=True, record_end=None):
             if where[m.group()] != line:
                 bad.append((i, key, line, f"key's line is {where[m.group()]}"))
         elif keyed and line in starting and not (record_end == "\r" and str(key)[:1] == "\n"):
-            bad.append((i, key, line, "a line that starts with another key"))
+            cut = comment_rows is not None and texts[line - 1].lstrip("\ufeff")[:1] == comment_rows
+            if not (cut and (key is None or key == "" or pd.isna(key))):
+                bad.append((i, key, line, "a line that starts with another key"))
         first = min((where[t] for t in tokens if t in where), default=None)
         if first is not None and line > first:
             bad.append((i, key, line, f"after line {first}, whose token it holds"))
@@ -457,13 +463,23 @@ def hunt_one(tmp_path, name, data, options, sep, sizes=(2, 1)):
     except AssertionError as exc:
         return f"BUG: not pandas' frame ({str(exc)[:200]})"
     lines = stp.row_lineage(df)["line"].to_numpy()
-    bad = wrong_lines(df, lines, text, keyed, options.get("lineterminator"))
+    bad = wrong_lines(
+        df, lines, text, keyed, options.get("lineterminator"), _comment_rows(options)
+    )
     if bad:
         return f"BUG: wrong lines {bad[:3]}"
     if not len(expected):
         return "read"
     blind = _blind(path, options, expected, text, keyed, sizes)
     return blind if blind.startswith("BUG") else "read" + blind
+
+
+def _comment_rows(options):
+    """The comment character where pandas' python engine reads (it may read a comment
+    line as a row of missing values: see :func:`wrong_lines`), else None."""
+    python = options.get("engine") == "python" or options.get("skipfooter")
+    python = python or ("sep" in options and options["sep"] is None)
+    return options.get("comment") if python else None
 
 
 def _same_value(_):
@@ -489,7 +505,9 @@ def _blind(path, options, expected, text, keyed, sizes):
         except (LineageError, ValueError, TypeError):
             return " (blind refused)"
     lines = stp.row_lineage(df)["line"].to_numpy()
-    bad = wrong_lines(expected, lines, text, keyed, options.get("lineterminator"))
+    bad = wrong_lines(
+        expected, lines, text, keyed, options.get("lineterminator"), _comment_rows(options)
+    )
     if bad:
         return f"BUG: blind read, wrong lines {bad[:3]}"
     return ""
@@ -519,6 +537,7 @@ def _refusal_kind(exc):
         ("lineterminator", "unsupported option"),
         ("after the header, is blank", "blank after header"),
         ("both start on line", "two rows one line"),
+        ("ended by a lone \\r", "pandas 2 re-read after a lone \\r"),
         ("skipfooter", "skipfooter"),
         ("engine='python'", "python engine"),
         ("bad line", "bad lines"),
