@@ -173,6 +173,12 @@ def _explaining(had, start, now, loaded, value, gap, scale):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if _explained(count * y / (count + 1), x / (count + 1), here, scale):
             return "expanding().mean()", compared
+        # (either mean moves from the mean before toward the loaded value, never past
+        # either: a row's value outside them, beyond rounding, rules both out cheaply
+        # before alpha is searched for)
+        slack = 2e-9 * scale
+        if ((here < np.minimum(x, y) - slack) | (here > np.maximum(x, y) + slack)).any():
+            return None
         # alpha from the row it is read from best: a step of the way from the mean
         # before to the loaded value far from both (r near 0 or 1 tells little)
         first = slice(0, min(_FIRST, rows.size))
