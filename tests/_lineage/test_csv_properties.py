@@ -144,6 +144,16 @@ def _physical_lines(text):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(documents())
+@example(  # (a BOM, then a quoted preamble record of two lines: the python engine's header
+    # is its second line; found by CI once the BOM's first line was read, csv71)
+    doc=(
+        b'\xef\xbb\xbf"multi\nline",x\nid,a,b\n'
+        + b"".join(b"r%d,,\n" % i for i in range(12))[:-1],
+        {"skiprows": 1, "skipfooter": 1},
+        {f"r{i}": i + 4 for i in range(12)},
+        False,
+    )
+)
 def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
     data, options, truth, gz = doc
     path = tmp_path_factory.mktemp("csv") / ("doc.csv.gz" if gz else "doc.csv")
@@ -172,6 +182,17 @@ def test_read_csv_names_the_line_the_writer_wrote(tmp_path_factory, doc):
         expected.reset_index(drop="index_col" not in options),
     )
     lineage = stp.row_lineage(df)
+    if "index_col" not in options and "id" not in df.columns:
+        # (the python engine, which skipfooter picks, skips lines, not records, before
+        # the header: a quoted record of the preamble split, its second line is the
+        # header; each row's line holds the row's first field, the index pandas made)
+        assert "skipfooter" in options or options.get("engine") == "python", options
+        lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
+        firsts = expected.index if not isinstance(expected.index, pd.RangeIndex) else None
+        firsts = expected.iloc[:, 0] if firsts is None else firsts
+        for first, reported in zip(firsts, lineage["line"]):
+            assert str(first) in lines[reported - 1], (first, reported)
+        return
     ids = df.index.get_level_values("id") if "index_col" in options else df["id"]
     lines = _physical_lines(data.decode(options.get("encoding", "utf-8")))
     for rid, reported in zip(ids, lineage["line"]):
