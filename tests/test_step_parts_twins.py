@@ -12,7 +12,6 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -24,6 +23,7 @@ from sktraceprop._lineage._fitted_elsewhere import watch_step_fits
 from sktraceprop.exceptions import LineageError
 from sktraceprop.stores import MemoryStore
 from tests._gate import fit_while_other_code_fits, plain, shifted_data
+from tests.test_step_parts_refit_watch import _Counts
 
 
 def _data(seed):
@@ -103,18 +103,6 @@ def test_a_part_held_twice_changed_in_place_is_one_clause_naming_both(monkeypatc
     assert len(said) == 1, message
     other_name = {"prep__a": "prep__b", "prep__b": "prep__a"}[said[0]]
     assert f"(the same object is held as step {other_name!r} too)" in message, message
-
-
-class _Counts(TransformerMixin, BaseEstimator):
-    """Passes rows through, counting its calls of ``transform`` in what it holds."""
-
-    def fit(self, X, y=None):
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def transform(self, X):
-        self.transforms_ = getattr(self, "transforms_", 0) + 1
-        return X
 
 
 def _pipe(step):

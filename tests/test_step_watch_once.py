@@ -13,7 +13,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -24,18 +23,11 @@ from sktraceprop._lineage import _fingerprint_walk, _watch_calls
 from sktraceprop._lineage._fitted_elsewhere import StepFits, watch_step_fits
 from sktraceprop.exceptions import LineageError
 from tests._gate import fit_while_other_code_fits, plain, shifted_data
+from tests.test_step_parts_refit_watch import _Counts as _PassCounts
 
 
-class _Counts(TransformerMixin, BaseEstimator):
-    """Passes rows through, counting its calls of ``transform`` in what it holds."""
-
-    def fit(self, X, y=None):
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def transform(self, X):
-        self.transforms_ = getattr(self, "transforms_", 0) + 1
-        return X
+class _Counts(_PassCounts):
+    """Passes rows through, counting its calls of ``transform``; names its features."""
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features, dtype=object)

@@ -181,6 +181,20 @@ def test_a_row_of_a_tiny_file_moved_is_still_refused(tmp_path_factory, n, column
     assert _refused_naming_a_held_line(X, names, path) in (i, j)
 
 
+def _cycled(df, names, moved, seed):
+    """``df`` with ``moved`` of its rows (at most all) each taking the next one's values
+    in ``names`` past the index (a cycle): ``(X, values loaded, rows moved, values
+    differing per row)``."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(df))[: min(moved, len(df))]
+    values = df[names].to_numpy(dtype=np.float64)
+    X = df.copy()
+    X[names] = values
+    X.iloc[rows, [X.columns.get_loc(c) for c in names]] = values[np.roll(rows, -1)]
+    differ = (X[names].to_numpy(dtype=np.float64) != values).sum(axis=1)
+    return X, values, rows, differ
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     n=st.integers(3, 40),
@@ -195,13 +209,7 @@ def test_rows_of_a_tiny_mixed_file_moved_are_refused(tmp_path_factory, n, kinds,
     # ``moved`` rows each take the next one's values past the index (a cycle): a row
     # holding another's distinct float and one more value it did not have is refused
     path, df, names = _mixed(tmp_path_factory.mktemp("moved"), n, kinds, seed, "moved")
-    rng = np.random.default_rng(seed)
-    rows = rng.permutation(n)[: min(moved, n)]
-    values = df[names].to_numpy(dtype=np.float64)
-    X = df.copy()
-    X[names] = values
-    X.iloc[rows, [X.columns.get_loc(c) for c in names]] = values[np.roll(rows, -1)]
-    differ = (X[names].to_numpy(dtype=np.float64) != values).sum(axis=1)
+    X, values, rows, differ = _cycled(df, names, moved, seed)
     if differ.max() < 2:  # (one value moved is a value changed, which the notes name)
         return
     assert _refused_naming_a_held_line(X, names, path) in rows
@@ -266,13 +274,7 @@ def test_rows_of_a_tiny_file_of_few_values_moved_are_never_silent(
     # refused (naming a line whose raw record the row holds), or warned, or its notes
     # say it could not tell; never a lineage that names the ids' lines with no word
     path, df, names = _mixed(tmp_path_factory.mktemp("few"), n, kinds, seed, "few")
-    rng = np.random.default_rng(seed)
-    rows = rng.permutation(n)[: min(moved, n)]
-    values = df[names].to_numpy(dtype=np.float64)
-    X = df.copy()
-    X[names] = values
-    X.iloc[rows, [X.columns.get_loc(c) for c in names]] = values[np.roll(rows, -1)]
-    differ = (X[names].to_numpy(dtype=np.float64) != values).sum(axis=1)
+    X, values, rows, differ = _cycled(df, names, moved, seed)
     if differ.max() < 2:  # (one value moved is a value changed, which the notes name)
         return
     # (a row holding a value only another row of the file has names that row's record:
